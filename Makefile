@@ -1,0 +1,138 @@
+# smtpmon - build in the shape of libbpf-bootstrap / bcc libbpf-tools:
+# BPF object -> bpftool skeleton -> user space, everything under $(BUILD)/.
+#
+#   make            build/smtpmon and build/smtpmonctl
+#   make test       everything tests/run-tests runs (root: namespaces, BPF)
+#   make unit       cmocka unit tests only
+#   make san        build/san/smtpmon with ASan + UBSan
+#   make fuzz       libFuzzer harnesses (FUZZ_SECONDS each, default 60)
+#   make bench      benchmarks against peers measured in the same run
+#   make demo       live demo in a throwaway namespace pair
+#   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
+
+BUILD ?= build
+OBJ := $(BUILD)/obj
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
+	-DSMTPMON_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+LIBS := -lpcap -lbpf -lelf -lz
+LDFLAGS += $(EXTRA_LDFLAGS)
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	-Ivmlinux/$(ARCH) -Ibpf
+# clang's own system include dirs, so <asm/...> resolves (libbpf-bootstrap trick).
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+MAINS := user/main.c user/smtpmonctl.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard user/*.c))
+LIB_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(LIB_SRCS))
+HEADERS := $(wildcard user/*.h bpf/*.h)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all deps test unit san fuzz fuzz-build bench demo vmlinux clean format
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/smtpmon $(BUILD)/smtpmonctl
+
+$(OBJ) $(BUILD)/tests $(BUILD)/fuzz:
+	$(Q)mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OBJ)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(OBJ)/%.o: user/%.c $(HEADERS) $(SKELS) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Programs and tests link the modules from an archive, so each takes only
+# the modules it uses.
+LIB := $(BUILD)/libsmtpmon.a
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/smtpmon: $(OBJ)/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDFLAGS) $(LIBS)
+
+$(BUILD)/smtpmonctl: $(OBJ)/smtpmonctl.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDFLAGS) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) | $(BUILD)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+san:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/san \
+		EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer' \
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' build/san/smtpmon
+
+# libFuzzer: library objects instrumented with clang, one binary per harness.
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/fuzz CC=$(CLANG) CFLAGS='-O1 -g' \
+		EXTRA_CFLAGS='-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer' \
+		$(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB) $(HEADERS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined $< $(LIB) -o $@ $(LIBS)
+
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS)
+
+# demo and test start by installing whatever Debian packages are missing, so
+# that both work on a fresh machine.
+deps:
+	$(Q)tools/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all san
+	$(Q)tests/run-tests.sh
+
+bench: all
+	$(Q)tools/bench.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh
+
+vmlinux:
+	$(Q)tools/gen-vmlinux.sh
+
+format:
+	$(Q)clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true
+
+clean:
+	$(Q)rm -rf build

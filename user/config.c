@@ -1,0 +1,53 @@
+/* config.c - defaults and parsing of struct config values. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "event.h"
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ports[0] = 25;
+	cfg->ports[1] = 587;
+	cfg->nports = 2;
+	cfg->events_mask = EV_MASK_ALL; /* smtp_data also needs emit_data */
+	cfg->max_line = 16384;
+	cfg->max_conns = 65536;
+	cfg->max_conn_buffer = 256 * 1024;
+	cfg->max_total_buffer = 256 * 1024 * 1024;
+	cfg->idle_timeout_ns = 300ull * 1000000000ull;
+}
+
+bool config_parse_ports(struct config *cfg, const char *list)
+{
+	uint16_t ports[CONFIG_MAX_PORTS];
+	size_t n = 0;
+	const char *p = list;
+
+	while (*p) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(p, &end, 10);
+		if (end == p || errno || v == 0 || v > 65535 || (*end && *end != ','))
+			return false;
+		if (n == CONFIG_MAX_PORTS)
+			return false;
+		ports[n++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+	if (n == 0)
+		return false;
+	memcpy(cfg->ports, ports, n * sizeof(ports[0]));
+	cfg->nports = n;
+	return true;
+}
+
+bool config_is_port(const struct config *cfg, uint16_t port)
+{
+	for (size_t i = 0; i < cfg->nports; i++)
+		if (cfg->ports[i] == port)
+			return true;
+	return false;
+}

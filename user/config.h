@@ -1,0 +1,32 @@
+/*
+ * config.h - settings shared by the pipeline stages, filled from the command
+ * line in main.c. Every limit that bounds memory lives here.
+ */
+#ifndef SMTPMON_CONFIG_H
+#define SMTPMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_PORTS 64
+
+struct config {
+	uint16_t ports[CONFIG_MAX_PORTS]; /* monitored (server) ports */
+	size_t nports;
+	unsigned events_mask;	 /* EV_MASK() bits of the events to emit */
+	bool emit_data;		 /* smtp_data events (off by default: privacy) */
+	bool keep_credentials;	 /* otherwise AUTH payloads become "[redacted]" */
+	size_t max_line;	 /* longest SMTP line kept; longer ones are cut */
+	size_t max_conns;	 /* connections tracked at once */
+	size_t max_conn_buffer;	 /* out-of-order bytes buffered per direction */
+	size_t max_total_buffer; /* out-of-order bytes buffered in all */
+	uint64_t idle_timeout_ns;
+};
+
+void config_defaults(struct config *cfg);
+/* "25,587" -> ports; false (and cfg untouched) on a malformed list. */
+bool config_parse_ports(struct config *cfg, const char *list);
+bool config_is_port(const struct config *cfg, uint16_t port);
+
+#endif

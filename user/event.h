@@ -1,0 +1,111 @@
+/*
+ * event.h - the events smtpmon emits, and the sink interface that writes them.
+ *
+ * Events follow Zeek's SMTP events and parameters (see
+ * ../shared/reference/zeek-smtp.md): smtp_request, smtp_reply, smtp_data,
+ * smtp_starttls, smtp_unexpected; plus content_gap and a per-connection
+ * smtp_connection summary. String fields are raw bytes (struct bytes, not
+ * NUL-terminated, may contain anything); sinks are responsible for escaping.
+ * An event and everything it points to is valid only during emit().
+ */
+#ifndef SMTPMON_EVENT_H
+#define SMTPMON_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bytes {
+	const uint8_t *ptr;
+	size_t len;
+};
+
+#define BYTES_LIT(s) ((struct bytes){(const uint8_t *)(s), sizeof(s) - 1})
+
+enum event_type {
+	EV_SMTP_REQUEST = 0,
+	EV_SMTP_REPLY,
+	EV_SMTP_DATA,
+	EV_SMTP_STARTTLS,
+	EV_SMTP_UNEXPECTED,
+	EV_CONTENT_GAP,
+	EV_SMTP_CONNECTION,
+	EV_TYPE_MAX,
+};
+
+#define EV_MASK(t)   (1u << (t))
+#define EV_MASK_ALL  ((1u << EV_TYPE_MAX) - 1)
+
+/* Zeek's event names, indexed by enum event_type. */
+extern const char *const event_names[EV_TYPE_MAX];
+/* "smtp_request,smtp_reply" -> mask; returns false on an unknown name. */
+bool event_mask_parse(const char *list, unsigned *mask);
+
+/* Identity of a connection, oriented as Zeek does: orig = the client. */
+struct conn_id {
+	char uid[20]; /* "C" + base62, NUL-terminated */
+	uint8_t family;
+	uint8_t orig_h[16];
+	uint8_t resp_h[16];
+	uint16_t orig_p;
+	uint16_t resp_p;
+};
+
+enum conn_end {
+	CONN_END_FIN = 0,   /* both sides closed */
+	CONN_END_RST,	    /* reset by either side */
+	CONN_END_TIMEOUT,   /* idle longer than the timeout */
+	CONN_END_EVICTED,   /* dropped to stay inside a memory or table limit */
+	CONN_END_INPUT,	    /* end of input (pcap end, capture stopped) */
+};
+
+extern const char *const conn_end_names[]; /* "FIN", "RST", "timeout", "eviction", "end_of_input" */
+
+struct conn_summary {
+	uint64_t start_ns;
+	uint64_t duration_ns;
+	uint64_t orig_bytes, resp_bytes; /* payload bytes in sequence space */
+	uint64_t orig_segs, resp_segs;
+	uint64_t transactions; /* mails ended (reply to "." or BDAT LAST) */
+	bool tls;	       /* STARTTLS accepted */
+	uint64_t gaps, gap_bytes;
+	uint64_t anomalies; /* smtp_unexpected events plus reassembly anomalies */
+	enum conn_end end;
+	bool partial; /* the handshake was not seen */
+};
+
+struct event {
+	enum event_type type;
+	uint64_t ts_ns;
+	const struct conn_id *id;
+	bool is_orig;
+	union {
+		struct {
+			struct bytes command, arg;
+		} request;
+		struct {
+			uint16_t code;
+			struct bytes cmd, msg;
+			bool cont_resp;
+		} reply;
+		struct {
+			struct bytes data;
+		} data;
+		struct {
+			struct bytes msg, detail;
+		} unexpected;
+		struct {
+			uint64_t seq, length;
+		} gap;
+		struct conn_summary conn;
+	};
+};
+
+/* An output. emit() must not keep pointers into the event. */
+struct sink {
+	void (*emit)(struct sink *sink, const struct event *ev);
+	void (*flush)(struct sink *sink);
+	void (*destroy)(struct sink *sink);
+};
+
+#endif

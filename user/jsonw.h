@@ -1,0 +1,38 @@
+/*
+ * jsonw.h - a small, fast JSON-lines writer into a reusable buffer.
+ *
+ * Strings are raw bytes. Escaping: '"' and '\' as in JSON; bytes below 0x20,
+ * 0x7f and every byte that is not part of a well-formed UTF-8 sequence
+ * (overlong forms, surrogates and code points above U+10FFFF included) are
+ * written as the four characters \xNN (JSON: "\\xNN"), as Zeek does. Valid
+ * UTF-8 passes through. The output is always valid JSON and valid UTF-8 and
+ * never contains a raw newline.
+ */
+#ifndef SMTPMON_JSONW_H
+#define SMTPMON_JSONW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jsonw {
+	char *buf;
+	size_t len, cap;
+	bool need_comma;
+};
+
+void jsonw_init(struct jsonw *w);
+void jsonw_free(struct jsonw *w);
+void jsonw_begin(struct jsonw *w);		     /* "{" */
+void jsonw_end(struct jsonw *w);		     /* "}\n" */
+void jsonw_key_str(struct jsonw *w, const char *key, const uint8_t *s, size_t len);
+void jsonw_key_cstr(struct jsonw *w, const char *key, const char *s);
+void jsonw_key_u64(struct jsonw *w, const char *key, uint64_t v);
+void jsonw_key_bool(struct jsonw *w, const char *key, bool v);
+/* ts with microsecond precision, as Zeek prints it: 1732640000.123456 */
+void jsonw_key_time(struct jsonw *w, const char *key, uint64_t ns);
+/* Appends s escaped as above without quotes (also used by the text sink). */
+void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len);
+void jsonw_raw(struct jsonw *w, const char *s, size_t len);
+
+#endif

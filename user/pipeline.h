@@ -1,0 +1,50 @@
+/*
+ * pipeline.h - segments in, events out: the flow table and everything per
+ * connection (orientation, uid, two reassemblers, the SMTP session, the
+ * summary).
+ *
+ * Connections are keyed by the 4-tuple. The originator is the sender of the
+ * first SYN without ACK; without a handshake, the side on a monitored port is
+ * the responder. Limits from struct config bound the number of connections
+ * and the bytes buffered; when a limit is hit the least recently active
+ * connection is evicted (smtp_connection with end "eviction", counter).
+ * uids are derived from the input only (first timestamp, 4-tuple, and a
+ * per-run counter), so the same input gives the same uids.
+ */
+#ifndef SMTPMON_PIPELINE_H
+#define SMTPMON_PIPELINE_H
+
+#include "config.h"
+#include "event.h"
+#include "segment.h"
+
+struct pipeline;
+
+/* Called when a connection turns encrypted (STARTTLS accepted), so a live
+ * source can stop copying its payload. */
+typedef void (*pipeline_tls_fn)(void *ctx, const struct conn_id *id);
+
+struct pipeline_stats {
+	uint64_t segments;	/* segments handed in */
+	uint64_t ignored;	/* not on a monitored port */
+	uint64_t conns_total;	/* connections created */
+	uint64_t conns_active;
+	uint64_t conns_evicted; /* dropped to respect a limit */
+	uint64_t conns_timed_out;
+	uint64_t gaps, gap_bytes;
+	uint64_t events[EV_TYPE_MAX];
+	uint64_t buffered_bytes; /* out-of-order bytes held now */
+	uint64_t buffer_limit_hits;
+};
+
+struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
+void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
+void pipeline_segment(struct pipeline *p, const struct segment *seg);
+/* Time passes (idle timeouts); now_ns is the source's clock. */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* End of input: every connection is ended with CONN_END_INPUT. */
+void pipeline_finish(struct pipeline *p);
+const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+void pipeline_free(struct pipeline *p);
+
+#endif

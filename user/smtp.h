@@ -1,0 +1,47 @@
+/*
+ * smtp.h - SMTP state machine: reassembled bytes in, Zeek's SMTP events out.
+ *
+ * One struct smtp per connection. The caller feeds each direction's in-order
+ * byte stream (smtp_deliver), reports holes (smtp_gap) and the end of a
+ * direction or of the connection. Events go to the emit callback with type
+ * and fields filled; the caller adds ts and connection identity. The parser
+ * follows ../shared/reference/zeek-smtp.md; deliberate differences are listed
+ * in docs/zeek-differences.md. Memory per session is bounded by
+ * cfg->max_line per direction plus a bounded command queue.
+ */
+#ifndef SMTPMON_SMTP_H
+#define SMTPMON_SMTP_H
+
+#include "config.h"
+#include "event.h"
+
+struct smtp;
+
+/* ev->ts_ns and ev->id are left for the callback to fill. */
+typedef void (*smtp_emit_fn)(void *ctx, struct event *ev);
+
+struct smtp_stats {
+	uint64_t transactions; /* mails finished (reply to "." or to BDAT LAST) */
+	uint64_t anomalies;    /* smtp_unexpected events raised */
+	bool tls;	       /* STARTTLS / X-ANONYMOUSTLS accepted */
+};
+
+/* partial: the connection's start was not seen; the parser then waits for a
+ * server reply before it trusts client lines (see docs/zeek-differences.md). */
+struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit, void *ctx);
+void smtp_free(struct smtp *s);
+
+/* In-order bytes of one direction (is_orig: from the TCP originator). */
+void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len);
+/* len bytes of the direction are missing, starting at stream offset seq. */
+void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len);
+/* The direction closed (FIN): an unterminated last line is delivered. */
+void smtp_end_of_direction(struct smtp *s, bool is_orig);
+/* The connection ends: open mail closed, pending state flushed. */
+void smtp_finish(struct smtp *s);
+
+/* True once the stream is encrypted: bytes are only counted from then on. */
+bool smtp_is_tls(const struct smtp *s);
+const struct smtp_stats *smtp_stats(const struct smtp *s);
+
+#endif
