@@ -7,7 +7,7 @@ const char *const event_names[EV_TYPE_MAX] = {
 	[EV_SMTP_REQUEST] = "smtp_request",	  [EV_SMTP_REPLY] = "smtp_reply",
 	[EV_SMTP_DATA] = "smtp_data",		  [EV_SMTP_STARTTLS] = "smtp_starttls",
 	[EV_SMTP_UNEXPECTED] = "smtp_unexpected", [EV_CONTENT_GAP] = "content_gap",
-	[EV_SMTP_CONNECTION] = "smtp_connection",
+	[EV_SMTP_CONNECTION] = "smtp_connection", [EV_WEIRD] = "weird",
 };
 
 const char *const conn_end_names[] = {

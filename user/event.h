@@ -3,8 +3,8 @@
  *
  * Events follow Zeek's SMTP events and parameters (see
  * ../shared/reference/zeek-smtp.md): smtp_request, smtp_reply, smtp_data,
- * smtp_starttls, smtp_unexpected; plus content_gap and a per-connection
- * smtp_connection summary. String fields are raw bytes (struct bytes, not
+ * smtp_starttls, smtp_unexpected; plus content_gap, weird (Zeek's weird
+ * names) and a per-connection smtp_connection summary. String fields are raw bytes (struct bytes, not
  * NUL-terminated, may contain anything); sinks are responsible for escaping.
  * An event and everything it points to is valid only during emit().
  */
@@ -30,6 +30,7 @@ enum event_type {
 	EV_SMTP_UNEXPECTED,
 	EV_CONTENT_GAP,
 	EV_SMTP_CONNECTION,
+	EV_WEIRD, /* Zeek's weird: a protocol anomaly that is not an smtp_unexpected */
 	EV_TYPE_MAX,
 };
 
@@ -97,6 +98,10 @@ struct event {
 		struct {
 			uint64_t seq, length;
 		} gap;
+		struct {
+			const char *name; /* Zeek's weird name, e.g. "smtp_invalid_bdat_command" */
+			struct bytes addl;
+		} weird;
 		struct conn_summary conn;
 	};
 };
