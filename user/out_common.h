@@ -1,0 +1,25 @@
+/*
+ * out_common.h - what the JSON and text sinks share: names that are safe to
+ * print for any enum value, address formatting and write-error reporting.
+ */
+#ifndef SMTPMON_OUT_COMMON_H
+#define SMTPMON_OUT_COMMON_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+
+/* Zeek's name, or "unknown" for a value outside the enum. */
+const char *event_name(enum event_type type);
+const char *conn_end_name(enum conn_end end);
+/* family 6 (struct segment's convention) or AF_INET6: IPv6 in the
+ * compressed form Zeek prints; anything else: IPv4 from the first 4 bytes. */
+void format_addr(uint8_t family, const uint8_t addr[16], char out[INET6_ADDRSTRLEN]);
+bool family_is_ipv6(uint8_t family);
+/* Reports errno once per sink (*reported remembers it), so a closed pipe
+ * gives one message, not one per event. */
+void report_write_error(bool *reported);
+
+#endif
