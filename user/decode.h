@@ -10,6 +10,7 @@
 #ifndef SMTPMON_DECODE_H
 #define SMTPMON_DECODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,8 @@ struct decode_stats {
  * original length. seg->ts_ns is left to the caller. */
 enum decode_result decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
 				struct segment *seg, struct decode_stats *stats);
+
+/* Whether decode_frame() knows the link type dlt (checked once per file). */
+bool decode_link_supported(int dlt);
 
 #endif
