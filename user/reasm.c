@@ -1,0 +1,374 @@
+/*
+ * reasm.c - TCP reassembly of one direction (contract in reasm.h, policies in
+ * docs/reassembly.md).
+ *
+ * A sequence number becomes a 64-bit stream offset by its signed 32-bit
+ * distance from the next byte to deliver, so wrap-around needs no special
+ * case. In-order bytes go straight from the caller's buffer to deliver();
+ * only out-of-order pieces are copied, into a sorted list of non-overlapping
+ * ranges. Each range is charged its payload plus its node size against the
+ * limits, so a flood of one-byte segments is bounded like a few big ones.
+ * Invariants: no buffered range starts at or before next (it would have been
+ * drained), and next == stats.delivered + stats.gap_bytes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reasm.h"
+
+/* TCP windows are below 2^30; anything claiming 2^31 is garbage, and
+ * accepting it would break the signed-distance conversion. */
+#define SEQ_SPACE_MAX (1u << 31)
+/* Delivered bytes kept to check retransmissions against (per direction). */
+#define RECENT_BYTES 128
+
+enum range_kind {
+	RANGE_DATA,
+	RANGE_LENGTH_ONLY, /* seen, but the source did not copy the bytes */
+	RANGE_LOST,	   /* the source dropped these bytes: a gap when reached */
+};
+
+struct range {
+	struct range *next;
+	uint64_t off, len;
+	enum range_kind kind;
+	uint8_t data[]; /* len bytes for RANGE_DATA, empty otherwise */
+};
+
+struct reasm {
+	const struct reasm_ops *ops;
+	void *ctx;
+	size_t max_buffer;
+	size_t *total_buffered;
+	size_t private_total; /* total_buffered when the owner has none */
+	size_t buffered;
+	bool have_base;
+	uint32_t base_seq; /* sequence number of stream offset 0 */
+	uint64_t next;	   /* stream offset of the next byte to deliver */
+	uint64_t seen_end; /* highest stream offset seen (exclusive) */
+	struct range *head, *tail;
+	/* The last recent_len delivered bytes, [next - recent_len, next),
+	 * byte at offset o stored at recent[o % RECENT_BYTES]. */
+	uint8_t recent[RECENT_BYTES];
+	uint32_t recent_len;
+	struct reasm_stats stats;
+};
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t range_end(const struct range *rg)
+{
+	return rg->off + rg->len;
+}
+
+static size_t range_cost(enum range_kind kind, uint64_t len)
+{
+	return sizeof(struct range) + (kind == RANGE_DATA ? len : 0);
+}
+
+struct reasm *reasm_new(const struct reasm_ops *ops, void *ctx, size_t max_buffer,
+			size_t *total_buffered)
+{
+	struct reasm *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->ops = ops;
+	r->ctx = ctx;
+	r->max_buffer = max_buffer;
+	r->total_buffered = total_buffered ? total_buffered : &r->private_total;
+	return r;
+}
+
+static void release(struct reasm *r, struct range *rg)
+{
+	size_t cost = range_cost(rg->kind, rg->len);
+
+	r->buffered -= cost;
+	*r->total_buffered -= cost;
+	free(rg);
+}
+
+void reasm_free(struct reasm *r)
+{
+	if (!r)
+		return;
+	while (r->head) {
+		struct range *rg = r->head;
+		r->head = rg->next;
+		release(r, rg);
+	}
+	free(r);
+}
+
+static void remember(struct reasm *r, const uint8_t *data, uint64_t len)
+{
+	uint64_t off = r->next;
+
+	if (len > RECENT_BYTES) {
+		data += len - RECENT_BYTES;
+		off += len - RECENT_BYTES;
+		len = RECENT_BYTES;
+	}
+	size_t pos = off % RECENT_BYTES;
+	size_t first = min_u64(len, RECENT_BYTES - pos);
+	memcpy(r->recent + pos, data, first);
+	memcpy(r->recent, data + first, len - first);
+	r->recent_len = min_u64(RECENT_BYTES, r->recent_len + len);
+}
+
+static void declare_gap(struct reasm *r, uint64_t len)
+{
+	uint64_t off = r->next;
+
+	r->stats.gaps++;
+	r->stats.gap_bytes += len;
+	r->next += len;
+	r->recent_len = 0;
+	r->ops->gap(r->ctx, off, len);
+}
+
+/* Hands over the piece starting at next. */
+static void emit(struct reasm *r, enum range_kind kind, const uint8_t *data, uint64_t len)
+{
+	if (kind == RANGE_LOST) {
+		declare_gap(r, len);
+		return;
+	}
+	if (kind == RANGE_DATA)
+		remember(r, data, len);
+	else
+		r->recent_len = 0;
+	r->next += len;
+	r->stats.delivered += len;
+	r->ops->deliver(r->ctx, kind == RANGE_DATA ? data : NULL, len);
+}
+
+/* Delivers the buffered ranges that have become contiguous with next. */
+static void drain(struct reasm *r)
+{
+	while (r->head && r->head->off <= r->next) {
+		struct range *rg = r->head;
+		r->head = rg->next;
+		if (!r->head)
+			r->tail = NULL;
+		if (range_end(rg) > r->next) {
+			uint64_t skip = r->next - rg->off;
+			emit(r, rg->kind, rg->data + (rg->kind == RANGE_DATA ? skip : 0),
+			     rg->len - skip);
+		}
+		release(r, rg);
+	}
+}
+
+/* Gives up on every hole before target: gaps for the holes, buffered data
+ * in between delivered. */
+static void skip_to(struct reasm *r, uint64_t target)
+{
+	while (r->next < target) {
+		uint64_t hole_end = r->head && r->head->off < target ? r->head->off : target;
+		if (hole_end > r->next)
+			declare_gap(r, hole_end - r->next);
+		drain(r);
+	}
+}
+
+static bool fits(const struct reasm *r, size_t cost)
+{
+	return r->buffered + cost <= r->max_buffer;
+}
+
+static bool insert(struct reasm *r, struct range **link, uint64_t off, enum range_kind kind,
+		   const uint8_t *data, uint64_t len)
+{
+	size_t cost = range_cost(kind, len);
+	struct range *rg = malloc(sizeof(*rg) + (kind == RANGE_DATA ? len : 0));
+
+	if (!rg)
+		return false;
+	rg->off = off;
+	rg->len = len;
+	rg->kind = kind;
+	if (kind == RANGE_DATA)
+		memcpy(rg->data, data, len);
+	rg->next = *link;
+	*link = rg;
+	if (!rg->next)
+		r->tail = rg;
+	r->buffered += cost;
+	*r->total_buffered += cost;
+	if (r->buffered > r->stats.buffered_peak)
+		r->stats.buffered_peak = r->buffered;
+	return true;
+}
+
+/* A piece at or after next that overlaps nothing buffered: delivered if in
+ * order, buffered otherwise. When the buffer is full, holes before the piece
+ * are given up on, earliest first. Returns false if the list was modified
+ * before *link (the caller's link is stale). */
+static bool place(struct reasm *r, struct range **link, uint64_t off, enum range_kind kind,
+		  const uint8_t *data, uint64_t len)
+{
+	if (off > r->next) {
+		size_t cost = range_cost(kind, len);
+		if (fits(r, cost) && insert(r, link, off, kind, data, len))
+			return true;
+		while (!fits(r, cost) && r->head && r->head->off < off)
+			skip_to(r, r->head->off);
+		if (off > r->next && fits(r, cost)) {
+			struct range **at = &r->head;
+			while (*at && (*at)->off < off)
+				at = &(*at)->next;
+			if (insert(r, at, off, kind, data, len))
+				return false;
+		}
+		if (off > r->next)
+			declare_gap(r, off - r->next);
+	}
+	emit(r, kind, data, len);
+	drain(r);
+	return false;
+}
+
+static void check_redelivery(struct reasm *r, uint64_t off, const uint8_t *data, uint64_t len,
+			     bool *differs)
+{
+	uint64_t from = off > r->next - r->recent_len ? off : r->next - r->recent_len;
+
+	for (uint64_t o = from; o < off + len; o++)
+		if (r->recent[o % RECENT_BYTES] != data[o - off]) {
+			*differs = true;
+			return;
+		}
+}
+
+/* Adds [off, off + len): bytes before next or already buffered are
+ * duplicates (compared where possible), the rest is placed. */
+static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8_t *data,
+		uint64_t len)
+{
+	uint64_t end = off + len;
+	bool differs = false;
+	struct range **link = r->tail && range_end(r->tail) <= off ? &r->tail->next : &r->head;
+
+	while (off < end) {
+		uint64_t stop;
+		if (off < r->next) {
+			stop = min_u64(end, r->next);
+			if (kind != RANGE_LOST)
+				r->stats.duplicate_bytes += stop - off;
+			if (kind == RANGE_DATA)
+				check_redelivery(r, off, data, stop - off, &differs);
+		} else {
+			while (*link && range_end(*link) <= off)
+				link = &(*link)->next;
+			struct range *rg = *link;
+			if (rg && rg->off <= off) {
+				stop = min_u64(end, range_end(rg));
+				if (kind != RANGE_LOST)
+					r->stats.duplicate_bytes += stop - off;
+				if (kind == RANGE_DATA && rg->kind == RANGE_DATA &&
+				    memcmp(rg->data + (off - rg->off), data, stop - off))
+					differs = true;
+			} else {
+				stop = rg && rg->off < end ? rg->off : end;
+				if (!place(r, link, off, kind, data, stop - off))
+					link = &r->head;
+			}
+		}
+		if (kind == RANGE_DATA)
+			data += stop - off;
+		off = stop;
+	}
+	if (differs)
+		r->stats.inconsistent++;
+}
+
+/* Stream offset of seq, negative when it lies before the base. */
+static int64_t offset_of(const struct reasm *r, uint32_t seq)
+{
+	uint32_t next_seq = r->base_seq + (uint32_t)r->next;
+
+	return (int64_t)r->next + (int32_t)(seq - next_seq);
+}
+
+void reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, uint32_t len, bool syn,
+		   uint32_t lost_before)
+{
+	if (len > SEQ_SPACE_MAX || lost_before > SEQ_SPACE_MAX) {
+		r->stats.rejected++;
+		return;
+	}
+	if (syn) {
+		seq++; /* the SYN takes one sequence number before the data */
+		lost_before = 0;
+	}
+	if (!r->have_base) {
+		r->have_base = true;
+		r->base_seq = seq - lost_before;
+	}
+
+	int64_t off = offset_of(r, seq);
+	if (off < 0) {
+		uint64_t before = min_u64(len, (uint64_t)-off);
+		r->stats.before_base += before;
+		if (before == len)
+			return;
+		if (data)
+			data += before;
+		len -= before;
+		off = 0;
+		lost_before = 0;
+	}
+	if ((uint64_t)off + len > r->seen_end)
+		r->seen_end = off + len;
+	if (lost_before) {
+		uint64_t lost_off = (uint64_t)off > lost_before ? off - lost_before : 0;
+		add(r, lost_off, RANGE_LOST, NULL, off - lost_off);
+	}
+	add(r, off, data ? RANGE_DATA : RANGE_LENGTH_ONLY, data, len);
+}
+
+void reasm_peer_ack(struct reasm *r, uint32_t ack)
+{
+	if (!r->have_base) {
+		/* Everything before ack reached the peer before we started
+		 * watching: the stream we can see starts there. */
+		r->have_base = true;
+		r->base_seq = ack;
+		return;
+	}
+	int64_t off = offset_of(r, ack);
+	if (off <= (int64_t)r->next)
+		return;
+	if ((uint64_t)off > r->seen_end)
+		r->seen_end = off;
+	skip_to(r, off);
+}
+
+void reasm_flush(struct reasm *r)
+{
+	uint64_t end = r->seen_end;
+
+	if (r->tail && range_end(r->tail) > end)
+		end = range_end(r->tail);
+	skip_to(r, end);
+}
+
+size_t reasm_buffered(const struct reasm *r)
+{
+	return r->buffered;
+}
+
+uint64_t reasm_stream_bytes(const struct reasm *r)
+{
+	return r->seen_end;
+}
+
+const struct reasm_stats *reasm_stats(const struct reasm *r)
+{
+	return &r->stats;
+}
