@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "jsonw.h"
+#include "out_common.h"
 
 #define JSONW_INITIAL_CAP 512
 /* A buffer grown beyond this by one huge event is given back at the next
@@ -154,7 +155,12 @@ static size_t utf8_sequence_len(const uint8_t *s, size_t avail)
 
 static const char hex_digits[] = "0123456789abcdef";
 
-void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
+/*
+ * json: the JSON form (\" \\ \\xNN, to sit inside quotes). Otherwise the
+ * text sink's form, which is the JSON one decoded once: '"' as is, \\ and
+ * \xNN, so a literal backslash can never be taken for an escape.
+ */
+static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool json)
 {
 	size_t i = 0, run, seq;
 	char *p;
@@ -176,7 +182,8 @@ void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
 			break;
 		switch (byte_class[s[i]]) {
 		case BC_QUOTE:
-			*p++ = '\\';
+			if (json || s[i] == '\\')
+				*p++ = '\\';
 			*p++ = (char)s[i++];
 			continue;
 		case BC_HIGH:
@@ -191,7 +198,8 @@ void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
 		default:
 			break;
 		}
-		*p++ = '\\';
+		if (json)
+			*p++ = '\\';
 		*p++ = '\\';
 		*p++ = 'x';
 		*p++ = hex_digits[s[i] >> 4];
@@ -199,6 +207,16 @@ void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
 		i++;
 	}
 	w->len = p - w->buf;
+}
+
+void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	escape(w, s, len, true);
+}
+
+void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	escape(w, s, len, false);
 }
 
 void jsonw_key_str(struct jsonw *w, const char *key, const uint8_t *s, size_t len)

@@ -1,6 +1,7 @@
 /*
  * out_common.h - what the JSON and text sinks share: names that are safe to
- * print for any enum value, address formatting and write-error reporting.
+ * print for any enum value, address formatting, the text form of escaping
+ * and write-error reporting.
  */
 #ifndef SMTPMON_OUT_COMMON_H
 #define SMTPMON_OUT_COMMON_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "jsonw.h"
 
 /* Zeek's name, or "unknown" for a value outside the enum. */
 const char *event_name(enum event_type type);
@@ -18,6 +20,9 @@ const char *conn_end_name(enum conn_end end);
  * compressed form Zeek prints; anything else: IPv4 from the first 4 bytes. */
 void format_addr(uint8_t family, const uint8_t addr[16], char out[INET6_ADDRSTRLEN]);
 bool family_is_ipv6(uint8_t family);
+/* escape_bytes() decoded once, for text: '"' as is, "\\" for a backslash,
+ * \xNN for control bytes and invalid UTF-8. Implemented in jsonw.c. */
+void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len);
 /* Reports errno once per sink (*reported remembers it), so a closed pipe
  * gives one message, not one per event. */
 void report_write_error(bool *reported);

@@ -3,14 +3,16 @@
  *
  *   TIME UID ORIG DIR RESP EVENT DETAILS
  *
- *   TIME  UTC, ISO 8601 with microseconds: 2024-11-26T17:33:20.123456Z
+ *   TIME  UTC, ISO 8601 with microseconds: 2024-11-26T16:53:20.123456Z
  *   ORIG, RESP  Zeek's orientation (orig = client): 10.0.0.1:40512, IPv6 as
  *         [2001:db8::1]:25
  *   DIR   "->" bytes sent by the originator, "<-" by the responder, "--" for
  *         events of the whole connection (starttls, weird, smtp_connection)
  *
- *   DETAILS by event (strings escaped as in the JSON sink: \xNN for control
- *   bytes and invalid UTF-8, \" and \\; an empty cmd is written "-"):
+ *   DETAILS by event. Strings are escaped like the JSON sink's, minus the
+ *   JSON quoting: \xNN for control bytes and invalid UTF-8, \\ for a
+ *   backslash, '"' as is; so no line can break and "\x" is always an escape.
+ *   An empty cmd is written "-".
  *   smtp_request     COMMAND ARG
  *   smtp_reply       CMD CODE MSG, with '-' instead of the space after CODE
  *                    when more lines follow (cont_resp), as on the wire
@@ -62,7 +64,7 @@ __attribute__((format(printf, 2, 3))) static void put_fmt(struct jsonw *w, const
 
 static void put_bytes(struct jsonw *w, struct bytes b)
 {
-	escape_bytes(w, b.ptr, b.len);
+	escape_bytes_text(w, b.ptr, b.len);
 }
 
 /* " " + b, or nothing when b is empty. */
@@ -182,7 +184,7 @@ static void text_emit(struct sink *sink, const struct event *ev)
 	w->len = 0;
 	put_time(w, ev->ts_ns);
 	jsonw_raw(w, " ", 1);
-	escape_bytes(w, (const uint8_t *)id->uid, strnlen(id->uid, sizeof(id->uid)));
+	escape_bytes_text(w, (const uint8_t *)id->uid, strnlen(id->uid, sizeof(id->uid)));
 	jsonw_raw(w, " ", 1);
 	put_endpoint(w, id->family, id->orig_h, id->orig_p);
 	jsonw_raw(w, dir, 4);
