@@ -1,0 +1,242 @@
+# lab.sh - a throwaway SMTP lab: a real Postfix in one network namespace, clients in another.
+#
+# Source it from bash (as root), pick a unique prefix, trap the teardown:
+#
+#   . tests/lab/lab.sh
+#   lab_init "smlab$$"              # max 12 characters; makes $LAB_DIR (temp dir)
+#   trap lab_teardown EXIT
+#   lab_netns                       # or: lab_netns_loopback (one namespace, 127.0.0.1 and ::1)
+#   lab_postfix_start               # Postfix on port 25 and 587 in $LAB_SRV_NS
+#   lab_cli swaks --server "$LAB_SRV4" --to "$LAB_RCPT" ...    # run a client
+#   lab_srv tcpdump -i "$LAB_SRV_IF" ...                        # run something server-side
+#
+# After lab_netns / lab_netns_loopback:
+#   LAB_SRV_NS, LAB_CLI_NS   namespace names (the same one in the loopback variant)
+#   LAB_SRV_IF, LAB_CLI_IF   veth ends (both "lo" in the loopback variant)
+#   LAB_SRV4, LAB_CLI4       IPv4 addresses;  LAB_SRV6, LAB_CLI6  IPv6 addresses
+# After lab_postfix_start:
+#   LAB_RCPT, LAB_RCPT2      accepted recipients; LAB_REJECTED_RCPT is refused with 550
+#   LAB_FROM                 a sender;  LAB_USER / LAB_PASS  SASL PLAIN/LOGIN credentials
+#   LAB_MAILLOG              Postfix's log file
+#
+# Postfix: port 25 plain with STARTTLS offered, PIPELINING, CHUNKING, AUTH PLAIN LOGIN also
+# without TLS; port 587 requires STARTTLS (smtpd_tls_security_level=encrypt). Every accepted
+# message goes to the discard transport: nothing is relayed or delivered anywhere.
+# lab_teardown stops Postfix, kills whatever is left in the namespaces, deletes them and $LAB_DIR.
+# Several labs can run at the same time as long as their prefixes differ.
+
+LAB_DOMAIN=lab.example
+
+lab_log() { printf 'lab: %s\n' "$*" >&2; }
+lab_die() {
+	lab_log "$*"
+	return 1
+}
+
+lab_init() {
+	local prefix=$1
+	[[ $prefix =~ ^[a-z][a-z0-9]{0,11}$ ]] ||
+		{ lab_die "prefix '$prefix' must be 1-12 lowercase letters/digits"; return 1; }
+	[[ $EUID -eq 0 ]] || { lab_die "must run as root (network namespaces)"; return 1; }
+	LAB_PREFIX=$prefix
+	LAB_DIR=$(mktemp -d "/tmp/$prefix.XXXXXX") || return 1
+	# Postfix daemons run as user postfix and must reach their queue below LAB_DIR.
+	chmod 755 "$LAB_DIR"
+	LAB_NAMESPACES=()
+	LAB_POSTFIX_DIR=
+}
+
+lab_srv() { ip netns exec "$LAB_SRV_NS" "$@"; }
+lab_cli() { ip netns exec "$LAB_CLI_NS" "$@"; }
+
+# Two namespaces joined by a veth pair, IPv4 and IPv6 on it.
+lab_netns() {
+	LAB_SRV_NS=${LAB_PREFIX}-srv
+	LAB_CLI_NS=${LAB_PREFIX}-cli
+	LAB_SRV_IF=${LAB_PREFIX}s
+	LAB_CLI_IF=${LAB_PREFIX}c
+	LAB_SRV4=10.199.0.1
+	LAB_CLI4=10.199.0.2
+	LAB_SRV6=fd00:199::1
+	LAB_CLI6=fd00:199::2
+	ip netns add "$LAB_SRV_NS" || return 1
+	LAB_NAMESPACES+=("$LAB_SRV_NS")
+	ip netns add "$LAB_CLI_NS" || return 1
+	LAB_NAMESPACES+=("$LAB_CLI_NS")
+	ip link add "$LAB_SRV_IF" netns "$LAB_SRV_NS" type veth peer name "$LAB_CLI_IF" \
+		netns "$LAB_CLI_NS" || return 1
+	lab_srv ip link set lo up &&
+		lab_cli ip link set lo up &&
+		lab_srv ip addr add "$LAB_SRV4/24" dev "$LAB_SRV_IF" &&
+		lab_cli ip addr add "$LAB_CLI4/24" dev "$LAB_CLI_IF" &&
+		lab_srv ip addr add "$LAB_SRV6/64" dev "$LAB_SRV_IF" nodad &&
+		lab_cli ip addr add "$LAB_CLI6/64" dev "$LAB_CLI_IF" nodad &&
+		lab_srv ip link set "$LAB_SRV_IF" up &&
+		lab_cli ip link set "$LAB_CLI_IF" up || return 1
+	# A veth carries traffic once both ends are up; wait for that so the first SYN is not lost.
+	local i
+	for i in $(seq 50); do
+		[[ $(lab_srv cat "/sys/class/net/$LAB_SRV_IF/operstate") == up &&
+			$(lab_cli cat "/sys/class/net/$LAB_CLI_IF/operstate") == up ]] && return 0
+		sleep 0.1
+	done
+	lab_die "veth $LAB_SRV_IF/$LAB_CLI_IF does not come up"
+}
+
+# Client and server in one namespace, talking over loopback.
+lab_netns_loopback() {
+	LAB_SRV_NS=${LAB_PREFIX}-lo
+	LAB_CLI_NS=$LAB_SRV_NS
+	LAB_SRV_IF=lo
+	LAB_CLI_IF=lo
+	LAB_SRV4=127.0.0.1
+	LAB_CLI4=127.0.0.1
+	LAB_SRV6=::1
+	LAB_CLI6=::1
+	ip netns add "$LAB_SRV_NS" || return 1
+	LAB_NAMESPACES+=("$LAB_SRV_NS")
+	lab_srv ip link set lo up
+}
+
+lab_write_postfix_config() {
+	local d=$1
+	mkdir -p "$d/etc/sasl" "$d/queue" "$d/data" || return 1
+	chown postfix "$d/data" || return 1
+
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$LAB_DOMAIN" \
+		-keyout "$d/etc/key.pem" -out "$d/etc/cert.pem" 2>"$d/openssl.log" ||
+		{ lab_die "openssl: $(cat "$d/openssl.log")"; return 1; }
+
+	cat >"$d/etc/sasl/smtpd.conf" <<-EOF
+		pwcheck_method: auxprop
+		auxprop_plugin: sasldb
+		mech_list: PLAIN LOGIN
+		sasldb_path: $d/etc/sasl/sasldb2
+	EOF
+	printf '%s' "$LAB_PASS" | saslpasswd2 -p -c -f "$d/etc/sasl/sasldb2" -u "$LAB_DOMAIN" \
+		"${LAB_USER%@*}" || { lab_die "saslpasswd2 failed"; return 1; }
+	chgrp postfix "$d/etc/sasl/sasldb2" && chmod 640 "$d/etc/sasl/sasldb2" || return 1
+
+	printf '%s REJECT 5.1.1 no such user here\n' "$LAB_REJECTED_RCPT" >"$d/etc/rcpt_access"
+
+	cat >"$d/etc/main.cf" <<-EOF
+		compatibility_level = 3.6
+		queue_directory = $d/queue
+		data_directory = $d/data
+		maillog_file_prefixes = $d
+		maillog_file = $LAB_MAILLOG
+		myhostname = mx.$LAB_DOMAIN
+		mydomain = $LAB_DOMAIN
+		myorigin = \$mydomain
+		mydestination = \$mydomain
+		mynetworks = 127.0.0.0/8
+		inet_interfaces = all
+		inet_protocols = all
+		smtpd_banner = \$myhostname ESMTP smtpmon-lab
+		biff = no
+		alias_maps =
+		alias_database =
+		local_recipient_maps =
+		# Nothing leaves the lab: every delivery is discarded.
+		local_transport = discard:lab
+		default_transport = discard:lab
+		relay_transport = discard:lab
+		smtpd_relay_restrictions = reject_unauth_destination
+		smtpd_recipient_restrictions = check_recipient_access texthash:$d/etc/rcpt_access, permit
+		smtpd_error_sleep_time = 0
+		smtpd_peername_lookup = no
+		smtpd_tls_cert_file = $d/etc/cert.pem
+		smtpd_tls_key_file = $d/etc/key.pem
+		smtpd_tls_security_level = may
+		smtpd_tls_auth_only = no
+		smtpd_sasl_auth_enable = yes
+		smtpd_sasl_type = cyrus
+		smtpd_sasl_path = smtpd
+		cyrus_sasl_config_path = $d/etc/sasl
+		smtpd_sasl_security_options = noanonymous
+		broken_sasl_auth_clients = no
+	EOF
+
+	cat >"$d/etc/master.cf" <<-'EOF'
+		smtp       inet  n  -  n  -  -  smtpd
+		submission inet  n  -  n  -  -  smtpd -o smtpd_tls_security_level=encrypt
+		pickup     unix  n  -  n  60 1  pickup
+		cleanup    unix  n  -  n  -  0  cleanup
+		qmgr       unix  n  -  n  300 1 qmgr
+		tlsmgr     unix  -  -  n  1000? 1 tlsmgr
+		rewrite    unix  -  -  n  -  -  trivial-rewrite
+		bounce     unix  -  -  n  -  0  bounce
+		defer      unix  -  -  n  -  0  bounce
+		trace      unix  -  -  n  -  0  bounce
+		verify     unix  -  -  n  -  1  verify
+		flush      unix  n  -  n  1000? 0 flush
+		proxymap   unix  -  -  n  -  -  proxymap
+		showq      unix  n  -  n  -  -  showq
+		error      unix  -  -  n  -  -  error
+		retry      unix  -  -  n  -  -  error
+		discard    unix  -  -  n  -  -  discard
+		anvil      unix  -  -  n  -  1  anvil
+		scache     unix  -  -  n  -  1  scache
+		postlog    unix-dgram n - n - 1 postlogd
+	EOF
+}
+
+# Start Postfix in the server namespace and wait until ports 25 and 587 listen.
+lab_postfix_start() {
+	LAB_USER=alice@$LAB_DOMAIN
+	LAB_PASS=lab-secret-7
+	LAB_FROM=sender@client.example
+	LAB_RCPT=bob@$LAB_DOMAIN
+	LAB_RCPT2=carol@$LAB_DOMAIN
+	LAB_REJECTED_RCPT=nobody@$LAB_DOMAIN
+	LAB_MAILLOG=$LAB_DIR/postfix/maillog
+	lab_write_postfix_config "$LAB_DIR/postfix" || return 1
+	LAB_POSTFIX_DIR=$LAB_DIR/postfix/etc
+	lab_srv postfix -c "$LAB_POSTFIX_DIR" start >"$LAB_DIR/postfix/start.log" 2>&1 ||
+		{ lab_die "postfix start failed: $(cat "$LAB_DIR/postfix/start.log")"; return 1; }
+	local i
+	for i in $(seq 100); do
+		if lab_srv ss -Hltn 'sport = :25' | grep -q . &&
+			lab_srv ss -Hltn 'sport = :587' | grep -q .; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	lab_die "postfix does not listen on 25/587; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
+}
+
+# Wait until the server has no SMTP session left (all clients have closed).
+lab_wait_idle() {
+	local i
+	for i in $(seq 100); do
+		lab_srv ss -Htn state established '( sport = :25 or sport = :587 )' | grep -q . ||
+			return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+lab_teardown() {
+	local ns pids
+	if [[ -n ${LAB_POSTFIX_DIR:-} && -d $LAB_POSTFIX_DIR ]]; then
+		lab_srv postfix -c "$LAB_POSTFIX_DIR" stop >/dev/null 2>&1 ||
+			lab_srv postfix -c "$LAB_POSTFIX_DIR" abort >/dev/null 2>&1
+		LAB_POSTFIX_DIR=
+	fi
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		# Only processes inside our own namespaces: the ones this lab started.
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[[ -n $pids ]] && kill $pids 2>/dev/null
+	done
+	for ns in "${LAB_NAMESPACES[@]}"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[[ -n $pids ]] && { sleep 0.5; kill -9 $(ip netns pids "$ns") 2>/dev/null; }
+		ip netns del "$ns" 2>/dev/null
+	done
+	LAB_NAMESPACES=()
+	if [[ -n ${LAB_DIR:-} && -d $LAB_DIR && $LAB_DIR == /tmp/${LAB_PREFIX}.* ]]; then
+		rm -rf "$LAB_DIR"
+	fi
+	LAB_DIR=
+	return 0
+}
