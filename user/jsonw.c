@@ -78,6 +78,8 @@ void jsonw_free(struct jsonw *w)
 
 void jsonw_raw(struct jsonw *w, const char *s, size_t len)
 {
+	if (!len)
+		return;
 	reserve(w, len);
 	memcpy(w->buf + w->len, s, len);
 	w->len += len;
@@ -165,6 +167,8 @@ static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool js
 	size_t i = 0, run, seq;
 	char *p;
 
+	if (!len) /* s may then be NULL, and w->buf too */
+		return;
 	if (len > (SIZE_MAX - w->len) / JSONW_MAX_ESCAPE) {
 		fprintf(stderr, "smtpmon: output string too large (%zu bytes)\n", len);
 		abort();

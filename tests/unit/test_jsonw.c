@@ -30,7 +30,8 @@ static const char *escaped(const void *s, size_t len)
 	jsonw_init(&w);
 	escape_bytes(&w, s, len);
 	assert_true(w.len < sizeof(out));
-	memcpy(out, w.buf, w.len);
+	if (w.len)
+		memcpy(out, w.buf, w.len);
 	out[w.len] = '\0';
 	jsonw_free(&w);
 	return out;
