@@ -81,19 +81,21 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 			pipeline_segment(p, &seg);
 	}
 
-	int rc = 0;
+	/* A damaged record ends the file, but what came before it stands: the
+	 * file was read, so this is not an error for the caller. */
 	if (r == PCAP_ERROR) {
 		const char *err = pcap_geterr(pc);
-		if (strstr(err, "truncated")) {
+		if (strstr(err, "truncated"))
 			fprintf(stderr,
 				"smtpmon: %s: truncated record after %llu packets, earlier packets "
 				"kept\n",
 				path, packets);
-		} else {
-			fprintf(stderr, "smtpmon: %s: %s after %llu packets\n", path, err, packets);
-			rc = -1;
-		}
+		else
+			fprintf(stderr,
+				"smtpmon: %s: damaged record after %llu packets (%s), earlier "
+				"packets kept\n",
+				path, packets, err);
 	}
 	pcap_close(pc);
-	return rc;
+	return 0;
 }
