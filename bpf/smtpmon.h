@@ -81,6 +81,7 @@ struct smtpmon_flow_key {
 
 /* flow flags */
 #define SMTPMON_FLOW_ENCRYPTED 0x01 /* set by user space (220 to STARTTLS) or by TLS sniffing */
+#define SMTPMON_FLOW_STARTTLS  0x02 /* BPF only: the client's last segment ended in STARTTLS */
 
 struct smtpmon_flow {
 	__u32 flags;

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smtpmon.bpf.c - TC (both directions) and XDP (ingress) programs that hand
+ * the TCP segments of the monitored ports to user space through the ring
+ * buffer "events" (record layout and contract: smtpmon.h).
+ *
+ * Per packet: parse headers (parse.bpf.h); leave at once unless a port is in
+ * port_bits; leave pure ACKs; look up the flow's state; then emit one record
+ * per SMTPMON_CHUNK_MAX bytes of payload (a bpf_loop for super-packets), each
+ * reserved in the smallest size class that holds it. Encrypted flows get one
+ * length-only record per segment. A failed reservation is counted and its
+ * bytes are added to the flow direction's lost counter, which the next record
+ * of that direction carries as lost_before. The programs never change a
+ * packet's fate.
+ *
+ * Encryption: user space marks a flow when its parser sees the 220 to
+ * STARTTLS; this program marks it itself one step earlier (a client segment
+ * ending in "STARTTLS\r\n" answered by a server segment starting with "220"),
+ * so no TLS byte is copied even before user space catches up; a flow with no
+ * state (begun before we started, or forgotten by the LRU) whose segment
+ * starts with a TLS record header is treated as encrypted too.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "smtpmon.h"
+#include "parse.bpf.h"
+
+#define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
+/* Payload capacity of the record size classes: most command and reply
+ * segments fit the small one, DATA bodies the large one. */
+#define CLASS_S (256 - REC_HDR_LEN)
+#define CLASS_M (1024 - REC_HDR_LEN)
+#define CLASS_L SMTPMON_CHUNK_MAX
+
+/* Monitored ports as a bitmap, filled by user space before load: the test
+ * that sends every other packet away is one load, no helper call. */
+const volatile __u8 port_bits[65536 / 8];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* user space sets --ring-size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SMTPMON_FLOWS_MAX);
+	__type(key, struct smtpmon_flow_key);
+	__type(value, struct smtpmon_flow);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SMTPMON_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Everything the chunk emitter needs; lives on the program's stack and is
+ * passed to the bpf_loop callback. */
+struct emit_ctx {
+	void *ctx;		   /* struct __sk_buff or struct xdp_md */
+	struct smtpmon_flow *flow; /* NULL until the flow has state */
+	struct smtpmon_flow_key key;
+	__u32 off;  /* packet offset of the next payload byte */
+	__u32 left; /* payload bytes still to emit */
+	__u32 seq;  /* sequence number of the next record */
+	__u8 tcp_flags;
+	bool first;
+	bool to_server;
+	bool encrypted;
+	bool truncated;
+	struct smtpmon_rec hdr; /* per-packet header fields; last: flexible array */
+};
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += n;
+}
+
+static __always_inline bool is_port(__u16 port)
+{
+	return port_bits[port >> 3] & (1 << (port & 7));
+}
+
+/* When both ports are monitored, both directions must still agree on which
+ * side is the server (user space applies the same rule): the lower port,
+ * then the lower address. */
+static __always_inline bool dst_is_server(const struct smtpmon_rec *h)
+{
+	bool dst = is_port(h->dport), src = is_port(h->sport);
+
+	if (dst != src)
+		return dst;
+	if (h->dport != h->sport)
+		return h->dport < h->sport;
+	for (int i = 0; i < 16; i++)
+		if (h->daddr[i] != h->saddr[i])
+			return h->daddr[i] < h->saddr[i];
+	return true;
+}
+
+static __always_inline long load_bytes(void *ctx, __u32 off, void *to, __u32 len, const bool xdp)
+{
+	return xdp ? bpf_xdp_load_bytes(ctx, off, to, len) : bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+static __always_inline struct smtpmon_flow *flow_create(const struct smtpmon_flow_key *key,
+							__u32 flags)
+{
+	struct smtpmon_flow init = {.flags = flags};
+
+	/* NOEXIST: a concurrent creator (the other direction on another
+	 * CPU) wins, and we use its entry. */
+	bpf_map_update_elem(&flows, key, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&flows, key);
+}
+
+static __always_inline void flow_add_lost(struct emit_ctx *e, __u32 bytes)
+{
+	struct smtpmon_flow *f = e->flow;
+
+	if (!bytes)
+		return;
+	if (!f) {
+		f = flow_create(&e->key, 0);
+		e->flow = f;
+		if (!f)
+			return;
+	}
+	__sync_fetch_and_add(e->to_server ? &f->lost_to_server : &f->lost_to_client, bytes);
+}
+
+static __always_inline struct smtpmon_rec *reserve(__u32 copy)
+{
+	if (copy <= CLASS_S)
+		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_S, 0);
+	if (copy <= CLASS_M)
+		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_M, 0);
+	return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_L, 0);
+}
+
+/* One record: the next min(left, CLASS_L) payload bytes (all of them,
+ * uncopied, for an encrypted flow). Returns 1 when nothing is left, which
+ * also ends a bpf_loop. */
+static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
+{
+	__u32 len = e->left, copy;
+	__u8 flags = e->tcp_flags;
+	struct smtpmon_rec *r;
+
+	if (!e->encrypted && len > CLASS_L)
+		len = CLASS_L;
+	copy = e->encrypted ? 0 : len;
+	if (!e->first)
+		flags &= ~SMTPMON_TCP_SYN;
+	if (len != e->left)
+		flags &= ~(SMTPMON_TCP_FIN | SMTPMON_TCP_RST | SMTPMON_TCP_PSH);
+
+	r = reserve(copy);
+	if (!r) {
+		stat_add(SMTPMON_STAT_RING_DROPS, 1);
+		stat_add(SMTPMON_STAT_RING_DROP_BYTES, len);
+		flow_add_lost(e, len);
+	} else if (copy && load_bytes(e->ctx, e->off, r->payload, copy, xdp) < 0) {
+		bpf_ringbuf_discard(r, 0);
+		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		flow_add_lost(e, len);
+	} else {
+		__builtin_memcpy(r, &e->hdr, REC_HDR_LEN);
+		r->seq = e->seq;
+		r->tcp_flags = flags;
+		r->payload_len = len;
+		r->copied_len = copy;
+		r->rec_flags = e->encrypted ? SMTPMON_REC_ENCRYPTED : 0;
+		if (e->truncated && len == e->left)
+			r->rec_flags |= SMTPMON_REC_TRUNCATED;
+		r->lost_before = 0;
+		if (e->flow)
+			r->lost_before = __sync_lock_test_and_set(
+			    e->to_server ? &e->flow->lost_to_server : &e->flow->lost_to_client, 0);
+		bpf_ringbuf_submit(r, 0);
+		stat_add(SMTPMON_STAT_RECORDS, 1);
+		stat_add(SMTPMON_STAT_PAYLOAD_BYTES, copy);
+	}
+	e->seq += len + (flags & SMTPMON_TCP_SYN ? 1 : 0);
+	e->off += len;
+	e->left -= len;
+	e->first = false;
+	return e->left ? 0 : 1;
+}
+
+static long emit_chunk_skb(__u32 i __attribute__((unused)), void *e)
+{
+	return emit_chunk(e, false);
+}
+
+static long emit_chunk_xdp(__u32 i __attribute__((unused)), void *e)
+{
+	return emit_chunk(e, true);
+}
+
+static __always_inline bool starts_tls_record(void *ctx, __u32 off, const bool xdp)
+{
+	__u8 b[3];
+
+	if (load_bytes(ctx, off, b, sizeof(b), xdp) < 0)
+		return false;
+	return b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 3 && b[2] <= 4;
+}
+
+static __always_inline bool ends_with_starttls(void *ctx, __u32 end, const bool xdp)
+{
+	static const char want[] = "starttls";
+	__u8 b[10];
+
+	if (load_bytes(ctx, end - sizeof(b), b, sizeof(b), xdp) < 0)
+		return false;
+	for (int i = 0; i < 8; i++)
+		if ((b[i] | 0x20) != want[i])
+			return false;
+	return b[8] == '\r' && b[9] == '\n';
+}
+
+/* Runs after the segment's records went out, so the 220 itself is copied. */
+static __always_inline void track_starttls(struct emit_ctx *e, __u32 payload_off, __u32 payload_len,
+					   const bool xdp)
+{
+	struct smtpmon_flow *f = e->flow;
+	__u8 code[3];
+
+	if (e->to_server) {
+		if (payload_len < 10 || !ends_with_starttls(e->ctx, payload_off + payload_len, xdp))
+			return;
+		if (!f)
+			f = flow_create(&e->key, 0);
+		if (f)
+			__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_STARTTLS);
+		return;
+	}
+	if (!f || !(f->flags & SMTPMON_FLOW_STARTTLS) || payload_len < 3 ||
+	    load_bytes(e->ctx, payload_off, code, sizeof(code), xdp) < 0)
+		return;
+	if (code[0] == '2' && code[1] == '2' && code[2] == '0')
+		__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_ENCRYPTED);
+	__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_STARTTLS);
+}
+
+static __always_inline void handle_packet(void *ctx, void *data, void *data_end, __u32 pkt_len,
+					  __u32 ifindex, __u8 dir, const bool xdp)
+{
+	struct emit_ctx e;
+	struct pkt p;
+
+	stat_add(SMTPMON_STAT_PACKETS, 1);
+	__builtin_memset(&e, 0, sizeof(e));
+	switch (parse_packet(data, data_end, &p, &e.hdr)) {
+	case PARSE_TCP:
+		break;
+	case PARSE_FRAGMENT:
+		stat_add(SMTPMON_STAT_FRAGMENTS, 1);
+		return;
+	case PARSE_MALFORMED:
+		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		return;
+	default:
+		return;
+	}
+	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
+		return;
+	stat_add(SMTPMON_STAT_MATCHED, 1);
+
+	/* The IP length bounds the payload (Ethernet padding), unless it is 0
+	 * (BIG TCP) or larger than what is there. */
+	__u32 end = pkt_len;
+	if (p.ip_end && p.ip_end < end)
+		end = p.ip_end;
+	if (p.payload_off > end) {
+		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		return;
+	}
+	__u32 payload_len = end - p.payload_off;
+	if (!payload_len && !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST)))
+		return;
+
+	e.ctx = ctx;
+	e.to_server = dst_is_server(&e.hdr);
+	if (e.to_server) {
+		__builtin_memcpy(e.key.client, e.hdr.saddr, 16);
+		__builtin_memcpy(e.key.server, e.hdr.daddr, 16);
+		e.key.client_port = e.hdr.sport;
+		e.key.server_port = e.hdr.dport;
+	} else {
+		__builtin_memcpy(e.key.client, e.hdr.daddr, 16);
+		__builtin_memcpy(e.key.server, e.hdr.saddr, 16);
+		e.key.client_port = e.hdr.dport;
+		e.key.server_port = e.hdr.sport;
+	}
+	e.key.family = e.hdr.family;
+
+	e.flow = bpf_map_lookup_elem(&flows, &e.key);
+	if (!e.flow) {
+		if (p.tcp_flags & SMTPMON_TCP_SYN)
+			e.flow = flow_create(&e.key, 0);
+		else if (payload_len >= 3 && starts_tls_record(ctx, p.payload_off, xdp))
+			e.flow = flow_create(&e.key, SMTPMON_FLOW_ENCRYPTED);
+	}
+	e.encrypted = e.flow && (e.flow->flags & SMTPMON_FLOW_ENCRYPTED);
+
+	e.hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e.hdr.ifindex = ifindex;
+	e.hdr.dir = dir;
+	e.hdr.hook = xdp ? SMTPMON_HOOK_XDP : SMTPMON_HOOK_TC;
+	e.off = p.payload_off;
+	e.seq = p.seq;
+	e.tcp_flags = p.tcp_flags;
+	e.first = true;
+	e.left = payload_len;
+
+	__u32 nchunks = 1;
+	if (e.encrypted) {
+		stat_add(SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+	} else {
+		if (payload_len > SMTPMON_SKB_MAX) {
+			e.left = SMTPMON_SKB_MAX;
+			e.truncated = true;
+			stat_add(SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
+		}
+		if (e.left)
+			nchunks = (e.left + CLASS_L - 1) / CLASS_L;
+	}
+	if (nchunks == 1)
+		emit_chunk(&e, xdp);
+	else
+		bpf_loop(nchunks, xdp ? emit_chunk_xdp : emit_chunk_skb, &e, 0);
+	/* The cut-off tail is a known hole: report it like a ring drop. */
+	if (e.truncated)
+		flow_add_lost(&e, payload_len - SMTPMON_SKB_MAX);
+	if (!e.encrypted && payload_len)
+		track_starttls(&e, p.payload_off, payload_len, xdp);
+}
+
+SEC("tc")
+int smtpmon_tc_ingress(struct __sk_buff *skb)
+{
+	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
+		      skb->ifindex, SMTPMON_DIR_INGRESS, false);
+	return TCX_NEXT;
+}
+
+SEC("tc")
+int smtpmon_tc_egress(struct __sk_buff *skb)
+{
+	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
+		      skb->ifindex, SMTPMON_DIR_EGRESS, false);
+	return TCX_NEXT;
+}
+
+/* xdp.frags: multi-buffer frames (jumbo, GRO'd generic XDP) are accepted;
+ * bpf_xdp_load_bytes reads across fragments. */
+SEC("xdp.frags")
+int smtpmon_xdp(struct xdp_md *ctx)
+{
+	handle_packet(ctx, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+		      bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex, SMTPMON_DIR_INGRESS, true);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
