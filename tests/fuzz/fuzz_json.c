@@ -1,0 +1,176 @@
+/*
+ * fuzz_json.c - libFuzzer harness for the JSON writer's escaping.
+ *
+ * The input is one raw byte string. Checked on every input:
+ *   - the JSON line is valid UTF-8 (a decoder written independently of
+ *     jsonw.c's validator), contains no byte < 0x20 or 0x7f except the final
+ *     newline, and every '"' inside the value is escaped;
+ *   - the text form decodes back to the input exactly (\\ and \xNN);
+ *   - the JSON value is the text form with "\\" read as one backslash (the
+ *     JSON value is ambiguous as Zeek's is; the text form is not);
+ *   - the first 8 bytes as a timestamp print as seconds.micros exactly.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+#include "out_common.h"
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			__builtin_trap();                                                          \
+	} while (0)
+
+/* Decodes code points and rejects what UTF-8 forbids, the other way round
+ * from jsonw.c (which checks byte ranges). */
+static int valid_utf8(const uint8_t *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint32_t cp, min;
+		size_t n, k;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 2, cp = s[i] & 0x1f, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 3, cp = s[i] & 0x0f, min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 4, cp = s[i] & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (i + n > len)
+			return 0;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Text form -> original bytes; returns the decoded length. */
+static size_t unescape_text(const char *t, size_t len, uint8_t *out)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		if (t[i] != '\\') {
+			out[n++] = (uint8_t)t[i++];
+			continue;
+		}
+		CHECK(i + 1 < len);
+		if (t[i + 1] == '\\') {
+			out[n++] = '\\';
+			i += 2;
+			continue;
+		}
+		CHECK(t[i + 1] == 'x' && i + 3 < len);
+		CHECK(hex_value(t[i + 2]) >= 0 && hex_value(t[i + 3]) >= 0);
+		out[n++] = (uint8_t)(hex_value(t[i + 2]) << 4 | hex_value(t[i + 3]));
+		i += 4;
+	}
+	return n;
+}
+
+/* JSON string body -> its value: only \" and \\ may appear. */
+static size_t unescape_json(const char *t, size_t len, char *out)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		CHECK(t[i] != '"');
+		if (t[i] == '\\') {
+			CHECK(i + 1 < len && (t[i + 1] == '"' || t[i + 1] == '\\'));
+			i++;
+		}
+		out[n++] = t[i++];
+	}
+	return n;
+}
+
+static void check_time(const uint8_t *data, size_t size)
+{
+	uint64_t ns = 0;
+	struct jsonw w;
+	char *end;
+
+	memcpy(&ns, data, size < sizeof(ns) ? size : sizeof(ns));
+	jsonw_init(&w);
+	jsonw_begin(&w);
+	jsonw_key_time(&w, "t", ns);
+	jsonw_end(&w);
+	jsonw_raw(&w, "", 1);
+	CHECK(!strncmp(w.buf, "{\"t\":", 5));
+	CHECK(strtoull(w.buf + 5, &end, 10) == ns / 1000000000u);
+	CHECK(*end == '.' && strlen(end) == 1 + 6 + 2 && !strcmp(end + 7, "}\n"));
+	CHECK(strtoull(end + 1, NULL, 10) == ns % 1000000000u / 1000u);
+	jsonw_free(&w);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct jsonw json, text;
+	uint8_t *decoded;
+	char *value, *collapsed;
+	size_t i, body_len, n, m;
+
+	jsonw_init(&json);
+	jsonw_begin(&json);
+	jsonw_key_str(&json, "s", data, size);
+	jsonw_end(&json);
+	CHECK(valid_utf8((const uint8_t *)json.buf, json.len));
+	CHECK(json.len >= 9 && !memcmp(json.buf, "{\"s\":\"", 6));
+	CHECK(!memcmp(json.buf + json.len - 3, "\"}\n", 3));
+	for (i = 0; i + 1 < json.len; i++)
+		CHECK((uint8_t)json.buf[i] >= 0x20 && json.buf[i] != 0x7f);
+
+	jsonw_init(&text);
+	escape_bytes_text(&text, data, size);
+	CHECK(valid_utf8((const uint8_t *)text.buf, text.len));
+	decoded = malloc(text.len + 1);
+	CHECK(decoded);
+	n = unescape_text(text.buf, text.len, decoded);
+	CHECK(n == size && (size == 0 || !memcmp(decoded, data, size)));
+	free(decoded);
+
+	body_len = json.len - 9;
+	value = malloc(body_len + 1);
+	CHECK(value);
+	n = unescape_json(json.buf + 6, body_len, value);
+	collapsed = malloc(text.len + 1);
+	CHECK(collapsed);
+	for (i = 0, m = 0; i < text.len; i++) {
+		collapsed[m++] = text.buf[i];
+		if (text.buf[i] == '\\' && text.buf[i + 1] == '\\')
+			i++;
+	}
+	CHECK(n == m && (n == 0 || !memcmp(value, collapsed, n)));
+	free(collapsed);
+	free(value);
+
+	jsonw_free(&json);
+	jsonw_free(&text);
+	check_time(data, size);
+	return 0;
+}
