@@ -1,0 +1,49 @@
+/*
+ * attach.h - hook BPF programs to interfaces and take them off again.
+ *
+ * TC: a TCX link (kernel >= 6.6, created with bpf_link_create since libbpf
+ * 1.1 has no bpf_program__attach_tcx); on older kernels a legacy clsact
+ * filter with our own handle and priority, after removing a stale filter of
+ * ours left there by a killed run. XDP: a link, native where the driver has
+ * it, generic otherwise; refused with a clear message when another program
+ * owns the hook. Links die with the process, so only legacy filters need
+ * attach_detach_all(). Every failure is reported on stderr as one line
+ * ("smtpmon: attach TC egress to eth0: ...") and returns -1.
+ */
+#ifndef SMTPMON_ATTACH_H
+#define SMTPMON_ATTACH_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ATTACH_MAX 32
+
+enum attach_kind {
+	ATTACH_TCX = 0,
+	ATTACH_TC_LEGACY,
+	ATTACH_XDP,
+};
+
+struct attachment {
+	enum attach_kind kind;
+	char ifname[IF_NAMESIZE];
+	int ifindex;
+	bool ingress;
+	int link_fd;	  /* TCX and XDP; -1 for legacy filters */
+	bool xdp_generic; /* XDP in skb mode: the driver has no native XDP */
+};
+
+struct attach_set {
+	struct attachment a[ATTACH_MAX];
+	size_t n;
+	bool force_legacy_tc; /* use clsact filters even where TCX exists (tests) */
+};
+
+int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_fd);
+int attach_xdp(struct attach_set *s, const char *ifname, int prog_fd);
+/* Human-readable description of an attachment: "eth0 TCX ingress". */
+const char *attach_describe(const struct attachment *a, char *buf, size_t len);
+void attach_detach_all(struct attach_set *s);
+
+#endif

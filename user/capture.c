@@ -1,0 +1,386 @@
+/*
+ * capture.c - live capture (contract in capture.h): skeleton lifecycle,
+ * attach, ring buffer -> struct segment -> pipeline, STARTTLS feedback into
+ * the kernel's flow map, final counters.
+ *
+ * Kernel records carry CLOCK_BOOTTIME; segments want wall-clock time. The
+ * offset between the two clocks is sampled at start and at every tick
+ * (settimeofday and NTP steps move it; suspend does not, both clocks count
+ * it).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+
+#include "attach.h"
+#include "capture.h"
+#include "smtpmon.h"
+#include "smtpmon.skel.h"
+
+#define REC_HDR_LEN offsetof(struct smtpmon_rec, payload)
+#define POLL_MS	    100
+#define TICK_NS	    1000000000ull
+/* bpf_loop (5.17) and bpf_xdp_load_bytes (5.18). */
+#define KERNEL_MIN_MAJOR 5
+#define KERNEL_MIN_MINOR 18
+
+struct capture {
+	struct smtpmon_bpf *skel;
+	struct ring_buffer *rb;
+	struct attach_set att;
+	struct pipeline *p;
+	const struct config *cfg;
+	int64_t boot_to_wall_ns;
+	uint64_t records, bad_records, tls_marks, tls_mark_errors;
+};
+
+static const char *const stat_names[SMTPMON_STAT_MAX] = {
+    [SMTPMON_STAT_PACKETS] = "packets",
+    [SMTPMON_STAT_MATCHED] = "matched",
+    [SMTPMON_STAT_RECORDS] = "records",
+    [SMTPMON_STAT_PAYLOAD_BYTES] = "payload_bytes",
+    [SMTPMON_STAT_RING_DROPS] = "ring_drops",
+    [SMTPMON_STAT_RING_DROP_BYTES] = "ring_drop_bytes",
+    [SMTPMON_STAT_SUPPRESSED_BYTES] = "suppressed_bytes",
+    [SMTPMON_STAT_FRAGMENTS] = "fragments",
+    [SMTPMON_STAT_PARSE_ERRORS] = "parse_errors",
+    [SMTPMON_STAT_TRUNCATED_BYTES] = "truncated_bytes",
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Boot time read between two wall-clock reads: the midpoint pairs them. */
+static int64_t sample_boot_to_wall(void)
+{
+	uint64_t w1 = clock_ns(CLOCK_REALTIME);
+	uint64_t b = clock_ns(CLOCK_BOOTTIME);
+	uint64_t w2 = clock_ns(CLOCK_REALTIME);
+
+	return (int64_t)(w1 + (w2 - w1) / 2) - (int64_t)b;
+}
+
+static int libbpf_print_all(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int libbpf_print_none(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	(void)level;
+	(void)fmt;
+	(void)args;
+	return 0;
+}
+
+static bool kernel_recent_enough(void)
+{
+	struct utsname u;
+	int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return true; /* unknown: let the load decide */
+	if (major > KERNEL_MIN_MAJOR || (major == KERNEL_MIN_MAJOR && minor >= KERNEL_MIN_MINOR))
+		return true;
+	fprintf(stderr, "smtpmon: kernel %s is too old: live capture needs Linux >= %d.%d\n",
+		u.release, KERNEL_MIN_MAJOR, KERNEL_MIN_MINOR);
+	return false;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static bool privileged_enough(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &h, d))
+		return true; /* unknown: let the load decide */
+	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_NET_ADMIN)))
+		return true;
+	fprintf(stderr, "smtpmon: live capture needs root (or CAP_BPF and CAP_NET_ADMIN)\n");
+	return false;
+}
+
+static bool is_loopback(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool lo = false;
+
+	if (fd < 0)
+		return false;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr))
+		lo = ifr.ifr_flags & IFF_LOOPBACK;
+	close(fd);
+	return lo;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+	const struct smtpmon_rec *r = data;
+	struct segment seg;
+
+	if (size < REC_HDR_LEN || r->copied_len > size - REC_HDR_LEN ||
+	    (r->copied_len && r->copied_len != r->payload_len) ||
+	    (r->family != 4 && r->family != 6)) {
+		c->bad_records++;
+		return 0;
+	}
+	c->records++;
+	memset(&seg, 0, sizeof(seg));
+	seg.ts_ns = (uint64_t)((int64_t)r->ts_ns + c->boot_to_wall_ns);
+	seg.family = r->family;
+	seg.flags = r->tcp_flags & (SEG_FIN | SEG_SYN | SEG_RST | SEG_PSH | SEG_ACK);
+	seg.window = r->window;
+	memcpy(seg.saddr, r->saddr, sizeof(seg.saddr));
+	memcpy(seg.daddr, r->daddr, sizeof(seg.daddr));
+	seg.sport = r->sport;
+	seg.dport = r->dport;
+	seg.seq = r->seq;
+	seg.ack = r->ack;
+	seg.payload = r->copied_len ? r->payload : NULL;
+	seg.payload_len = r->payload_len;
+	seg.lost_before = r->lost_before;
+	pipeline_segment(c->p, &seg);
+	return 0;
+}
+
+static bool port_monitored(const struct config *cfg, uint16_t port)
+{
+	return config_is_port(cfg, port);
+}
+
+/* The kernel's key normalisation (dst_is_server in smtpmon.bpf.c) applied
+ * to a packet from the originator to the responder. */
+static void flow_key_of(const struct config *cfg, const struct conn_id *id,
+			struct smtpmon_flow_key *key)
+{
+	bool resp = port_monitored(cfg, id->resp_p), orig = port_monitored(cfg, id->orig_p);
+	bool resp_is_server;
+
+	if (resp != orig)
+		resp_is_server = resp;
+	else if (id->resp_p != id->orig_p)
+		resp_is_server = id->resp_p < id->orig_p;
+	else
+		resp_is_server = memcmp(id->resp_h, id->orig_h, sizeof(id->resp_h)) <= 0;
+
+	memset(key, 0, sizeof(*key));
+	key->family = id->family;
+	memcpy(key->client, resp_is_server ? id->orig_h : id->resp_h, sizeof(key->client));
+	memcpy(key->server, resp_is_server ? id->resp_h : id->orig_h, sizeof(key->server));
+	key->client_port = resp_is_server ? id->orig_p : id->resp_p;
+	key->server_port = resp_is_server ? id->resp_p : id->orig_p;
+}
+
+static void mark_encrypted(void *ctx, const struct conn_id *id)
+{
+	struct capture *c = ctx;
+	int fd = bpf_map__fd(c->skel->maps.flows);
+	struct smtpmon_flow_key key;
+	struct smtpmon_flow flow;
+
+	flow_key_of(c->cfg, id, &key);
+	if (!bpf_map_lookup_elem(fd, &key, &flow)) {
+		if (flow.flags & SMTPMON_FLOW_ENCRYPTED)
+			return; /* the kernel saw the 220 first */
+	} else {
+		memset(&flow, 0, sizeof(flow));
+	}
+	flow.flags |= SMTPMON_FLOW_ENCRYPTED;
+	if (bpf_map_update_elem(fd, &key, &flow, BPF_ANY))
+		c->tls_mark_errors++;
+	else
+		c->tls_marks++;
+}
+
+static int load(struct capture *c, const struct capture_opts *opts)
+{
+	struct smtpmon_bpf *skel;
+	int err;
+
+	libbpf_set_print(opts->verbose ? libbpf_print_all : libbpf_print_none);
+	skel = smtpmon_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "smtpmon: open BPF object: %s\n", strerror(errno));
+		return -1;
+	}
+	c->skel = skel;
+	for (size_t i = 0; i < c->cfg->nports; i++) {
+		uint16_t port = c->cfg->ports[i];
+		skel->rodata->port_bits[port >> 3] |= (uint8_t)(1u << (port & 7));
+	}
+	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
+	if (!err)
+		err = bpf_program__set_autoload(skel->progs.smtpmon_xdp,
+						opts->ingress == INGRESS_XDP);
+	if (err) {
+		fprintf(stderr, "smtpmon: configure BPF object: %s\n", strerror(-err));
+		return -1;
+	}
+	err = smtpmon_bpf__load(skel);
+	if (err) {
+		if (err == -EPERM)
+			fprintf(stderr,
+				"smtpmon: load BPF programs: %s (needs root, or CAP_BPF "
+				"and CAP_NET_ADMIN; check kernel.unprivileged_bpf_disabled "
+				"and lockdown)\n",
+				strerror(-err));
+		else
+			fprintf(stderr,
+				"smtpmon: load BPF programs: rejected by the kernel (%s)%s\n",
+				strerror(-err),
+				opts->verbose ? "" : "; run with --verbose for the verifier log");
+		return -1;
+	}
+	return 0;
+}
+
+static int attach_all(struct capture *c, const struct capture_opts *opts)
+{
+	int in_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_ingress);
+	int out_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_egress);
+	char desc[64];
+
+	c->att.force_legacy_tc = getenv("SMTPMON_FORCE_LEGACY_TC") != NULL;
+	for (size_t i = 0; i < opts->nifaces; i++) {
+		const char *ifname = opts->ifaces[i];
+		int err;
+
+		if (opts->ingress == INGRESS_XDP)
+			err = attach_xdp(&c->att, ifname,
+					 bpf_program__fd(c->skel->progs.smtpmon_xdp));
+		else
+			err = attach_tc(&c->att, ifname, true, in_tc);
+		/* Every packet on lo passes egress, then ingress: one hook sees
+		 * both directions exactly once. */
+		if (!err && !is_loopback(ifname))
+			err = attach_tc(&c->att, ifname, false, out_tc);
+		if (err)
+			return -1;
+	}
+	if (opts->verbose)
+		for (size_t i = 0; i < c->att.n; i++)
+			fprintf(stderr, "smtpmon: attached %s\n",
+				attach_describe(&c->att.a[i], desc, sizeof(desc)));
+	return 0;
+}
+
+static void print_counters(const struct capture *c)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t totals[SMTPMON_STAT_MAX] = {0};
+	uint64_t *percpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*percpu)) : NULL;
+
+	if (!percpu) {
+		fprintf(stderr, "smtpmon: read kernel counters: out of memory\n");
+		return;
+	}
+	for (uint32_t k = 0; k < SMTPMON_STAT_MAX; k++) {
+		if (bpf_map__lookup_elem(c->skel->maps.stats, &k, sizeof(k), percpu,
+					 (size_t)ncpus * sizeof(*percpu), 0))
+			continue;
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			totals[k] += percpu[cpu];
+	}
+	free(percpu);
+	fprintf(stderr, "smtpmon: kernel:");
+	for (int k = 0; k < SMTPMON_STAT_MAX; k++)
+		fprintf(stderr, " %s %" PRIu64 "%s", stat_names[k], totals[k],
+			k + 1 < SMTPMON_STAT_MAX ? "," : "\n");
+
+	const struct pipeline_stats *ps = pipeline_stats(c->p);
+	fprintf(stderr,
+		"smtpmon: user: records %" PRIu64 ", bad_records %" PRIu64 ", tls_marks %" PRIu64
+		" (failed %" PRIu64 "), connections %" PRIu64 " (evicted %" PRIu64
+		"), gaps %" PRIu64 " (%" PRIu64 " bytes)\n",
+		c->records, c->bad_records, c->tls_marks, c->tls_mark_errors, ps->conns_total,
+		ps->conns_evicted, ps->gaps, ps->gap_bytes);
+}
+
+static int run_loop(struct capture *c, volatile sig_atomic_t *stop)
+{
+	uint64_t next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
+
+	while (!*stop) {
+		int n = ring_buffer__poll(c->rb, POLL_MS);
+		if (n < 0 && n != -EINTR) {
+			fprintf(stderr, "smtpmon: poll ring buffer: %s\n", strerror(-n));
+			return -1;
+		}
+		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
+			c->boot_to_wall_ns = sample_boot_to_wall();
+			pipeline_tick(c->p, clock_ns(CLOCK_REALTIME));
+			next_tick += TICK_NS;
+		}
+	}
+	return 0;
+}
+
+int capture_run(const struct capture_opts *opts, const struct config *cfg, struct pipeline *p,
+		volatile sig_atomic_t *stop)
+{
+	struct capture c = {.p = p, .cfg = cfg};
+	int rc = 1;
+
+	if (!kernel_recent_enough() || !privileged_enough())
+		return 1;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr,
+			"smtpmon: kernel BTF /sys/kernel/btf/vmlinux not readable (%s): "
+			"live capture needs a kernel built with CONFIG_DEBUG_INFO_BTF\n",
+			strerror(errno));
+		return 1;
+	}
+	for (size_t i = 0; i < opts->nifaces; i++)
+		if (!if_nametoindex(opts->ifaces[i])) {
+			fprintf(stderr, "smtpmon: unknown interface '%s'\n", opts->ifaces[i]);
+			return 1;
+		}
+	if (load(&c, opts))
+		goto out;
+	c.boot_to_wall_ns = sample_boot_to_wall();
+	c.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_record, &c, NULL);
+	if (!c.rb) {
+		fprintf(stderr, "smtpmon: ring buffer: %s\n", strerror(errno));
+		goto out;
+	}
+	pipeline_set_tls_hook(p, mark_encrypted, &c);
+	if (attach_all(&c, opts) == 0 && run_loop(&c, stop) == 0)
+		rc = 0;
+	/* Detach first, so that the drain below ends. */
+	attach_detach_all(&c.att);
+	ring_buffer__consume(c.rb);
+	print_counters(&c);
+out:
+	pipeline_set_tls_hook(p, NULL, NULL);
+	attach_detach_all(&c.att);
+	ring_buffer__free(c.rb);
+	smtpmon_bpf__destroy(c.skel);
+	return rc;
+}
