@@ -90,6 +90,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) | $(BUILD)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) -lcmocka
 
+# Segmentation-invariance driver (tests/corpus/test_reseg.sh): smtpmon's own
+# pcap source with pipeline_segment/pipeline_tick intercepted to re-cut segments.
+$(BUILD)/tools/reseg: tests/tools/reseg.c $(LIB) $(HEADERS)
+	$(call msg,CC-TOOL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) \
+		-Wl,--wrap=pipeline_segment,--wrap=pipeline_tick
+
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
