@@ -49,8 +49,26 @@ static int resolve(const char *ifname)
 	return (int)idx;
 }
 
+static unsigned prog_id_of(int prog_fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
+}
+
+static unsigned link_id_of(int link_fd)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(link_fd, &info, &len) ? 0 : info.id;
+}
+
 static struct attachment *add(struct attach_set *s, enum attach_kind kind, const char *ifname,
-			      int ifindex, bool ingress, int link_fd)
+			      int ifindex, bool ingress, int prog_fd, int link_fd)
 {
 	struct attachment *a = &s->a[s->n++];
 
@@ -59,6 +77,8 @@ static struct attachment *add(struct attach_set *s, enum attach_kind kind, const
 	a->ifindex = ifindex;
 	a->ingress = ingress;
 	a->link_fd = link_fd;
+	a->prog_id = prog_id_of(prog_fd);
+	a->link_id = link_fd >= 0 ? link_id_of(link_fd) : 0;
 	a->xdp_generic = false;
 	return a;
 }
@@ -120,7 +140,7 @@ static int attach_tc_legacy(struct attach_set *s, const char *ifname, int ifinde
 		fprintf(stderr, "smtpmon: attach TC %s to %s: %s\n", where, ifname, strerror(-err));
 		return -1;
 	}
-	add(s, ATTACH_TC_LEGACY, ifname, ifindex, ingress, -1);
+	add(s, ATTACH_TC_LEGACY, ifname, ifindex, ingress, prog_fd, -1);
 	return 0;
 }
 
@@ -140,7 +160,7 @@ int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_f
 				     ingress ? ATTACH_TYPE_TCX_INGRESS : ATTACH_TYPE_TCX_EGRESS,
 				     NULL);
 		if (fd >= 0) {
-			add(s, ATTACH_TCX, ifname, ifindex, ingress, fd);
+			add(s, ATTACH_TCX, ifname, ifindex, ingress, prog_fd, fd);
 			return 0;
 		}
 		/* EINVAL: a kernel without TCX; anything else is a real error. */
@@ -197,7 +217,7 @@ int attach_xdp(struct attach_set *s, const char *ifname, int prog_fd)
 			fprintf(stderr, "smtpmon: attach XDP to %s: %s\n", ifname, strerror(err));
 		return -1;
 	}
-	struct attachment *a = add(s, ATTACH_XDP, ifname, ifindex, true, fd);
+	struct attachment *a = add(s, ATTACH_XDP, ifname, ifindex, true, prog_fd, fd);
 	a->xdp_generic = !bpf_xdp_query(ifindex, 0, &q) && q.attach_mode == XDP_ATTACHED_SKB;
 	return 0;
 }

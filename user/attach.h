@@ -42,7 +42,8 @@ struct attach_set {
 
 int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_fd);
 int attach_xdp(struct attach_set *s, const char *ifname, int prog_fd);
-/* Human-readable description of an attachment: "eth0 TCX ingress". */
+/* Human-readable description of an attachment, with the kernel's ids (bpftool
+ * 7.1 cannot tell TCX links apart): "eth0 TCX ingress (prog 12, link 7)". */
 const char *attach_describe(const struct attachment *a, char *buf, size_t len);
 void attach_detach_all(struct attach_set *s);
 

@@ -239,6 +239,9 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.smtpmon_xdp,
 						opts->ingress == INGRESS_XDP);
+	if (!err)
+		err = bpf_program__set_autoload(skel->progs.smtpmon_tc_ingress,
+						opts->ingress == INGRESS_TC);
 	if (err) {
 		fprintf(stderr, "smtpmon: configure BPF object: %s\n", strerror(-err));
 		return -1;
@@ -265,7 +268,7 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 {
 	int in_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_ingress);
 	int out_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_egress);
-	char desc[64];
+	char desc[96];
 
 	c->att.force_legacy_tc = getenv("SMTPMON_FORCE_LEGACY_TC") != NULL;
 	for (size_t i = 0; i < opts->nifaces; i++) {
@@ -284,10 +287,10 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 		if (err)
 			return -1;
 	}
-	if (opts->verbose)
-		for (size_t i = 0; i < c->att.n; i++)
-			fprintf(stderr, "smtpmon: attached %s\n",
-				attach_describe(&c->att.a[i], desc, sizeof(desc)));
+	/* Always said: it is also how tests and operators know we are live. */
+	for (size_t i = 0; i < c->att.n; i++)
+		fprintf(stderr, "smtpmon: attached %s\n",
+			attach_describe(&c->att.a[i], desc, sizeof(desc)));
 	return 0;
 }
 
