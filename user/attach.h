@@ -31,6 +31,8 @@ struct attachment {
 	int ifindex;
 	bool ingress;
 	int link_fd;	  /* TCX and XDP; -1 for legacy filters */
+	unsigned prog_id; /* kernel ids, as bpftool shows them */
+	unsigned link_id; /* 0 for legacy filters */
 	bool xdp_generic; /* XDP in skb mode: the driver has no native XDP */
 };
 
