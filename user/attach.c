@@ -32,11 +32,10 @@ static const char *const kind_names[] = {
 
 const char *attach_describe(const struct attachment *a, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s %s%s %s", a->ifname, kind_names[a->kind],
-		 a->kind != ATTACH_XDP ? ""
-		 : a->xdp_generic      ? " (generic)"
-				       : " (native)",
-		 a->ingress ? "ingress" : "egress");
+	const char *mode = a->kind != ATTACH_XDP ? "" : a->xdp_generic ? " generic" : " native";
+
+	snprintf(buf, len, "%s %s%s %s (prog %u, link %u)", a->ifname, kind_names[a->kind], mode,
+		 a->ingress ? "ingress" : "egress", a->prog_id, a->link_id);
 	return buf;
 }
 
