@@ -54,7 +54,6 @@ struct conn {
 	uint64_t start_ns, last_ns;
 	bool partial;
 	bool closed; /* ended by FIN/RST; lingering without buffers */
-	bool tls_reported;
 };
 
 struct pipeline {
@@ -237,11 +236,6 @@ static void emit(struct conn *c, struct event *ev)
 	p->stats.events[ev->type]++;
 	if (p->cfg->events_mask & EV_MASK(ev->type))
 		p->sink->emit(p->sink, ev);
-	if (ev->type == EV_SMTP_STARTTLS && !c->tls_reported) {
-		c->tls_reported = true;
-		if (p->tls_fn)
-			p->tls_fn(p->tls_ctx, &c->id);
-	}
 }
 
 static void on_smtp_event(void *ctx, struct event *ev)
@@ -262,6 +256,10 @@ static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 		smtp_deliver(c->smtp, d->is_orig, data, len);
 	else
 		smtp_gap(c->smtp, d->is_orig, off, len);
+	/* Watching the state rather than smtp_starttls events works whatever
+	 * the event mask. */
+	if (smtp_is_tls(c->smtp) && c->p->tls_fn)
+		c->p->tls_fn(c->p->tls_ctx, &c->id);
 }
 
 static void on_gap(void *ctx, uint64_t off, uint64_t len)

@@ -1,0 +1,915 @@
+/*
+ * test_pipeline.c - segments in, events out: hand-made TCP sessions through
+ * the flow table, reassembly and the SMTP parser into a capturing sink.
+ * Expected events are written from the session script and Zeek's documented
+ * behaviour (../shared/reference/zeek-smtp.md), not from the code's output.
+ */
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pipeline.h"
+
+#define MAX_EVENTS 4096
+#define MS	   1000000ull
+#define SEC	   1000000000ull
+
+struct seen {
+	enum event_type type;
+	uint64_t ts_ns;
+	bool is_orig;
+	struct conn_id id;
+	char text[160]; /* a short rendering of the fields */
+	struct conn_summary conn;
+};
+
+struct capture {
+	struct sink sink;
+	struct seen ev[MAX_EVENTS];
+	size_t n;     /* events stored */
+	size_t total; /* events received */
+	size_t by_type[EV_TYPE_MAX];
+	size_t by_end[CONN_END_INPUT + 1];
+};
+
+static void render(char *out, size_t size, const struct event *ev)
+{
+	switch (ev->type) {
+	case EV_SMTP_REQUEST:
+		snprintf(out, size, "request %.*s %.*s", (int)ev->request.command.len,
+			 ev->request.command.ptr, (int)ev->request.arg.len, ev->request.arg.ptr);
+		break;
+	case EV_SMTP_REPLY:
+		snprintf(out, size, "reply %u %.*s", ev->reply.code, (int)ev->reply.msg.len,
+			 ev->reply.msg.ptr);
+		break;
+	case EV_SMTP_UNEXPECTED:
+		snprintf(out, size, "unexpected %.*s", (int)ev->unexpected.msg.len,
+			 ev->unexpected.msg.ptr);
+		break;
+	case EV_CONTENT_GAP:
+		snprintf(out, size, "gap %llu %llu", (unsigned long long)ev->gap.seq,
+			 (unsigned long long)ev->gap.length);
+		break;
+	case EV_SMTP_CONNECTION:
+		snprintf(out, size, "connection %s", conn_end_names[ev->conn.end]);
+		break;
+	default:
+		snprintf(out, size, "%s", event_names[ev->type]);
+	}
+}
+
+static void capture_emit(struct sink *sink, const struct event *ev)
+{
+	struct capture *cap = (struct capture *)sink;
+
+	cap->total++;
+	cap->by_type[ev->type]++;
+	if (ev->type == EV_SMTP_CONNECTION)
+		cap->by_end[ev->conn.end]++;
+	if (cap->n == MAX_EVENTS)
+		return;
+	struct seen *s = &cap->ev[cap->n++];
+	s->type = ev->type;
+	s->ts_ns = ev->ts_ns;
+	s->is_orig = ev->is_orig;
+	s->id = *ev->id;
+	if (ev->type == EV_SMTP_CONNECTION)
+		s->conn = ev->conn;
+	render(s->text, sizeof(s->text), ev);
+}
+
+static void capture_nop(struct sink *sink)
+{
+	(void)sink;
+}
+
+static void capture_init(struct capture *cap)
+{
+	memset(cap, 0, sizeof(*cap));
+	cap->sink.emit = capture_emit;
+	cap->sink.flush = capture_nop;
+	cap->sink.destroy = capture_nop;
+}
+
+/* The events of one type, in order, as text. */
+static size_t texts(const struct capture *cap, enum event_type type, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cap->n && n < max; i++)
+		if (cap->ev[i].type == type)
+			out[n++] = cap->ev[i].text;
+	return n;
+}
+
+static const struct seen *find(const struct capture *cap, const char *text)
+{
+	for (size_t i = 0; i < cap->n; i++)
+		if (!strcmp(cap->ev[i].text, text))
+			return &cap->ev[i];
+	return NULL;
+}
+
+static const struct seen *last_conn(const struct capture *cap)
+{
+	for (size_t i = cap->n; i-- > 0;)
+		if (cap->ev[i].type == EV_SMTP_CONNECTION)
+			return &cap->ev[i];
+	return NULL;
+}
+
+/* ---- a scripted TCP connection ----------------------------------------- */
+
+struct endpoint {
+	uint8_t addr[16];
+	uint16_t port;
+	uint32_t seq; /* next sequence number to send */
+};
+
+struct session {
+	struct pipeline *p;
+	uint64_t ts;
+	struct endpoint cli, srv;
+};
+
+static void session_init(struct session *s, struct pipeline *p, uint32_t cli_ip, uint16_t cli_port)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->ts = 1700000000ull * SEC;
+	memcpy(s->cli.addr, &cli_ip, 4);
+	s->cli.port = cli_port;
+	s->cli.seq = 0xfffffff0u; /* the client wraps around 2^32 */
+	s->srv.addr[0] = 192;
+	s->srv.addr[1] = 0;
+	s->srv.addr[2] = 2;
+	s->srv.addr[3] = 25;
+	s->srv.port = 25;
+	s->srv.seq = 7000;
+}
+
+/* Sends one segment and advances the sender's sequence number; every
+ * segment but the first SYN acknowledges everything the peer sent. */
+static struct segment make(struct session *s, bool from_cli, uint8_t flags, const char *data)
+{
+	struct endpoint *src = from_cli ? &s->cli : &s->srv, *dst = from_cli ? &s->srv : &s->cli;
+	uint32_t len = data ? strlen(data) : 0;
+	struct segment seg = {
+	    .ts_ns = s->ts,
+	    .family = 4,
+	    .flags = flags,
+	    .sport = src->port,
+	    .dport = dst->port,
+	    .seq = src->seq,
+	    .ack = dst->seq,
+	    .payload = (const uint8_t *)data,
+	    .payload_len = len,
+	};
+
+	memcpy(seg.saddr, src->addr, 16);
+	memcpy(seg.daddr, dst->addr, 16);
+	src->seq += len + !!(flags & SEG_SYN) + !!(flags & SEG_FIN);
+	s->ts += MS;
+	return seg;
+}
+
+static void send(struct session *s, bool from_cli, uint8_t flags, const char *data)
+{
+	struct segment seg = make(s, from_cli, flags, data);
+
+	pipeline_segment(s->p, &seg);
+}
+
+#define CLI true
+#define SRV false
+
+static void handshake(struct session *s)
+{
+	send(s, CLI, SEG_SYN, NULL);
+	send(s, SRV, SEG_SYN | SEG_ACK, NULL);
+	send(s, CLI, SEG_ACK, NULL);
+}
+
+static void close_both(struct session *s)
+{
+	send(s, SRV, SEG_FIN | SEG_ACK, NULL);
+	send(s, CLI, SEG_FIN | SEG_ACK, NULL);
+	send(s, SRV, SEG_ACK, NULL);
+}
+
+static const char *const client_lines[] = {
+    "EHLO client.example\r\n",		"MAIL FROM:<alice@example.org>\r\n",
+    "RCPT TO:<bob@example.net>\r\n",	"DATA\r\n",
+    "Subject: hi\r\n\r\nbody\r\n.\r\n", "QUIT\r\n",
+};
+static const char *const server_lines[] = {
+    "250 mx.example\r\n",      "250 2.1.0 Ok\r\n",	   "250 2.1.5 Ok\r\n",
+    "354 End data with .\r\n", "250 2.0.0 Ok: queued\r\n", "221 2.0.0 Bye\r\n",
+};
+
+static void mail_dialogue(struct session *s)
+{
+	send(s, SRV, SEG_ACK | SEG_PSH, "220 mx.example ESMTP\r\n");
+	for (size_t i = 0; i < sizeof(client_lines) / sizeof(client_lines[0]); i++) {
+		send(s, CLI, SEG_ACK | SEG_PSH, client_lines[i]);
+		send(s, SRV, SEG_ACK | SEG_PSH, server_lines[i]);
+	}
+}
+
+static size_t total_len(const char *const *lines, size_t n)
+{
+	size_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum += strlen(lines[i]);
+	return sum;
+}
+
+static struct config test_config(void)
+{
+	struct config cfg;
+
+	config_defaults(&cfg);
+	cfg.emit_data = true;
+	return cfg;
+}
+
+static struct capture cap;
+
+/* ---- tests ------------------------------------------------------------- */
+
+static void test_full_session(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	assert_non_null(p);
+	session_init(&s, p, 0x0a00000a, 40001);
+	uint64_t t0 = s.ts;
+	handshake(&s);
+	mail_dialogue(&s);
+	close_both(&s);
+
+	const char *req[16], *rep[16];
+	size_t nreq = texts(&cap, EV_SMTP_REQUEST, req, 16);
+	size_t nrep = texts(&cap, EV_SMTP_REPLY, rep, 16);
+	static const char *const want_req[] = {
+	    "request EHLO client.example",
+	    "request MAIL FROM:<alice@example.org>",
+	    "request RCPT TO:<bob@example.net>",
+	    "request DATA ",
+	    "request . .",
+	    "request QUIT ",
+	};
+	static const char *const want_rep[] = {
+	    "reply 220 mx.example ESMTP", "reply 250 mx.example",      "reply 250 2.1.0 Ok",
+	    "reply 250 2.1.5 Ok",	  "reply 354 End data with .", "reply 250 2.0.0 Ok: queued",
+	    "reply 221 2.0.0 Bye",
+	};
+	assert_int_equal(nreq, 6);
+	for (size_t i = 0; i < nreq; i++)
+		assert_string_equal(req[i], want_req[i]);
+	assert_int_equal(nrep, 7);
+	for (size_t i = 0; i < nrep; i++)
+		assert_string_equal(rep[i], want_rep[i]);
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	assert_int_equal(cap.by_type[EV_SMTP_UNEXPECTED], 0);
+
+	/* arrival order: EHLO's request comes right after the greeting's reply,
+	 * with the timestamp of its segment (4th segment: t0 + 4 ms) */
+	const struct seen *ehlo = find(&cap, "request EHLO client.example");
+	assert_non_null(ehlo);
+	assert_string_equal((ehlo - 1)->text, "reply 220 mx.example ESMTP");
+	assert_string_equal((ehlo + 1)->text, "reply 250 mx.example");
+	assert_int_equal(ehlo->ts_ns, t0 + 4 * MS);
+	assert_true(ehlo->is_orig);
+	assert_false((ehlo + 1)->is_orig);
+
+	/* the connection ended with the second FIN (segment 18 of 19) */
+	const struct seen *c = last_conn(&cap);
+	assert_non_null(c);
+	assert_ptr_equal(c, &cap.ev[cap.n - 1]);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(c->conn.end, CONN_END_FIN);
+	assert_false(c->conn.partial);
+	assert_int_equal(c->ts_ns, t0 + 17 * MS);
+	assert_int_equal(c->conn.start_ns, t0);
+	assert_int_equal(c->conn.duration_ns, 17 * MS);
+	assert_int_equal(c->conn.transactions, 1);
+	assert_int_equal(c->conn.orig_bytes, total_len(client_lines, 6));
+	assert_int_equal(c->conn.resp_bytes,
+			 total_len(server_lines, 6) + strlen("220 mx.example ESMTP\r\n"));
+	assert_int_equal(c->conn.orig_segs, 1 + 1 + 6 + 1);
+	assert_int_equal(c->conn.resp_segs, 1 + 7 + 1);
+	assert_int_equal(c->conn.gaps, 0);
+	assert_int_equal(c->conn.anomalies, 0);
+
+	/* one identity for everything, oriented client -> server */
+	for (size_t i = 0; i < cap.n; i++) {
+		assert_string_equal(cap.ev[i].id.uid, c->id.uid);
+		assert_int_equal(cap.ev[i].id.orig_p, 40001);
+		assert_int_equal(cap.ev[i].id.resp_p, 25);
+		assert_memory_equal(cap.ev[i].id.orig_h, s.cli.addr, 4);
+		assert_memory_equal(cap.ev[i].id.resp_h, s.srv.addr, 4);
+	}
+
+	/* the last ACK belongs to the closed connection: no new one */
+	const struct pipeline_stats *st = pipeline_stats(p);
+	assert_int_equal(st->conns_total, 1);
+	assert_int_equal(st->conns_active, 0);
+	assert_int_equal(st->segments, 19);
+	assert_int_equal(st->events[EV_SMTP_REQUEST], 6);
+	assert_int_equal(st->events[EV_SMTP_CONNECTION], 1);
+	pipeline_finish(p);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	pipeline_free(p);
+}
+
+static void test_data_event_and_fin_flush(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a00000b, 40002);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	send(&s, CLI, SEG_ACK, "HELO x\r\n");
+	send(&s, SRV, SEG_ACK, "250 ok\r\n");
+	/* the last line has no terminator: the FIN delivers it */
+	send(&s, CLI, SEG_ACK | SEG_FIN, "QUIT");
+	assert_non_null(find(&cap, "request QUIT "));
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	send(&s, SRV, SEG_ACK | SEG_FIN, "221 bye");
+	assert_non_null(find(&cap, "reply 221 bye"));
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_FIN);
+	pipeline_free(p);
+}
+
+static void test_orientation_server_first(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a00000c, 40003);
+	/* capture starts mid-session with a server segment */
+	send(&s, SRV, SEG_ACK, "250 2.1.0 Ok\r\n");
+	send(&s, CLI, SEG_ACK, "RCPT TO:<bob@example.net>\r\n");
+	send(&s, SRV, SEG_ACK, "250 2.1.5 Ok\r\n");
+	pipeline_finish(p);
+
+	const struct seen *c = last_conn(&cap);
+	assert_non_null(c);
+	assert_true(c->conn.partial);
+	assert_int_equal(c->conn.end, CONN_END_INPUT);
+	assert_int_equal(c->id.orig_p, 40003);
+	assert_int_equal(c->id.resp_p, 25);
+	assert_memory_equal(c->id.orig_h, s.cli.addr, 4);
+	assert_int_equal(c->conn.orig_segs, 1);
+	assert_int_equal(c->conn.resp_segs, 2);
+	/* after a mid-session start the parser trusts commands again from the
+	 * next reply on */
+	assert_non_null(find(&cap, "request RCPT TO:<bob@example.net>"));
+	assert_int_equal(c->ts_ns, s.ts - MS); /* end of input: last time seen */
+	pipeline_free(p);
+}
+
+static void test_orientation_synack_first(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a00000d, 40004);
+	s.cli.seq++; /* the SYN was sent, we missed it */
+	send(&s, SRV, SEG_SYN | SEG_ACK, NULL);
+	send(&s, CLI, SEG_ACK, NULL);
+	mail_dialogue(&s);
+	pipeline_finish(p);
+	const struct seen *c = last_conn(&cap);
+	assert_false(c->conn.partial);
+	assert_int_equal(c->id.orig_p, 40004);
+	assert_int_equal(c->conn.transactions, 1);
+	assert_non_null(find(&cap, "request EHLO client.example"));
+	pipeline_free(p);
+}
+
+static void test_ignored_ports(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a00000e, 40005);
+	s.srv.port = 80;
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 not smtp\r\n");
+	pipeline_finish(p);
+	assert_int_equal(pipeline_stats(p)->ignored, 4);
+	assert_int_equal(pipeline_stats(p)->conns_total, 0);
+	assert_int_equal(cap.total, 0);
+	pipeline_free(p);
+}
+
+/* The uids of a fixed multi-connection input. */
+static void run_uids(char uids[][20], size_t n)
+{
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	for (size_t i = 0; i < n; i++) {
+		/* same client port for all: every connection reuses the tuple */
+		session_init(&s, p, 0x0a000010, 40010);
+		s.ts += i * SEC;
+		handshake(&s);
+		close_both(&s);
+	}
+	pipeline_finish(p);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], n);
+	for (size_t i = 0, k = 0; i < cap.n; i++)
+		if (cap.ev[i].type == EV_SMTP_CONNECTION)
+			memcpy(uids[k++], cap.ev[i].id.uid, 20);
+	pipeline_free(p);
+}
+
+static void test_uids(void **state)
+{
+	(void)state;
+	enum { N = 60 };
+	char a[N][20], b[N][20];
+	static const char alphabet[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+	run_uids(a, N);
+	run_uids(b, N);
+	for (size_t i = 0; i < N; i++) {
+		assert_string_equal(a[i], b[i]); /* same input, same uids */
+		assert_int_equal(strlen(a[i]), 18);
+		assert_int_equal(a[i][0], 'C');
+		assert_int_equal(strspn(a[i] + 1, alphabet), 17);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(a[i], a[j]);
+	}
+}
+
+static int compare_uids(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void test_uids_unique_same_tuple_same_time(void **state)
+{
+	(void)state;
+	enum { N = 3000 };
+	struct config cfg = test_config();
+	static char uids[N][20];
+	struct session s;
+
+	cfg.max_conns = 10;
+	cfg.events_mask = EV_MASK(EV_SMTP_CONNECTION);
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	for (size_t i = 0; i < N; i++) {
+		/* identical timestamp and tuple: only the counter differs */
+		session_init(&s, p, 0x0a000011, 40011);
+		send(&s, CLI, SEG_SYN, NULL);
+		send(&s, CLI, SEG_RST, NULL);
+	}
+	assert_int_equal(cap.n, N);
+	for (size_t i = 0; i < N; i++)
+		memcpy(uids[i], cap.ev[i].id.uid, 20);
+	pipeline_free(p);
+	qsort(uids, N, sizeof(uids[0]), compare_uids);
+	for (size_t i = 1; i < N; i++)
+		assert_string_not_equal(uids[i - 1], uids[i]);
+}
+
+static void test_port_reuse(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000012, 40012);
+	handshake(&s);
+	mail_dialogue(&s);
+	close_both(&s);
+	/* a retransmitted FIN after the end is a straggler */
+	s.srv.seq--;
+	send(&s, SRV, SEG_FIN | SEG_ACK, NULL);
+	assert_int_equal(pipeline_stats(p)->conns_total, 1);
+
+	/* same tuple, new SYN: a new connection */
+	s.cli.seq += 100000;
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 again\r\n");
+	/* half-closed, then reused again */
+	send(&s, CLI, SEG_FIN | SEG_ACK, NULL);
+	s.cli.seq += 100000;
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 third\r\n");
+	pipeline_finish(p);
+
+	assert_int_equal(pipeline_stats(p)->conns_total, 3);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 3);
+	const struct seen *conns[3];
+	for (size_t i = 0, k = 0; i < cap.n; i++)
+		if (cap.ev[i].type == EV_SMTP_CONNECTION)
+			conns[k++] = &cap.ev[i];
+	assert_int_equal(conns[0]->conn.end, CONN_END_FIN);
+	assert_int_equal(conns[1]->conn.end, CONN_END_FIN);
+	assert_int_equal(conns[2]->conn.end, CONN_END_INPUT);
+	assert_string_not_equal(conns[0]->id.uid, conns[1]->id.uid);
+	assert_string_not_equal(conns[1]->id.uid, conns[2]->id.uid);
+	assert_string_equal(find(&cap, "reply 220 again")->id.uid, conns[1]->id.uid);
+	assert_string_equal(find(&cap, "reply 220 third")->id.uid, conns[2]->id.uid);
+	pipeline_free(p);
+}
+
+static void test_rst_flushes(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000013, 40013);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	/* the client's next segment is lost, the one after it is buffered */
+	struct segment lost = make(&s, CLI, SEG_ACK, "HELO a\r\n");
+	(void)lost;
+	send(&s, CLI, SEG_ACK, "NOOP\r\n");
+	assert_int_equal(cap.by_type[EV_SMTP_REQUEST], 0);
+	send(&s, CLI, SEG_RST, NULL);
+
+	const struct seen *gap = find(&cap, "gap 0 8");
+	assert_non_null(gap);
+	assert_true(gap->is_orig);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_RST);
+	assert_int_equal(last_conn(&cap)->conn.gaps, 1);
+	assert_int_equal(last_conn(&cap)->conn.gap_bytes, 8);
+	assert_int_equal(pipeline_stats(p)->gaps, 1);
+	/* the gap comes before the connection summary, which comes last */
+	assert_true(gap < last_conn(&cap));
+	/* the peer's RST and a late ACK do not start a new connection */
+	send(&s, SRV, SEG_RST | SEG_ACK, NULL);
+	send(&s, CLI, SEG_ACK, NULL);
+	assert_int_equal(pipeline_stats(p)->conns_total, 1);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	pipeline_free(p);
+}
+
+static void test_peer_ack_gap_event(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000014, 40014);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	send(&s, CLI, SEG_ACK, "EHLO a\r\n");
+	(void)make(&s, SRV, SEG_ACK, "250-first\r\n"); /* never seen */
+	send(&s, SRV, SEG_ACK, "250 last\r\n");
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	/* the client acknowledges both: 11 server bytes are lost for good */
+	send(&s, CLI, SEG_ACK, "MAIL FROM:<a@b>\r\n");
+	const struct seen *gap = find(&cap, "gap 8 11");
+	assert_non_null(gap);
+	assert_false(gap->is_orig);
+	assert_string_equal((gap + 1)->text, "unexpected content gap");
+	assert_non_null(find(&cap, "reply 250 last"));
+	pipeline_finish(p);
+	assert_int_equal(last_conn(&cap)->conn.gap_bytes, 11);
+	assert_int_equal(last_conn(&cap)->conn.anomalies,
+			 cap.by_type[EV_SMTP_UNEXPECTED] + cap.by_type[EV_WEIRD]);
+	pipeline_free(p);
+}
+
+static void test_idle_timeout(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session a, b;
+
+	cfg.idle_timeout_ns = 60 * SEC;
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&a, p, 0x0a000015, 40015);
+	handshake(&a);
+	send(&a, SRV, SEG_ACK, "220 a\r\n");
+	uint64_t a_last = a.ts - MS;
+
+	/* live: the clock ticks */
+	pipeline_tick(p, a_last + 60 * SEC);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	pipeline_tick(p, a_last + 61 * SEC);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_TIMEOUT);
+	assert_int_equal(last_conn(&cap)->ts_ns, a_last + 60 * SEC);
+	assert_int_equal(pipeline_stats(p)->conns_timed_out, 1);
+	assert_int_equal(pipeline_stats(p)->conns_active, 0);
+
+	/* offline: another connection's segments carry the clock */
+	session_init(&b, p, 0x0a000016, 40016);
+	b.ts = a_last + 100 * SEC;
+	handshake(&b);
+	session_init(&a, p, 0x0a000017, 40017);
+	a.ts = b.ts;
+	handshake(&a);
+	b.ts += 30 * SEC;
+	send(&b, SRV, SEG_ACK, "220 b\r\n");
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	b.ts += 40 * SEC; /* a idle for 70 s, b for 40 s */
+	send(&b, CLI, SEG_ACK, "EHLO b\r\n");
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 2);
+	assert_int_equal(last_conn(&cap)->id.orig_p, 40017);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_TIMEOUT);
+	assert_int_equal(pipeline_stats(p)->conns_timed_out, 2);
+	pipeline_finish(p);
+	assert_int_equal(last_conn(&cap)->id.orig_p, 40016);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_INPUT);
+	pipeline_free(p);
+}
+
+static void test_eviction_lru(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s1, s2, s3;
+
+	cfg.max_conns = 2;
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s1, p, 0x0a000021, 40021);
+	session_init(&s2, p, 0x0a000022, 40022);
+	session_init(&s3, p, 0x0a000023, 40023);
+	handshake(&s1);
+	handshake(&s2);
+	send(&s1, SRV, SEG_ACK, "220 one\r\n"); /* s2 is now the least recent */
+	handshake(&s3);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	const struct seen *c = last_conn(&cap);
+	assert_int_equal(c->conn.end, CONN_END_EVICTED);
+	assert_int_equal(c->id.orig_p, 40022);
+	assert_int_equal(pipeline_stats(p)->conns_evicted, 1);
+	assert_int_equal(pipeline_stats(p)->conns_active, 2);
+	/* s1 is still tracked: its dialogue goes on in the same connection */
+	send(&s1, CLI, SEG_ACK, "EHLO one\r\n");
+	assert_string_equal(find(&cap, "request EHLO one")->id.uid,
+			    find(&cap, "reply 220 one")->id.uid);
+	pipeline_free(p);
+}
+
+static void test_total_buffer_eviction(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s1, s2;
+	static char big[3000];
+
+	memset(big, 'x', sizeof(big) - 1);
+	cfg.max_total_buffer = 4000;
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s1, p, 0x0a000031, 40031);
+	session_init(&s2, p, 0x0a000032, 40032);
+	handshake(&s1);
+	handshake(&s2);
+	(void)make(&s1, SRV, SEG_ACK, "220 x\r\n"); /* lost: the rest waits */
+	send(&s1, SRV, SEG_ACK, big);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	assert_true(pipeline_stats(p)->buffered_bytes >= sizeof(big) - 1);
+	(void)make(&s2, SRV, SEG_ACK, "220 y\r\n");
+	send(&s2, SRV, SEG_ACK, big); /* 6000 buffered: s1 has to go */
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(last_conn(&cap)->id.orig_p, 40031);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_EVICTED);
+	assert_true(pipeline_stats(p)->buffer_limit_hits >= 1);
+	assert_true(pipeline_stats(p)->buffered_bytes <= 4000);
+	/* alone over the limit: the current connection is flushed instead */
+	send(&s2, SRV, SEG_ACK, big);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_true(pipeline_stats(p)->buffered_bytes <= 4000);
+	pipeline_free(p);
+}
+
+static void test_event_mask(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	cfg.events_mask = EV_MASK(EV_SMTP_CONNECTION) | EV_MASK(EV_SMTP_REPLY);
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000041, 40041);
+	handshake(&s);
+	mail_dialogue(&s);
+	(void)make(&s, CLI, SEG_ACK, "lost\r\n");
+	send(&s, CLI, SEG_ACK | SEG_FIN, NULL);
+	pipeline_finish(p);
+	assert_int_equal(cap.by_type[EV_SMTP_REQUEST], 0);
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	assert_int_equal(cap.by_type[EV_SMTP_REPLY], 7);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(cap.total, 8);
+	/* counted even though not written */
+	assert_int_equal(pipeline_stats(p)->events[EV_CONTENT_GAP], 1);
+	assert_int_equal(last_conn(&cap)->conn.gaps, 1);
+	pipeline_free(p);
+}
+
+struct tls_hook_log {
+	int calls;
+	struct conn_id id;
+};
+
+static void tls_hook(void *ctx, const struct conn_id *id)
+{
+	struct tls_hook_log *log = ctx;
+
+	log->calls++;
+	log->id = *id;
+}
+
+static void test_tls_hook(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct tls_hook_log log = {0};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_set_tls_hook(p, tls_hook, &log);
+	session_init(&s, p, 0x0a000051, 40051);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	send(&s, CLI, SEG_ACK, "EHLO a\r\n");
+	send(&s, SRV, SEG_ACK, "250 STARTTLS\r\n");
+	send(&s, CLI, SEG_ACK, "STARTTLS\r\n");
+	assert_int_equal(log.calls, 0);
+	send(&s, SRV, SEG_ACK, "220 go ahead\r\n");
+	assert_int_equal(log.calls, 1);
+	assert_int_equal(cap.by_type[EV_SMTP_STARTTLS], 1);
+	assert_int_equal(log.id.orig_p, 40051);
+	assert_string_equal(log.id.uid, find(&cap, "smtp_starttls")->id.uid);
+	size_t before = cap.total;
+	/* encrypted bytes: counted, never parsed; then length-only segments */
+	send(&s, CLI, SEG_ACK, "\x16\x03\x01 MAIL FROM:<not@parsed>\r\n");
+	send(&s, SRV, SEG_ACK, "\x16\x03\x03 250 not a reply\r\n");
+	struct segment enc = make(&s, CLI, SEG_ACK, "0123456789");
+	enc.payload = NULL;
+	pipeline_segment(p, &enc);
+	assert_int_equal(cap.total, before);
+	assert_int_equal(log.calls, 1);
+	pipeline_finish(p);
+	const struct seen *c = last_conn(&cap);
+	assert_true(c->conn.tls);
+	assert_int_equal(c->conn.orig_bytes, strlen("EHLO a\r\nSTARTTLS\r\n") +
+						 strlen("\x16\x03\x01 MAIL FROM:<not@parsed>\r\n") +
+						 10);
+	assert_int_equal(c->conn.anomalies, 0);
+	pipeline_free(p);
+}
+
+static void test_tls_hook_with_masked_starttls(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct tls_hook_log log = {0};
+	struct session s;
+
+	cfg.events_mask = EV_MASK(EV_SMTP_CONNECTION);
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_set_tls_hook(p, tls_hook, &log);
+	session_init(&s, p, 0x0a000052, 40052);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	send(&s, CLI, SEG_ACK, "STARTTLS\r\n");
+	send(&s, SRV, SEG_ACK, "220 go ahead\r\n");
+	assert_int_equal(log.calls, 1);
+	pipeline_free(p);
+}
+
+static void test_null_payload_before_tls_is_gap(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000053, 40053);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	struct segment seg = make(&s, CLI, SEG_ACK, "EHLO a\r\n");
+	seg.payload = NULL;
+	pipeline_segment(p, &seg);
+	assert_non_null(find(&cap, "unexpected content gap"));
+	assert_int_equal(cap.by_type[EV_SMTP_REQUEST], 0);
+	pipeline_free(p);
+}
+
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+static void test_syn_flood_bounded(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	size_t heap_at_10k = 0;
+
+	cfg.max_conns = 1000;
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	for (uint32_t i = 0; i < 100000; i++) {
+		struct segment seg = {
+		    .ts_ns = 1700000000ull * SEC + i * 1000ull,
+		    .family = 4,
+		    .flags = SEG_SYN,
+		    .sport = (uint16_t)(1024 + i % 60000),
+		    .dport = 25,
+		    .seq = i * 2654435761u,
+		};
+		uint32_t src = 0x0b000000 + i;
+		memcpy(seg.saddr, &src, 4);
+		memcpy(seg.daddr, "\xc0\x00\x02\x19", 4);
+		pipeline_segment(p, &seg);
+		assert_true(pipeline_stats(p)->conns_active <= 1000);
+		if (i == 10000)
+			heap_at_10k = heap_in_use();
+	}
+	size_t heap_at_100k = heap_in_use();
+	const struct pipeline_stats *st = pipeline_stats(p);
+	assert_int_equal(st->conns_total, 100000);
+	assert_int_equal(st->conns_evicted, 99000);
+	assert_int_equal(st->conns_active, 1000);
+	assert_int_equal(cap.by_end[CONN_END_EVICTED], 99000);
+	/* 90k more connections came and went: the heap did not grow (allow
+	 * allocator noise) */
+	assert_true(heap_at_100k < heap_at_10k + 256 * 1024);
+	pipeline_finish(p);
+	assert_int_equal(cap.by_end[CONN_END_INPUT], 1000);
+	assert_int_equal(pipeline_stats(p)->conns_active, 0);
+	pipeline_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_session),
+	    cmocka_unit_test(test_data_event_and_fin_flush),
+	    cmocka_unit_test(test_orientation_server_first),
+	    cmocka_unit_test(test_orientation_synack_first),
+	    cmocka_unit_test(test_ignored_ports),
+	    cmocka_unit_test(test_uids),
+	    cmocka_unit_test(test_uids_unique_same_tuple_same_time),
+	    cmocka_unit_test(test_port_reuse),
+	    cmocka_unit_test(test_rst_flushes),
+	    cmocka_unit_test(test_peer_ack_gap_event),
+	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_eviction_lru),
+	    cmocka_unit_test(test_total_buffer_eviction),
+	    cmocka_unit_test(test_event_mask),
+	    cmocka_unit_test(test_tls_hook),
+	    cmocka_unit_test(test_tls_hook_with_masked_starttls),
+	    cmocka_unit_test(test_null_payload_before_tls_is_gap),
+	    cmocka_unit_test(test_syn_flood_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
