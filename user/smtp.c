@@ -249,8 +249,6 @@ static void start_tls(struct smtp *s, bool orig)
 
 	s->state = ST_IN_TLS;
 	s->stats.tls = true;
-	for (int i = 0; i < 2; i++)
-		linesplit_free(&s->dir[i].lines);
 	emit(s, &ev);
 }
 
@@ -649,6 +647,8 @@ static struct bytes redact(const struct smtp *s, unsigned cmd, struct bytes arg,
 		return arg;
 	if (cmd == CMD_AUTH_ANSWER)
 		return str_bytes(REDACTED);
+	if (arg.len == 0)
+		return arg;
 	while (mech < arg.len &&
 	       (is_digit(arg.ptr[mech]) || arg.ptr[mech] == '-' || arg.ptr[mech] == '_' ||
 		(ascii_upper(arg.ptr[mech]) >= 'A' && ascii_upper(arg.ptr[mech]) <= 'Z')))
@@ -903,6 +903,11 @@ void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len)
 			break;
 		process_line(s, is_orig, line);
 	}
+	/* The line that started TLS may live in these buffers: free them only
+	 * now that it has been processed. */
+	if (s->state == ST_IN_TLS)
+		for (int i = 0; i < 2; i++)
+			linesplit_free(&s->dir[i].lines);
 }
 
 void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)

@@ -1,0 +1,1331 @@
+/*
+ * test_smtp.c - the SMTP state machine driven with byte strings through
+ * smtp_deliver/smtp_gap, asserting the exact event sequence.
+ *
+ * Expected sequences are written by hand from Zeek's behaviour as described in
+ * ../shared/reference/zeek-smtp.md (section a) and, for the smtp.pcap session,
+ * transcribed from Zeek's own baseline
+ * ../shared/corpus/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log.
+ * Every event is rendered as one text line:
+ *
+ *   req T EHLO [GP]                   smtp_request is_orig command [arg]
+ *   rep F 250 EHLO T [msg]            smtp_reply is_orig code cmd cont_resp [msg]
+ *   data T [line]                     smtp_data
+ *   starttls F
+ *   unx T unknown command [FOO]       smtp_unexpected is_orig msg [detail]
+ *   weird NUL_in_line []              weird name [addl]
+ *
+ * Bytes outside printable ASCII appear as \xNN.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "smtp.h"
+
+/* ---- recorder ------------------------------------------------------------ */
+
+struct rec {
+	char *text;
+	size_t len, cap;
+	unsigned events;
+};
+
+static void rec_put(struct rec *r, const char *s, size_t n)
+{
+	if (r->len + n + 1 > r->cap) {
+		r->cap = (r->len + n + 1) * 2;
+		r->text = realloc(r->text, r->cap);
+		assert_non_null(r->text);
+	}
+	memcpy(r->text + r->len, s, n);
+	r->len += n;
+	r->text[r->len] = '\0';
+}
+
+static void rec_printf(struct rec *r, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(buf));
+	rec_put(r, buf, (size_t)n);
+}
+
+static void rec_bytes(struct rec *r, struct bytes b)
+{
+	rec_put(r, "[", 1);
+	for (size_t i = 0; i < b.len; i++) {
+		uint8_t c = b.ptr[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			rec_put(r, (const char *)&c, 1);
+		else
+			rec_printf(r, "\\x%02x", c);
+	}
+	rec_put(r, "]", 1);
+}
+
+static const char *tf(bool b)
+{
+	return b ? "T" : "F";
+}
+
+static void on_event(void *ctx, struct event *ev)
+{
+	struct rec *r = ctx;
+
+	r->events++;
+	switch (ev->type) {
+	case EV_SMTP_REQUEST:
+		rec_printf(r, "req %s %.*s ", tf(ev->is_orig), (int)ev->request.command.len,
+			   (const char *)ev->request.command.ptr);
+		rec_bytes(r, ev->request.arg);
+		break;
+	case EV_SMTP_REPLY:
+		rec_printf(r, "rep %s %u %.*s %s ", tf(ev->is_orig), ev->reply.code,
+			   (int)ev->reply.cmd.len, (const char *)ev->reply.cmd.ptr,
+			   tf(ev->reply.cont_resp));
+		rec_bytes(r, ev->reply.msg);
+		break;
+	case EV_SMTP_DATA:
+		rec_printf(r, "data %s ", tf(ev->is_orig));
+		rec_bytes(r, ev->data.data);
+		break;
+	case EV_SMTP_STARTTLS:
+		rec_printf(r, "starttls %s", tf(ev->is_orig));
+		break;
+	case EV_SMTP_UNEXPECTED:
+		rec_printf(r, "unx %s %.*s ", tf(ev->is_orig), (int)ev->unexpected.msg.len,
+			   (const char *)ev->unexpected.msg.ptr);
+		rec_bytes(r, ev->unexpected.detail);
+		break;
+	case EV_WEIRD:
+		rec_printf(r, "weird %s ", ev->weird.name);
+		rec_bytes(r, ev->weird.addl);
+		break;
+	default:
+		fail_msg("unexpected event type %d", ev->type);
+	}
+	rec_put(r, "\n", 1);
+}
+
+/* ---- sessions and scripts ------------------------------------------------ */
+
+struct session {
+	struct config cfg;
+	struct rec rec;
+	struct smtp *smtp;
+};
+
+static void session_open(struct session *t, bool partial)
+{
+	t->smtp = smtp_new(&t->cfg, partial, on_event, &t->rec);
+	assert_non_null(t->smtp);
+}
+
+static struct session *session_new(void)
+{
+	struct session *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	config_defaults(&t->cfg);
+	return t;
+}
+
+static void session_free(struct session *t)
+{
+	smtp_free(t->smtp);
+	free(t->rec.text);
+	free(t);
+}
+
+static void client(struct session *t, const char *s)
+{
+	smtp_deliver(t->smtp, true, (const uint8_t *)s, strlen(s));
+}
+
+static void server(struct session *t, const char *s)
+{
+	smtp_deliver(t->smtp, false, (const uint8_t *)s, strlen(s));
+}
+
+static void clear(struct session *t)
+{
+	t->rec.len = 0;
+	if (t->rec.text)
+		t->rec.text[0] = '\0';
+}
+
+/* Takes what was recorded so far and compares it with the expected text. */
+static void expect(struct session *t, const char *want)
+{
+	assert_string_equal(t->rec.text ? t->rec.text : "", want);
+	clear(t);
+}
+
+/* Greeting, EHLO, MAIL, RCPT done; events cleared; state RCPT_OK. */
+static void to_rcpt(struct session *t)
+{
+	server(t, "220 mx ESMTP\r\n");
+	client(t, "EHLO client\r\n");
+	server(t, "250-mx\r\n250 CHUNKING\r\n");
+	client(t, "MAIL FROM:<a@example.com>\r\n");
+	server(t, "250 ok\r\n");
+	client(t, "RCPT TO:<b@example.com>\r\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 220 > F [mx ESMTP]\n"
+		  "req T EHLO [client]\n"
+		  "rep F 250 EHLO T [mx]\n"
+		  "rep F 250 EHLO F [CHUNKING]\n"
+		  "req T MAIL [FROM:<a@example.com>]\n"
+		  "rep F 250 MAIL F [ok]\n"
+		  "req T RCPT [TO:<b@example.com>]\n"
+		  "rep F 250 RCPT F [ok]\n");
+}
+
+/* ---- smtp.pcap session A, as in Zeek's dump-events baseline -------------- */
+
+static const char *const session_a[] = {
+    "S",
+    "220-xc90.websitewelcome.com ESMTP Exim 4.69 #1 Mon, 05 Oct 2009 01:05:54 -0500 \r\n"
+    "220-We do not authorize the use of this system to transport unsolicited, \r\n"
+    "220 and/or bulk e-mail.\r\n",
+    "C",
+    "EHLO GP\r\n",
+    "S",
+    "250-xc90.websitewelcome.com Hello GP [122.162.143.157]\r\n250-SIZE 52428800\r\n"
+    "250-PIPELINING\r\n250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n250 HELP\r\n",
+    "C",
+    "AUTH LOGIN\r\n",
+    "S",
+    "334 VXNlcm5hbWU6\r\n",
+    "C",
+    "Z3VycGFydGFwQHBhdHJpb3RzLmlu\r\n",
+    "S",
+    "334 UGFzc3dvcmQ6\r\n",
+    "C",
+    "cHVuamFiQDEyMw==\r\n",
+    "S",
+    "235 Authentication succeeded\r\n",
+    "C",
+    "MAIL FROM: <gurpartap@patriots.in>\r\n",
+    "S",
+    "250 OK\r\n",
+    "C",
+    "RCPT TO: <raj_deol2002in@yahoo.co.in>\r\n",
+    "S",
+    "250 Accepted\r\n",
+    "C",
+    "DATA\r\n",
+    "S",
+    "354 Enter message, ending with \".\" on a line by itself\r\n",
+    "C",
+    "From: a\r\n\r\n..dot line\r\n.\r\n",
+    "S",
+    "250 OK id=1Mugho-0003Dg-Un\r\n",
+    "C",
+    "QUIT\r\n",
+    "S",
+    "221 xc90.websitewelcome.com closing connection\r\n",
+    NULL,
+};
+
+static void play(struct session *t, const char *const *script)
+{
+	for (; script[0]; script += 2)
+		(script[0][0] == 'C' ? client : server)(t, script[1]);
+}
+
+static const char session_a_events_head[] =
+    "rep F 220 > T [xc90.websitewelcome.com ESMTP Exim 4.69 #1 Mon, 05 Oct 2009 01:05:54 "
+    "-0500 ]\n"
+    "rep F 220 > T [We do not authorize the use of this system to transport unsolicited, ]\n"
+    "rep F 220 > F [and/or bulk e-mail.]\n"
+    "req T EHLO [GP]\n"
+    "rep F 250 EHLO T [xc90.websitewelcome.com Hello GP [122.162.143.157]]\n"
+    "rep F 250 EHLO T [SIZE 52428800]\n"
+    "rep F 250 EHLO T [PIPELINING]\n"
+    "rep F 250 EHLO T [AUTH PLAIN LOGIN]\n"
+    "rep F 250 EHLO T [STARTTLS]\n"
+    "rep F 250 EHLO F [HELP]\n"
+    "req T AUTH [LOGIN]\n"
+    "rep F 334 AUTH F [VXNlcm5hbWU6]\n";
+
+/* Difference 1: after 235 the state is READY, so MAIL raises nothing (Zeek
+ * adds "unexpected command [MAIL reply = 0 state = 1]" after the request). */
+static const char session_a_events_tail[] =
+    "rep F 235 AUTH_ANSWER F [Authentication succeeded]\n"
+    "req T MAIL [FROM: <gurpartap@patriots.in>]\n"
+    "rep F 250 MAIL F [OK]\n"
+    "req T RCPT [TO: <raj_deol2002in@yahoo.co.in>]\n"
+    "rep F 250 RCPT F [Accepted]\n"
+    "req T DATA []\n"
+    "rep F 354 DATA F [Enter message, ending with \".\" on a line by itself]\n"
+    "data T [From: a]\n"
+    "data T []\n"
+    "data T [.dot line]\n"
+    "req T . [.]\n"
+    "rep F 250 . F [OK id=1Mugho-0003Dg-Un]\n"
+    "req T QUIT []\n"
+    "rep F 221 QUIT F [xc90.websitewelcome.com closing connection]\n";
+
+static void test_zeek_session_kept_credentials(void **state)
+{
+	struct session *t = session_new();
+	char want[4096];
+
+	(void)state;
+	t->cfg.keep_credentials = true;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	play(t, session_a);
+	snprintf(want, sizeof(want), "%s%s%s", session_a_events_head,
+		 "req T ** [Z3VycGFydGFwQHBhdHJpb3RzLmlu]\n"
+		 "rep F 334 AUTH_ANSWER F [UGFzc3dvcmQ6]\n"
+		 "req T ** [cHVuamFiQDEyMw==]\n",
+		 session_a_events_tail);
+	expect(t, want);
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	assert_false(smtp_stats(t->smtp)->tls);
+	session_free(t);
+}
+
+static void test_zeek_session_redacted(void **state)
+{
+	struct session *t = session_new();
+	char want[4096];
+
+	(void)state;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	play(t, session_a);
+	snprintf(want, sizeof(want), "%s%s%s", session_a_events_head,
+		 "req T ** [[redacted]]\n"
+		 "rep F 334 AUTH_ANSWER F [UGFzc3dvcmQ6]\n"
+		 "req T ** [[redacted]]\n",
+		 session_a_events_tail);
+	expect(t, want);
+	session_free(t);
+}
+
+/* smtp_data is off by default: the same session gives no data events. */
+static void test_data_events_off_by_default(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	play(t, session_a);
+	assert_null(strstr(t->rec.text, "data "));
+	assert_non_null(strstr(t->rec.text, "req T . [.]\n"));
+	session_free(t);
+}
+
+/* ---- pipelining ------------------------------------------------------------ */
+
+static void test_pipelining(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+
+	client(t, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n");
+	expect(t, "req T MAIL [FROM:<a@b>]\n"
+		  "req T RCPT [TO:<c@d>]\n"
+		  "req T RCPT [TO:<e@f>]\n"
+		  "req T DATA []\n");
+	server(t, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n550 5.1.1 no such user\r\n354 go ahead\r\n");
+	expect(t, "rep F 250 MAIL F [2.1.0 Ok]\n"
+		  "rep F 250 RCPT F [2.1.5 Ok]\n"
+		  "rep F 550 RCPT F [5.1.1 no such user]\n"
+		  "rep F 354 DATA F [go ahead]\n");
+	client(t, "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+	expect(t, "req T . [.]\nreq T QUIT []\n");
+	server(t, "250 queued\r\n221 bye\r\n");
+	expect(t, "rep F 250 . F [queued]\nrep F 221 QUIT F [bye]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	session_free(t);
+}
+
+/* A pipelined DATA rejected after the fact: text before the rejection was
+ * mail data, text after it is parsed as commands (mail-transactions-invalid). */
+static void test_data_rejected_after_pipelining(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\nearly text\r\n");
+	server(t, "554 no valid recipients\r\n");
+	client(t, "Subject: late\r\n");
+	server(t, "500 unrecognized\r\n");
+	expect(t, "req T DATA []\n"
+		  "rep F 554 DATA F [no valid recipients]\n"
+		  "unx T unknown command [Subject:]\n"
+		  "rep F 500 (UNKNOWN) F [unrecognized]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 0);
+	session_free(t);
+}
+
+/* Zeek's queue holds 1000 commands behind the oldest one, then clears. */
+static void test_queue_limit(void **state)
+{
+	struct session *t = session_new();
+	const char *tail;
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	expect(t, "rep F 220 > F [hi]\n");
+	for (int i = 0; i < 1001; i++)
+		client(t, "NOOP\r\n");
+	assert_int_equal(t->rec.events, 1 + 1001);
+	assert_null(strstr(t->rec.text, "weird"));
+	clear(t);
+	client(t, "NOOP\r\n");
+	expect(t, "weird smtp_excessive_pending_cmds []\nreq T NOOP []\n");
+	server(t, "250 a\r\n250 b\r\n250 c\r\n");
+	tail = "rep F 250 NOOP F [a]\nrep F 250 NOOP F [b]\nrep F 250 (UNKNOWN) F [c]\n";
+	expect(t, tail);
+	session_free(t);
+}
+
+/* ---- DATA and the end marker ---------------------------------------------- */
+
+static void data_with_ending(const char *eol, const char *weirds)
+{
+	struct session *t = session_new();
+	char buf[256], want[512];
+
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	expect(t, "req T DATA []\nrep F 354 DATA F [go]\n");
+	snprintf(buf, sizeof(buf), "line1%s..x%s.y%s. %s.%sQUIT%s", eol, eol, eol, eol, eol, eol);
+	client(t, buf);
+	snprintf(want, sizeof(want),
+		 "data T [line1]\n%s"
+		 "data T [.x]\n"
+		 "data T [y]\n"
+		 "data T [ ]\n"
+		 "req T . [.]\n"
+		 "req T QUIT []\n",
+		 weirds);
+	expect(t, want);
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	session_free(t);
+}
+
+static void test_data_crlf(void **state)
+{
+	(void)state;
+	data_with_ending("\r\n", "");
+}
+
+static void test_data_bare_lf(void **state)
+{
+	(void)state;
+	data_with_ending("\n", "");
+}
+
+/* A bare CR ends a line too; Zeek flags it once per connection. */
+static void test_data_bare_cr(void **state)
+{
+	(void)state;
+	data_with_ending("\r", "weird line_terminated_with_single_CR []\n");
+}
+
+/* "\n.\r\n" (the smuggling shape) ends DATA as well. */
+static void test_data_mixed_end_marker(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "body\n.\r\nMAIL FROM:<smuggled@x>\r\n");
+	expect(t, "req T DATA []\nrep F 354 DATA F [go]\n"
+		  "req T . [.]\n"
+		  "req T MAIL [FROM:<smuggled@x>]\n"
+		  "unx T unexpected command [MAIL reply = 0 state = 7]\n");
+	session_free(t);
+}
+
+/* The end marker split over deliveries; a CR ending one delivery and an LF
+ * starting the next are one terminator, not an empty line. */
+static void test_end_marker_split(void **state)
+{
+	static const char *const splits[][3] = {
+	    {"body\r\n.", "\r\nQUIT\r\n", NULL},
+	    {"body\r\n.\r", "\nQUIT\r\n", NULL},
+	    {"body\r", "\n.\r", "\nQUIT\r\n"},
+	    {"body\r\n", ".", "\r\nQUIT\r\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+		struct session *t = session_new();
+
+		t->cfg.emit_data = true;
+		session_open(t, false);
+		to_rcpt(t);
+		client(t, "DATA\r\n");
+		server(t, "354 go\r\n");
+		expect(t, "req T DATA []\nrep F 354 DATA F [go]\n");
+		for (int j = 0; j < 3 && splits[i][j]; j++)
+			client(t, splits[i][j]);
+		expect(t, "data T [body]\nreq T . [.]\nreq T QUIT []\n");
+		session_free(t);
+	}
+}
+
+/* ---- AUTH ----------------------------------------------------------------- */
+
+static void auth_plain(bool keep, const char *want_arg)
+{
+	struct session *t = session_new();
+	char want[256];
+
+	t->cfg.keep_credentials = keep;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	client(t, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n");
+	server(t, "235 2.7.0 Authentication successful\r\n");
+	client(t, "MAIL FROM:<a@b>\r\n");
+	snprintf(want, sizeof(want),
+		 "req T AUTH [%s]\n"
+		 "rep F 235 AUTH F [2.7.0 Authentication successful]\n"
+		 "req T MAIL [FROM:<a@b>]\n",
+		 want_arg);
+	expect(t, want);
+	session_free(t);
+}
+
+static void test_auth_plain_redacted(void **state)
+{
+	(void)state;
+	auth_plain(false, "PLAIN [redacted]");
+}
+
+static void test_auth_plain_kept(void **state)
+{
+	(void)state;
+	auth_plain(true, "PLAIN AHVzZXIAc2VjcmV0");
+}
+
+/* What stays of odd AUTH arguments when redacting. */
+static void test_auth_redaction_shapes(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"AUTH LOGIN\r\n", "req T AUTH [LOGIN]\n"},
+	    {"AUTH login   \r\n", "req T AUTH [login   ]\n"},
+	    {"AUTH CRAM-MD5 x\r\n", "req T AUTH [CRAM-MD5 [redacted]]\n"},
+	    {"AUTH dXNlcjpwYXNzd29yZA==\r\n", "req T AUTH [[redacted]]\n"},
+	    {"AUTH ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n", "req T AUTH [[redacted]]\n"},
+	    {"AUTH\r\n", "req T AUTH []\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct session *t = session_new();
+
+		session_open(t, false);
+		server(t, "220 hi\r\n");
+		client(t, "EHLO x\r\n");
+		server(t, "250 ok\r\n");
+		expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+		client(t, cases[i][0]);
+		expect(t, cases[i][1]);
+		session_free(t);
+	}
+}
+
+/* A failed AUTH keeps Zeek's behaviour: back to INITIATED. */
+static void test_auth_failure_state(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	client(t, "AUTH LOGIN\r\n");
+	server(t, "334 VXNlcm5hbWU6\r\n");
+	client(t, "*\r\n");
+	server(t, "501 cancelled\r\n");
+	client(t, "MAIL FROM:<a@b>\r\n");
+	expect(t, "req T AUTH [LOGIN]\n"
+		  "rep F 334 AUTH F [VXNlcm5hbWU6]\n"
+		  "req T ** [[redacted]]\n"
+		  "rep F 501 AUTH_ANSWER F [cancelled]\n"
+		  "req T MAIL [FROM:<a@b>]\n"
+		  "unx T unexpected command [MAIL reply = 0 state = 1]\n");
+	session_free(t);
+}
+
+/* ---- STARTTLS ------------------------------------------------------------- */
+
+static void ehlo_done(struct session *t)
+{
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 STARTTLS\r\n");
+	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [STARTTLS]\n");
+}
+
+static void test_starttls_accepted(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	ehlo_done(t);
+	client(t, "STARTTLS\r\n");
+	assert_false(smtp_is_tls(t->smtp));
+	server(t, "220 2.0.0 Ready to start TLS\r\n250 not parsed\r\n");
+	expect(t, "req T STARTTLS []\n"
+		  "starttls F\n"
+		  "rep F 220 STARTTLS F [2.0.0 Ready to start TLS]\n");
+	assert_true(smtp_is_tls(t->smtp));
+	client(t, "\x16\x03\x01\x02\x00\x01\r\nMAIL FROM:<x@y>\r\n");
+	server(t, "\x16\x03\x03garbage\r\n600 bad\r\n");
+	smtp_gap(t->smtp, true, 100, 10);
+	smtp_end_of_direction(t->smtp, true);
+	smtp_finish(t->smtp);
+	expect(t, "");
+	assert_true(smtp_stats(t->smtp)->tls);
+	session_free(t);
+}
+
+static void test_x_anonymoustls(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	ehlo_done(t);
+	client(t, "x-anonymoustls\r\n");
+	server(t, "220 go\r\n");
+	expect(t, "req T X-ANONYMOUSTLS []\n"
+		  "starttls F\n"
+		  "rep F 220 X_ANONYMOUSTLS F [go]\n");
+	assert_true(smtp_is_tls(t->smtp));
+	session_free(t);
+}
+
+static void test_starttls_refused(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	ehlo_done(t);
+	client(t, "STARTTLS\r\n");
+	server(t, "454 4.7.0 TLS not available\r\n");
+	client(t, "MAIL FROM:<a@b>\r\n");
+	expect(t, "req T STARTTLS []\n"
+		  "rep F 454 STARTTLS F [4.7.0 TLS not available]\n"
+		  "req T MAIL [FROM:<a@b>]\n");
+	assert_false(smtp_is_tls(t->smtp));
+	assert_false(smtp_stats(t->smtp)->tls);
+	session_free(t);
+}
+
+/* Commands sent after STARTTLS but before the 220 are still plaintext. */
+static void test_starttls_injection(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	ehlo_done(t);
+	client(t, "STARTTLS\r\nRSET\r\n");
+	server(t, "220 go ahead\r\n");
+	expect(t, "req T STARTTLS []\n"
+		  "req T RSET []\n"
+		  "starttls F\n"
+		  "rep F 220 STARTTLS F [go ahead]\n");
+	session_free(t);
+}
+
+/* ---- BDAT ----------------------------------------------------------------- */
+
+static void test_bdat_grammar(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"BDAT\r\n", "req T BDAT []\n"
+			 "weird smtp_invalid_bdat_command [BDAT argument bad length]\n"},
+	    {"BDAT -1 LAST\r\n",
+	     "req T BDAT [-1 LAST]\n"
+	     "weird smtp_invalid_bdat_command [BDAT not followed by a valid chunk-size]\n"},
+	    {"BDAT SCRAMBLE\r\n",
+	     "req T BDAT [SCRAMBLE]\n"
+	     "weird smtp_invalid_bdat_command [BDAT not followed by a valid chunk-size]\n"},
+	    {"BDAT 86LAST\r\n", "req T BDAT [86LAST]\n"
+				"weird smtp_invalid_bdat_command [BDAT chunk-size not valid]\n"},
+	    {"BDAT 184467440737095516150\r\n",
+	     "req T BDAT [184467440737095516150]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size too large]\n"},
+	    {"BDAT 18446744073709551616 LAST\r\n",
+	     "req T BDAT [18446744073709551616 LAST]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size too large]\n"},
+	    {"BDAT 184467440737095516150 LAST\r\n",
+	     "req T BDAT [184467440737095516150 LAST]\n"
+	     "weird smtp_invalid_bdat_command [BDAT argument bad length]\n"},
+	    {"BDAT 1234 SCRAMBLE\r\n",
+	     "req T BDAT [1234 SCRAMBLE]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size followed by junk]\n"},
+	    {"BDAT 86 LASTX\r\n",
+	     "req T BDAT [86 LASTX]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size followed by junk]\n"},
+	    {"BDAT 86 \r\n",
+	     "req T BDAT [86 ]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size followed by junk]\n"},
+	    {"BDAT 86 LAS\r\n",
+	     "req T BDAT [86 LAS]\n"
+	     "weird smtp_invalid_bdat_command [BDAT chunk-size followed by junk]\n"},
+	    {"BDAT 15555555557777777777 LAST\r\n",
+	     "req T BDAT [15555555557777777777 LAST]\n"
+	     "weird smtp_huge_bdat_chunk [15555555557777777777]\n"},
+	    {"BDAT 18446744073709551615 LAST\r\n",
+	     "req T BDAT [18446744073709551615 LAST]\n"
+	     "weird smtp_huge_bdat_chunk [18446744073709551615]\n"},
+	    {"BDAT 9223372036854775808\r\n", "req T BDAT [9223372036854775808]\n"
+					     "weird smtp_huge_bdat_chunk [9223372036854775808]\n"},
+	};
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	/* Invalid BDATs are queued and change nothing: DATA still fits. */
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		client(t, cases[i][0]);
+		expect(t, cases[i][1]);
+	}
+	server(t, "521 5.5.4 Syntax: BDAT count [LAST]\r\n");
+	expect(t, "unx T unexpected reply [521 state = 5, last command = BDAT]\n"
+		  "rep F 521 BDAT F [5.5.4 Syntax: BDAT count [LAST]]\n");
+	client(t, "DATA\r\n");
+	expect(t, "req T DATA []\n");
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 15);
+	session_free(t);
+}
+
+/* Chunk bytes are never lines: a "MAIL FROM" inside a chunk is data. */
+static void test_bdat_chunks_are_not_commands(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 20\r\nMAIL FROM:<evil@x>\r\nBDAT 6 last\r\nRCPT\r\nQUIT\r\n");
+	expect(t, "req T BDAT [20]\nreq T BDAT [6 last]\nreq T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	server(t, "250 2.0.0 20 octets\r\n250 2.0.0 queued\r\n221 bye\r\n");
+	expect(t, "rep F 250 BDAT F [2.0.0 20 octets]\n"
+		  "rep F 250 BDAT F [2.0.0 queued]\n"
+		  "rep F 221 QUIT F [bye]\n");
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	session_free(t);
+}
+
+/* Difference 2: after the reply to BDAT ... LAST a new MAIL is expected. */
+static void test_bdat_last_then_next_mail(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 5 LAST\r");
+	client(t, "\nabc");
+	client(t, "de");
+	server(t, "250 ok\r\n");
+	client(t, "MAIL FROM:<c@d>\r\n");
+	expect(t, "req T BDAT [5 LAST]\n"
+		  "rep F 250 BDAT F [ok]\n"
+		  "req T MAIL [FROM:<c@d>]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	session_free(t);
+}
+
+static void test_bdat_zero_last(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 0 LAST\r\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	server(t, "250 ok\r\n");
+	client(t, "QUIT\r\n");
+	expect(t, "req T BDAT [0 LAST]\nrep F 250 BDAT F [ok]\nreq T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	session_free(t);
+}
+
+static void test_bdat_missing_last(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 3\r\nabcRSET\r\n");
+	expect(t, "req T BDAT [3]\n"
+		  "req T RSET []\n"
+		  "weird smtp_missing_bdat_last_chunk []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 0);
+	session_free(t);
+}
+
+/* A valid but enormous chunk swallows everything the client sends. */
+static void test_bdat_large_chunk(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 9223372036854775807 LAST\r\nQUIT\r\n");
+	smtp_end_of_direction(t->smtp, true);
+	smtp_finish(t->smtp);
+	expect(t, "req T BDAT [9223372036854775807 LAST]\n"
+		  "weird smtp_bdat_remaining_at_end_data []\n");
+	session_free(t);
+}
+
+/* ---- gaps ----------------------------------------------------------------- */
+
+static void test_gap_in_data(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "line\r\npart of a li");
+	smtp_gap(t->smtp, true, 4000, 1448);
+	client(t, "ne\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<evil@y>\r\n.\r\n");
+	expect(t, "req T DATA []\n"
+		  "rep F 354 DATA F [go]\n"
+		  "data T [line]\n"
+		  "unx T content gap [seq = 4000, len = 1448]\n");
+	server(t, "250 queued\r\n");
+	client(t, "QUIT\r\n");
+	expect(t, "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [queued]\n"
+		  "req T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 0);
+	session_free(t);
+}
+
+/* The first reply after a gap being 354 restarts a mail. */
+static void test_gap_recovery_354(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	smtp_gap(t->smtp, false, 900, 20);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "QUIT\r\n.\r\n");
+	expect(t, "unx F content gap [seq = 900, len = 20]\n"
+		  "req T (UNKNOWN) []\n"
+		  "rep F 354 (UNKNOWN) F [go]\n"
+		  "req T . [.]\n");
+	session_free(t);
+}
+
+/* A gap inside a BDAT chunk: the mail is closed; the chunk bytes whose count
+ * is known are still skipped, even after the server has answered. */
+static void test_gap_in_bdat(void **state)
+{
+	struct session *t = session_new();
+	char chunk_rest[51];
+
+	(void)state;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 100 LAST\r\n0123456789012345678901234567890123456789");
+	smtp_gap(t->smtp, true, 500, 10);
+	server(t, "250 ok\r\n");
+	memset(chunk_rest, 'x', 50);
+	memcpy(chunk_rest, "\r\nMAIL FROM:<evil@x>\r\nNOOP\r\n", 28);
+	chunk_rest[50] = '\0';
+	client(t, chunk_rest);
+	client(t, "QUIT\r\n");
+	expect(t, "req T BDAT [100 LAST]\n"
+		  "unx T content gap [seq = 500, len = 10]\n"
+		  "weird smtp_bdat_remaining_at_end_data []\n"
+		  "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [ok]\n"
+		  "req T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 0);
+	session_free(t);
+}
+
+/* A gap in a server line: the broken line is dropped, not glued. The open
+ * multi-line reply survives the gap (as in Zeek), so the next line continues
+ * it: no recovery request, attributed to nothing. */
+static void test_gap_mid_reply(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250-first\r\n250-sec");
+	smtp_gap(t->smtp, false, 30, 5);
+	server(t, "nd\r\n250 last\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "rep F 250 EHLO T [first]\n"
+		  "unx F content gap [seq = 30, len = 5]\n"
+		  "rep F 250 (UNKNOWN) F [last]\n");
+	server(t, "221 bye\r\n");
+	expect(t, "req T (UNKNOWN) []\nrep F 221 (UNKNOWN) F [bye]\n");
+	session_free(t);
+}
+
+/* Attached to an open session: like after a gap. */
+static void test_partial_session(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, true);
+	client(t, "rest of a mail\r\nRCPT TO:<x@y>\r\n.\r\n");
+	server(t, "250 ok\r\n");
+	client(t, "QUIT\r\n");
+	expect(t, "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [ok]\n"
+		  "req T QUIT []\n");
+	session_free(t);
+}
+
+/* ---- replies -------------------------------------------------------------- */
+
+static void test_reply_parsing(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250-\t spaced  \r\n250x\r\n");
+	expect(t, "rep F 220 > F []\n"
+		  "req T EHLO [x]\n"
+		  "rep F 250 EHLO T [spaced  ]\n"
+		  "rep F 250 EHLO F [x]\n");
+	session_free(t);
+}
+
+static void test_reply_code_out_of_range(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "600 nope\r\nhello\r\n25\r\n099 low\r\n220 hi\r\n");
+	expect(t, "unx F reply code out of range [600 nope]\n"
+		  "unx F reply code out of range [hello]\n"
+		  "unx F reply code out of range [25]\n"
+		  "unx F reply code out of range [099 low]\n"
+		  "rep F 220 > F [hi]\n");
+	assert_int_equal(smtp_stats(t->smtp)->anomalies, 4);
+	session_free(t);
+}
+
+static void test_continuation_mismatch(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250-a\r\n251 b\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "rep F 250 EHLO T [a]\n"
+		  "unx F reply code does not match the continuing reply [251 b]\n"
+		  "rep F 251 (UNKNOWN) F [b]\n");
+	session_free(t);
+}
+
+static void test_unexpected_reply_and_quit_state(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "QUIT\r\n");
+	server(t, "250 ok\r\n");
+	client(t, "NOOP\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T QUIT []\n"
+		  "unx T unexpected reply [250 state = 10, last command = QUIT]\n"
+		  "rep F 250 QUIT F [ok]\n"
+		  "req T NOOP []\n"
+		  "unx T unexpected command [NOOP reply = 0 state = 10]\n");
+	session_free(t);
+}
+
+static void test_greeting_unavailable(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "554 go away\r\n");
+	client(t, "EHLO x\r\n");
+	expect(t, "rep F 554 > F [go away]\n"
+		  "req T EHLO [x]\n"
+		  "unx T unexpected command [EHLO reply = 0 state = 2]\n");
+	session_free(t);
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static void test_unknown_command(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "FOO bar\r\n\r\n   \r\nX-ANONYMOUSTLSX\r\nehlo\tlower case \r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "unx T unknown command [FOO]\n"
+		  "unx T unknown command []\n"
+		  "unx T unknown command []\n"
+		  "unx T unknown command [X-ANONYMOUSTLSX]\n"
+		  "req T EHLO [lower case ]\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 250 EHLO F [ok]\n");
+	session_free(t);
+}
+
+static void test_turn(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 ok\r\n");
+	client(t, "TURN\r\n");
+	server(t, "250 roles swapped\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "rep F 250 EHLO F [ok]\n"
+		  "req T TURN []\n"
+		  "rep F 250 TURN F [roles swapped]\n");
+	/* The responder now sends commands, the originator replies. */
+	server(t, "EHLO other\r\n");
+	client(t, "250 hello\r\n");
+	expect(t, "req F EHLO [other]\n"
+		  "unx F unexpected command [EHLO reply = 0 state = 0]\n"
+		  "rep T 250 EHLO F [hello]\n");
+	session_free(t);
+}
+
+/* ---- line splitting ------------------------------------------------------- */
+
+static void test_over_long_line(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	t->cfg.max_line = 16;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	expect(t, "rep F 220 > F [hi]\n");
+	/* Cut in one delivery; the tail is dropped, not parsed. */
+	client(t, "NOOP aaaaaaaaaaaaaaaa MAIL FROM:<x>\r\nHELP\r\n");
+	expect(t, "weird contentline_size_exceeded []\n"
+		  "req T NOOP [aaaaaaaaaaa]\n"
+		  "req T HELP []\n");
+	/* Cut across deliveries, the tail ending in a bare CR. */
+	client(t, "NOOP bbbbb");
+	client(t, "bbbbbbbbbbbbbb RSET");
+	client(t, "\r");
+	client(t, "\nHELP\r\n");
+	expect(t, "weird contentline_size_exceeded []\n"
+		  "req T NOOP [bbbbbbbbbbb]\n"
+		  "req T HELP []\n");
+	/* Exactly max_line bytes is fine, also when the terminator comes late. */
+	client(t, "NOOP 12345678901\r\n");
+	client(t, "NOOP 12345678901");
+	client(t, "\r\n");
+	expect(t, "req T NOOP [12345678901]\nreq T NOOP [12345678901]\n");
+	session_free(t);
+}
+
+static void test_nul_handling(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	smtp_deliver(t->smtp, false,
+		     (const uint8_t *)"2\0"
+				      "20 hi\r\n",
+		     9);
+	smtp_deliver(t->smtp, true, (const uint8_t *)"EH\0LO x\r\nNOOP\0 y\r\n", 18);
+	/* The first NUL of each direction is removed, the weird comes once per
+	 * connection, later NULs stay (and end the command word). */
+	expect(t, "weird NUL_in_line []\n"
+		  "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "req T NOOP [\\x00 y]\n");
+	session_free(t);
+}
+
+/* A bare CR ends a line; the weird comes once per connection. */
+static void test_bare_cr(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "NOOP\rNOOP\r\r\nHELP\rHELP\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T NOOP []\n"
+		  "weird line_terminated_with_single_CR []\n"
+		  "req T NOOP []\n"
+		  "unx T unknown command []\n"
+		  "req T HELP []\n"
+		  "req T HELP []\n");
+	session_free(t);
+}
+
+static void test_unterminated_last_line(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n221 bye");
+	client(t, "QUIT");
+	smtp_end_of_direction(t->smtp, true);
+	smtp_end_of_direction(t->smtp, false);
+	smtp_finish(t->smtp);
+	expect(t, "rep F 220 > F [hi]\nreq T QUIT []\nrep F 221 QUIT F [bye]\n");
+	session_free(t);
+}
+
+/* ---- segmentation invariance ---------------------------------------------- */
+
+/* A session touching most paths, as (direction, bytes) steps; 'G' is a gap. */
+static const char *const mixed_script[] = {
+    "S",  "220-mx.example ESMTP\r\n220 ready\r\n",
+    "C",  "EHLO client.example\r\n",
+    "S",  "250-mx.example\r\n250-PIPELINING\r\n250-CHUNKING\r\n250 AUTH PLAIN LOGIN\r\n",
+    "C",  "AUTH LOGIN\r\n",
+    "S",  "334 VXNlcm5hbWU6\r\n",
+    "C",  "dXNlcg==\r\n",
+    "S",  "334 UGFzc3dvcmQ6\r\n",
+    "C",  "cGFzcw==\r\n",
+    "S",  "235 ok\r\n",
+    "C",  "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n",
+    "S",  "250 ok\r\n250 ok\r\n354 go\r\n",
+    "C",  "Subject: hi\r\n\r\n..leading dot\nbare lf\rbare cr\r\n.\r\n",
+    "S",  "250 queued\r\n",
+    "C",  "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 30\r\nMAIL FROM:<in@chunk>\r\nQUIT\r\nxx",
+    "C",  "BDAT 12 LAST\r\nRCPT TO:<>\r\n",
+    "S",  "250 ok\r\n250 ok\r\n250 30\r\n250 done\r\n",
+    "C",  "FOO\r\nVRFY x\r\n",
+    "S",  "502 no\r\n252 maybe\r\n",
+    "C",  "RSET\r\nMAIL FROM:<z@z>\r\nRCPT TO:<y@y>\r\nDATA\r\n",
+    "S",  "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+    "C",  "part one\r\n",
+    "G",  "",
+    "C",  "lost\r\nQUIT\r\n",
+    "S",  "250 ok\r\n",
+    "C",  "STARTTLS\r\nNOOP\r\n",
+    "S",  "220 go\r\n",
+    "C",  "\x16\x03\x01 tls bytes\r\n",
+    NULL,
+};
+
+enum split { SPLIT_NONE, SPLIT_BYTES, SPLIT_PSEUDORANDOM };
+
+static char *run_mixed(enum split split)
+{
+	struct session *t = session_new();
+	uint64_t seq[2] = {0, 0};
+	unsigned rnd = 12345;
+	char *out;
+
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	for (const char *const *step = mixed_script; step[0]; step += 2) {
+		bool orig = step[0][0] != 'S';
+		const uint8_t *p = (const uint8_t *)step[1];
+		size_t len = strlen(step[1]);
+
+		if (step[0][0] == 'G') {
+			smtp_gap(t->smtp, true, seq[1], 100);
+			seq[1] += 100;
+			continue;
+		}
+		seq[orig] += len;
+		while (len > 0) {
+			size_t n = len;
+
+			if (split == SPLIT_BYTES)
+				n = 1;
+			else if (split == SPLIT_PSEUDORANDOM) {
+				rnd = rnd * 1103515245u + 12345u;
+				n = 1 + (rnd >> 16) % 7;
+				if (n > len)
+					n = len;
+			}
+			smtp_deliver(t->smtp, orig, p, n);
+			p += n;
+			len -= n;
+		}
+	}
+	smtp_finish(t->smtp);
+	out = strdup(t->rec.text);
+	assert_non_null(out);
+	session_free(t);
+	return out;
+}
+
+/* Like assert_string_equal, but reports the first line that differs (the
+ * texts are too long for cmocka's message). */
+static void assert_same_lines(const char *a, const char *b)
+{
+	size_t line = 1;
+
+	while (*a && *a == *b) {
+		line += *a == '\n';
+		a++;
+		b++;
+	}
+	if (*a == *b)
+		return;
+	while (line > 1 && a[-1] != '\n') {
+		a--;
+		b--;
+	}
+	fail_msg("line %zu differs:\n  %.*s\n  %.*s", line, (int)strcspn(a, "\n"), a,
+		 (int)strcspn(b, "\n"), b);
+}
+
+static void test_segmentation_invariance(void **state)
+{
+	char *whole = run_mixed(SPLIT_NONE);
+	char *bytes = run_mixed(SPLIT_BYTES);
+	char *random = run_mixed(SPLIT_PSEUDORANDOM);
+
+	(void)state;
+	/* Spot checks that the script reached the paths it is meant to. */
+	assert_non_null(strstr(whole, "data T [.leading dot]\ndata T [bare lf]\n"));
+	assert_non_null(strstr(whole, "req T BDAT [12 LAST]\nrep F 250 MAIL F [ok]\n"));
+	assert_null(strstr(whole, "in@chunk"));
+	assert_non_null(strstr(whole, "req T (UNKNOWN) []\n"));
+	assert_non_null(strstr(whole, "starttls F\n"));
+	assert_same_lines(whole, bytes);
+	assert_same_lines(whole, random);
+	free(whole);
+	free(bytes);
+	free(random);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_zeek_session_kept_credentials),
+	    cmocka_unit_test(test_zeek_session_redacted),
+	    cmocka_unit_test(test_data_events_off_by_default),
+	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_data_rejected_after_pipelining),
+	    cmocka_unit_test(test_queue_limit),
+	    cmocka_unit_test(test_data_crlf),
+	    cmocka_unit_test(test_data_bare_lf),
+	    cmocka_unit_test(test_data_bare_cr),
+	    cmocka_unit_test(test_data_mixed_end_marker),
+	    cmocka_unit_test(test_end_marker_split),
+	    cmocka_unit_test(test_auth_plain_redacted),
+	    cmocka_unit_test(test_auth_plain_kept),
+	    cmocka_unit_test(test_auth_redaction_shapes),
+	    cmocka_unit_test(test_auth_failure_state),
+	    cmocka_unit_test(test_starttls_accepted),
+	    cmocka_unit_test(test_x_anonymoustls),
+	    cmocka_unit_test(test_starttls_refused),
+	    cmocka_unit_test(test_starttls_injection),
+	    cmocka_unit_test(test_bdat_grammar),
+	    cmocka_unit_test(test_bdat_chunks_are_not_commands),
+	    cmocka_unit_test(test_bdat_last_then_next_mail),
+	    cmocka_unit_test(test_bdat_zero_last),
+	    cmocka_unit_test(test_bdat_missing_last),
+	    cmocka_unit_test(test_bdat_large_chunk),
+	    cmocka_unit_test(test_gap_in_data),
+	    cmocka_unit_test(test_gap_recovery_354),
+	    cmocka_unit_test(test_gap_in_bdat),
+	    cmocka_unit_test(test_gap_mid_reply),
+	    cmocka_unit_test(test_partial_session),
+	    cmocka_unit_test(test_reply_parsing),
+	    cmocka_unit_test(test_reply_code_out_of_range),
+	    cmocka_unit_test(test_continuation_mismatch),
+	    cmocka_unit_test(test_unexpected_reply_and_quit_state),
+	    cmocka_unit_test(test_greeting_unavailable),
+	    cmocka_unit_test(test_unknown_command),
+	    cmocka_unit_test(test_turn),
+	    cmocka_unit_test(test_over_long_line),
+	    cmocka_unit_test(test_nul_handling),
+	    cmocka_unit_test(test_bare_cr),
+	    cmocka_unit_test(test_unterminated_last_line),
+	    cmocka_unit_test(test_segmentation_invariance),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
