@@ -374,8 +374,9 @@ int capture_run(const struct capture_opts *opts, const struct config *cfg, struc
 		goto out;
 	}
 	pipeline_set_tls_hook(p, mark_encrypted, &c);
-	if (attach_all(&c, opts) == 0 && run_loop(&c, stop) == 0)
-		rc = 0;
+	if (attach_all(&c, opts))
+		goto out;
+	rc = run_loop(&c, stop) ? 1 : 0;
 	/* Detach first, so that the drain below ends. */
 	attach_detach_all(&c.att);
 	ring_buffer__consume(c.rb);

@@ -1,0 +1,108 @@
+# lib.sh - helpers for the live-capture tests (source from bash after tests/lab/lab.sh).
+#
+#   live_start NS OUTFILE ERRFILE NATTACH [smtpmon run options...]
+#       starts build/smtpmon (or $SMTPMON) in namespace NS, sets LIVE_PID, and returns once
+#       it reported NATTACH "smtpmon: attached ..." lines (1 if it died or timed out)
+#   live_stop [SIGNAL]       signals LIVE_PID (default TERM), waits, sets LIVE_RC
+#   live_ids ERRFILE prog|link   the kernel ids smtpmon reported for its attachments
+#   live_assert_detached NS IF ERRFILE   nothing of that run is attached or loaded any more
+#   live_counter ERRFILE NAME    a kernel counter from the final statistics line
+#
+# Tests print "ok ..." / "FAIL ..." lines; live_fail counts failures, live_done exits with
+# 1 if any. Only our own processes are signalled, by PID.
+
+SMTPMON=${SMTPMON:-build/smtpmon}
+LIVE_FAILS=0
+LIVE_PID=
+
+live_ok() { printf 'ok   %s\n' "$*"; }
+live_fail() {
+	printf 'FAIL %s\n' "$*"
+	LIVE_FAILS=$((LIVE_FAILS + 1))
+}
+live_check() {
+	local what=$1
+	shift
+	if "$@"; then live_ok "$what"; else live_fail "$what"; fi
+}
+live_done() {
+	((LIVE_FAILS == 0)) || { echo "$LIVE_FAILS failure(s)"; exit 1; }
+	exit 0
+}
+
+live_need_root() {
+	if [[ $EUID -ne 0 ]]; then
+		echo "skip: live tests need root"
+		exit 77
+	fi
+}
+
+live_start() {
+	local ns=$1 out=$2 err=$3 want=$4 i
+	shift 4
+	: >"$err"
+	ip netns exec "$ns" "$SMTPMON" run "$@" >"$out" 2>"$err" &
+	LIVE_PID=$!
+	for i in $(seq 300); do
+		(($(grep -c '^smtpmon: attached ' "$err") >= want)) && return 0
+		kill -0 "$LIVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "smtpmon did not attach; stderr:" >&2
+	cat "$err" >&2
+	live_stop KILL
+	return 1
+}
+
+live_stop() {
+	local sig=${1:-TERM}
+	LIVE_RC=
+	[[ -n $LIVE_PID ]] || return 0
+	kill -s "$sig" "$LIVE_PID" 2>/dev/null
+	wait "$LIVE_PID"
+	LIVE_RC=$?
+	LIVE_PID=
+}
+
+# "smtpmon: attached X TCX ingress (prog 12, link 7)" -> 12 or 7
+live_ids() {
+	local err=$1 kind=$2
+	sed -n "s/^smtpmon: attached .*(prog \([0-9]*\), link \([0-9]*\))$/\1 \2/p" "$err" |
+		if [[ $kind == prog ]]; then cut -d' ' -f1; else cut -d' ' -f2 | grep -v '^0$'; fi |
+		sort -u
+}
+
+live_counter() {
+	sed -n "s/^smtpmon: kernel:.* $2 \([0-9]*\).*/\1/p" "$1"
+}
+
+# Programs are freed after an RCU grace period: poll a little.
+live_gone() {
+	local cmd=$1 id=$2 i
+	for i in $(seq 50); do
+		bpftool "$cmd" show id "$id" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+live_assert_detached() {
+	local ns=$1 ifname=$2 err=$3 id dir
+	for id in $(live_ids "$err" prog); do
+		live_check "prog $id unloaded" live_gone prog "$id"
+	done
+	for id in $(live_ids "$err" link); do
+		live_check "link $id gone" live_gone link "$id"
+	done
+	for dir in ingress egress; do
+		live_check "no tc $dir filter on $ifname" \
+			bash -c "! ip netns exec '$ns' tc filter show dev '$ifname' $dir | grep -Eq 'smtpmon|handle 0x534d'"
+	done
+	live_check "no XDP on $ifname" \
+		bash -c "! ip netns exec '$ns' ip link show dev '$ifname' | grep -q 'xdp'"
+}
+
+# live_has FILE 'jq condition': some event of the JSON-lines FILE satisfies it.
+live_has() {
+	jq -e -s "any(.[]; $2)" "$1" >/dev/null
+}
