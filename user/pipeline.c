@@ -502,7 +502,11 @@ static void conn_segment(struct pipeline *p, struct conn *c, const struct segmen
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	d->segs++;
-	reasm_segment(d->reasm, seg->seq, seg->payload, seg->payload_len, syn, seg->lost_before);
+	/* After its FIN a side sends nothing but ACKs, whose sequence number
+	 * is one past the data (the FIN's own): not a missing byte. */
+	if (!d->fin || (int32_t)(seg->seq - d->fin_seq) <= 0)
+		reasm_segment(d->reasm, seg->seq, seg->payload, seg->payload_len, syn,
+			      seg->lost_before);
 	if ((seg->flags & SEG_FIN) && !d->fin) {
 		d->fin = true;
 		d->fin_seq = seg->seq + syn + seg->payload_len;

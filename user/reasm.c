@@ -43,6 +43,7 @@ struct reasm {
 	size_t private_total; /* total_buffered when the owner has none */
 	size_t buffered;
 	bool have_base;
+	bool seen_segment; /* a segment of this direction, not just ACKs of it */
 	uint32_t base_seq; /* sequence number of stream offset 0 */
 	uint64_t next;	   /* stream offset of the next byte to deliver */
 	uint64_t seen_end; /* highest stream offset seen (exclusive) */
@@ -310,6 +311,7 @@ void reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, uint32_t 
 		r->have_base = true;
 		r->base_seq = seq - lost_before;
 	}
+	r->seen_segment = true;
 
 	int64_t off = offset_of(r, seq);
 	if (off < 0) {
@@ -334,11 +336,14 @@ void reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, uint32_t 
 
 void reasm_peer_ack(struct reasm *r, uint32_t ack)
 {
-	if (!r->have_base) {
-		/* Everything before ack reached the peer before we started
-		 * watching: the stream we can see starts there. */
-		r->have_base = true;
-		r->base_seq = ack;
+	if (!r->seen_segment) {
+		/* Nothing of this direction seen yet (or ever: a one-sided
+		 * capture): its ACKs only say where the visible stream will
+		 * start, they do not reveal lost data. */
+		if (!r->have_base || (int32_t)(ack - r->base_seq) > 0) {
+			r->have_base = true;
+			r->base_seq = ack;
+		}
 		return;
 	}
 	int64_t off = offset_of(r, ack);

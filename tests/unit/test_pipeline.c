@@ -412,6 +412,36 @@ static void test_orientation_synack_first(void **state)
 	pipeline_free(p);
 }
 
+static void test_one_sided_capture(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000061, 40061);
+	/* only the client's packets were captured; its ACKs cover server
+	 * bytes we never see */
+	send(&s, CLI, SEG_SYN, NULL);
+	s.srv.seq += 1 + 40;
+	send(&s, CLI, SEG_ACK, NULL);
+	send(&s, CLI, SEG_ACK, "EHLO one.side\r\n");
+	s.srv.seq += 100;
+	send(&s, CLI, SEG_ACK, "MAIL FROM:<a@b>\r\n");
+	send(&s, CLI, SEG_ACK | SEG_FIN, NULL);
+	s.srv.seq += 1;
+	send(&s, CLI, SEG_ACK, NULL); /* after our FIN, acking theirs */
+	pipeline_finish(p);
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	assert_non_null(find(&cap, "request EHLO one.side"));
+	const struct seen *c = last_conn(&cap);
+	assert_int_equal(c->conn.gaps, 0);
+	assert_int_equal(c->conn.resp_bytes, 0);
+	assert_int_equal(c->conn.orig_bytes, strlen("EHLO one.side\r\nMAIL FROM:<a@b>\r\n"));
+	pipeline_free(p);
+}
+
 static void test_ignored_ports(void **state)
 {
 	(void)state;
@@ -896,6 +926,7 @@ int main(void)
 	    cmocka_unit_test(test_data_event_and_fin_flush),
 	    cmocka_unit_test(test_orientation_server_first),
 	    cmocka_unit_test(test_orientation_synack_first),
+	    cmocka_unit_test(test_one_sided_capture),
 	    cmocka_unit_test(test_ignored_ports),
 	    cmocka_unit_test(test_uids),
 	    cmocka_unit_test(test_uids_unique_same_tuple_same_time),

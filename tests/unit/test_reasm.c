@@ -277,6 +277,28 @@ static void test_base_from_peer_ack(void **state)
 	fixture_free(f);
 }
 
+static void test_one_sided_acks(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(4096);
+
+	/* only the peer is captured: its ACKs move along, never a gap */
+	reasm_peer_ack(f->r, 100);
+	reasm_peer_ack(f->r, 150);
+	reasm_peer_ack(f->r, 120); /* old */
+	reasm_peer_ack(f->r, 300);
+	assert_int_equal(f->rc.ngaps, 0);
+	assert_int_equal(reasm_stream_bytes(f->r), 0);
+	seg(f, 300, "late");
+	assert_out(f, "late");
+	/* once a segment was seen, ACKs beyond it are gaps again */
+	reasm_peer_ack(f->r, 310);
+	assert_int_equal(f->rc.ngaps, 1);
+	assert_int_equal(f->rc.gaps[0].off, 4);
+	assert_int_equal(f->rc.gaps[0].len, 6);
+	fixture_free(f);
+}
+
 static void test_lost_before(void **state)
 {
 	(void)state;
@@ -587,6 +609,7 @@ int main(void)
 	    cmocka_unit_test(test_long_stream_wraps_many_times),
 	    cmocka_unit_test(test_no_syn_start),
 	    cmocka_unit_test(test_base_from_peer_ack),
+	    cmocka_unit_test(test_one_sided_acks),
 	    cmocka_unit_test(test_lost_before),
 	    cmocka_unit_test(test_lost_before_first_segment),
 	    cmocka_unit_test(test_peer_ack_gap),
