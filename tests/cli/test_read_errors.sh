@@ -6,7 +6,7 @@
 # Run from the repo root: tests/cli/test_read_errors.sh
 set -uo pipefail
 
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
 corpus=../shared/corpus
 exim_pcap=$corpus/suricata/bug-3616-smtp/input.pcap
