@@ -270,7 +270,9 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	int out_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_egress);
 	char desc[96];
 
-	c->att.force_legacy_tc = getenv("SMTPMON_FORCE_LEGACY_TC") != NULL;
+	const char *legacy = getenv("SMTPMON_FORCE_LEGACY_TC");
+
+	c->att.force_legacy_tc = legacy && *legacy && strcmp(legacy, "0");
 	for (size_t i = 0; i < opts->nifaces; i++) {
 		const char *ifname = opts->ifaces[i];
 		int err;

@@ -59,7 +59,7 @@ live_stop() {
 	LIVE_RC=
 	[[ -n $LIVE_PID ]] || return 0
 	kill -s "$sig" "$LIVE_PID" 2>/dev/null
-	wait "$LIVE_PID"
+	wait "$LIVE_PID" 2>/dev/null
 	LIVE_RC=$?
 	LIVE_PID=
 }
@@ -88,6 +88,7 @@ live_gone() {
 
 live_assert_detached() {
 	local ns=$1 ifname=$2 err=$3 id dir
+	live_check "$err names the programs it attached" test -n "$(live_ids "$err" prog)"
 	for id in $(live_ids "$err" prog); do
 		live_check "prog $id unloaded" live_gone prog "$id"
 	done
