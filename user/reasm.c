@@ -347,6 +347,10 @@ void reasm_peer_ack(struct reasm *r, uint32_t ack)
 		return;
 	}
 	int64_t off = offset_of(r, ack);
+	/* One past everything seen may acknowledge a FIN that the capture
+	 * delivers after its ACK, not a lost byte. */
+	if ((uint64_t)off == r->seen_end + 1)
+		off--;
 	if (off <= (int64_t)r->next)
 		return;
 	if ((uint64_t)off > r->seen_end)

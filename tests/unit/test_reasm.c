@@ -365,6 +365,13 @@ static void test_peer_ack_gap(void **state)
 	assert_out(f, "abcdeklmno");
 	seg(f, 21, "uv");
 	assert_out(f, "abcdeklmnouv");
+	/* an ACK one past everything seen may cover a FIN captured later */
+	reasm_peer_ack(f->r, 24);
+	assert_int_equal(f->rc.ngaps, 2);
+	reasm_peer_ack(f->r, 25);
+	assert_int_equal(f->rc.ngaps, 3);
+	assert_int_equal(f->rc.gaps[2].off, 22);
+	assert_int_equal(f->rc.gaps[2].len, 2);
 	fixture_free(f);
 }
 
