@@ -3,8 +3,8 @@
  *
  * The input is one raw byte string. Checked on every input:
  *   - the JSON line is valid UTF-8 (a decoder written independently of
- *     jsonw.c's validator), contains no byte < 0x20 or 0x7f except the final
- *     newline, and every '"' inside the value is escaped;
+ *     jsonw.c's validator, check_output.h), contains no byte < 0x20 or 0x7f
+ *     except the final newline, and every '"' inside the value is escaped;
  *   - the text form decodes back to the input exactly (\\ and \xNN);
  *   - the JSON value is the text form with "\\" read as one backslash (the
  *     JSON value is ambiguous as Zeek's is; the text form is not);
@@ -14,51 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_output.h"
 #include "jsonw.h"
 #include "out_common.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
-
-/* Decodes code points and rejects what UTF-8 forbids, the other way round
- * from jsonw.c (which checks byte ranges). */
-static int valid_utf8(const uint8_t *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		uint32_t cp, min;
-		size_t n, k;
-
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 2, cp = s[i] & 0x1f, min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 3, cp = s[i] & 0x0f, min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 4, cp = s[i] & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (i + n > len)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n;
-	}
-	return 1;
-}
 
 static int hex_value(char c)
 {
@@ -139,11 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonw_begin(&json);
 	jsonw_key_str(&json, "s", data, size);
 	jsonw_end(&json);
-	CHECK(valid_utf8((const uint8_t *)json.buf, json.len));
+	check_lines(json.buf, json.len, 1);
 	CHECK(json.len >= 9 && !memcmp(json.buf, "{\"s\":\"", 6));
 	CHECK(!memcmp(json.buf + json.len - 3, "\"}\n", 3));
-	for (i = 0; i + 1 < json.len; i++)
-		CHECK((uint8_t)json.buf[i] >= 0x20 && json.buf[i] != 0x7f);
+	CHECK(!memchr(json.buf, '\n', json.len - 1));
 
 	jsonw_init(&text);
 	escape_bytes_text(&text, data, size);
