@@ -904,6 +904,64 @@ static void test_gap_in_bdat(void **state)
 	session_free(t);
 }
 
+/* smtp/smtp-bdat-gap.pcap with the gap delivered where Zeek declares it (the
+ * server's ACK of the missing bytes, before its 250). The requests are those
+ * of Zeek's baseline bdat-gap/out: BDAT 200, (UNKNOWN), DATA, ., QUIT; the
+ * weird is in its weird.log. */
+static void test_zeek_bdat_gap_timing(void **state)
+{
+	struct session *t = session_new();
+	char chunk_head[101];
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 mail.example.com ESMTP\r\n");
+	client(t, "EHLO sender.example.com\r\n");
+	server(t, "250-mail.example.com Hello\r\n250-CHUNKING\r\n250 OK\r\n");
+	client(t, "MAIL FROM:<sender@example.com>\r\n");
+	server(t, "250 OK\r\n");
+	client(t, "RCPT TO:<recipient@example.com>\r\n");
+	server(t, "250 OK\r\n");
+	client(t, "BDAT 200\r\n");
+	server(t, "250 OK\r\n");
+	memset(chunk_head, 'A', 100);
+	chunk_head[100] = '\0';
+	client(t, chunk_head);
+	smtp_gap(t->smtp, true, 200, 1000);
+	server(t, "250 OK\r\n");
+	client(t, "DATA\r\n");
+	server(t, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	client(t, "From: sender@example.com\r\nTo: recipient@example.com\r\nSubject: Test\r\n\r\n"
+		  "Hello!\r\n.\r\n");
+	server(t, "250 OK: message queued\r\n");
+	client(t, "QUIT\r\n");
+	server(t, "221 Bye\r\n");
+	expect(t, "rep F 220 > F [mail.example.com ESMTP]\n"
+		  "req T EHLO [sender.example.com]\n"
+		  "rep F 250 EHLO T [mail.example.com Hello]\n"
+		  "rep F 250 EHLO T [CHUNKING]\n"
+		  "rep F 250 EHLO F [OK]\n"
+		  "req T MAIL [FROM:<sender@example.com>]\n"
+		  "rep F 250 MAIL F [OK]\n"
+		  "req T RCPT [TO:<recipient@example.com>]\n"
+		  "rep F 250 RCPT F [OK]\n"
+		  "req T BDAT [200]\n"
+		  "rep F 250 BDAT F [OK]\n"
+		  "unx T content gap [seq = 200, len = 1000]\n"
+		  "weird smtp_bdat_remaining_at_end_data []\n"
+		  "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [OK]\n"
+		  "req T DATA []\n"
+		  "unx T unexpected command [DATA reply = 0 state = 12]\n"
+		  "rep F 354 DATA F [End data with <CR><LF>.<CR><LF>]\n"
+		  "req T . [.]\n"
+		  "rep F 250 . F [OK: message queued]\n"
+		  "req T QUIT []\n"
+		  "rep F 221 QUIT F [Bye]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	session_free(t);
+}
+
 /* A gap in a server line: the broken line is dropped, not glued. The open
  * multi-line reply survives the gap (as in Zeek), so the next line continues
  * it: no recovery request, attributed to nothing. */
@@ -1311,6 +1369,7 @@ int main(void)
 	    cmocka_unit_test(test_gap_in_data),
 	    cmocka_unit_test(test_gap_recovery_354),
 	    cmocka_unit_test(test_gap_in_bdat),
+	    cmocka_unit_test(test_zeek_bdat_gap_timing),
 	    cmocka_unit_test(test_gap_mid_reply),
 	    cmocka_unit_test(test_partial_session),
 	    cmocka_unit_test(test_reply_parsing),
