@@ -1,0 +1,77 @@
+#!/bin/bash
+# Acceptance 2: every corpus pcap (../shared/corpus/**/*.pcap, *.pcapng) and
+# every pcap the lab tests recorded (build/lab-pcaps/*.pcap) runs through the
+# ASan+UBSan build (build/san/smtpmon, `make san`) without a sanitizer report
+# and with exit status 0, and every JSON output line passes the strict
+# validator tests/corpus/check_jsonl.py. Each file runs with
+#   --events all --data --keep-credentials   (JSON, validated)
+#   defaults                                 (JSON, validated)
+#   --format text --events all --data        (sanitizers and exit status only)
+#
+# usage: tests/corpus/test_corpus_san.sh [SMTPMON]   (run from the repo root)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SMTPMON=${1:-build/san/smtpmon}
+CHECK=tests/corpus/check_jsonl.py
+[ -x "$SMTPMON" ] || { echo "test_corpus_san: $SMTPMON missing (run make san)" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/smtpmon-san.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# The validator must reject what it is there to catch, or a pass means nothing.
+printf '%s\n' '{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}' >"$tmp/good"
+python3 "$CHECK" "$tmp/good" >/dev/null || { echo "test_corpus_san: validator rejects a good line" >&2; exit 1; }
+i=0
+while IFS= read -r bad; do
+	i=$((i + 1))
+	printf '%b' "$bad" >"$tmp/bad"
+	if python3 "$CHECK" "$tmp/bad" >/dev/null; then
+		echo "test_corpus_san: validator accepts bad input #$i: $bad" >&2
+		exit 1
+	fi
+done <<'EOF'
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}\n\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_data","is_orig":true,"data":"\xff"}\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_data","is_orig":true,"data":"a\x01b"}\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_data","is_orig":true}\n
+{"ts":1.0,"uid":"CAbc","uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_request","is_orig":1,"command":"A","arg":""}\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_reply","is_orig":false,"code":250,"cmd":"X","msg":"ok","cont_resp":false}\n{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":2,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}\n
+{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_req
+EOF
+
+pcaps=()
+while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
+	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
+	find build/lab-pcaps -maxdepth 1 -name '*.pcap' -type f -print0 2>/dev/null | sort -z)
+[ ${#pcaps[@]} -gt 0 ] || { echo "test_corpus_san: no pcaps found" >&2; exit 2; }
+
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+fail=0 runs=0 lines=0
+run() { # label, json?, args...
+	local label=$1 json=$2
+	shift 2
+	runs=$((runs + 1))
+	local rc=0
+	"$SMTPMON" read "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
+		echo "FAIL $label: exit $rc"
+		sed -n '1,30p' "$tmp/err"
+		fail=1
+		return
+	fi
+	if [ "$json" = json ]; then
+		python3 "$CHECK" "$tmp/out" "$label" || fail=1
+		lines=$((lines + $(wc -l <"$tmp/out")))
+	fi
+}
+for f in "${pcaps[@]}"; do
+	run "$f (all)" json --events all --data --keep-credentials "$f"
+	run "$f (defaults)" json "$f"
+	run "$f (text)" text --format text --events all --data "$f"
+done
+echo "test_corpus_san: ${#pcaps[@]} pcaps, $runs runs, $lines JSON lines checked"
+[ $fail -eq 0 ] && echo "test_corpus_san: PASS" || echo "test_corpus_san: FAIL"
+exit $fail
