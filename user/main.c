@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 			if (pcap_source_read(argv[i], p, &ds) < 0)
 				rc = EXIT_USAGE;
 		pipeline_finish(p);
-		if (!quiet_stats)
+		if (!quiet_stats && rc == EXIT_OK)
 			print_read_stats(&ds, pipeline_stats(p));
 	} else {
 		if (cap.nifaces == 0 || optind < argc) {
