@@ -47,6 +47,8 @@ static const uint8_t *skip_terminator(struct linesplit *ls, const uint8_t *t, co
 /* Appends n bytes; the caller guarantees ls->len + n <= ls->max. */
 static bool append(struct linesplit *ls, const uint8_t *p, size_t n)
 {
+	if (n == 0)
+		return true;
 	if (ls->len + n > ls->cap) {
 		size_t cap = ls->cap ? ls->cap : LINESPLIT_MIN_ALLOC;
 		uint8_t *b;

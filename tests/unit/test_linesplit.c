@@ -1,0 +1,304 @@
+/*
+ * test_linesplit.c - the line splitter against hand-written cases and against
+ * a byte-at-a-time model written directly from the rules in
+ * ../shared/reference/zeek-smtp.md a.2 (plus smtpmon's cut-and-drop rule for
+ * over-long lines), on pseudo-random inputs cut into pseudo-random
+ * deliveries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "linesplit.h"
+
+/* Output of a run: each line as "[bytes]" preceded by the flags raised since
+ * the previous line ("N" NUL removed, "C" single CR, "X" cut), one per text
+ * line; flags after the last line end the text. */
+struct out {
+	char text[1 << 16];
+	size_t len;
+	unsigned pending;
+};
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+	assert_true(o->len + n < sizeof(o->text));
+	memcpy(o->text + o->len, s, n);
+	o->len += n;
+	o->text[o->len] = '\0';
+}
+
+static void out_flags(struct out *o)
+{
+	if (o->pending & LS_NUL_REMOVED)
+		out_put(o, "N", 1);
+	if (o->pending & LS_SINGLE_CR)
+		out_put(o, "C", 1);
+	if (o->pending & LS_SIZE_EXCEEDED)
+		out_put(o, "X", 1);
+	o->pending = 0;
+}
+
+static void out_line(struct out *o, const uint8_t *p, size_t n)
+{
+	out_flags(o);
+	out_put(o, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		char buf[8];
+
+		if (p[i] >= 0x20 && p[i] < 0x7f)
+			out_put(o, (const char *)&p[i], 1);
+		else
+			out_put(o, buf, (size_t)snprintf(buf, sizeof(buf), "\\x%02x", p[i]));
+	}
+	out_put(o, "]\n", 2);
+}
+
+/* ---- the real splitter ---------------------------------------------------- */
+
+/* Splits data delivered in pieces of the given sizes (0-terminated list,
+ * the last piece takes the rest), then flushes. */
+static void run_real(struct out *o, size_t max, const uint8_t *data, size_t len,
+		     const size_t *pieces)
+{
+	struct linesplit ls;
+	struct bytes line;
+
+	linesplit_init(&ls, max);
+	while (len > 0) {
+		size_t n = *pieces ? *pieces++ : len;
+		const uint8_t *p = data;
+		size_t left = n > len ? len : n;
+
+		data += left;
+		len -= left;
+		while (left > 0) {
+			unsigned flags = 0;
+			bool got = linesplit_next(&ls, &p, &left, &line, &flags);
+
+			o->pending |= flags;
+			if (got)
+				out_line(o, line.ptr, line.len);
+		}
+	}
+	if (linesplit_flush(&ls, &line))
+		out_line(o, line.ptr, line.len);
+	out_flags(o);
+	linesplit_free(&ls);
+}
+
+/* ---- the model: one byte at a time, straight from the rules --------------- */
+
+static void run_model(struct out *o, size_t max, const uint8_t *data, size_t len)
+{
+	uint8_t *cur = malloc(max + 1);
+	size_t n = 0;
+	bool after_cr = false, discarding = false, nul_seen = false;
+
+	assert_non_null(cur);
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = data[i];
+
+		if (after_cr) {
+			after_cr = false;
+			if (c == '\n')
+				continue; /* second half of CR LF */
+			if (c != '\r')
+				o->pending |= LS_SINGLE_CR;
+		}
+		if (c == '\r' || c == '\n') {
+			if (!discarding)
+				out_line(o, cur, n);
+			discarding = false;
+			n = 0;
+			after_cr = c == '\r';
+			continue;
+		}
+		if (discarding)
+			continue;
+		if (c == '\0' && !nul_seen) {
+			nul_seen = true;
+			o->pending |= LS_NUL_REMOVED;
+			continue;
+		}
+		if (n == max) {
+			o->pending |= LS_SIZE_EXCEEDED;
+			out_line(o, cur, n);
+			n = 0;
+			discarding = true;
+			continue;
+		}
+		cur[n++] = c;
+	}
+	if (n > 0 && !discarding)
+		out_line(o, cur, n);
+	out_flags(o);
+	free(cur);
+}
+
+/* ---- hand-written cases --------------------------------------------------- */
+
+static void check(size_t max, const char *input, size_t len, const size_t *pieces, const char *want)
+{
+	struct out *o = calloc(1, sizeof(*o));
+
+	assert_non_null(o);
+	run_real(o, max, (const uint8_t *)input, len, pieces);
+	assert_string_equal(o->text, want);
+	free(o);
+}
+
+#define CHECK(max, lit, pieces, want) check(max, lit, sizeof(lit) - 1, pieces, want)
+
+static const size_t whole[] = {0};
+static const size_t ones[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+			      1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+
+static void test_terminators(void **state)
+{
+	(void)state;
+	CHECK(64, "a\r\nb\nc\rd", whole, "[a]\n[b]\n[c]\nC[d]\n");
+	CHECK(64, "a\r\nb\nc\rd", ones, "[a]\n[b]\n[c]\nC[d]\n");
+	/* CR CR LF: a line, then an empty line; no single-CR weird. */
+	CHECK(64, "x\r\r\ny\r\n", whole, "[x]\n[]\n[y]\n");
+	/* The end-of-data shapes of a.2 all give a "." line. */
+	CHECK(64, "m\n.\nn\r.\r\nk\n.\r\n", whole, "[m]\n[.]\n[n]\nC[.]\n[k]\n[.]\n");
+}
+
+static void test_cr_lf_across_deliveries(void **state)
+{
+	static const size_t split_after_cr[] = {2, 0};
+
+	(void)state;
+	CHECK(64, "a\r\nb\r\n", split_after_cr, "[a]\n[b]\n");
+	CHECK(64, "a\r\r\n", split_after_cr, "[a]\n[]\n");
+}
+
+static void test_nul(void **state)
+{
+	(void)state;
+	CHECK(64, "a\0b\0c\r\n\0d\r\n", whole, "N[ab\\x00c]\n[\\x00d]\n");
+}
+
+static void test_cut(void **state)
+{
+	static const size_t split[] = {3, 4, 0};
+
+	(void)state;
+	CHECK(4, "abcdefg\r\nhi\r\n", whole, "X[abcd]\n[hi]\n");
+	CHECK(4, "abcdefg\r\nhi\r\n", split, "X[abcd]\n[hi]\n");
+	CHECK(4, "abcd\r\nabcd", ones, "[abcd]\n[abcd]\n");
+	/* The tail of a cut line ends at a bare CR; its LF comes later. */
+	CHECK(4, "abcdef\r\nxy\r\n", ones, "X[abcd]\n[xy]\n");
+}
+
+static void test_flush_and_gap(void **state)
+{
+	struct linesplit ls;
+	const uint8_t *p = (const uint8_t *)"partial";
+	size_t len = 7;
+	struct bytes line;
+	unsigned flags = 0;
+
+	(void)state;
+	linesplit_init(&ls, 64);
+	assert_false(linesplit_next(&ls, &p, &len, &line, &flags));
+	linesplit_gap(&ls);
+	p = (const uint8_t *)"tail\r\nnext\r\nopen";
+	len = 16;
+	/* The broken line is dropped up to its end. */
+	assert_true(linesplit_next(&ls, &p, &len, &line, &flags));
+	assert_int_equal(line.len, 4);
+	assert_memory_equal(line.ptr, "next", 4);
+	assert_false(linesplit_next(&ls, &p, &len, &line, &flags));
+	assert_true(linesplit_flush(&ls, &line));
+	assert_int_equal(line.len, 4);
+	assert_memory_equal(line.ptr, "open", 4);
+	assert_false(linesplit_flush(&ls, &line));
+	assert_int_equal(flags, 0);
+	linesplit_free(&ls);
+}
+
+static void test_begin_raw(void **state)
+{
+	struct linesplit ls;
+	const uint8_t *p = (const uint8_t *)"BDAT 3\r";
+	size_t len = 7;
+	struct bytes line;
+	unsigned flags = 0;
+
+	(void)state;
+	linesplit_init(&ls, 64);
+	assert_true(linesplit_next(&ls, &p, &len, &line, &flags));
+	assert_int_equal(linesplit_begin_raw(&ls, (const uint8_t *)"\nabc", 4), 1);
+	assert_int_equal(linesplit_begin_raw(&ls, (const uint8_t *)"\nabc", 4), 0);
+	assert_int_equal(flags, 0);
+	linesplit_free(&ls);
+}
+
+/* ---- model comparison ----------------------------------------------------- */
+
+static unsigned rnd_state = 2463534242u;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state % n;
+}
+
+static void test_against_model(void **state)
+{
+	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\0'};
+	struct out *real = malloc(sizeof(*real)), *model = malloc(sizeof(*model));
+
+	(void)state;
+	assert_non_null(real);
+	assert_non_null(model);
+	for (int iter = 0; iter < 20000; iter++) {
+		uint8_t data[64];
+		size_t pieces[65], np = 0, len = rnd(sizeof(data) + 1), max = 1 + rnd(8);
+
+		for (size_t i = 0; i < len; i++)
+			data[i] = alphabet[rnd(sizeof(alphabet))];
+		for (size_t left = len; left > 0;) {
+			size_t n = 1 + rnd(left < 10 ? (unsigned)left : 10);
+
+			pieces[np++] = n;
+			left -= n;
+		}
+		pieces[np] = 0;
+		memset(real, 0, sizeof(*real));
+		memset(model, 0, sizeof(*model));
+		run_real(real, max, data, len, pieces);
+		run_model(model, max, data, len);
+		if (strcmp(real->text, model->text)) {
+			print_error("iteration %d, max %zu, input:", iter, max);
+			for (size_t i = 0; i < len; i++)
+				print_error(" %02x", data[i]);
+			print_error("\n");
+			assert_string_equal(real->text, model->text);
+		}
+	}
+	free(real);
+	free(model);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_terminators),	  cmocka_unit_test(test_cr_lf_across_deliveries),
+	    cmocka_unit_test(test_nul),		  cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_flush_and_gap), cmocka_unit_test(test_begin_raw),
+	    cmocka_unit_test(test_against_model),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
