@@ -6,12 +6,14 @@
 # recipient, pipelining, STARTTLS on 25 and 587, AUTH PLAIN/LOGIN, BDAT, 3 MB attachment,
 # IPv6, bare LF, reset inside DATA, 16 concurrent sessions). Then `smtpmon read` of the
 # capture must give the same events as the live run, connection by connection, once with TC
-# ingress and once with XDP ingress. Compared with --data (message lines too); not compared:
+# ingress and once with XDP ingress. Acceptance 2 is the same test over loopback (modes lo-tc
+# and lo-xdp: client and server in one namespace, 127.0.0.1 and ::1, smtpmon on lo ingress
+# only): tcpdump on lo records every packet once, so equality means every event exactly once. Compared with --data (message lines too); not compared:
 # timestamps, uids (derived from the first timestamp), durations, and the per-direction
 # packet counts of smtp_connection (a live record is one ring-buffer chunk, a pcap record one
 # captured frame: super-packets and GRO make those differ by design).
 #
-#   tests/live/test_live_offline.sh [tc|xdp ...] [-- SCENARIO...]
+#   tests/live/test_live_offline.sh [tc|xdp|lo-tc|lo-xdp ...] [-- SCENARIO...]
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lab/lab.sh
@@ -26,14 +28,27 @@ while (($#)) && [[ $1 != -- ]]; do
 done
 [[ ${1:-} == -- ]] && shift
 scenarios=("$@")
-((${#modes[@]})) || modes=(tc xdp)
+((${#modes[@]})) || modes=(tc xdp lo-tc lo-xdp)
 ((${#scenarios[@]})) || scenarios=("${LAB_SCENARIOS[@]}")
 
-lab_init "smbo$$" || exit 1
 tcpdump_pid=
+topology=
 trap 'live_stop KILL; [[ -n $tcpdump_pid ]] && kill $tcpdump_pid 2>/dev/null; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+
+# A fresh lab whenever the topology changes: veth pair, or one namespace's loopback.
+use_topology() {
+	[[ $topology == "$1" ]] && return 0
+	[[ -n $topology ]] && lab_teardown
+	topology=$1
+	lab_init "smbo$$" || exit 1
+	if [[ $topology == lo ]]; then
+		lab_netns_loopback || exit 1
+	else
+		lab_netns || exit 1
+	fi
+	lab_postfix_start || exit 1
+	d=$LAB_DIR
+}
 
 tcpdump_start() {
 	: >"$d/tcpdump.err"
@@ -63,8 +78,15 @@ normalise() {
 }
 
 for mode in "${modes[@]}"; do
-	live_start "$LAB_SRV_NS" "$d/live.json" "$d/live.err" 2 -i "$LAB_SRV_IF" \
-		--ingress="$mode" --data || { live_fail "$mode: smtpmon starts"; continue; }
+	if [[ $mode == lo-* ]]; then
+		use_topology lo
+		nattach=1 # lo: ingress only
+	else
+		use_topology veth
+		nattach=2
+	fi
+	live_start "$LAB_SRV_NS" "$d/live.json" "$d/live.err" $nattach -i "$LAB_SRV_IF" \
+		--ingress="${mode#lo-}" --data || { live_fail "$mode: smtpmon starts"; continue; }
 	tcpdump_start "$d/$mode.pcap" || { live_fail "$mode: tcpdump starts"; live_stop KILL; continue; }
 	for s in "${scenarios[@]}"; do
 		lab_run_scenario "$s" || live_fail "$mode: scenario $s: client failed"
