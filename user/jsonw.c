@@ -40,19 +40,11 @@ static const uint8_t byte_class[256] = {
     [0x7f] = BC_CONTROL,	  [0x80 ... 0xff] = BC_HIGH,
 };
 
-static void reserve(struct jsonw *w, size_t extra)
+static void grow(struct jsonw *w, size_t need)
 {
-	size_t need = w->len + extra, cap;
+	size_t cap = w->cap ? w->cap : JSONW_INITIAL_CAP;
 	char *buf;
 
-	if (need <= w->cap)
-		return;
-	if (need < w->len) {
-		fprintf(stderr, "smtpmon: output line too large (%zu + %zu bytes)\n", w->len,
-			extra);
-		abort();
-	}
-	cap = w->cap ? w->cap : JSONW_INITIAL_CAP;
 	while (cap < need)
 		cap = cap * 2 > cap ? cap * 2 : need;
 	buf = realloc(w->buf, cap);
@@ -63,6 +55,21 @@ static void reserve(struct jsonw *w, size_t extra)
 	}
 	w->buf = buf;
 	w->cap = cap;
+}
+
+/* Inline: called for every piece of every event, and it almost never grows. */
+static inline void reserve(struct jsonw *w, size_t extra)
+{
+	size_t need = w->len + extra;
+
+	if (__builtin_expect(need <= w->cap, 1))
+		return;
+	if (need < w->len) {
+		fprintf(stderr, "smtpmon: output line too large (%zu + %zu bytes)\n", w->len,
+			extra);
+		abort();
+	}
+	grow(w, need);
 }
 
 void jsonw_init(struct jsonw *w)
@@ -236,18 +243,34 @@ void jsonw_key_cstr(struct jsonw *w, const char *key, const char *s)
 	jsonw_key_str(w, key, (const uint8_t *)s, strlen(s));
 }
 
+static const char two_digits[] = "00010203040506070809101112131415161718192021222324"
+				 "25262728293031323334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374"
+				 "75767778798081828384858687888990919293949596979899";
+
+/* Two digits per division: numbers are most of a connection summary. */
 static void put_u64(struct jsonw *w, uint64_t v)
 {
-	char digits[20];
-	size_t n = 0;
+	char digits[20], *p = digits + sizeof(digits);
+	size_t n;
 
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		*--p = two_digits[d + 1];
+		*--p = two_digits[d];
+	}
+	if (v >= 10) {
+		*--p = two_digits[v * 2 + 1];
+		*--p = two_digits[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	n = (size_t)(digits + sizeof(digits) - p);
 	reserve(w, n);
-	while (n)
-		w->buf[w->len++] = digits[--n];
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
 }
 
 void jsonw_key_u64(struct jsonw *w, const char *key, uint64_t v)

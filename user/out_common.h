@@ -18,7 +18,8 @@ const char *event_name(enum event_type type);
 const char *conn_end_name(enum conn_end end);
 /* family 6 (struct segment's convention) or AF_INET6: IPv6 in the
  * compressed form Zeek prints; anything else: IPv4 from the first 4 bytes. */
-void format_addr(uint8_t family, const uint8_t addr[16], char out[INET6_ADDRSTRLEN]);
+/* Returns the length of the NUL-terminated text in out. */
+size_t format_addr(uint8_t family, const uint8_t addr[16], char out[INET6_ADDRSTRLEN]);
 bool family_is_ipv6(uint8_t family);
 /* escape_bytes() decoded once, for text: '"' as is, "\\" for a backslash,
  * \xNN for control bytes and invalid UTF-8. Implemented in jsonw.c. */

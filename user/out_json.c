@@ -28,11 +28,18 @@
 #include "out_common.h"
 #include "output.h"
 
+/* The uid and address part of the last connection, already rendered:
+ * events of one connection usually come in runs. */
+#define ID_CACHE_MAX 256
+
 struct json_sink {
 	struct sink sink;
 	FILE *out;
 	struct jsonw w;
 	bool write_failed;
+	struct conn_id cached_id;
+	size_t cached_len; /* 0: nothing cached */
+	char cached_json[ID_CACHE_MAX];
 };
 
 static void key_bytes(struct jsonw *w, const char *key, struct bytes b)
@@ -40,17 +47,29 @@ static void key_bytes(struct jsonw *w, const char *key, struct bytes b)
 	jsonw_key_str(w, key, b.ptr, b.len);
 }
 
-static void put_conn_id(struct jsonw *w, const struct conn_id *id)
+static void put_conn_id(struct json_sink *js, const struct conn_id *id)
 {
 	char orig[INET6_ADDRSTRLEN], resp[INET6_ADDRSTRLEN];
+	struct jsonw *w = &js->w;
+	size_t start = w->len, olen, rlen;
 
-	format_addr(id->family, id->orig_h, orig);
-	format_addr(id->family, id->resp_h, resp);
+	if (js->cached_len && !memcmp(&js->cached_id, id, sizeof(*id))) {
+		jsonw_raw(w, js->cached_json, js->cached_len);
+		return;
+	}
+	olen = format_addr(id->family, id->orig_h, orig);
+	rlen = format_addr(id->family, id->resp_h, resp);
 	jsonw_key_str(w, "uid", (const uint8_t *)id->uid, strnlen(id->uid, sizeof(id->uid)));
-	jsonw_key_cstr(w, "id.orig_h", orig);
+	jsonw_key_str(w, "id.orig_h", (const uint8_t *)orig, olen);
 	jsonw_key_u64(w, "id.orig_p", id->orig_p);
-	jsonw_key_cstr(w, "id.resp_h", resp);
+	jsonw_key_str(w, "id.resp_h", (const uint8_t *)resp, rlen);
 	jsonw_key_u64(w, "id.resp_p", id->resp_p);
+	js->cached_len = 0;
+	if (w->len - start <= ID_CACHE_MAX) {
+		memcpy(&js->cached_id, id, sizeof(*id)); /* padding too, for memcmp */
+		js->cached_len = w->len - start;
+		memcpy(js->cached_json, w->buf + start, js->cached_len);
+	}
 }
 
 static void put_summary(struct jsonw *w, const struct conn_summary *c)
@@ -120,7 +139,7 @@ static void json_emit(struct sink *sink, const struct event *ev)
 	w->len = 0;
 	jsonw_begin(w);
 	jsonw_key_time(w, "ts", ev->ts_ns);
-	put_conn_id(w, ev->id);
+	put_conn_id(js, ev->id);
 	jsonw_key_cstr(w, "event", event_name(ev->type));
 	put_fields(w, ev);
 	jsonw_end(w);

@@ -292,6 +292,63 @@ static void test_one_line_per_event(void **state)
 	free(got);
 }
 
+/* The sink keeps the rendered identity of the last connection: a changed
+ * identity behind the same pointer must not reuse it. */
+static void test_identity_changes_behind_one_pointer(void **state)
+{
+	struct conn_id id = id4;
+	struct event evs[3] = {base(EV_SMTP_STARTTLS, true), base(EV_SMTP_STARTTLS, true),
+			       base(EV_SMTP_STARTTLS, true)};
+	char *got;
+	FILE *mem;
+	size_t len = 0;
+	struct sink *sink;
+	int i;
+
+	(void)state;
+	got = NULL;
+	mem = open_memstream(&got, &len);
+	assert_non_null(mem);
+	sink = sink_json_new(mem);
+	for (i = 0; i < 3; i++) {
+		evs[i].id = &id;
+		sink->emit(sink, &evs[i]);
+		id.uid[1] = 'X';     /* a new connection reusing the struct */
+		id.resp_p = 587 + i; /* and a new port */
+	}
+	sink->destroy(sink);
+	assert_int_equal(fclose(mem), 0);
+	assert_string_equal(got, JSON_ID "\"event\":\"smtp_starttls\"}\n"
+					 "{\"ts\":1732640000.123456,\"uid\":\"CXhAvVGS1DHFjwGM9\","
+					 "\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":40512,"
+					 "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":587,"
+					 "\"event\":\"smtp_starttls\"}\n"
+					 "{\"ts\":1732640000.123456,\"uid\":\"CXhAvVGS1DHFjwGM9\","
+					 "\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":40512,"
+					 "\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":588,"
+					 "\"event\":\"smtp_starttls\"}\n");
+	free(got);
+}
+
+static void test_ipv4_edge_addresses(void **state)
+{
+	struct conn_id id = id4;
+	struct event ev = base(EV_SMTP_STARTTLS, true);
+	char *got;
+
+	(void)state;
+	memcpy(id.orig_h, (uint8_t[]){0, 9, 10, 99}, 4);
+	memcpy(id.resp_h, (uint8_t[]){100, 199, 200, 255}, 4);
+	ev.id = &id;
+	got = render(sink_json_new, &ev, 1);
+	assert_non_null(strstr(got, "\"id.orig_h\":\"0.9.10.99\",\"id.orig_p\":40512,"
+				    "\"id.resp_h\":\"100.199.200.255\","));
+	free(got);
+	got = render(sink_text_new, &ev, 1);
+	assert_non_null(strstr(got, " 0.9.10.99:40512 -- 100.199.200.255:25 "));
+	free(got);
+}
+
 static void test_write_error_reported_once(void **state)
 {
 	FILE *full = fopen("/dev/full", "w");
@@ -340,6 +397,8 @@ int main(void)
 	    cmocka_unit_test(test_every_end_name),
 	    cmocka_unit_test(test_ipv6_addresses),
 	    cmocka_unit_test(test_one_line_per_event),
+	    cmocka_unit_test(test_identity_changes_behind_one_pointer),
+	    cmocka_unit_test(test_ipv4_edge_addresses),
 	    cmocka_unit_test(test_write_error_reported_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
