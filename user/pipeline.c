@@ -484,13 +484,6 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	return c;
 }
 
-/* Data ends at a FIN: the peer's ACK of the FIN covers one sequence number
- * that is not data. */
-static uint32_t ack_within_data(const struct direction *d, uint32_t ack)
-{
-	return d->fin && (int32_t)(ack - d->fin_seq) > 0 ? d->fin_seq : ack;
-}
-
 static void conn_segment(struct pipeline *p, struct conn *c, const struct segment *seg)
 {
 	bool is_orig = sent_by_orig(c, seg);
@@ -513,7 +506,7 @@ static void conn_segment(struct pipeline *p, struct conn *c, const struct segmen
 		d->fin_end = reasm_stream_bytes(d->reasm);
 	}
 	if (seg->flags & SEG_ACK)
-		reasm_peer_ack(peer->reasm, ack_within_data(peer, seg->ack));
+		reasm_peer_ack(peer->reasm, seg->ack);
 	check_fin(c, d);
 	check_fin(c, peer);
 	if (seg->flags & SEG_RST)

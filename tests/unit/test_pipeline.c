@@ -605,6 +605,7 @@ static void test_rst_flushes(void **state)
 	assert_int_equal(last_conn(&cap)->conn.gaps, 1);
 	assert_int_equal(last_conn(&cap)->conn.gap_bytes, 8);
 	assert_int_equal(pipeline_stats(p)->gaps, 1);
+	assert_int_equal(pipeline_stats(p)->gap_bytes, 8);
 	/* the gap comes before the connection summary, which comes last */
 	assert_true(gap < last_conn(&cap));
 	/* the peer's RST and a late ACK do not start a new connection */

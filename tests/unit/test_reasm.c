@@ -375,6 +375,25 @@ static void test_peer_ack_gap(void **state)
 	fixture_free(f);
 }
 
+/* Bytes given up on or never copied are not "delivered content": a late
+ * copy of them is a duplicate, never an inconsistency. */
+static void test_late_copy_of_unseen_bytes(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(4096);
+
+	reasm_segment(f->r, 0, NULL, 0, true, 0);
+	seg(f, 1, "abcde");
+	reasm_peer_ack(f->r, 11); /* gap 5..9 */
+	seg(f, 6, "FGHIJ");
+	reasm_segment(f->r, 11, NULL, 4, false, 0); /* 10..13 length-only */
+	seg(f, 11, "KLMN");
+	assert_out(f, "abcde????");
+	assert_int_equal(reasm_stats(f->r)->duplicate_bytes, 9);
+	assert_int_equal(reasm_stats(f->r)->inconsistent, 0);
+	fixture_free(f);
+}
+
 static void test_buffer_limit(void **state)
 {
 	(void)state;
@@ -620,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_before),
 	    cmocka_unit_test(test_lost_before_first_segment),
 	    cmocka_unit_test(test_peer_ack_gap),
+	    cmocka_unit_test(test_late_copy_of_unseen_bytes),
 	    cmocka_unit_test(test_buffer_limit),
 	    cmocka_unit_test(test_buffer_limit_zero),
 	    cmocka_unit_test(test_flush),
