@@ -1,0 +1,79 @@
+#!/bin/bash
+# test_starttls.sh - acceptance 5: STARTTLS suppression.
+#
+# STARTTLS sessions on ports 25 and 587 against the lab's Postfix, smtpmon live on the
+# server's veth, tcpdump on the same interface. Oracle (tshark on the capture, independent of
+# smtpmon's decoder): per TCP stream, the payload up to and including the server's 220 reply
+# to STARTTLS is plaintext, everything after it is TLS. The kernel must have copied exactly
+# the plaintext bytes (payload_bytes) and suppressed exactly the TLS bytes
+# (suppressed_bytes), and each smtp_connection must still count every payload byte.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lab/lab.sh
+. tests/lab/scenarios.sh
+. tests/live/lib.sh
+live_need_root
+
+lab_init "smbs$$" || exit 1
+tcpdump_pid=
+trap 'live_stop KILL; [[ -n $tcpdump_pid ]] && kill $tcpdump_pid 2>/dev/null; lab_teardown' EXIT
+lab_netns && lab_postfix_start || exit 1
+d=$LAB_DIR
+
+for ingress in tc xdp; do
+	live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --ingress=$ingress ||
+		{ live_fail "$ingress: smtpmon starts"; continue; }
+	: >"$d/tcpdump.err"
+	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -B 65536 -n \
+		-Z root -w "$d/tls.pcap" tcp 2>"$d/tcpdump.err" &
+	tcpdump_pid=$!
+	for i in $(seq 100); do grep -q 'listening on' "$d/tcpdump.err" && break; sleep 0.05; done
+	lab_run_scenario starttls-25 || live_fail "$ingress: starttls-25 client"
+	lab_run_scenario starttls-587 || live_fail "$ingress: starttls-587 client"
+	lab_wait_idle
+	sleep 0.5
+	kill -INT $tcpdump_pid
+	wait $tcpdump_pid 2>/dev/null
+	tcpdump_pid=
+	live_stop TERM
+	live_check "$ingress: smtpmon exits 0" test "$LIVE_RC" -eq 0
+
+	# stream  plaintext-bytes  tls-bytes
+	tshark -r "$d/tls.pcap" -Y 'tcp.len > 0' -T fields -e tcp.stream -e tcp.srcport \
+		-e tcp.len -e tcp.payload 2>/dev/null | python3 -c '
+import sys
+streams = {}
+for line in sys.stdin:
+    stream, sport, tlen, payload = (line.rstrip("\n").split("\t") + [""])[:4]
+    data = bytes.fromhex(payload.replace(":", ""))
+    s = streams.setdefault(stream, {"plain": 0, "tls": 0, "asked": False, "on": False})
+    from_server = int(sport) in (25, 587)
+    if s["on"]:
+        s["tls"] += int(tlen)
+        continue
+    s["plain"] += int(tlen)
+    if not from_server:
+        s["asked"] = data.upper().endswith(b"STARTTLS\r\n")
+    elif s["asked"] and data.startswith(b"220"):
+        s["on"] = True
+for k, s in sorted(streams.items()):
+    print(k, s["plain"], s["tls"], int(s["on"]))
+' >"$d/oracle"
+	cat "$d/oracle"
+	plain=$(awk '{s += $2} END {print s + 0}' "$d/oracle")
+	tls=$(awk '{s += $3} END {print s + 0}' "$d/oracle")
+	ntls=$(awk '{s += $4} END {print s + 0}' "$d/oracle")
+	live_check "$ingress: the oracle sees two STARTTLS sessions ($ntls)" test "$ntls" -eq 2
+	copied=$(live_counter "$d/err" payload_bytes)
+	suppressed=$(live_counter "$d/err" suppressed_bytes)
+	live_check "$ingress: kernel copied exactly the plaintext bytes ($copied = $plain)" \
+		test "$copied" = "$plain"
+	live_check "$ingress: kernel suppressed exactly the TLS bytes ($suppressed = $tls)" \
+		test "$suppressed" = "$tls"
+	total=$(jq -s '[.[] | select(.event == "smtp_connection") | .orig_bytes + .resp_bytes] | add // 0' "$d/out.json")
+	live_check "$ingress: smtp_connection counts every payload byte ($total = $plain + $tls)" \
+		test "$total" -eq $((plain + tls))
+	ntls_events=$(jq -s '[.[] | select(.event == "smtp_connection" and .tls)] | length' "$d/out.json")
+	live_check "$ingress: both connections marked tls ($ntls_events)" test "$ntls_events" -eq 2
+done
+live_done
