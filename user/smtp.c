@@ -418,9 +418,9 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 		case 0:
 			if (st != ST_IN_DATA && st != ST_IN_BDAT)
 				unexpected_command(s, cmd, reply);
+			s->stats.transactions += s->mail_open;
 			end_data(s, orig);
 			s->state = ST_AFTER_DATA;
-			s->stats.transactions++;
 			break;
 		case 250:
 		case 421:

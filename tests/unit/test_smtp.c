@@ -1107,6 +1107,53 @@ static void test_unknown_command(void **state)
 	session_free(t);
 }
 
+/* A rejected EHLO arriving after a pipelined DATA leaves the mail open
+ * outside IN_DATA; the next DATA opens a second one. */
+static void test_nested_mail(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	server(t, "501 bad ehlo\r\n");
+	client(t, "DATA\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "req T MAIL [FROM:<a@b>]\n"
+		  "req T RCPT [TO:<c@d>]\n"
+		  "req T DATA []\n"
+		  "rep F 501 EHLO F [bad ehlo]\n"
+		  "req T DATA []\n"
+		  "unx T unexpected command [DATA reply = 0 state = 1]\n"
+		  "weird smtp_nested_mail_transaction []\n");
+	session_free(t);
+}
+
+/* Zeek recognises its internal command names when a client sends them; an
+ * end of data without a mail is Zeek's smtp_unmatched_end_of_data. */
+static void test_internal_command_names(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\nend_of_data now\r\n");
+	server(t, "250 ok\r\n500 what\r\n");
+	expect(t, "rep F 220 > F [hi]\n"
+		  "req T EHLO [x]\n"
+		  "unx T unexpected command [END_OF_DATA reply = 0 state = 3]\n"
+		  "weird smtp_unmatched_end_of_data []\n"
+		  "req T END_OF_DATA [now]\n"
+		  "rep F 250 EHLO F [ok]\n"
+		  "unx T unexpected reply [500 state = 7, last command = END_OF_DATA]\n"
+		  "rep F 500 . F [what]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 0);
+	session_free(t);
+}
+
 static void test_turn(void **state)
 {
 	struct session *t = session_new();
@@ -1378,6 +1425,8 @@ int main(void)
 	    cmocka_unit_test(test_unexpected_reply_and_quit_state),
 	    cmocka_unit_test(test_greeting_unavailable),
 	    cmocka_unit_test(test_unknown_command),
+	    cmocka_unit_test(test_nested_mail),
+	    cmocka_unit_test(test_internal_command_names),
 	    cmocka_unit_test(test_turn),
 	    cmocka_unit_test(test_over_long_line),
 	    cmocka_unit_test(test_nul_handling),
