@@ -70,11 +70,16 @@ tcpdump_stop() {
 }
 
 # One line per event without the fields that legitimately differ; grouped by connection,
-# each connection's events in their original order.
+# each connection's events in their original order. With "ts", only the timestamps, in the
+# same order.
 normalise() {
 	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
 		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
 		cat -n | sort -s -k2,2 | cut -f2-
+}
+timestamps() {
+	jq -r '[[."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"], .ts] | "\(.[0])\t\(.[1])"' "$1" |
+		cat -n | sort -s -k2,2 | cut -f3
 }
 
 for mode in "${modes[@]}"; do
@@ -108,6 +113,12 @@ for mode in "${modes[@]}"; do
 		test "$nconn" -ge $((${#scenarios[@]}))
 	if cmp -s "$d/live.norm" "$d/offline.norm"; then
 		live_ok "$mode: live events = offline events ($(wc -l <"$d/live.norm") events)"
+		# Kernel CLOCK_BOOTTIME converted to wall clock vs tcpdump's timestamps: the
+		# same events must carry nearly the same time.
+		skew=$(paste <(timestamps "$d/live.json") <(timestamps "$d/offline.json") |
+			awk '{d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d} END {printf "%.6f", m}')
+		live_check "$mode: live timestamps within 50 ms of the capture's (max $skew s)" \
+			awk -v s="$skew" 'BEGIN {exit !(s < 0.05)}'
 	else
 		live_fail "$mode: live events differ from offline events:"
 		diff "$d/offline.norm" "$d/live.norm" | head -20 | cut -c1-300
