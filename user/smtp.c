@@ -7,7 +7,7 @@
  * commands, DATA lines or SASL answers; server lines become replies matched
  * FIFO to the queued commands. The state advances optimistically on commands
  * and is corrected by replies, exactly as Zeek does; the places where we
- * deliberately differ are marked "Difference:" and listed in
+ * deliberately differ are marked "Difference N:" and listed in
  * docs/zeek-differences.md. We do no MIME parsing, so a "mail" here is only
  * the open/closed flag that drives Zeek's weirds and our transaction count.
  */
@@ -635,7 +635,13 @@ static struct bdat_arg parse_bdat_arg(const uint8_t *a, size_t n)
 	return r;
 }
 
-/* Difference 4 (privacy): AUTH keeps its mechanism, SASL answers go. A
+static bool is_sasl_name_char(uint8_t c)
+{
+	return is_digit(c) || c == '-' || c == '_' ||
+	       (ascii_upper(c) >= 'A' && ascii_upper(c) <= 'Z');
+}
+
+/* Difference 9 (privacy): AUTH keeps its mechanism, SASL answers go. A
  * mechanism that does not look like one (RFC 4422 names) may itself be a
  * credential, so it goes too. */
 static struct bytes redact(const struct smtp *s, unsigned cmd, struct bytes arg,
@@ -649,9 +655,7 @@ static struct bytes redact(const struct smtp *s, unsigned cmd, struct bytes arg,
 		return str_bytes(REDACTED);
 	if (arg.len == 0)
 		return arg;
-	while (mech < arg.len &&
-	       (is_digit(arg.ptr[mech]) || arg.ptr[mech] == '-' || arg.ptr[mech] == '_' ||
-		(ascii_upper(arg.ptr[mech]) >= 'A' && ascii_upper(arg.ptr[mech]) <= 'Z')))
+	while (mech < arg.len && is_sasl_name_char(arg.ptr[mech]))
 		mech++;
 	for (rest = mech; rest < arg.len && is_blank(arg.ptr[rest]); rest++)
 		;
@@ -840,7 +844,7 @@ struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit,
 	for (int i = 0; i < 2; i++)
 		linesplit_init(&s->dir[i].lines, cfg->max_line);
 	if (partial) {
-		/* Difference 4: mid-session start, recovered like a gap. */
+		/* Difference 8: mid-session start, recovered like a gap. */
 		s->state = ST_AFTER_GAP;
 		s->first_cmd = CMD_NONE;
 	} else {
@@ -922,7 +926,7 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)
 	n = snprintf(detail, sizeof(detail), "seq = %" PRIu64 ", len = %" PRIu64, seq, len);
 	unexpected(s, is_orig, "content gap", (struct bytes){(uint8_t *)detail, (size_t)n});
 
-	/* Difference: chunk bytes whose count is still known (the part after
+	/* Difference 7: chunk bytes whose count is still known (the part after
 	 * the gap, or all of it if the gap is on the other side) keep being
 	 * skipped raw, so body bytes never turn into commands. */
 	raw[0] = s->dir[0].raw_remaining;
