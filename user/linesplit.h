@@ -7,9 +7,9 @@
  * is removed (later ones are kept). A line longer than max bytes is cut: its
  * first max bytes are returned and the rest up to the terminator is dropped,
  * so an over-long line can never be re-read as a new line (unlike Zeek, see
- * docs/zeek-differences.md, 4). Lines lying wholly
- * inside one delivery are returned without copying; only a line that spans
- * deliveries is buffered (at most max bytes, grown on demand).
+ * docs/zeek-differences.md, 4). Lines lying wholly inside one delivery are
+ * returned without copying; only a line that spans deliveries is buffered (at
+ * most max bytes, grown on demand).
  */
 #ifndef SMTPMON_LINESPLIT_H
 #define SMTPMON_LINESPLIT_H
