@@ -1,0 +1,55 @@
+# scenarios.sh - the client sessions the lab plays against its Postfix (source after lab.sh).
+#
+#   . tests/lab/lab.sh; . tests/lab/scenarios.sh
+#   ... lab_init / lab_netns / lab_postfix_start ...
+#   for s in "${LAB_SCENARIOS[@]}"; do lab_run_scenario "$s" || echo "$s failed"; done
+#
+# lab_run_scenario NAME runs one scenario from the client namespace and returns the client's
+# status; the client's transcript goes to $LAB_DIR/NAME.client.log. Every scenario ends with
+# the connection closed (QUIT or RST), but the server may still be closing: call lab_wait_idle
+# before stopping a capture.
+
+LAB_CLIENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/clients" && pwd)
+
+LAB_SCENARIOS=(plain multi-rcpt pipelined starttls-25 starttls-587 auth-plain auth-login bdat
+	attachment-3mb ipv6 bare-lf reset-in-data concurrent-16)
+
+lab_swaks() {
+	lab_cli swaks --server "$LAB_SRV4" --helo client.lab.example --from "$LAB_FROM" \
+		--timeout 20 "$@"
+}
+
+lab_pyclient() {
+	local scenario=$1
+	shift
+	lab_cli python3 "$LAB_CLIENTS_DIR/smtp_client.py" "$scenario" --from "$LAB_FROM" "$@"
+}
+
+lab_run_scenario() {
+	local name=$1 log=$LAB_DIR/$1.client.log
+	case $name in
+	plain) lab_swaks --to "$LAB_RCPT" ;;
+	multi-rcpt) lab_swaks --to "$LAB_RCPT,$LAB_REJECTED_RCPT,$LAB_RCPT2" ;;
+	pipelined) lab_swaks --pipeline --to "$LAB_RCPT,$LAB_RCPT2" ;;
+	starttls-25) lab_swaks -tls --to "$LAB_RCPT" ;;
+	starttls-587) lab_swaks -tls --port 587 --to "$LAB_RCPT" ;;
+	auth-plain) lab_swaks -a PLAIN -au "$LAB_USER" -ap "$LAB_PASS" --to "$LAB_RCPT" ;;
+	auth-login) lab_swaks -a LOGIN -au "$LAB_USER" -ap "$LAB_PASS" --to "$LAB_RCPT" ;;
+	attachment-3mb)
+		# 2.3 MB of random bytes are a little over 3 MB once base64-encoded.
+		head -c 2300000 /dev/urandom >"$LAB_DIR/attachment.bin" &&
+			lab_swaks --to "$LAB_RCPT" --attach "$LAB_DIR/attachment.bin" --suppress-data ;;
+	bdat) lab_pyclient bdat --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	ipv6) lab_pyclient ipv6 --server "$LAB_SRV6" --to "$LAB_RCPT" --to "$LAB_RCPT2" ;;
+	bare-lf) lab_pyclient bare-lf --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	reset-in-data) lab_pyclient reset-in-data --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	concurrent-16) lab_pyclient concurrent --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	*)
+		lab_log "unknown scenario '$name'"
+		return 2
+		;;
+	esac >"$log" 2>&1
+	local rc=$?
+	((rc == 0)) || lab_log "scenario $name: client exit $rc, see $log: $(tail -3 "$log")"
+	return $rc
+}
