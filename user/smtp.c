@@ -541,6 +541,17 @@ static void new_reply(struct smtp *s, int code, bool orig)
 	update_state(s, cmd, code, orig);
 }
 
+/* A client that pipelines its SASL answer behind AUTH sends it before the 334
+ * arrives, so it is parsed as an (unknown) command: its word is a credential.
+ * The most recent command still waiting for a reply tells. */
+static bool sasl_answer_ahead_of_334(const struct smtp *s)
+{
+	unsigned last =
+	    s->queue_len ? s->queue[(s->queue_head + s->queue_len - 1) % QUEUE_MAX] : s->first_cmd;
+
+	return !s->cfg->keep_credentials && (last == CMD_AUTH || last == CMD_AUTH_ANSWER);
+}
+
 /* ---- client lines (reference a.4) ---------------------------------------- */
 
 static bool is_blank(uint8_t c)
@@ -747,7 +758,9 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 			word++;
 		cmd = parse_cmd(line, word, &name);
 		if (cmd == CMD_NONE) {
-			unexpected(s, true, "unknown command", (struct bytes){line, word});
+			unexpected(s, true, "unknown command",
+				   sasl_answer_ahead_of_334(s) ? str_bytes(REDACTED)
+							       : (struct bytes){line, word});
 			return;
 		}
 		while (word < len && is_blank(line[word]))

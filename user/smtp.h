@@ -21,8 +21,8 @@ struct smtp;
 typedef void (*smtp_emit_fn)(void *ctx, struct event *ev);
 
 struct smtp_stats {
-	uint64_t transactions; /* mails finished (reply to "." or to BDAT LAST) */
-	uint64_t anomalies;    /* smtp_unexpected events raised */
+	uint64_t transactions; /* mails whose end was seen: the "." line or a completed LAST chunk */
+	uint64_t anomalies;    /* smtp_unexpected and weird events raised */
 	bool tls;	       /* STARTTLS / X-ANONYMOUSTLS accepted */
 };
 

@@ -592,6 +592,38 @@ static void test_auth_failure_state(void **state)
 	session_free(t);
 }
 
+/* SASL answers pipelined behind AUTH, before its 334, are "unknown commands":
+ * their word is a credential and must not show in the detail. */
+static void sasl_ahead_of_334(bool keep, const char *want)
+{
+	struct session *t = session_new();
+
+	t->cfg.keep_credentials = keep;
+	session_open(t, false);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, "250 ok\r\n");
+	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	client(t, "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\n");
+	expect(t, want);
+	server(t, "334 VXNlcm5hbWU6\r\n");
+	client(t, "FOO\r\n");
+	expect(t, keep ? "rep F 334 AUTH F [VXNlcm5hbWU6]\nreq T ** [FOO]\n"
+		       : "rep F 334 AUTH F [VXNlcm5hbWU6]\nreq T ** [[redacted]]\n");
+	session_free(t);
+}
+
+static void test_sasl_answer_ahead_of_334(void **state)
+{
+	(void)state;
+	sasl_ahead_of_334(false, "req T AUTH [LOGIN]\n"
+				 "unx T unknown command [[redacted]]\n"
+				 "unx T unknown command [[redacted]]\n");
+	sasl_ahead_of_334(true, "req T AUTH [LOGIN]\n"
+				"unx T unknown command [dXNlcg==]\n"
+				"unx T unknown command [c2VjcmV0]\n");
+}
+
 /* ---- STARTTLS ------------------------------------------------------------- */
 
 static void ehlo_done(struct session *t)
@@ -1403,6 +1435,7 @@ int main(void)
 	    cmocka_unit_test(test_auth_plain_kept),
 	    cmocka_unit_test(test_auth_redaction_shapes),
 	    cmocka_unit_test(test_auth_failure_state),
+	    cmocka_unit_test(test_sasl_answer_ahead_of_334),
 	    cmocka_unit_test(test_starttls_accepted),
 	    cmocka_unit_test(test_x_anonymoustls),
 	    cmocka_unit_test(test_starttls_refused),
