@@ -325,6 +325,8 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (e.encrypted) {
 		stat_add(SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 	} else {
+		if (payload_len > 0xffff)
+			stat_add(SMTPMON_STAT_BIG_SEGMENTS, 1);
 		if (payload_len > SMTPMON_SKB_MAX) {
 			e.left = SMTPMON_SKB_MAX;
 			e.truncated = true;

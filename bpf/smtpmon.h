@@ -101,6 +101,7 @@ enum smtpmon_stat {
 	SMTPMON_STAT_FRAGMENTS,	     /* IP fragments skipped */
 	SMTPMON_STAT_PARSE_ERRORS,   /* truncated or malformed headers */
 	SMTPMON_STAT_TRUNCATED_BYTES,/* bytes beyond SMTPMON_SKB_MAX */
+	SMTPMON_STAT_BIG_SEGMENTS,   /* segments with more than 64 KB of payload (BIG TCP) */
 	SMTPMON_STAT_MAX,
 };
 
