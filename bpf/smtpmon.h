@@ -19,19 +19,18 @@
 #endif
 
 /* Largest payload piece carried by one record; bigger segments are split. */
-#define SMTPMON_CHUNK_MAX   2048
+#define SMTPMON_CHUNK_MAX 2048
 /* Super-packets (GRO/GSO/BIG TCP) up to this many bytes are fully copied. */
-#define SMTPMON_SKB_MAX     (512 * 1024)
-#define SMTPMON_MAX_PORTS   64
-#define SMTPMON_FLOWS_MAX   65536
+#define SMTPMON_SKB_MAX	  (512 * 1024)
+#define SMTPMON_FLOWS_MAX 65536
 
 enum smtpmon_dir {
 	SMTPMON_DIR_INGRESS = 0,
-	SMTPMON_DIR_EGRESS  = 1,
+	SMTPMON_DIR_EGRESS = 1,
 };
 
 enum smtpmon_hook {
-	SMTPMON_HOOK_TC  = 0,
+	SMTPMON_HOOK_TC = 0,
 	SMTPMON_HOOK_XDP = 1,
 };
 
@@ -91,17 +90,17 @@ struct smtpmon_flow {
 };
 
 enum smtpmon_stat {
-	SMTPMON_STAT_PACKETS = 0,    /* packets the hooks looked at */
-	SMTPMON_STAT_MATCHED,	     /* TCP packets of a monitored port */
-	SMTPMON_STAT_RECORDS,	     /* records submitted */
-	SMTPMON_STAT_PAYLOAD_BYTES,  /* payload bytes copied into the ring */
-	SMTPMON_STAT_RING_DROPS,     /* records lost: ring full */
-	SMTPMON_STAT_RING_DROP_BYTES,/* payload bytes lost: ring full */
+	SMTPMON_STAT_PACKETS = 0,      /* packets the hooks looked at */
+	SMTPMON_STAT_MATCHED,	       /* TCP packets of a monitored port */
+	SMTPMON_STAT_RECORDS,	       /* records submitted */
+	SMTPMON_STAT_PAYLOAD_BYTES,    /* payload bytes copied into the ring */
+	SMTPMON_STAT_RING_DROPS,       /* records lost: ring full */
+	SMTPMON_STAT_RING_DROP_BYTES,  /* payload bytes lost: ring full */
 	SMTPMON_STAT_SUPPRESSED_BYTES, /* payload bytes not copied: encrypted flow */
-	SMTPMON_STAT_FRAGMENTS,	     /* IP fragments skipped */
-	SMTPMON_STAT_PARSE_ERRORS,   /* truncated or malformed headers */
-	SMTPMON_STAT_TRUNCATED_BYTES,/* bytes beyond SMTPMON_SKB_MAX */
-	SMTPMON_STAT_BIG_SEGMENTS,   /* segments with more than 64 KB of payload (BIG TCP) */
+	SMTPMON_STAT_FRAGMENTS,	       /* IP fragments skipped */
+	SMTPMON_STAT_PARSE_ERRORS,     /* truncated or malformed headers */
+	SMTPMON_STAT_TRUNCATED_BYTES,  /* bytes beyond SMTPMON_SKB_MAX */
+	SMTPMON_STAT_BIG_SEGMENTS,     /* segments with more than 64 KB of payload (BIG TCP) */
 	SMTPMON_STAT_MAX,
 };
 

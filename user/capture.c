@@ -57,7 +57,7 @@ static const char *const stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_FRAGMENTS] = "fragments",
     [SMTPMON_STAT_PARSE_ERRORS] = "parse_errors",
     [SMTPMON_STAT_TRUNCATED_BYTES] = "truncated_bytes",
-	[SMTPMON_STAT_BIG_SEGMENTS] = "big_segments",
+    [SMTPMON_STAT_BIG_SEGMENTS] = "big_segments",
 };
 
 static uint64_t clock_ns(clockid_t id)
