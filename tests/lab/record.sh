@@ -25,12 +25,13 @@ trap lab_teardown EXIT
 trap 'exit 130' INT TERM
 lab_netns && lab_postfix_start || exit 1
 
-# Start tcpdump on the server's veth; return once it is capturing.
+# Start tcpdump on the server's veth; return once it is capturing. Immediate mode, so that
+# nothing is left in the ring at SIGINT; it gives every packet a snaplen-sized slot, hence -B.
 capture_start() {
 	local pcap=$1 err=$LAB_DIR/tcpdump.err i
 	: >"$err"
 	# ip netns exec execs tcpdump: $! is tcpdump itself, so it can be stopped with SIGINT.
-	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -n -Z root -w "$pcap" \
+	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -B 65536 -n -Z root -w "$pcap" \
 		"host $LAB_SRV4 or host $LAB_SRV6" 2>"$err" &
 	capture_pid=$!
 	for i in $(seq 100); do
@@ -45,6 +46,11 @@ capture_start() {
 capture_stop() {
 	kill -INT "$capture_pid" 2>/dev/null
 	wait "$capture_pid"
+	local dropped
+	dropped=$(sed -n 's/^\([0-9]*\) packets* dropped by kernel.*/\1/p' "$LAB_DIR/tcpdump.err")
+	[[ $dropped == 0 ]] && return 0
+	lab_log "tcpdump lost packets: $(tr '\n' ' ' <"$LAB_DIR/tcpdump.err")"
+	return 1
 }
 
 failed=0
@@ -56,7 +62,7 @@ for s in "${scenarios[@]}"; do
 	rc=$?
 	lab_wait_idle || lab_log "$s: sessions still open after 10 s"
 	sleep 0.2 # the last FIN/ACK of the server side
-	capture_stop
+	capture_stop || rc=1
 	cp "$LAB_DIR/$s.client.log" "$out/$s.client.log" 2>/dev/null
 	if ((rc != 0)); then
 		failed=1
