@@ -7,6 +7,11 @@
 # to STARTTLS is plaintext, everything after it is TLS. The kernel must have copied exactly
 # the plaintext bytes (payload_bytes) and suppressed exactly the TLS bytes
 # (suppressed_bytes), and each smtp_connection must still count every payload byte.
+#
+# Then the path where the kernel cannot see the 220 first: a client pipelining
+# "NOOP\r\nSTARTTLS\r\n" gets "250 ...\r\n220 ...\r\n" in one segment, which the BPF
+# program's start-of-segment check misses; user space's parser must then mark the flow
+# (tls_marks 1) and the TLS bytes after that must still be suppressed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lab/lab.sh
@@ -76,4 +81,44 @@ for k, s in sorted(streams.items()):
 	ntls_events=$(jq -s '[.[] | select(.event == "smtp_connection" and .tls)] | length' "$d/out.json")
 	live_check "$ingress: both connections marked tls ($ntls_events)" test "$ntls_events" -eq 2
 done
+pipelined_starttls() {
+	lab_cli python3 - "$LAB_SRV4" <<-'PY'
+		import socket, ssl, sys
+		s = socket.create_connection((sys.argv[1], 25), timeout=10)
+		f = s.makefile("rb")
+		def reply():
+		    while True:
+		        line = f.readline()
+		        if line[3:4] != b"-":
+		            return line
+		reply()
+		s.sendall(b"EHLO pipelined.example\r\n")
+		reply()
+		s.sendall(b"NOOP\r\nSTARTTLS\r\n")
+		assert reply().startswith(b"250")
+		assert reply().startswith(b"220")
+		ctx = ssl.create_default_context()
+		ctx.check_hostname = False
+		ctx.verify_mode = ssl.CERT_NONE
+		t = ctx.wrap_socket(s, server_hostname="mx")
+		t.sendall(b"EHLO pipelined.example\r\n")
+		t.recv(4096)
+		t.sendall(b"QUIT\r\n")
+		t.recv(4096)
+		t.close()
+	PY
+}
+live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" ||
+	{ live_fail "pipelined: smtpmon starts"; live_done; }
+pipelined_starttls >"$d/pipelined.log" 2>&1 || live_fail "pipelined STARTTLS client: $(tail -3 "$d/pipelined.log")"
+lab_wait_idle
+sleep 0.3
+live_stop TERM
+grep '^smtpmon: \(kernel\|user\)' "$d/err"
+marks=$(sed -n 's/.* tls_marks \([0-9]*\).*/\1/p' "$d/err")
+live_check "pipelined: user space marked the flow encrypted (tls_marks $marks)" test "$marks" = 1
+live_check "pipelined: TLS bytes suppressed after the mark" \
+	test "$(live_counter "$d/err" suppressed_bytes)" -gt 0
+live_check "pipelined: smtp_connection says tls" \
+	live_has "$d/out.json" '.event == "smtp_connection" and .tls'
 live_done
