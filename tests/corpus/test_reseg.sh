@@ -22,54 +22,65 @@
 #
 # usage: tests/corpus/test_reseg.sh [SEEDS]   (run from the repo root; default 3)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-SEEDS=${1:-3}
+SELF=$(realpath "$0")
+cd "$(dirname "$SELF")/../.."
+if [ "${1:-}" != --one ]; then SEEDS=${1:-${SEEDS:-3}}; fi
+SEEDS=${SEEDS:-3}
 RESEG=build/tools/reseg
 SMTPMON=build/smtpmon
 DIFF=tests/corpus/event_diff.py
 
-make --no-print-directory -s "$SMTPMON" "$RESEG"
+[ "${1:-}" = --one ] || make --no-print-directory -s "$SMTPMON" "$RESEG"
 
-tmp=$(mktemp -d /tmp/smtpmon-reseg.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+# One pcap: prints what failed, exits 1 if anything did.
+check_one() {
+	local f=$1 tmp fail=0
+	tmp=$(mktemp -d /tmp/smtpmon-reseg.XXXXXX)
+	"$SMTPMON" read -q --events all --data --keep-credentials "$f" >"$tmp/read" 2>/dev/null || true
+	"$RESEG" --mode asis "$f" >"$tmp/asis" 2>/dev/null || true
+	if ! cmp -s "$tmp/read" "$tmp/asis"; then
+		echo "FAIL $f: reseg --mode asis differs from smtpmon read"
+		python3 "$DIFF" "$tmp/read" "$tmp/asis" || true
+		rm -rf "$tmp"
+		return 1
+	fi
+	for mode in bytes1 random shuffle dup reorder chaos; do
+		local opts=() seeds
+		case $mode in reorder | chaos) opts=(--ignore-ts) ;; esac
+		seeds=$(seq 1 "$SEEDS")
+		[ $mode = bytes1 ] && seeds=1
+		for seed in $seeds; do
+			if ! "$RESEG" --mode $mode --seed "$seed" "$f" >"$tmp/cut" 2>"$tmp/err"; then
+				echo "FAIL $f: reseg --mode $mode --seed $seed failed"
+				cat "$tmp/err"
+				fail=1
+			elif ! python3 "$DIFF" "${opts[@]}" "$tmp/asis" "$tmp/cut" >"$tmp/diff"; then
+				echo "FAIL $f: --mode $mode --seed $seed"
+				cat "$tmp/diff"
+				fail=1
+			fi
+		done
+	done
+	rm -rf "$tmp"
+	return $fail
+}
+
+if [ "${1:-}" = --one ]; then
+	check_one "$2"
+	exit
+fi
 
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
 	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z)
 [ ${#pcaps[@]} -gt 0 ] || { echo "test_reseg: no pcaps under ../shared/corpus" >&2; exit 2; }
 
-fail=0 runs=0
-for f in "${pcaps[@]}"; do
-	"$SMTPMON" read -q --events all --data --keep-credentials "$f" >"$tmp/read" 2>/dev/null || true
-	"$RESEG" --mode asis "$f" >"$tmp/asis" 2>/dev/null || true
-	runs=$((runs + 1))
-	if ! cmp -s "$tmp/read" "$tmp/asis"; then
-		echo "FAIL $f: reseg --mode asis differs from smtpmon read"
-		python3 "$DIFF" "$tmp/read" "$tmp/asis" || true
-		fail=1
-		continue
-	fi
-	for mode in bytes1 random shuffle dup reorder chaos; do
-		opts=()
-		case $mode in reorder | chaos) opts=(--ignore-ts) ;; esac
-		seeds=$(seq 1 "$SEEDS")
-		[ $mode = bytes1 ] && seeds=1
-		for seed in $seeds; do
-			runs=$((runs + 1))
-			"$RESEG" --mode $mode --seed "$seed" "$f" >"$tmp/cut" 2>"$tmp/err" || {
-				echo "FAIL $f: reseg --mode $mode --seed $seed exited $?"
-				cat "$tmp/err"
-				fail=1
-				continue
-			}
-			if ! out=$(python3 "$DIFF" "${opts[@]}" "$tmp/asis" "$tmp/cut"); then
-				echo "FAIL $f: --mode $mode --seed $seed"
-				echo "$out"
-				fail=1
-			fi
-		done
-	done
-done
-echo "test_reseg: ${#pcaps[@]} pcaps, $runs runs"
+# One job per pcap, in parallel; each job's report is printed whole.
+fail=0
+printf '%s\0' "${pcaps[@]}" |
+	SEEDS=$SEEDS xargs -0 -n1 -P "$(nproc)" "$SELF" --one >"${TMPDIR:-/tmp}/smtpmon-reseg.$$" || fail=1
+cat "${TMPDIR:-/tmp}/smtpmon-reseg.$$"
+rm -f "${TMPDIR:-/tmp}/smtpmon-reseg.$$"
+echo "test_reseg: ${#pcaps[@]} pcaps, 6 modes, $SEEDS seeds"
 [ $fail -eq 0 ] && echo "test_reseg: PASS" || echo "test_reseg: FAIL"
 exit $fail
