@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
 	-DSMTPMON_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-LIBS := -lpcap -lbpf -lelf -lz
+LIBS := -lpcap -lbpf -lelf -lz -lsystemd -lpthread
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \

@@ -24,8 +24,12 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "attach.h"
 #include "capture.h"
+#include "control.h"
+#include "jsonw.h"
 #include "smtpmon.h"
 #include "smtpmon.skel.h"
 
@@ -42,6 +46,9 @@ struct capture {
 	struct attach_set att;
 	struct pipeline *p;
 	const struct config *cfg;
+	struct control *control;
+	struct jsonw stats_json;
+	uint64_t start_ns;
 	int64_t boot_to_wall_ns;
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
 };
@@ -297,16 +304,15 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	return 0;
 }
 
-static void print_counters(const struct capture *c)
+/* Kernel counters summed over CPUs; false if the map cannot be read. */
+static bool kernel_totals(const struct capture *c, uint64_t totals[SMTPMON_STAT_MAX])
 {
 	int ncpus = libbpf_num_possible_cpus();
-	uint64_t totals[SMTPMON_STAT_MAX] = {0};
 	uint64_t *percpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*percpu)) : NULL;
 
-	if (!percpu) {
-		fprintf(stderr, "smtpmon: read kernel counters: out of memory\n");
-		return;
-	}
+	if (!percpu)
+		return false;
+	memset(totals, 0, SMTPMON_STAT_MAX * sizeof(totals[0]));
 	for (uint32_t k = 0; k < SMTPMON_STAT_MAX; k++) {
 		if (bpf_map__lookup_elem(c->skel->maps.stats, &k, sizeof(k), percpu,
 					 (size_t)ncpus * sizeof(*percpu), 0))
@@ -315,6 +321,17 @@ static void print_counters(const struct capture *c)
 			totals[k] += percpu[cpu];
 	}
 	free(percpu);
+	return true;
+}
+
+static void print_counters(const struct capture *c)
+{
+	uint64_t totals[SMTPMON_STAT_MAX];
+
+	if (!kernel_totals(c, totals)) {
+		fprintf(stderr, "smtpmon: read kernel counters: out of memory\n");
+		return;
+	}
 	fprintf(stderr, "smtpmon: kernel:");
 	for (int k = 0; k < SMTPMON_STAT_MAX; k++)
 		fprintf(stderr, " %s %" PRIu64 "%s", stat_names[k], totals[k],
@@ -327,6 +344,45 @@ static void print_counters(const struct capture *c)
 		"), gaps %" PRIu64 " (%" PRIu64 " bytes)\n",
 		c->records, c->bad_records, c->tls_marks, c->tls_mark_errors, ps->conns_total,
 		ps->conns_evicted, ps->gaps, ps->gap_bytes);
+}
+
+/* One flat object of monotonic counters for the control socket (smtpmonctl
+ * stats): kernel_* from the BPF side, the rest from user space. */
+static void publish_stats(struct capture *c)
+{
+	const struct pipeline_stats *ps = pipeline_stats(c->p);
+	struct jsonw *w = &c->stats_json;
+	uint64_t totals[SMTPMON_STAT_MAX];
+	char name[64];
+
+	if (!c->control || !kernel_totals(c, totals))
+		return;
+	w->len = 0;
+	jsonw_begin(w);
+	jsonw_key_u64(w, "uptime_seconds", (clock_ns(CLOCK_MONOTONIC) - c->start_ns) / TICK_NS);
+	for (int k = 0; k < SMTPMON_STAT_MAX; k++) {
+		snprintf(name, sizeof(name), "kernel_%s", stat_names[k]);
+		jsonw_key_u64(w, name, totals[k]);
+	}
+	jsonw_key_u64(w, "records", c->records);
+	jsonw_key_u64(w, "bad_records", c->bad_records);
+	jsonw_key_u64(w, "tls_marks", c->tls_marks);
+	jsonw_key_u64(w, "tls_mark_errors", c->tls_mark_errors);
+	jsonw_key_u64(w, "segments", ps->segments);
+	jsonw_key_u64(w, "connections_active", ps->conns_active);
+	jsonw_key_u64(w, "connections_total", ps->conns_total);
+	jsonw_key_u64(w, "connections_evicted", ps->conns_evicted);
+	jsonw_key_u64(w, "connections_timed_out", ps->conns_timed_out);
+	jsonw_key_u64(w, "gaps", ps->gaps);
+	jsonw_key_u64(w, "gap_bytes", ps->gap_bytes);
+	jsonw_key_u64(w, "buffered_bytes", ps->buffered_bytes);
+	jsonw_key_u64(w, "buffer_limit_hits", ps->buffer_limit_hits);
+	for (int t = 0; t < EV_TYPE_MAX; t++) {
+		snprintf(name, sizeof(name), "events_%s", event_names[t]);
+		jsonw_key_u64(w, name, ps->events[t]);
+	}
+	jsonw_end(w);
+	control_publish(c->control, w->buf, w->len - 1); /* without the newline */
 }
 
 static int run_loop(struct capture *c, volatile sig_atomic_t *stop)
@@ -342,6 +398,7 @@ static int run_loop(struct capture *c, volatile sig_atomic_t *stop)
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			c->boot_to_wall_ns = sample_boot_to_wall();
 			pipeline_tick(c->p, clock_ns(CLOCK_REALTIME));
+			publish_stats(c);
 			next_tick += TICK_NS;
 		}
 	}
@@ -379,12 +436,23 @@ int capture_run(const struct capture_opts *opts, const struct config *cfg, struc
 	pipeline_set_tls_hook(p, mark_encrypted, &c);
 	if (attach_all(&c, opts))
 		goto out;
+	c.start_ns = clock_ns(CLOCK_MONOTONIC);
+	jsonw_init(&c.stats_json);
+	/* Capturing matters more than the statistics socket: degrade. */
+	if (opts->control_path && !(c.control = control_start(opts->control_path)))
+		fprintf(stderr, "smtpmon: continuing without a control socket\n");
+	publish_stats(&c);
+	/* Under systemd (Type=notify) "started" means "capturing". */
+	sd_notifyf(0, "READY=1\nSTATUS=capturing on %zu interface(s)", opts->nifaces);
 	rc = run_loop(&c, stop) ? 1 : 0;
+	sd_notify(0, "STOPPING=1");
 	/* Detach first, so that the drain below ends. */
 	attach_detach_all(&c.att);
 	ring_buffer__consume(c.rb);
 	print_counters(&c);
 out:
+	control_stop(c.control);
+	jsonw_free(&c.stats_json);
 	pipeline_set_tls_hook(p, NULL, NULL);
 	attach_detach_all(&c.att);
 	ring_buffer__free(c.rb);

@@ -28,8 +28,9 @@ struct capture_opts {
 	const char *ifaces[CAPTURE_MAX_IFACES];
 	size_t nifaces;
 	enum ingress_hook ingress;
-	size_t ring_size; /* bytes, power of two */
-	bool verbose;	  /* libbpf debug output and verifier log */
+	size_t ring_size;	  /* bytes, power of two */
+	bool verbose;		  /* libbpf debug output and verifier log */
+	const char *control_path; /* control socket for smtpmonctl; NULL: none */
 };
 
 /* Runs until *stop becomes non-zero (signal handler), then detaches, drains

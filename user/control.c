@@ -15,7 +15,7 @@
 
 #include "control.h"
 
-#define REQUEST_MAX	 512
+#define REQUEST_MAX	  512
 #define CLIENT_TIMEOUT_MS 1000
 
 struct control {
@@ -143,7 +143,15 @@ struct control *control_start(const char *path)
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
 		goto fail;
-	/* A socket file left by a killed daemon would make bind fail. */
+	/* A socket file left by a killed daemon would make bind fail, but one
+	 * that still answers belongs to a running smtpmon: never steal it. */
+	what = "in use by another smtpmon";
+	if (connect(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		errno = EADDRINUSE;
+		close(c->listen_fd);
+		c->listen_fd = -1;
+		goto fail;
+	}
 	unlink(path);
 	what = "bind";
 	mode_t old = umask(0117); /* owner and group only */

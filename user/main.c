@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capture.h"
 #include "config.h"
+#include "control.h"
 #include "output.h"
 #include "pcap_source.h"
 #include "pipeline.h"
@@ -24,26 +26,28 @@ enum exit_code {
 };
 
 static const char usage[] =
-	"usage: smtpmon read [options] FILE...\n"
-	"       smtpmon run -i IFACE [-i IFACE...] [options]\n"
-	"\n"
-	"Options for both:\n"
-	"  --ports LIST          monitored server ports (default 25,587)\n"
-	"  --format json|text    output format (default json)\n"
-	"  --events LIST         events to emit, comma-separated, or 'all' (default all)\n"
-	"  --data                emit smtp_data (message lines; off by default)\n"
-	"  --keep-credentials    do not redact AUTH payloads\n"
-	"  --max-line BYTES      longest SMTP line kept (default 16384)\n"
-	"  --max-conns N         connections tracked at once (default 65536)\n"
-	"  --max-conn-buffer B   out-of-order bytes per direction (default 262144)\n"
-	"  --max-buffer B        out-of-order bytes in all (default 268435456)\n"
-	"  --idle-timeout SEC    end idle connections after SEC seconds (default 300)\n"
-	"Options for run:\n"
-	"  -i, --interface IFACE attach to IFACE (repeatable)\n"
-	"  --ingress tc|xdp      ingress hook (default tc)\n"
-	"  --ring-size BYTES     BPF ring buffer size, power of two (default 8388608)\n"
-	"  -v, --verbose         libbpf messages and the verifier log\n"
-	"  -q                    no statistics line on stderr\n";
+    "usage: smtpmon read [options] FILE...\n"
+    "       smtpmon run -i IFACE [-i IFACE...] [options]\n"
+    "\n"
+    "Options for both:\n"
+    "  --ports LIST          monitored server ports (default 25,587)\n"
+    "  --format json|text    output format (default json)\n"
+    "  --events LIST         events to emit, comma-separated, or 'all' (default all)\n"
+    "  --data                emit smtp_data (message lines; off by default)\n"
+    "  --keep-credentials    do not redact AUTH payloads\n"
+    "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
+    "  --max-conns N         connections tracked at once (default 65536)\n"
+    "  --max-conn-buffer B   out-of-order bytes per direction (default 262144)\n"
+    "  --max-buffer B        out-of-order bytes in all (default 268435456)\n"
+    "  --idle-timeout SEC    end idle connections after SEC seconds (default 300)\n"
+    "Options for run:\n"
+    "  -i, --interface IFACE attach to IFACE (repeatable)\n"
+    "  --ingress tc|xdp      ingress hook (default tc)\n"
+    "  --ring-size BYTES     BPF ring buffer size, power of two (default 8388608)\n"
+    "  -v, --verbose         libbpf messages and the verifier log\n"
+    "  --control PATH|none   control socket for smtpmonctl\n"
+    "                        (default " CONTROL_DEFAULT_PATH ")\n"
+    "  -q                    no statistics line on stderr\n";
 
 enum opt_id {
 	OPT_PORTS = 256,
@@ -58,25 +62,27 @@ enum opt_id {
 	OPT_IDLE_TIMEOUT,
 	OPT_INGRESS,
 	OPT_RING_SIZE,
+	OPT_CONTROL,
 };
 
 static const struct option long_opts[] = {
-	{"ports", required_argument, NULL, OPT_PORTS},
-	{"format", required_argument, NULL, OPT_FORMAT},
-	{"events", required_argument, NULL, OPT_EVENTS},
-	{"data", no_argument, NULL, OPT_DATA},
-	{"keep-credentials", no_argument, NULL, OPT_KEEP_CREDS},
-	{"max-line", required_argument, NULL, OPT_MAX_LINE},
-	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
-	{"max-conn-buffer", required_argument, NULL, OPT_MAX_CONN_BUFFER},
-	{"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-	{"interface", required_argument, NULL, 'i'},
-	{"ingress", required_argument, NULL, OPT_INGRESS},
-	{"ring-size", required_argument, NULL, OPT_RING_SIZE},
-	{"verbose", no_argument, NULL, 'v'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"ports", required_argument, NULL, OPT_PORTS},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"events", required_argument, NULL, OPT_EVENTS},
+    {"data", no_argument, NULL, OPT_DATA},
+    {"keep-credentials", no_argument, NULL, OPT_KEEP_CREDS},
+    {"max-line", required_argument, NULL, OPT_MAX_LINE},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"max-conn-buffer", required_argument, NULL, OPT_MAX_CONN_BUFFER},
+    {"max-buffer", required_argument, NULL, OPT_MAX_BUFFER},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"interface", required_argument, NULL, 'i'},
+    {"ingress", required_argument, NULL, OPT_INGRESS},
+    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -127,7 +133,11 @@ static void print_read_stats(const struct decode_stats *ds, const struct pipelin
 int main(int argc, char **argv)
 {
 	struct config cfg;
-	struct capture_opts cap = {.ingress = INGRESS_TC, .ring_size = 8u << 20};
+	struct capture_opts cap = {
+	    .ingress = INGRESS_TC,
+	    .ring_size = 8u << 20,
+	    .control_path = CONTROL_DEFAULT_PATH,
+	};
 	const char *format = "json";
 	bool quiet_stats = false;
 	unsigned long long v;
@@ -166,12 +176,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_LINE:
 			if (!parse_size(optarg, 512, 1u << 24, &v))
-				return usage_error("--max-line: want 512..16777216, got '%s'", optarg);
+				return usage_error("--max-line: want 512..16777216, got '%s'",
+						   optarg);
 			cfg.max_line = v;
 			break;
 		case OPT_MAX_CONNS:
 			if (!parse_size(optarg, 1, 1u << 24, &v))
-				return usage_error("--max-conns: want 1..16777216, got '%s'", optarg);
+				return usage_error("--max-conns: want 1..16777216, got '%s'",
+						   optarg);
 			cfg.max_conns = v;
 			break;
 		case OPT_MAX_CONN_BUFFER:
@@ -186,8 +198,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_IDLE_TIMEOUT:
 			if (!parse_size(optarg, 1, 86400 * 7, &v))
-				return usage_error("--idle-timeout: want 1..604800 seconds, got '%s'",
-						   optarg);
+				return usage_error(
+				    "--idle-timeout: want 1..604800 seconds, got '%s'", optarg);
 			cfg.idle_timeout_ns = v * 1000000000ull;
 			break;
 		case 'i':
@@ -205,9 +217,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RING_SIZE:
 			if (!parse_size(optarg, 4096, 1ull << 30, &v) || (v & (v - 1)))
-				return usage_error("--ring-size: want a power of two >= 4096, got '%s'",
-						   optarg);
+				return usage_error(
+				    "--ring-size: want a power of two >= 4096, got '%s'", optarg);
 			cap.ring_size = v;
+			break;
+		case OPT_CONTROL:
+			cap.control_path = strcmp(optarg, "none") ? optarg : NULL;
 			break;
 		case 'v':
 			cap.verbose = true;
@@ -248,6 +263,10 @@ int main(int argc, char **argv)
 			rc = usage_error("%s", "run: want -i IFACE and no file arguments");
 		} else {
 			struct sigaction sa = {.sa_handler = on_signal};
+			/* The default socket lives in systemd's RuntimeDirectory; create
+			 * it when run by hand. */
+			if (cap.control_path && !strcmp(cap.control_path, CONTROL_DEFAULT_PATH))
+				mkdir("/run/smtpmon", 0750);
 			sigaction(SIGINT, &sa, NULL);
 			sigaction(SIGTERM, &sa, NULL);
 			rc = capture_run(&cap, &cfg, p, &stop_requested) ? EXIT_RUNTIME : EXIT_OK;
