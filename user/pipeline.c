@@ -331,8 +331,10 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	s->tls = ss->tls;
 	s->gaps = os->gaps + rs->gaps;
 	s->gap_bytes = os->gap_bytes + rs->gap_bytes;
-	s->anomalies =
-	    ss->anomalies + os->inconsistent + rs->inconsistent + os->rejected + rs->rejected;
+	/* A direction with inconsistent retransmissions counts once: how many
+	 * segments showed it depends on how the sender cut them. */
+	s->anomalies = ss->anomalies + (os->inconsistent > 0) + (rs->inconsistent > 0) +
+		       os->rejected + rs->rejected;
 	s->end = end;
 	s->partial = c->partial;
 }
@@ -495,6 +497,11 @@ static void conn_segment(struct pipeline *p, struct conn *c, const struct segmen
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	d->segs++;
+	/* The ACK first: it covers what the peer sent before this segment, so
+	 * its gaps come before this segment's data (as in Zeek), however the
+	 * sender cut its data into segments. */
+	if (seg->flags & SEG_ACK)
+		reasm_peer_ack(peer->reasm, seg->ack);
 	/* After its FIN a side sends nothing but ACKs, whose sequence number
 	 * is one past the data (the FIN's own): not a missing byte. */
 	if (!d->fin || (int32_t)(seg->seq - d->fin_seq) <= 0)
@@ -505,8 +512,6 @@ static void conn_segment(struct pipeline *p, struct conn *c, const struct segmen
 		d->fin_seq = seg->seq + syn + seg->payload_len;
 		d->fin_end = reasm_stream_bytes(d->reasm);
 	}
-	if (seg->flags & SEG_ACK)
-		reasm_peer_ack(peer->reasm, seg->ack);
 	check_fin(c, d);
 	check_fin(c, peer);
 	if (seg->flags & SEG_RST)

@@ -645,6 +645,34 @@ static void test_peer_ack_gap_event(void **state)
 	pipeline_free(p);
 }
 
+static void test_inconsistent_retransmission(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000071, 40071);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	uint32_t at = s.cli.seq;
+	send(&s, CLI, SEG_ACK, "HELO good\r\n");
+	/* two retransmissions with other bytes: the first copy stands */
+	s.cli.seq = at;
+	send(&s, CLI, SEG_ACK, "HELO evil\r\n");
+	s.cli.seq = at;
+	send(&s, CLI, SEG_ACK, "HELO EVIL\r\n");
+	pipeline_finish(p);
+	assert_non_null(find(&cap, "request HELO good"));
+	assert_null(find(&cap, "request HELO evil"));
+	const struct seen *c = last_conn(&cap);
+	assert_int_equal(c->conn.anomalies,
+			 1 + cap.by_type[EV_SMTP_UNEXPECTED] + cap.by_type[EV_WEIRD]);
+	assert_int_equal(c->conn.orig_bytes, strlen("HELO good\r\n"));
+	pipeline_free(p);
+}
+
 static void test_idle_timeout(void **state)
 {
 	(void)state;
@@ -934,6 +962,7 @@ int main(void)
 	    cmocka_unit_test(test_port_reuse),
 	    cmocka_unit_test(test_rst_flushes),
 	    cmocka_unit_test(test_peer_ack_gap_event),
+	    cmocka_unit_test(test_inconsistent_retransmission),
 	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_eviction_lru),
 	    cmocka_unit_test(test_total_buffer_eviction),
