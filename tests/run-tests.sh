@@ -1,0 +1,74 @@
+#!/bin/bash
+# run-tests.sh - everything `make test` runs once build/smtpmon and build/san/smtpmon are built.
+#
+#   tests/run-tests.sh [PATTERN]      (root: network namespaces, BPF)
+#
+# Runs, one after the other: the cmocka unit tests (make unit), every test_*.sh under
+# tests/cli, tests/oracle, tests/zeek, tests/corpus and tests/live, and a short fuzz run
+# (make fuzz FUZZ_SECONDS=60). The oracle test records the lab pcaps (build/lab-pcaps) that
+# the corpus tests read, so it runs before them. Each test is independent and cleans up after
+# itself; its output goes to build/test-logs/NAME.log, and the tail of it is printed when it
+# fails. With PATTERN, only the tests whose name contains it. Prints a summary; exit status 1
+# if any test failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+pattern=${1:-}
+logs=build/test-logs
+mkdir -p "$logs"
+# A test that hangs must not hold up the whole run forever.
+per_test_limit=900
+
+tests=(unit)
+for dir in cli oracle zeek corpus live; do
+	for t in tests/$dir/test_*.sh; do
+		[[ -f $t ]] && tests+=("$t")
+	done
+done
+tests+=(fuzz)
+
+run_one() {
+	case $1 in
+	unit) timeout "$per_test_limit" make --no-print-directory unit ;;
+	fuzz) timeout "$per_test_limit" make --no-print-directory fuzz FUZZ_SECONDS=60 ;;
+	*) timeout -k 10 "$per_test_limit" "$1" ;;
+	esac
+}
+
+names=() results=() times=()
+start_all=$SECONDS
+for t in "${tests[@]}"; do
+	[[ -z $pattern || $t == *"$pattern"* ]] || continue
+	name=${t#tests/}
+	name=${name%.sh}
+	log=$logs/${name//\//_}.log
+	printf '%-36s ' "$name"
+	start=$SECONDS
+	run_one "$t" >"$log" 2>&1
+	rc=$?
+	elapsed=$((SECONDS - start))
+	names+=("$name") times+=("$elapsed")
+	if ((rc == 0)); then
+		results+=(PASS)
+		printf 'PASS %4ds\n' "$elapsed"
+	else
+		results+=("FAIL")
+		((rc == 124)) && note=" (timed out after ${per_test_limit}s)" || note=" (exit $rc)"
+		printf 'FAIL %4ds%s, log: %s\n' "$elapsed" "$note" "$log"
+		tail -n 25 "$log" | sed 's/^/    | /'
+	fi
+done
+
+echo
+echo "== summary ($((SECONDS - start_all))s)"
+failed=0
+for i in "${!names[@]}"; do
+	printf '  %-4s %-36s %4ds\n' "${results[$i]}" "${names[$i]}" "${times[$i]}"
+	[[ ${results[$i]} == PASS ]] || failed=$((failed + 1))
+done
+if ((${#names[@]} == 0)); then
+	echo "no test matches '$pattern'"
+	exit 1
+fi
+echo "${#names[@]} tests, $((${#names[@]} - failed)) passed, $failed failed"
+((failed == 0))
