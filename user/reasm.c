@@ -21,6 +21,10 @@
 #define SEQ_SPACE_MAX (1u << 31)
 /* Delivered bytes kept to check retransmissions against (per direction). */
 #define RECENT_BYTES 128
+/* Buffered ranges per direction: a 256 KiB buffer of 1460-byte segments
+ * needs 180; the cap keeps a flood of tiny segments from making every
+ * insertion walk thousands of ranges. */
+#define RANGES_MAX 1024
 
 enum range_kind {
 	RANGE_DATA,
@@ -42,6 +46,7 @@ struct reasm {
 	size_t *total_buffered;
 	size_t private_total; /* total_buffered when the owner has none */
 	size_t buffered;
+	size_t nranges;
 	bool have_base;
 	bool seen_segment; /* a segment of this direction, not just ACKs of it */
 	uint32_t base_seq; /* sequence number of stream offset 0 */
@@ -90,6 +95,7 @@ static void release(struct reasm *r, struct range *rg)
 
 	r->buffered -= cost;
 	*r->total_buffered -= cost;
+	r->nranges--;
 	free(rg);
 }
 
@@ -179,7 +185,7 @@ static void skip_to(struct reasm *r, uint64_t target)
 
 static bool fits(const struct reasm *r, size_t cost)
 {
-	return r->buffered + cost <= r->max_buffer;
+	return r->buffered + cost <= r->max_buffer && r->nranges < RANGES_MAX;
 }
 
 static bool insert(struct reasm *r, struct range **link, uint64_t off, enum range_kind kind,
@@ -201,6 +207,7 @@ static bool insert(struct reasm *r, struct range **link, uint64_t off, enum rang
 		r->tail = rg;
 	r->buffered += cost;
 	*r->total_buffered += cost;
+	r->nranges++;
 	if (r->buffered > r->stats.buffered_peak)
 		r->stats.buffered_peak = r->buffered;
 	return true;

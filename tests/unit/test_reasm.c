@@ -434,6 +434,31 @@ static void test_buffer_limit_zero(void **state)
 	fixture_free(f);
 }
 
+static void test_range_count_limit(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1 << 30);
+	static uint8_t stream[5000];
+
+	for (size_t i = 0; i < sizeof(stream); i++)
+		stream[i] = (uint8_t)(i * 13);
+	f->rc.truth = stream;
+	reasm_segment(f->r, 0, NULL, 0, true, 0);
+	/* 2000 one-byte ranges with holes between them, room for the bytes:
+	 * the number of ranges is capped, the earliest holes given up on */
+	for (uint32_t i = 0; i < 2000; i++)
+		reasm_segment(f->r, 1 + 1 + 2 * i, stream + 1 + 2 * i, 1, false, 0);
+	assert_true(f->rc.ngaps > 0);
+	assert_true(f->rc.ngaps < 2000);
+	assert_int_equal(f->rc.mismatches, 0);
+	assert_true(reasm_buffered(f->r) < 1024 * 64);
+	reasm_flush(f->r);
+	assert_int_equal(f->rc.ngaps, 2000);
+	assert_int_equal(f->rc.out_len, 2000);
+	assert_int_equal(f->rc.mismatches, 0);
+	fixture_free(f);
+}
+
 static void test_flush(void **state)
 {
 	(void)state;
@@ -642,6 +667,7 @@ int main(void)
 	    cmocka_unit_test(test_late_copy_of_unseen_bytes),
 	    cmocka_unit_test(test_buffer_limit),
 	    cmocka_unit_test(test_buffer_limit_zero),
+	    cmocka_unit_test(test_range_count_limit),
 	    cmocka_unit_test(test_flush),
 	    cmocka_unit_test(test_null_payload),
 	    cmocka_unit_test(test_absurd_lengths),
