@@ -70,6 +70,20 @@ if [ "${1:-}" = --one ]; then
 	exit
 fi
 
+# The modes must actually move bytes around, or equal output proves nothing:
+# on smtp.pcap (a DATA flight), reorder must form multi-segment windows and
+# reorder, shuffle and dup must send pieces out of order.
+ref=../shared/corpus/zeek/traces/smtp.pcap
+for mode in shuffle reorder dup chaos; do
+	stats=$("$RESEG" --mode $mode "$ref" 2>&1 >/dev/null | grep '^reseg:')
+	windows=$(echo "$stats" | sed -n 's/.* \([0-9]*\) multi-segment windows.*/\1/p')
+	moved=$(echo "$stats" | sed -n 's/.* \([0-9]*\) pieces out of order.*/\1/p')
+	if [ "${moved:-0}" -eq 0 ] || { [ $mode = reorder ] && [ "${windows:-0}" -eq 0 ]; }; then
+		echo "test_reseg: --mode $mode changes nothing on $ref: $stats" >&2
+		exit 1
+	fi
+done
+
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
 	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z)

@@ -31,7 +31,8 @@
  * start for a connection whose handshake was not seen), a segment the source
  * flagged with lost_before, and anything across a segment of the other
  * direction or of another connection (that interleaving is SMTP semantics:
- * pipelining, and ACKs declare gaps). RST segments are not duplicated (a
+ * pipelining, and ACKs declare gaps; only a bare ACK that covers none of the
+ * held bytes may overtake them). RST segments are not duplicated (a
  * second RST after the end would open a new connection), and no duplicate is
  * sent after a segment's FIN piece (a retransmission after the close is a
  * different capture, not a different cut).
@@ -54,7 +55,6 @@ void __wrap_pipeline_tick(struct pipeline *p, uint64_t now_ns);
 
 #define MAX_PIECE	 600
 #define WINDOW_MAX_BYTES (64u * 1024)
-#define WINDOW_MAX_NS	 1000000000ull /* a window never spans idle time */
 
 enum cut_mode { CUT_NONE, CUT_ONE, CUT_RANDOM };
 
@@ -102,6 +102,10 @@ static struct {
 	size_t held_bytes;
 	struct piece *pieces;
 	size_t npieces, pieces_cap;
+	/* What was done, so a test can tell that a mode did something. */
+	struct {
+		uint64_t segments, pieces, multi_windows, out_of_order, acks_overtaking;
+	} count;
 } st;
 
 static void *xrealloc(void *p, size_t n)
@@ -275,8 +279,16 @@ static void flush_window(void)
 		shuffle_pieces(0);
 	if (st.mode->dup)
 		add_duplicates();
-	for (size_t i = 0; i < st.npieces; i++)
+	st.count.multi_windows += st.nheld > 1;
+	st.count.pieces += st.npieces;
+	for (size_t i = 0; i < st.npieces; i++) {
+		const struct piece *prev = i ? &st.pieces[i - 1] : NULL;
+		st.count.out_of_order +=
+		    prev &&
+		    (st.pieces[i].seg_index < prev->seg_index ||
+		     (st.pieces[i].seg_index == prev->seg_index && st.pieces[i].off < prev->off));
 		feed_piece(&st.pieces[i]);
+	}
 	for (size_t i = 0; i < st.nheld; i++)
 		free(st.held[i].copy);
 	st.nheld = st.npieces = st.held_bytes = 0;
@@ -329,6 +341,30 @@ static bool extends_window(const struct segment *seg)
 	return true;
 }
 
+static bool reverse_direction(const struct segment *a, const struct segment *b)
+{
+	return a->family == b->family && a->sport == b->dport && a->dport == b->sport &&
+	       !memcmp(a->saddr, b->daddr, 16) && !memcmp(a->daddr, b->saddr, 16);
+}
+
+/* A bare ACK of the other direction may overtake the window when it
+ * acknowledges none of the held bytes: it carries no data and, covering only
+ * bytes before the window, declares nothing about them. (An ACK that covers
+ * held bytes would make them look lost, so it ends the window instead.)
+ * Without this, a data flight answered by ACKs would never form a window. */
+static bool ack_may_overtake(const struct segment *seg)
+{
+	if (st.nheld == 0 || seg->payload_len || (seg->flags & (SEG_SYN | SEG_FIN | SEG_RST)) ||
+	    !reverse_direction(&st.held[0].seg, seg))
+		return false;
+	if (!(seg->flags & SEG_ACK))
+		return true;
+	for (size_t i = 0; i < st.nheld; i++)
+		if ((int32_t)(seg->ack - st.held[i].seg.seq) > 0)
+			return false;
+	return true;
+}
+
 void __wrap_pipeline_segment(struct pipeline *p, const struct segment *seg)
 {
 	uint8_t key[38];
@@ -337,6 +373,12 @@ void __wrap_pipeline_segment(struct pipeline *p, const struct segment *seg)
 	bool can_move = movable(seg, first_of_direction);
 
 	st.pipeline = p;
+	st.count.segments++;
+	if (st.mode->window && !first_of_direction && ack_may_overtake(seg)) {
+		st.count.acks_overtaking++;
+		__real_pipeline_segment(p, seg);
+		return;
+	}
 	if (!(can_move && extends_window(seg)))
 		flush_window();
 	size_t from = st.npieces;
@@ -433,6 +475,13 @@ int main(int argc, char **argv)
 	}
 	pipeline_finish(p);
 	sink->flush(sink);
+	fprintf(stderr,
+		"reseg: %s: %llu segments in, %llu pieces out, %llu multi-segment windows, "
+		"%llu pieces out of order, %llu ACKs overtaking a window\n",
+		st.mode->name, (unsigned long long)st.count.segments,
+		(unsigned long long)st.count.pieces, (unsigned long long)st.count.multi_windows,
+		(unsigned long long)st.count.out_of_order,
+		(unsigned long long)st.count.acks_overtaking);
 	pipeline_free(p);
 	sink->destroy(sink);
 	for (size_t i = 0; i < st.nheld; i++)
