@@ -31,7 +31,9 @@ static const char usage[] =
     "\n"
     "Options for both:\n"
     "  --ports LIST          monitored server ports (default 25,587)\n"
-    "  --format json|text    output format (default json)\n"
+    "  --format json|text|journal\n"
+    "                        output format (default json); journal: native\n"
+    "                        journald entries, SMTPMON_* fields, never smtp_data\n"
     "  --events LIST         events to emit, comma-separated, or 'all' (default all)\n"
     "  --data                emit smtp_data (message lines; off by default)\n"
     "  --keep-credentials    do not redact AUTH payloads\n"
@@ -160,7 +162,8 @@ int main(int argc, char **argv)
 				return usage_error("bad port list '%s'", optarg);
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+			if (strcmp(optarg, "json") && strcmp(optarg, "text") &&
+			    strcmp(optarg, "journal"))
 				return usage_error("unknown format '%s'", optarg);
 			format = optarg;
 			break;
@@ -241,7 +244,9 @@ int main(int argc, char **argv)
 	if (!cfg.emit_data)
 		cfg.events_mask &= ~EV_MASK(EV_SMTP_DATA);
 
-	struct sink *sink = !strcmp(format, "json") ? sink_json_new(stdout) : sink_text_new(stdout);
+	struct sink *sink = !strcmp(format, "json")   ? sink_json_new(stdout)
+			    : !strcmp(format, "text") ? sink_text_new(stdout)
+						      : sink_journal_new();
 	struct pipeline *p = sink ? pipeline_new(&cfg, sink) : NULL;
 	if (!p) {
 		fprintf(stderr, "smtpmon: out of memory\n");

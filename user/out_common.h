@@ -1,5 +1,5 @@
 /*
- * out_common.h - what the JSON and text sinks share: names that are safe to
+ * out_common.h - what the JSON, text and journal sinks share: names that are safe to
  * print for any enum value, address formatting, the text form of escaping
  * and write-error reporting.
  */
@@ -24,6 +24,9 @@ bool family_is_ipv6(uint8_t family);
 /* escape_bytes() decoded once, for text: '"' as is, "\\" for a backslash,
  * \xNN for control bytes and invalid UTF-8. Implemented in jsonw.c. */
 void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len);
+/* Appends the text sink's line for ev, without the newline (out_text.c);
+ * the journal sink's MESSAGE. */
+void text_format_event(struct jsonw *w, const struct event *ev);
 /* Reports errno once per sink (*reported remembers it), so a closed pipe
  * gives one message, not one per event. */
 void report_write_error(bool *reported);

@@ -28,7 +28,8 @@
  *
  * Optional parts (ARG, MSG, ": DETAIL", ADDL) are left out with their
  * separating space when empty. Like the JSON sink: one reused buffer, one
- * fwrite per event, flush decided by the caller.
+ * fwrite per event, flush decided by the caller. The journal sink uses the
+ * same line, without its newline, as MESSAGE (text_format_event).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -174,14 +175,11 @@ static void put_details(struct jsonw *w, const struct event *ev)
 	}
 }
 
-static void text_emit(struct sink *sink, const struct event *ev)
+void text_format_event(struct jsonw *w, const struct event *ev)
 {
-	struct text_sink *ts = (struct text_sink *)sink;
-	struct jsonw *w = &ts->w;
 	const struct conn_id *id = ev->id;
 	const char *dir = !has_direction(ev->type) ? " -- " : ev->is_orig ? " -> " : " <- ";
 
-	w->len = 0;
 	put_time(w, ev->ts_ns);
 	jsonw_raw(w, " ", 1);
 	escape_bytes_text(w, (const uint8_t *)id->uid, strnlen(id->uid, sizeof(id->uid)));
@@ -192,6 +190,15 @@ static void text_emit(struct sink *sink, const struct event *ev)
 	jsonw_raw(w, " ", 1);
 	jsonw_raw(w, event_name(ev->type), strlen(event_name(ev->type)));
 	put_details(w, ev);
+}
+
+static void text_emit(struct sink *sink, const struct event *ev)
+{
+	struct text_sink *ts = (struct text_sink *)sink;
+	struct jsonw *w = &ts->w;
+
+	w->len = 0;
+	text_format_event(w, ev);
 	jsonw_raw(w, "\n", 1);
 	if (fwrite(w->buf, 1, w->len, ts->out) != w->len)
 		report_write_error(&ts->write_failed);

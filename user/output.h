@@ -13,5 +13,7 @@
 
 struct sink *sink_json_new(FILE *out);
 struct sink *sink_text_new(FILE *out);
+/* Native journal entries (out_journal.c); never sends smtp_data. */
+struct sink *sink_journal_new(void);
 
 #endif
