@@ -7,6 +7,10 @@
 #   --events all --data --keep-credentials   (JSON, validated)
 #   defaults                                 (JSON, validated)
 #   --format text --events all --data        (sanitizers and exit status only)
+# and every corpus pcap also runs through the sanitized re-cutting driver
+# (build/san/tools/reseg, tests/tools/reseg.c) as 1-byte segments and in its
+# chaos mode (reordered, duplicated, overlapping pieces), which drives the
+# reassembler through paths the captures alone do not reach.
 #
 # usage: tests/corpus/test_corpus_san.sh [SMTPMON]   (run from the repo root)
 set -euo pipefail
@@ -71,6 +75,27 @@ for f in "${pcaps[@]}"; do
 	run "$f (all)" json --events all --data --keep-credentials "$f"
 	run "$f (defaults)" json "$f"
 	run "$f (text)" text --format text --events all --data "$f"
+done
+
+# Same flags as `make san`.
+RESEG=build/san/tools/reseg
+make --no-print-directory -s BUILD=build/san \
+	EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer' \
+	EXTRA_LDFLAGS='-fsanitize=address,undefined' "$RESEG"
+for f in "${pcaps[@]}"; do
+	case $f in build/lab-pcaps/*) continue ;; esac
+	for mode in bytes1 chaos; do
+		runs=$((runs + 1))
+		rc=0
+		"$RESEG" --mode $mode --seed 5 "$f" >"$tmp/out" 2>"$tmp/err" || rc=$?
+		if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
+			echo "FAIL $f (reseg --mode $mode): exit $rc"
+			sed -n '1,30p' "$tmp/err"
+			fail=1
+		else
+			python3 "$CHECK" "$tmp/out" "$f (reseg --mode $mode)" || fail=1
+		fi
+	done
 done
 echo "test_corpus_san: ${#pcaps[@]} pcaps, $runs runs, $lines JSON lines checked"
 [ $fail -eq 0 ] && echo "test_corpus_san: PASS" || echo "test_corpus_san: FAIL"
