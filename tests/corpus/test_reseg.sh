@@ -1,6 +1,7 @@
 #!/bin/bash
 # Acceptance 5: segmentation invariance. Every corpus pcap
-# (../shared/corpus/**/*.pcap, *.pcapng) is fed through build/tools/reseg
+# (../shared/corpus/**/*.pcap, *.pcapng), and every pcap the lab tests
+# recorded (build/lab-pcaps/*.pcap, if present), is fed through build/tools/reseg
 # (tests/tools/reseg.c: smtpmon's own pcap source with each segment re-cut
 # before the pipeline sees it) in every mode, and the event stream (all
 # events, --data, --keep-credentials) must equal the stream of the unchanged
@@ -86,7 +87,8 @@ done
 
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
-	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z)
+	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
+	find build/lab-pcaps -maxdepth 1 -name '*.pcap' -type f -print0 2>/dev/null | sort -z)
 [ ${#pcaps[@]} -gt 0 ] || { echo "test_reseg: no pcaps under ../shared/corpus" >&2; exit 2; }
 
 # One job per pcap, in parallel; each job's report is printed whole.
