@@ -194,13 +194,13 @@ for bin in "${harnesses[@]}"; do
 	echo "run-fuzz: fuzz_$name for ${secs}s"
 	if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix="$findings/$name-" "$work/run-$name" "$work/seeds-$name" >"$log" 2>&1; then
-		grep -E '^Done|stat::number_of_executed_units|stat::peak_rss_mb' "$log" |
+		grep -aE '^Done|stat::number_of_executed_units|stat::peak_rss_mb' "$log" |
 			sed "s/^/run-fuzz:   /" || true
-		grep -E '^#[0-9]+ +(DONE|pulse)' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
+		grep -aE '^#[0-9]+ +DONE' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
 	else
 		failed+=("$name")
 		echo "run-fuzz: fuzz_$name FAILED, log $log:" >&2
-		grep -E 'ERROR|SUMMARY|Test unit written|^ +#[0-9]+ ' "$log" | head -40 >&2 || true
+		grep -aE 'ERROR|SUMMARY|Test unit written|^ +#[0-9]+ ' "$log" | head -40 >&2 || true
 	fi
 done
 if [ ${#failed[@]} -gt 0 ]; then
