@@ -351,7 +351,7 @@ DUMP_FIELDS = {
 }
 
 
-def check_dump(report, test, trace, expected, run):
+def check_dump(report, test, expected, run):
     bad = sorted({e["event"] for e in expected} - set(DUMP_FIELDS))
     if bad:
         raise ValueError("%s: events the comparator does not know: %s" % (test, bad))
@@ -433,7 +433,7 @@ def number_conns(rows, key):
     return order
 
 
-def check_out(report, test, trace, rows, run, names, fields, uid_tuples):
+def check_out(report, test, rows, run, names, fields, uid_tuples):
     actual = drop_partial_only(test, run, run.of(names), None)
     zeek_order = number_conns(rows, "uid")
     ours_order = number_conns(actual, "_conn")
@@ -468,7 +468,7 @@ def parse_zeek_log(text):
     return rows
 
 
-def check_weird(report, test, trace, rows, run):
+def check_weird(report, test, rows, run):
     ours = {}
     for ev in run.of({"weird"}):
         ours.setdefault(ev["_conn"], {}).setdefault(ev["name"], ev.get("addl", "-") or "-")
@@ -542,27 +542,27 @@ def run_test(report, smtpmon, corpus, test, trace_rel, checks):
             twin = os.path.join(corpus, "baselines", test + "-json", "smtp-events.json")
             if os.path.exists(twin):
                 _self_check(test, exp, parse_dump_json(read_baseline(twin)))
-            check_dump(report, test, trace_rel, exp, run)
+            check_dump(report, test, exp, run)
         elif check == "dump-json":
             exp = parse_dump_json(read_baseline(os.path.join(bdir, "smtp-events.json")))
-            check_dump(report, test, trace_rel, exp, run)
+            check_dump(report, test, exp, run)
         elif check == "dump-redacted":
             exp = parse_dump_json(read_baseline(os.path.join(bdir, "smtp-events.json")))
-            check_dump(report, test + " (default: credentials redacted)", trace_rel,
+            check_dump(report, test + " (default: credentials redacted)",
                        [redact(test, e) for e in exp], Run(smtpmon, trace, False))
         elif check == "requests":
             rows = parse_out_requests(read_baseline(os.path.join(bdir, "out")))
-            check_out(report, test, trace_rel, rows, run, {"smtp_request"},
+            check_out(report, test, rows, run, {"smtp_request"},
                       ["event", "is_orig", "command", "arg"], uid_tuples)
         elif check == "events":
             rows = parse_out_events(read_baseline(os.path.join(bdir, "out")))
-            check_out(report, test, trace_rel, rows, run, {"smtp_request", "smtp_reply"},
+            check_out(report, test, rows, run, {"smtp_request", "smtp_reply"},
                       ["event", "is_orig", "command", "arg", "code", "cmd", "msg"], uid_tuples)
         elif check == "weird":
-            check_weird(report, test, trace_rel, weird_rows, run)
+            check_weird(report, test, weird_rows, run)
         elif check == "no-weird":
             # The Zeek test asserts that no weird.log was written.
-            check_weird(report, test, trace_rel, [], run)
+            check_weird(report, test, [], run)
         elif check == "conn":
             rows = parse_zeek_log(read_baseline(os.path.join(bdir, "conn.log.cut")))
             check_conn(report, test, rows, run)
@@ -608,7 +608,7 @@ def main():
         print("%-8s %s (%s: %s)" % (status, test, trace, ",".join(checks)))
     for d in DIFFERENCES:
         if d.used:
-            report.notes.append("%s allowed: %s" % (d.label(), "; ".join(sorted(set(d.used)))))
+            report.notes.append("%s, %s: %s" % (d.label(), d.what, "; ".join(sorted(set(d.used)))))
     for n in report.notes:
         print("note: " + n)
     for m in report.mismatches:
