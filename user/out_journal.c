@@ -23,14 +23,16 @@
  * out; they would name this file, not anything about the event.
  *
  * A failed send is reported once on stderr, then counted; the count is
- * printed when the sink is destroyed. All fields of an entry are built in one
- * reused buffer: no allocation per event.
+ * printed when the sink is destroyed. libsystemd drops entries silently when
+ * the journal socket does not exist, so its absence is reported at start. All fields of an entry
+ * are built in one reused buffer: no allocation per event.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -46,6 +48,8 @@
 /* A buffer grown past this by one huge line is given back before the next
  * event, so a single long line does not pin memory for the process life. */
 #define JOURNAL_KEEP_CAP (1u << 20)
+/* Where sd_journal_sendv sends; systemd mounts a LogNamespace's socket here. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 struct journal_type {
 	const char *message_id; /* made with `systemd-id128 new`; never change them */
@@ -286,5 +290,8 @@ struct sink *sink_journal_new(void)
 	js->sink.flush = journal_flush;
 	js->sink.destroy = journal_destroy;
 	jsonw_init(&js->w);
+	if (access(JOURNAL_SOCKET, W_OK) < 0)
+		fprintf(stderr, "smtpmon: journal: %s: %s; events will be lost\n", JOURNAL_SOCKET,
+			strerror(errno));
 	return &js->sink;
 }
