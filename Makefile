@@ -9,6 +9,7 @@
 #   make bench      benchmarks against peers measured in the same run
 #   make demo       live demo in a throwaway namespace pair
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
+#   make install    smtpmon, smtpmonctl and smtpmon.service (PREFIX, DESTDIR)
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -138,6 +139,18 @@ demo: deps
 
 vmlinux:
 	$(Q)tools/gen-vmlinux.sh
+
+# Packages pass PREFIX=/usr; systemd also reads units from /usr/local/lib/systemd/system.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
+.PHONY: install
+install: all
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR)
+	$(Q)install -m 0755 $(BUILD)/smtpmon $(BUILD)/smtpmonctl $(DESTDIR)$(SBINDIR)/
+	$(Q)sed 's|/usr/local/sbin/|$(SBINDIR)/|g' tools/smtpmon.service >$(DESTDIR)$(UNITDIR)/smtpmon.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/smtpmon.service
 
 format:
 	$(Q)clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true
