@@ -29,7 +29,11 @@ unit=${SMTPMON_UNIT:-tools/smtpmon.service}
 
 tmp=$(mktemp -d /tmp/smtpmon-unit.XXXXXX)
 nspawn_pid=
-nspawn_dir_created=
+# What systemd-analyze and systemd-nspawn leave in /run/systemd: removed if new.
+leftovers=()
+for f in /run/systemd/nspawn /run/systemd/nspawn-root /run/systemd/systemd-units-load; do
+	[[ -e $f ]] || leftovers+=("$f")
+done
 cleanup()
 {
 	local i
@@ -43,7 +47,9 @@ cleanup()
 		kill -KILL "$nspawn_pid" 2>/dev/null
 		wait "$nspawn_pid" 2>/dev/null
 	fi
-	[[ -n $nspawn_dir_created ]] && rm -rf /run/systemd/nspawn
+	for f in "${leftovers[@]}"; do
+		rm -rf "$f"
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -141,7 +147,6 @@ s.close()
 t.join()
 EOF
 
-[[ -e /run/systemd/nspawn ]] || nspawn_dir_created=1
 systemd-nspawn --directory=/ --volatile=yes --boot --register=no --keep-unit \
 	--private-network --console=pipe --capability=all \
 	--system-call-filter='bpf perf_event_open' --bind="$e2e:/opt/e2e" -- \
