@@ -105,7 +105,7 @@ unit: $(UNIT_BINS)
 san:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san \
 		EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer' \
-		EXTRA_LDFLAGS='-fsanitize=address,undefined' build/san/smtpmon
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' build/san/smtpmon build/san/tools/reseg
 
 # libFuzzer: library objects instrumented with clang, one binary per harness.
 fuzz-build:

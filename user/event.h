@@ -45,7 +45,7 @@ bool event_mask_parse(const char *list, unsigned *mask);
 /* Identity of a connection, oriented as Zeek does: orig = the client. */
 struct conn_id {
 	char uid[20]; /* "C" + base62, NUL-terminated */
-	uint8_t family;
+	uint8_t family; /* 4 or 6, as in struct segment */
 	uint8_t orig_h[16];
 	uint8_t resp_h[16];
 	uint16_t orig_p;

@@ -77,11 +77,9 @@ for f in "${pcaps[@]}"; do
 	run "$f (text)" text --format text --events all --data "$f"
 done
 
-# Same flags as `make san`.
+# Built by `make san` with the same sanitizers as build/san/smtpmon.
 RESEG=build/san/tools/reseg
-make --no-print-directory -s BUILD=build/san \
-	EXTRA_CFLAGS='-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer' \
-	EXTRA_LDFLAGS='-fsanitize=address,undefined' "$RESEG"
+make --no-print-directory -s san
 for f in "${pcaps[@]}"; do
 	case $f in build/lab-pcaps/*) continue ;; esac
 	for mode in bytes1 chaos; do
