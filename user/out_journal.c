@@ -13,10 +13,12 @@
  *                      ts: SMTPMON_TS, missed_bytes: SMTPMON_MISSED_BYTES).
  *                      Numbers, times and booleans as their JSON text
  *                      (25, 1732640000.123456, true); strings escaped as in
- *                      the text sink (escape_bytes_text: \xNN for control
- *                      bytes and invalid UTF-8, \\ for a backslash), so that
- *                      every field is UTF-8 text without a newline and
- *                      `journalctl -o json` shows it as a string.
+ *                      the text sink (escape_bytes_text: the JSON writer's
+ *                      \xNN for control bytes and invalid UTF-8, without
+ *                      JSON's \", and \\ for a backslash so that "\x" in a
+ *                      field is always an escape), so that every field is
+ *                      UTF-8 text without a newline and `journalctl -o json`
+ *                      shows it as a string.
  *
  * smtp_data events are never sent: mail bodies do not belong in the system
  * journal (size, retention, who may read it). CODE_FILE/LINE/FUNC are left
@@ -24,8 +26,11 @@
  *
  * A failed send is reported once on stderr, then counted; the count is
  * printed when the sink is destroyed. libsystemd drops entries silently when
- * the journal socket does not exist, so its absence is reported at start. All fields of an entry
- * are built in one reused buffer: no allocation per event.
+ * the journal socket does not exist, so its absence is reported at start.
+ * sd_journal_sendv blocks while journald is busy: a journal slower than the
+ * traffic slows the capture loop, and the ring buffer's drops count it.
+ * All fields of an entry are built in one reused buffer: no allocation per
+ * event.
  */
 #include <errno.h>
 #include <stdarg.h>
