@@ -125,9 +125,13 @@ static bool privileged_enough(void)
 
 	if (syscall(SYS_capget, &h, d))
 		return true; /* unknown: let the load decide */
-	if (has_cap(d, CAP_SYS_ADMIN) || (has_cap(d, CAP_BPF) && has_cap(d, CAP_NET_ADMIN)))
+	/* Without CAP_PERFMON the verifier refuses the programs' pointer
+	 * arithmetic (EPERM), which would be a far less helpful message. */
+	if (has_cap(d, CAP_SYS_ADMIN) ||
+	    (has_cap(d, CAP_BPF) && has_cap(d, CAP_NET_ADMIN) && has_cap(d, CAP_PERFMON)))
 		return true;
-	fprintf(stderr, "smtpmon: live capture needs root (or CAP_BPF and CAP_NET_ADMIN)\n");
+	fprintf(stderr,
+		"smtpmon: live capture needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)\n");
 	return false;
 }
 
