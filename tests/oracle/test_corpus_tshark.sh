@@ -4,7 +4,7 @@
 # real sessions (Postfix in one network namespace, swaks/smtplib clients in another: every
 # scenario of tests/lab/scenarios.sh, re-recorded into build/lab-pcaps/ on each run).
 # Agreement >= 99% over each set, and every difference explained by a named rule
-# (tests/oracle/tshark_compare.py). First the comparator must catch three planted mistakes.
+# (tests/oracle/tshark_compare.py). First the comparator must catch four planted mistakes.
 #
 # usage: tests/oracle/test_corpus_tshark.sh [SMTPMON]   (root, from anywhere)
 set -uo pipefail
@@ -62,8 +62,24 @@ for l in sys.stdin:
             del e[k]
         sys.stdout.write(json.dumps(e) + "\n")'
 
+# A header line of the first BDAT chunk of the bdat scenario, reported as a command.
+mutant chunk-as-command '
+import sys, json
+done = False
+for l in sys.stdin:
+    sys.stdout.write(l)
+    e = json.loads(l)
+    if not done and e["event"] == "smtp_reply" and e["cmd"] == "BDAT":
+        done = True
+        e.update(event="smtp_request", is_orig=True, command="FROM:",
+                 arg="<sender@client.example>")
+        for k in ("code", "cmd", "msg", "cont_resp"):
+            del e[k]
+        sys.stdout.write(json.dumps(e) + "\n")'
+
 echo "== the comparison catches planted mistakes"
-for m in reply-text:plain lost-rcpt:multi-rcpt body-as-command:reset-in-data; do
+for m in reply-text:plain lost-rcpt:multi-rcpt body-as-command:reset-in-data \
+	chunk-as-command:bdat; do
 	name=${m%%:*} pcap=build/lab-pcaps/${m#*:}.pcap
 	if [[ ! -f $pcap ]]; then
 		echo "FAIL self-test $name: $pcap was not recorded"

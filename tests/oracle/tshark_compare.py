@@ -300,18 +300,20 @@ def explain_ours_only_client(conn, item):
     if data and not data.endswith((b"\n", b"\r")) and \
             line_key(split_lines(data)[-1]) == item_key(item):
         return "tshark-unterminated last line (ended by FIN) never shown"
-    if item_key(item) in hidden_lines(conn):
-        if conn.o_bdat and answered(conn, verb, item, after_bdat=True):
-            return "tshark#1/#2 after BDAT, command lines taken for chunk data"
-        if conn.o_rejected_data and answered(conn, verb, item):
-            return "tshark#3 DATA mode entered although the server refused DATA"
-        if bare_lf_end_marker(conn):
-            return "tshark-bare-LF end-of-data marker (LF.LF) missed, later lines taken for data"
-        if split_end_marker(conn):
-            return "tshark#4 split end-of-data marker missed, later lines taken for data"
-        if verb != "**" and answered(conn, verb, item):
-            return "tshark#1 command lines lost in a segment that also carries message data"
+    if item_key(item) not in hidden_lines(conn):
         return None
+    if conn.o_bdat and answered(conn, verb, item, after_bdat=True):
+        return "tshark#1/#2 after BDAT, command lines taken for chunk data"
+    if not answered(conn, verb, item):
+        return None
+    if conn.o_rejected_data:
+        return "tshark#3 DATA mode entered although the server refused DATA"
+    if bare_lf_end_marker(conn):
+        return "tshark-bare-LF end-of-data marker (LF.LF) missed, later lines taken for data"
+    if split_end_marker(conn):
+        return "tshark#4 split end-of-data marker missed, later lines taken for data"
+    if verb != "**":
+        return "tshark#1 command lines lost in a segment that also carries message data"
     return None
 
 
