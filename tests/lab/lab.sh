@@ -28,7 +28,8 @@
 LAB_DOMAIN=lab.example
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }
-lab_die() {
+# Report a failure; the status is 1, so `|| { lab_fail ...; return; }` passes it on.
+lab_fail() {
 	lab_log "$*"
 	return 1
 }
@@ -36,8 +37,8 @@ lab_die() {
 lab_init() {
 	local prefix=$1
 	[[ $prefix =~ ^[a-z][a-z0-9]{0,11}$ ]] ||
-		{ lab_die "prefix '$prefix' must be 1-12 lowercase letters/digits"; return 1; }
-	[[ $EUID -eq 0 ]] || { lab_die "must run as root (network namespaces)"; return 1; }
+		{ lab_fail "prefix '$prefix' must be 1-12 lowercase letters/digits"; return; }
+	[[ $EUID -eq 0 ]] || { lab_fail "must run as root (network namespaces)"; return; }
 	LAB_PREFIX=$prefix
 	LAB_DIR=$(mktemp -d "/tmp/$prefix.XXXXXX") || return 1
 	# Postfix daemons run as user postfix and must reach their queue below LAB_DIR.
@@ -80,7 +81,7 @@ lab_netns() {
 			$(lab_cli cat "/sys/class/net/$LAB_CLI_IF/operstate") == up ]] && return 0
 		sleep 0.1
 	done
-	lab_die "veth $LAB_SRV_IF/$LAB_CLI_IF does not come up"
+	lab_fail "veth $LAB_SRV_IF/$LAB_CLI_IF does not come up"
 }
 
 # Client and server in one namespace, talking over loopback.
@@ -105,7 +106,7 @@ lab_write_postfix_config() {
 
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$LAB_DOMAIN" \
 		-keyout "$d/etc/key.pem" -out "$d/etc/cert.pem" 2>"$d/openssl.log" ||
-		{ lab_die "openssl: $(cat "$d/openssl.log")"; return 1; }
+		{ lab_fail "openssl: $(cat "$d/openssl.log")"; return; }
 
 	cat >"$d/etc/sasl/smtpd.conf" <<-EOF
 		pwcheck_method: auxprop
@@ -114,7 +115,8 @@ lab_write_postfix_config() {
 		sasldb_path: $d/etc/sasl/sasldb2
 	EOF
 	printf '%s' "$LAB_PASS" | saslpasswd2 -p -c -f "$d/etc/sasl/sasldb2" -u "$LAB_DOMAIN" \
-		"${LAB_USER%@*}" || { lab_die "saslpasswd2 failed"; return 1; }
+		"${LAB_USER%@*}" 2>"$d/saslpasswd2.log" ||
+		{ lab_fail "saslpasswd2: $(cat "$d/saslpasswd2.log")"; return; }
 	chgrp postfix "$d/etc/sasl/sasldb2" && chmod 640 "$d/etc/sasl/sasldb2" || return 1
 
 	printf '%s REJECT 5.1.1 no such user here\n' "$LAB_REJECTED_RCPT" >"$d/etc/rcpt_access"
@@ -193,7 +195,7 @@ lab_postfix_start() {
 	lab_write_postfix_config "$LAB_DIR/postfix" || return 1
 	LAB_POSTFIX_DIR=$LAB_DIR/postfix/etc
 	lab_srv postfix -c "$LAB_POSTFIX_DIR" start >"$LAB_DIR/postfix/start.log" 2>&1 ||
-		{ lab_die "postfix start failed: $(cat "$LAB_DIR/postfix/start.log")"; return 1; }
+		{ lab_fail "postfix start failed: $(cat "$LAB_DIR/postfix/start.log")"; return; }
 	local i
 	for i in $(seq 100); do
 		if lab_srv ss -Hltn 'sport = :25' | grep -q . &&
@@ -202,7 +204,7 @@ lab_postfix_start() {
 		fi
 		sleep 0.1
 	done
-	lab_die "postfix does not listen on 25/587; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
+	lab_fail "postfix does not listen on 25/587; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
 }
 
 # Wait until the server has no SMTP session left (all clients have closed).
@@ -218,17 +220,18 @@ lab_wait_idle() {
 
 lab_teardown() {
 	local ns pids
+	local -a namespaces=(${LAB_NAMESPACES[@]+"${LAB_NAMESPACES[@]}"})
 	if [[ -n ${LAB_POSTFIX_DIR:-} && -d $LAB_POSTFIX_DIR ]]; then
 		lab_srv postfix -c "$LAB_POSTFIX_DIR" stop >/dev/null 2>&1 ||
 			lab_srv postfix -c "$LAB_POSTFIX_DIR" abort >/dev/null 2>&1
 		LAB_POSTFIX_DIR=
 	fi
-	for ns in "${LAB_NAMESPACES[@]}"; do
+	for ns in ${namespaces[@]+"${namespaces[@]}"}; do
 		# Only processes inside our own namespaces: the ones this lab started.
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[[ -n $pids ]] && kill $pids 2>/dev/null
 	done
-	for ns in "${LAB_NAMESPACES[@]}"; do
+	for ns in ${namespaces[@]+"${namespaces[@]}"}; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[[ -n $pids ]] && { sleep 0.5; kill -9 $(ip netns pids "$ns") 2>/dev/null; }
 		ip netns del "$ns" 2>/dev/null
