@@ -8,7 +8,6 @@ Exit status 0 when the session went as the scenario expects, 1 otherwise (with t
 import argparse
 import smtplib
 import socket
-import ssl
 import struct
 import sys
 import threading
@@ -178,24 +177,12 @@ def scenario_concurrent(a):
         fail("; ".join(errors))
 
 
-def scenario_starttls(a):
-    """STARTTLS with smtplib (no certificate check: the lab's certificate is self-signed)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP(a.server, a.port, local_hostname=HELO, timeout=20) as s:
-        s.starttls(context=ctx)
-        s.ehlo(HELO)
-        s.sendmail(a.sender, a.to, message(a.sender, a.to[0], "over tls", ["secret body"]))
-
-
 SCENARIOS = {
     "bdat": scenario_bdat,
     "bare-lf": scenario_bare_lf,
     "reset-in-data": scenario_reset_in_data,
     "ipv6": scenario_ipv6,
     "concurrent": scenario_concurrent,
-    "starttls": scenario_starttls,
 }
 
 
