@@ -15,7 +15,7 @@
 #   LAB_SRV_IF, LAB_CLI_IF   veth ends (both "lo" in the loopback variant)
 #   LAB_SRV4, LAB_CLI4       IPv4 addresses;  LAB_SRV6, LAB_CLI6  IPv6 addresses
 # After lab_postfix_start:
-#   LAB_RCPT, LAB_RCPT2      accepted recipients; LAB_REJECTED_RCPT is refused with 550
+#   LAB_RCPT, LAB_RCPT2      accepted recipients; LAB_REJECTED_RCPT is refused (554 5.1.1)
 #   LAB_FROM                 a sender;  LAB_USER / LAB_PASS  SASL PLAIN/LOGIN credentials
 #   LAB_MAILLOG              Postfix's log file
 #

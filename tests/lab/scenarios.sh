@@ -50,6 +50,25 @@ lab_run_scenario() {
 		;;
 	esac >"$log" 2>&1
 	local rc=$?
-	((rc == 0)) || lab_log "scenario $name: client exit $rc, see $log: $(tail -3 "$log")"
-	return $rc
+	if ((rc != 0)); then
+		lab_log "scenario $name: client exit $rc, see $log: $(tail -3 "$log")"
+		return $rc
+	fi
+	lab_check_transcript "$name" "$log"
+}
+
+# The server must have answered the way the scenario exists to show (swaks transcripts; the
+# Python clients check their replies themselves).
+lab_check_transcript() {
+	local name=$1 log=$2 want=()
+	case $name in
+	plain | pipelined | attachment-3mb) want=('^<-  250 2.0.0 Ok: queued as') ;;
+	multi-rcpt) want=('^<\*\* 554 5.1.1 <nobody@' '^<-  250 2.0.0 Ok: queued as') ;;
+	starttls-25 | starttls-587) want=('^<-  220 2.0.0 Ready to start TLS' '^<~  250 2.0.0 Ok: queued') ;;
+	auth-plain | auth-login) want=('^<-  235 2.7.0 Authentication successful' '^<-  250 2.0.0 Ok: queued') ;;
+	esac
+	local w
+	for w in ${want[@]+"${want[@]}"}; do
+		grep -q -- "$w" "$log" || { lab_fail "scenario $name: no '$w' in $log"; return; }
+	done
 }
