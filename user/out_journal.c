@@ -8,7 +8,7 @@
  *                      5 notice: smtp_starttls
  *                      4 warning: smtp_unexpected, content_gap, weird
  *   SYSLOG_IDENTIFIER  smtpmon
- *   SMTPMON_*          the JSON sink's fields, named "SMTPMON_" + the JSON key
+ *   SMTPMON_*          the JSON sink's fields (event_fields), named "SMTPMON_" + the JSON key
  *                      upper-cased without "id." (id.orig_h: SMTPMON_ORIG_H,
  *                      ts: SMTPMON_TS, missed_bytes: SMTPMON_MISSED_BYTES).
  *                      Numbers, times and booleans as their JSON text
@@ -101,16 +101,16 @@ static void field_end(struct journal_sink *js)
 	js->field_end[js->nfields++] = js->w.len;
 }
 
-static void field_bytes(struct journal_sink *js, const char *name, struct bytes b)
+static void field_bytes(struct journal_sink *js, const char *name, const uint8_t *s, size_t len)
 {
 	field_begin(js, name);
-	escape_bytes_text(&js->w, b.ptr, b.len);
+	escape_bytes_text(&js->w, s, len);
 	field_end(js);
 }
 
 static void field_cstr(struct journal_sink *js, const char *name, const char *s)
 {
-	field_bytes(js, name, (struct bytes){(const uint8_t *)s, strlen(s)});
+	field_bytes(js, name, (const uint8_t *)s, strlen(s));
 }
 
 /* Only numbers and our own constants go through here: 64 bytes suffice. */
@@ -130,94 +130,62 @@ __attribute__((format(printf, 3, 4))) static void field_fmt(struct journal_sink 
 	field_end(js);
 }
 
-static void field_u64(struct journal_sink *js, const char *name, uint64_t v)
+/* "SMTPMON_" + the JSON key upper-cased without "id.": id.orig_h is
+ * SMTPMON_ORIG_H. Keys are our own short constants. */
+static const char *journal_name(const char *key, char name[64])
 {
-	field_fmt(js, name, "%llu", (unsigned long long)v);
+	size_t i;
+
+	if (!strncmp(key, "id.", 3))
+		key += 3;
+	memcpy(name, "SMTPMON_", 8);
+	for (i = 8; *key && i < 63; key++)
+		name[i++] = *key >= 'a' && *key <= 'z' ? (char)(*key - 'a' + 'A') : *key;
+	name[i] = '\0';
+	return name;
 }
 
-static void field_bool(struct journal_sink *js, const char *name, bool v)
+/* The field_visitor: the context is the journal_sink, keys become names. */
+static void journal_bytes(void *ctx, const char *key, const uint8_t *s, size_t len)
 {
-	field_cstr(js, name, v ? "true" : "false");
+	char name[64];
+
+	field_bytes(ctx, journal_name(key, name), s, len);
+}
+
+static void journal_cstr(void *ctx, const char *key, const char *s)
+{
+	journal_bytes(ctx, key, (const uint8_t *)s, strlen(s));
+}
+
+static void journal_u64(void *ctx, const char *key, uint64_t v)
+{
+	char name[64];
+
+	field_fmt(ctx, journal_name(key, name), "%llu", (unsigned long long)v);
+}
+
+static void journal_bool(void *ctx, const char *key, bool v)
+{
+	journal_cstr(ctx, key, v ? "true" : "false");
 }
 
 /* Seconds with 6 decimals, truncated, as the JSON sink writes times. */
-static void field_time(struct journal_sink *js, const char *name, uint64_t ns)
+static void journal_time(void *ctx, const char *key, uint64_t ns)
 {
-	field_fmt(js, name, "%llu.%06u", (unsigned long long)(ns / 1000000000u),
+	char name[64];
+
+	field_fmt(ctx, journal_name(key, name), "%llu.%06u", (unsigned long long)(ns / 1000000000u),
 		  (unsigned)(ns % 1000000000u / 1000u));
 }
 
-static void put_conn_id(struct journal_sink *js, const struct conn_id *id)
-{
-	char addr[INET6_ADDRSTRLEN];
-	size_t len;
-
-	field_bytes(js, "SMTPMON_UID",
-		    (struct bytes){(const uint8_t *)id->uid, strnlen(id->uid, sizeof(id->uid))});
-	len = format_addr(id->family, id->orig_h, addr);
-	field_bytes(js, "SMTPMON_ORIG_H", (struct bytes){(const uint8_t *)addr, len});
-	field_u64(js, "SMTPMON_ORIG_P", id->orig_p);
-	len = format_addr(id->family, id->resp_h, addr);
-	field_bytes(js, "SMTPMON_RESP_H", (struct bytes){(const uint8_t *)addr, len});
-	field_u64(js, "SMTPMON_RESP_P", id->resp_p);
-}
-
-static void put_summary(struct journal_sink *js, const struct conn_summary *c)
-{
-	field_time(js, "SMTPMON_DURATION", c->duration_ns);
-	field_u64(js, "SMTPMON_ORIG_BYTES", c->orig_bytes);
-	field_u64(js, "SMTPMON_RESP_BYTES", c->resp_bytes);
-	field_u64(js, "SMTPMON_ORIG_PKTS", c->orig_segs);
-	field_u64(js, "SMTPMON_RESP_PKTS", c->resp_segs);
-	field_u64(js, "SMTPMON_TRANSACTIONS", c->transactions);
-	field_bool(js, "SMTPMON_TLS", c->tls);
-	field_u64(js, "SMTPMON_GAPS", c->gaps);
-	field_u64(js, "SMTPMON_MISSED_BYTES", c->gap_bytes);
-	field_u64(js, "SMTPMON_ANOMALIES", c->anomalies);
-	field_cstr(js, "SMTPMON_END", conn_end_name(c->end));
-	field_bool(js, "SMTPMON_PARTIAL", c->partial);
-}
-
-/* The same fields, in the same cases, as out_json.c's put_fields. */
-static void put_fields(struct journal_sink *js, const struct event *ev)
-{
-	switch (ev->type) {
-	case EV_SMTP_REQUEST:
-		field_bool(js, "SMTPMON_IS_ORIG", ev->is_orig);
-		field_bytes(js, "SMTPMON_COMMAND", ev->request.command);
-		field_bytes(js, "SMTPMON_ARG", ev->request.arg);
-		break;
-	case EV_SMTP_REPLY:
-		field_bool(js, "SMTPMON_IS_ORIG", ev->is_orig);
-		field_u64(js, "SMTPMON_CODE", ev->reply.code);
-		field_bytes(js, "SMTPMON_CMD", ev->reply.cmd);
-		field_bytes(js, "SMTPMON_MSG", ev->reply.msg);
-		field_bool(js, "SMTPMON_CONT_RESP", ev->reply.cont_resp);
-		break;
-	case EV_SMTP_UNEXPECTED:
-		field_bool(js, "SMTPMON_IS_ORIG", ev->is_orig);
-		field_bytes(js, "SMTPMON_MSG", ev->unexpected.msg);
-		field_bytes(js, "SMTPMON_DETAIL", ev->unexpected.detail);
-		break;
-	case EV_CONTENT_GAP:
-		field_bool(js, "SMTPMON_IS_ORIG", ev->is_orig);
-		field_u64(js, "SMTPMON_SEQ", ev->gap.seq);
-		field_u64(js, "SMTPMON_LENGTH", ev->gap.length);
-		break;
-	case EV_WEIRD:
-		field_cstr(js, "SMTPMON_NAME", ev->weird.name ? ev->weird.name : "");
-		if (ev->weird.addl.len)
-			field_bytes(js, "SMTPMON_ADDL", ev->weird.addl);
-		break;
-	case EV_SMTP_CONNECTION:
-		put_summary(js, &ev->conn);
-		break;
-	case EV_SMTP_DATA:
-	case EV_SMTP_STARTTLS:
-	case EV_TYPE_MAX:
-		break;
-	}
-}
+static const struct field_visitor journal_fields = {
+    .bytes = journal_bytes,
+    .cstr = journal_cstr,
+    .u64 = journal_u64,
+    .boolean = journal_bool,
+    .time = journal_time,
+};
 
 static void journal_emit(struct sink *sink, const struct event *ev)
 {
@@ -241,10 +209,7 @@ static void journal_emit(struct sink *sink, const struct event *ev)
 	field_cstr(js, "MESSAGE_ID", t->message_id);
 	field_fmt(js, "PRIORITY", "%c", t->priority);
 	field_cstr(js, "SYSLOG_IDENTIFIER", "smtpmon");
-	field_time(js, "SMTPMON_TS", ev->ts_ns);
-	put_conn_id(js, ev->id);
-	field_cstr(js, "SMTPMON_EVENT", event_name(ev->type));
-	put_fields(js, ev);
+	event_fields(ev, &journal_fields, js);
 
 	for (i = 0; i < js->nfields; i++) {
 		js->iov[i].iov_base = js->w.buf + start;

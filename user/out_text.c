@@ -27,26 +27,17 @@
  *                    partial=T|F
  *
  * Optional parts (ARG, MSG, ": DETAIL", ADDL) are left out with their
- * separating space when empty. Like the JSON sink: one reused buffer, one
- * fwrite per event, flush decided by the caller. The journal sink uses the
+ * separating space when empty. Like the JSON sink, a stream_sink: one reused
+ * buffer, one fwrite per event, flush decided by the caller. The journal sink uses the
  * same line, without its newline, as MESSAGE (text_format_event).
  */
-#include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "jsonw.h"
 #include "out_common.h"
 #include "output.h"
-
-struct text_sink {
-	struct sink sink;
-	FILE *out;
-	struct jsonw w;
-	bool write_failed;
-};
 
 /* Only numbers and our own constants go through here: 128 bytes suffice. */
 __attribute__((format(printf, 2, 3))) static void put_fmt(struct jsonw *w, const char *fmt, ...)
@@ -192,47 +183,13 @@ void text_format_event(struct jsonw *w, const struct event *ev)
 	put_details(w, ev);
 }
 
-static void text_emit(struct sink *sink, const struct event *ev)
+static void text_format(struct stream_sink *ss, const struct event *ev)
 {
-	struct text_sink *ts = (struct text_sink *)sink;
-	struct jsonw *w = &ts->w;
-
-	w->len = 0;
-	text_format_event(w, ev);
-	jsonw_raw(w, "\n", 1);
-	if (fwrite(w->buf, 1, w->len, ts->out) != w->len)
-		report_write_error(&ts->write_failed);
-}
-
-static void text_flush(struct sink *sink)
-{
-	struct text_sink *ts = (struct text_sink *)sink;
-
-	if (fflush(ts->out))
-		report_write_error(&ts->write_failed);
-}
-
-static void text_destroy(struct sink *sink)
-{
-	struct text_sink *ts = (struct text_sink *)sink;
-
-	text_flush(sink);
-	jsonw_free(&ts->w);
-	free(ts);
+	text_format_event(&ss->w, ev);
+	jsonw_raw(&ss->w, "\n", 1);
 }
 
 struct sink *sink_text_new(FILE *out)
 {
-	struct text_sink *ts = calloc(1, sizeof(*ts));
-
-	if (!ts) {
-		fprintf(stderr, "smtpmon: text sink: %s\n", strerror(errno));
-		return NULL;
-	}
-	ts->sink.emit = text_emit;
-	ts->sink.flush = text_flush;
-	ts->sink.destroy = text_destroy;
-	ts->out = out;
-	jsonw_init(&ts->w);
-	return &ts->sink;
+	return stream_sink_new(sizeof(struct stream_sink), "text", out, text_format);
 }
