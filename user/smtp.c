@@ -254,6 +254,16 @@ static void start_tls(struct smtp *s, bool orig)
 
 /* ---- the state table (reference a.5b) ------------------------------------
  * reply == 0: the command was just seen; otherwise the reply to it. */
+
+/* A command seen where it is not expected is reported; the session moves to
+ * next all the same, as in Zeek. */
+static void command_moves(struct smtp *s, unsigned cmd, bool expected, int next)
+{
+	if (!expected)
+		unexpected_command(s, cmd, 0);
+	s->state = next;
+}
+
 static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 {
 	const int st = s->state;
@@ -266,9 +276,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 	case CMD_CONN_ESTABLISHMENT:
 		switch (reply) {
 		case 0:
-			if (st != ST_CONNECTED)
-				unexpected_command(s, cmd, reply);
-			s->state = ST_INITIATED;
+			command_moves(s, cmd, st == ST_CONNECTED, ST_INITIATED);
 			break;
 		case 220:
 			break;
@@ -285,9 +293,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 	case CMD_HELO:
 		switch (reply) {
 		case 0:
-			if (st != ST_INITIATED)
-				unexpected_command(s, cmd, reply);
-			s->state = ST_READY;
+			command_moves(s, cmd, st == ST_INITIATED, ST_READY);
 			break;
 		case 250:
 			break;
@@ -309,9 +315,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 	case CMD_SAML:
 		switch (reply) {
 		case 0:
-			if (st != ST_READY)
-				unexpected_command(s, cmd, reply);
-			s->state = ST_MAIL_OK;
+			command_moves(s, cmd, st == ST_READY, ST_MAIL_OK);
 			break;
 		case 250:
 			break;
@@ -335,9 +339,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 	case CMD_RCPT:
 		switch (reply) {
 		case 0:
-			if (st != ST_MAIL_OK && st != ST_RCPT_OK)
-				unexpected_command(s, cmd, reply);
-			s->state = ST_RCPT_OK;
+			command_moves(s, cmd, st == ST_MAIL_OK || st == ST_RCPT_OK, ST_RCPT_OK);
 			break;
 		case 250:
 		case 251:
