@@ -4,10 +4,10 @@
 # only the ratios mean something). Peers: tshark with its SMTP dissector, and
 # tcpdump -r as the floor (reading and printing packets, no SMTP at all).
 #
-#   tools/bench.sh [SESSIONS] [BODY_KB]      (default 2000 sessions of 16 KB)
+#   tools/bench.sh [SESSIONS] [BODY_KB]      (default 8000 sessions of 16 KB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SESSIONS=${1:-2000}
+SESSIONS=${1:-8000}
 BODY_KB=${2:-16}
 RUNS=${RUNS:-3}
 dir=build/bench
