@@ -6,7 +6,8 @@
 # recipient, pipelining, STARTTLS on 25 and 587, AUTH PLAIN/LOGIN, BDAT, 3 MB attachment,
 # IPv6, bare LF, reset inside DATA, 16 concurrent sessions). Then `smtpmon read` of the
 # capture must give the same events as the live run, connection by connection, once with TC
-# ingress and once with XDP ingress. Acceptance 2 is the same test over loopback (modes lo-tc
+# ingress and once with XDP ingress, and the capture's command and reply lines must agree
+# with tshark's dissection of it (tests/oracle/tshark_compare.py). Acceptance 2 is the same test over loopback (modes lo-tc
 # and lo-xdp: client and server in one namespace, 127.0.0.1 and ::1, smtpmon on lo ingress
 # only): tcpdump on lo records every packet once, so equality means every event exactly once.
 # Mode lo-big runs the loopback test with BIG TCP (lo's gso/gro_max_size raised to 185000 by
@@ -140,6 +141,12 @@ for mode in "${modes[@]}"; do
 	fi
 	"$SMTPMON" read --data "$d/$mode.pcap" >"$d/offline.json" 2>"$d/offline.err" ||
 		live_fail "$mode: smtpmon read: $(cat "$d/offline.err")"
+	# The third voice: tshark's dissection of the very capture the live run is held
+	# against (lo-big's frames are cut by AF_PACKET, see above, so not there).
+	if [[ $mode != lo-big ]]; then
+		live_check "$mode: the capture's commands and replies agree with tshark" \
+			python3 tests/oracle/tshark_compare.py --smtpmon "$SMTPMON" "$d/$mode.pcap"
+	fi
 	normalise "$d/live.json" >"$d/live.norm"
 	normalise "$d/offline.json" >"$d/offline.norm"
 	nconn=$(grep -c '"smtp_connection"' "$d/offline.norm")
