@@ -1,5 +1,11 @@
-# lib.sh - helpers for the live-capture tests (source from bash after tests/lab/lab.sh).
+# lib.sh - helpers for the live-capture tests (source from bash at the top of the repo; it
+# sources tests/lab/lab.sh and tests/lab/scenarios.sh).
 #
+#   live_lab PREFIX          root or skip (exit 77); a namespace pair with Postfix (tests/lab),
+#                            torn down at exit together with the smtpmon run and tcpdump the
+#                            test started (live_cleanup); sets d=$LAB_DIR
+#   live_tcpdump_start FILE [FILTER]   full packets on the server's interface, unbuffered
+#   live_tcpdump_stop
 #   live_start NS OUTFILE ERRFILE NATTACH [smtpmon run options...]
 #       starts build/smtpmon (or $SMTPMON) in namespace NS, sets LIVE_PID, and returns once
 #       it reported NATTACH "smtpmon: attached ..." lines (1 if it died or timed out)
@@ -11,9 +17,13 @@
 # Tests print "ok ..." / "FAIL ..." lines; live_fail counts failures, live_done exits with
 # 1 if any. Only our own processes are signalled, by PID.
 
+. tests/lab/lab.sh
+. tests/lab/scenarios.sh
+
 SMTPMON=${SMTPMON:-build/smtpmon}
 LIVE_FAILS=0
 LIVE_PID=
+LIVE_TCPDUMP_PID=
 
 live_ok() { printf 'ok   %s\n' "$*"; }
 live_fail() {
@@ -106,4 +116,38 @@ live_assert_detached() {
 # live_has FILE 'jq condition': some event of the JSON-lines FILE satisfies it.
 live_has() {
 	jq -e -s "any(.[]; $2)" "$1" >/dev/null
+}
+
+live_tcpdump_start() {
+	local file=$1 filter=${2:-tcp} i
+	: >"$d/tcpdump.err"
+	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -B 65536 -n \
+		-Z root -w "$file" "$filter" 2>"$d/tcpdump.err" &
+	LIVE_TCPDUMP_PID=$!
+	for i in $(seq 100); do
+		grep -q 'listening on' "$d/tcpdump.err" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+live_tcpdump_stop() {
+	[[ -n $LIVE_TCPDUMP_PID ]] || return 0
+	kill -INT "$LIVE_TCPDUMP_PID" 2>/dev/null
+	wait "$LIVE_TCPDUMP_PID" 2>/dev/null
+	LIVE_TCPDUMP_PID=
+}
+
+live_cleanup() {
+	live_stop KILL
+	live_tcpdump_stop
+	lab_teardown
+}
+
+live_lab() {
+	live_need_root
+	lab_init "$1" || exit 1
+	trap live_cleanup EXIT
+	{ lab_netns && lab_postfix_start; } || exit 1
+	d=$LAB_DIR
 }

@@ -4,17 +4,12 @@
 # STOPPING=1 on SIGTERM), with a fake manager socket standing in for PID 1.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
 CTL=build/smtpmonctl
-lab_init "smbc$$" || exit 1
+live_lab "smbc$$"
 NOTIFY_PID=
-trap '[[ -n $NOTIFY_PID ]] && kill $NOTIFY_PID 2>/dev/null; live_stop KILL; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+trap '[[ -n $NOTIFY_PID ]] && kill $NOTIFY_PID 2>/dev/null; live_cleanup' EXIT
 sock=$d/control.sock
 
 # The fake service manager: a datagram socket that logs what it receives.

@@ -6,15 +6,9 @@
 # process: after SIGKILL the filter is still there by design, and the restart must replace it.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
-lab_init "smbd$$" || exit 1
-trap 'live_stop KILL; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+live_lab "smbd$$"
 ns=$LAB_SRV_NS
 ifname=$LAB_SRV_IF
 

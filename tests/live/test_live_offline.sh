@@ -25,10 +25,7 @@
 #   tests/live/test_live_offline.sh [tc|xdp|lo-tc|lo-xdp|lo-big ...] [-- SCENARIO...]
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
 modes=()
 while (($#)) && [[ $1 != -- ]]; do
@@ -40,9 +37,9 @@ scenarios=("$@")
 ((${#modes[@]})) || modes=(tc xdp lo-tc lo-xdp lo-big)
 ((${#scenarios[@]})) || scenarios=("${LAB_SCENARIOS[@]}")
 
-tcpdump_pid=
 topology=
-trap 'live_stop KILL; [[ -n $tcpdump_pid ]] && kill $tcpdump_pid 2>/dev/null; lab_teardown' EXIT
+live_need_root
+trap live_cleanup EXIT
 
 # A fresh lab whenever the topology changes: veth pair, or one namespace's loopback.
 use_topology() {
@@ -63,28 +60,6 @@ use_topology() {
 	d=$LAB_DIR
 }
 
-tcpdump_start() {
-	: >"$d/tcpdump.err"
-	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -B 65536 -n -Z root -w "$1" \
-		"host $LAB_SRV4 or host $LAB_SRV6" 2>"$d/tcpdump.err" &
-	tcpdump_pid=$!
-	local i
-	for i in $(seq 100); do
-		grep -q 'listening on' "$d/tcpdump.err" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-tcpdump_stop() {
-	kill -INT "$tcpdump_pid"
-	wait "$tcpdump_pid" 2>/dev/null
-	tcpdump_pid=
-}
-
-# One line per event without the fields that legitimately differ; grouped by connection,
-# each connection's events in their original order. With "ts", only the timestamps, in the
-# same order.
 normalise() {
 	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
 		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
@@ -109,7 +84,8 @@ for mode in "${modes[@]}"; do
 	live_start "$LAB_SRV_NS" "$d/live.json" "$d/live.err" $nattach -i "$LAB_SRV_IF" \
 		--ingress="$([[ $mode == *xdp ]] && echo xdp || echo tc)" --data ||
 		{ live_fail "$mode: smtpmon starts"; continue; }
-	tcpdump_start "$d/$mode.pcap" || { live_fail "$mode: tcpdump starts"; live_stop KILL; continue; }
+	live_tcpdump_start "$d/$mode.pcap" "host $LAB_SRV4 or host $LAB_SRV6" ||
+		{ live_fail "$mode: tcpdump starts"; live_stop KILL; continue; }
 	for s in "${scenarios[@]}"; do
 		lab_run_scenario "$s" || live_fail "$mode: scenario $s: client failed"
 	done
@@ -128,7 +104,7 @@ for mode in "${modes[@]}"; do
 	fi
 	lab_wait_idle || live_fail "$mode: sessions still open after 10 s"
 	sleep 0.5 # the server's last FIN/ACK
-	tcpdump_stop
+	live_tcpdump_stop
 	grep "dropped by kernel" "$d/tcpdump.err"
 	live_stop TERM
 	live_check "$mode: smtpmon exits 0" test "$LIVE_RC" -eq 0

@@ -7,15 +7,9 @@
 # comes out as events, SIGTERM exits 0 with the final counters, and nothing is left.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
-lab_init "smbl$$" || exit 1
-trap 'live_stop KILL; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+live_lab "smbl$$"
 
 for ingress in tc xdp; do
 	live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --ingress="$ingress" ||

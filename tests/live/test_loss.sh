@@ -8,15 +8,9 @@
 # body bytes; smtpmon must exit 0; and a plain session after the flood must parse completely.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
-lab_init "smbx$$" || exit 1
-trap 'live_stop KILL; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+live_lab "smbx$$"
 
 python3 - "$d/flood.eml" <<'PY'
 import sys

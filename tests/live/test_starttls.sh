@@ -14,32 +14,19 @@
 # (tls_marks 1) and the TLS bytes after that must still be suppressed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-. tests/lab/lab.sh
-. tests/lab/scenarios.sh
 . tests/live/lib.sh
-live_need_root
 
-lab_init "smbs$$" || exit 1
-tcpdump_pid=
-trap 'live_stop KILL; [[ -n $tcpdump_pid ]] && kill $tcpdump_pid 2>/dev/null; lab_teardown' EXIT
-lab_netns && lab_postfix_start || exit 1
-d=$LAB_DIR
+live_lab "smbs$$"
 
 for ingress in tc xdp; do
 	live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --ingress=$ingress ||
 		{ live_fail "$ingress: smtpmon starts"; continue; }
-	: >"$d/tcpdump.err"
-	ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -U --immediate-mode -B 65536 -n \
-		-Z root -w "$d/tls.pcap" tcp 2>"$d/tcpdump.err" &
-	tcpdump_pid=$!
-	for i in $(seq 100); do grep -q 'listening on' "$d/tcpdump.err" && break; sleep 0.05; done
+	live_tcpdump_start "$d/tls.pcap" || live_fail "$ingress: tcpdump starts"
 	lab_run_scenario starttls-25 || live_fail "$ingress: starttls-25 client"
 	lab_run_scenario starttls-587 || live_fail "$ingress: starttls-587 client"
 	lab_wait_idle
 	sleep 0.5
-	kill -INT $tcpdump_pid
-	wait $tcpdump_pid 2>/dev/null
-	tcpdump_pid=
+	live_tcpdump_stop
 	live_stop TERM
 	live_check "$ingress: smtpmon exits 0" test "$LIVE_RC" -eq 0
 
