@@ -39,12 +39,20 @@ const char *attach_describe(const struct attachment *a, char *buf, size_t len)
 	return buf;
 }
 
-static int resolve(const char *ifname)
+/* The interface's index if it exists and the set has room for one more
+ * attachment; 0 after saying why not. */
+static int attach_target(const struct attach_set *s, const char *ifname)
 {
 	unsigned idx = if_nametoindex(ifname);
 
-	if (!idx)
+	if (!idx) {
 		fprintf(stderr, "smtpmon: unknown interface '%s'\n", ifname);
+		return 0;
+	}
+	if (s->n == ATTACH_MAX) {
+		fprintf(stderr, "smtpmon: attach to %s: too many attachments\n", ifname);
+		return 0;
+	}
 	return (int)idx;
 }
 
@@ -145,15 +153,11 @@ static int attach_tc_legacy(struct attach_set *s, const char *ifname, int ifinde
 
 int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_fd)
 {
-	int ifindex = resolve(ifname);
+	int ifindex = attach_target(s, ifname);
 	int fd;
 
 	if (!ifindex)
 		return -1;
-	if (s->n == ATTACH_MAX) {
-		fprintf(stderr, "smtpmon: attach to %s: too many attachments\n", ifname);
-		return -1;
-	}
 	if (!s->force_legacy_tc) {
 		fd = bpf_link_create(prog_fd, ifindex,
 				     ingress ? ATTACH_TYPE_TCX_INGRESS : ATTACH_TYPE_TCX_EGRESS,
@@ -192,15 +196,11 @@ static void describe_xdp_owner(const char *ifname, __u32 prog_id)
 int attach_xdp(struct attach_set *s, const char *ifname, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int ifindex = resolve(ifname);
+	int ifindex = attach_target(s, ifname);
 	int fd;
 
 	if (!ifindex)
 		return -1;
-	if (s->n == ATTACH_MAX) {
-		fprintf(stderr, "smtpmon: attach to %s: too many attachments\n", ifname);
-		return -1;
-	}
 	if (!bpf_xdp_query(ifindex, 0, &q) && q.prog_id) {
 		describe_xdp_owner(ifname, q.prog_id);
 		return -1;
