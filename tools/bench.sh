@@ -3,6 +3,7 @@
 # measured in the same run on the same capture (these machines are shared, so
 # only the ratios mean something). Peers: tshark with its SMTP dissector, and
 # tcpdump -r as the floor (reading and printing packets, no SMTP at all).
+# Then the live side (tools/bench-live.sh, root only).
 #
 #   tools/bench.sh [SESSIONS] [BODY_KB]      (default 8000 sessions of 16 KB)
 set -euo pipefail
@@ -40,3 +41,5 @@ measure tcpdump tcpdump -nn -r "$pcap"
 echo "ratios (peer time / smtpmon time; above 1 means smtpmon is faster):"
 printf '  tshark  / smtpmon  %6.1fx\n' "$(echo "$T_tshark / $T_smtpmon" | bc -l)"
 printf '  tcpdump / smtpmon  %6.1fx\n' "$(echo "$T_tcpdump / $T_smtpmon" | bc -l)"
+echo
+tools/bench-live.sh
