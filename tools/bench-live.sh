@@ -23,11 +23,13 @@ SMTPMON=${SMTPMON:-build/smtpmon}
 CONFIGS=(none tc xdp tcpdump)
 
 . tests/lab/lab.sh
-lab_init "smbl$$" || exit 1
+lab_init "smbn$$" || exit 1
 d=$LAB_DIR
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
-	sysctl -q -w kernel.bpf_stats_enabled="$stats_before" || true
+	# lab_teardown is not written for set -e (a kill of an already gone process fails).
+	set +e
+	sysctl -q -w kernel.bpf_stats_enabled="$stats_before"
 	lab_teardown
 }
 trap cleanup EXIT
@@ -109,7 +111,8 @@ peer_start() {
 	TIME_PID=$!
 	for i in $(seq 100); do
 		grep -q "$ready" "$d/err" 2>/dev/null && break
-		kill -0 "$TIME_PID" 2>/dev/null || { cat "$d/err" >&2; exit 1; }
+		kill -0 "$TIME_PID" 2>/dev/null ||
+			{ echo "bench-live: $cfg exited at start:" >&2; cat "$d/err" >&2; exit 1; }
 		sleep 0.1
 	done
 	PEER=$(tr -d " " <"/proc/$TIME_PID/task/$TIME_PID/children")
