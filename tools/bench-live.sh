@@ -94,7 +94,7 @@ done
 # smtpmon and tcpdump run under /usr/bin/time for their CPU seconds; PEER is the monitored
 # process itself (time's child), which is the one to signal.
 peer_start() {
-	local cfg=$1 i
+	local cfg=$1
 	case $cfg in
 	tc | xdp)
 		ip netns exec "$LAB_SRV_NS" /usr/bin/time -f '%U %S' -o "$d/cpu" "$SMTPMON" run -i "$LAB_SRV_IF" \
@@ -109,7 +109,7 @@ peer_start() {
 		;;
 	esac
 	TIME_PID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		grep -q "$ready" "$d/err" 2>/dev/null && break
 		kill -0 "$TIME_PID" 2>/dev/null ||
 			{ echo "bench-live: $cfg exited at start:" >&2; cat "$d/err" >&2; exit 1; }
