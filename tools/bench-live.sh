@@ -20,6 +20,7 @@ fi
 LIVE_MB=${LIVE_MB:-1024}
 RUNS=${RUNS:-3}
 SMTPMON=${SMTPMON:-build/smtpmon}
+# Extra options for `smtpmon run`, e.g. SMTPMON_OPTS="--ring-size 67108864".
 CONFIGS=(none tc xdp tcpdump)
 
 . tests/lab/lab.sh
@@ -98,7 +99,7 @@ peer_start() {
 	case $cfg in
 	tc | xdp)
 		ip netns exec "$LAB_SRV_NS" /usr/bin/time -f '%U %S' -o "$d/cpu" "$SMTPMON" run -i "$LAB_SRV_IF" \
-			--ingress "$cfg" --control none --events smtp_connection \
+			--ingress "$cfg" --control none --events smtp_connection ${SMTPMON_OPTS:-} \
 			>"$d/out.json" 2>"$d/err" &
 		ready='^smtpmon: attached .* ingress'
 		;;
