@@ -229,12 +229,13 @@ lab_teardown() {
 	for ns in ${namespaces[@]+"${namespaces[@]}"}; do
 		# Only processes inside our own namespaces: the ones this lab started.
 		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[[ -n $pids ]] && kill $pids 2>/dev/null
+		[[ -n $pids ]] && { kill $pids 2>/dev/null || true; }
 	done
 	for ns in ${namespaces[@]+"${namespaces[@]}"}; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[[ -n $pids ]] && { sleep 0.5; kill -9 $(ip netns pids "$ns") 2>/dev/null; }
-		ip netns del "$ns" 2>/dev/null
+		# A process may exit during the wait: kill must not fail the caller's set -e.
+		[[ -n $pids ]] && { sleep 0.5; kill -9 $(ip netns pids "$ns") 2>/dev/null || true; }
+		ip netns del "$ns" 2>/dev/null || true
 	done
 	LAB_NAMESPACES=()
 	if [[ -n ${LAB_DIR:-} && -d $LAB_DIR && $LAB_DIR == /tmp/${LAB_PREFIX}.* ]]; then
