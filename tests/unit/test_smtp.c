@@ -175,6 +175,21 @@ static void expect(struct session *t, const char *want)
 	clear(t);
 }
 
+/* Greeting and EHLO, answered "250 <ehlo_reply>", checked; events cleared;
+ * state READY. */
+static void greeted(struct session *t, const char *ehlo_reply)
+{
+	char reply[128], want[256];
+
+	snprintf(reply, sizeof(reply), "250 %s\r\n", ehlo_reply);
+	snprintf(want, sizeof(want), "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [%s]\n",
+		 ehlo_reply);
+	server(t, "220 hi\r\n");
+	client(t, "EHLO x\r\n");
+	server(t, reply);
+	expect(t, want);
+}
+
 /* Greeting, EHLO, MAIL, RCPT done; events cleared; state RCPT_OK. */
 static void to_rcpt(struct session *t)
 {
@@ -342,10 +357,7 @@ static void test_pipelining(void **state)
 
 	(void)state;
 	session_open(t, false);
-	server(t, "220 hi\r\n");
-	client(t, "EHLO x\r\n");
-	server(t, "250 ok\r\n");
-	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	greeted(t, "ok");
 
 	client(t, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\nDATA\r\n");
 	expect(t, "req T MAIL [FROM:<a@b>]\n"
@@ -512,10 +524,7 @@ static void auth_plain(bool keep, const char *want_arg)
 
 	t->cfg.keep_credentials = keep;
 	session_open(t, false);
-	server(t, "220 hi\r\n");
-	client(t, "EHLO x\r\n");
-	server(t, "250 ok\r\n");
-	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	greeted(t, "ok");
 	client(t, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n");
 	server(t, "235 2.7.0 Authentication successful\r\n");
 	client(t, "MAIL FROM:<a@b>\r\n");
@@ -557,10 +566,7 @@ static void test_auth_redaction_shapes(void **state)
 		struct session *t = session_new();
 
 		session_open(t, false);
-		server(t, "220 hi\r\n");
-		client(t, "EHLO x\r\n");
-		server(t, "250 ok\r\n");
-		expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+		greeted(t, "ok");
 		client(t, cases[i][0]);
 		expect(t, cases[i][1]);
 		session_free(t);
@@ -574,10 +580,7 @@ static void test_auth_failure_state(void **state)
 
 	(void)state;
 	session_open(t, false);
-	server(t, "220 hi\r\n");
-	client(t, "EHLO x\r\n");
-	server(t, "250 ok\r\n");
-	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	greeted(t, "ok");
 	client(t, "AUTH LOGIN\r\n");
 	server(t, "334 VXNlcm5hbWU6\r\n");
 	client(t, "*\r\n");
@@ -600,10 +603,7 @@ static void sasl_ahead_of_334(bool keep, const char *want)
 
 	t->cfg.keep_credentials = keep;
 	session_open(t, false);
-	server(t, "220 hi\r\n");
-	client(t, "EHLO x\r\n");
-	server(t, "250 ok\r\n");
-	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [ok]\n");
+	greeted(t, "ok");
 	client(t, "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0\r\n");
 	expect(t, want);
 	server(t, "334 VXNlcm5hbWU6\r\n");
@@ -626,21 +626,13 @@ static void test_sasl_answer_ahead_of_334(void **state)
 
 /* ---- STARTTLS ------------------------------------------------------------- */
 
-static void ehlo_done(struct session *t)
-{
-	server(t, "220 hi\r\n");
-	client(t, "EHLO x\r\n");
-	server(t, "250 STARTTLS\r\n");
-	expect(t, "rep F 220 > F [hi]\nreq T EHLO [x]\nrep F 250 EHLO F [STARTTLS]\n");
-}
-
 static void test_starttls_accepted(void **state)
 {
 	struct session *t = session_new();
 
 	(void)state;
 	session_open(t, false);
-	ehlo_done(t);
+	greeted(t, "STARTTLS");
 	client(t, "STARTTLS\r\n");
 	assert_false(smtp_is_tls(t->smtp));
 	server(t, "220 2.0.0 Ready to start TLS\r\n250 not parsed\r\n");
@@ -664,7 +656,7 @@ static void test_x_anonymoustls(void **state)
 
 	(void)state;
 	session_open(t, false);
-	ehlo_done(t);
+	greeted(t, "STARTTLS");
 	client(t, "x-anonymoustls\r\n");
 	server(t, "220 go\r\n");
 	expect(t, "req T X-ANONYMOUSTLS []\n"
@@ -680,7 +672,7 @@ static void test_starttls_refused(void **state)
 
 	(void)state;
 	session_open(t, false);
-	ehlo_done(t);
+	greeted(t, "STARTTLS");
 	client(t, "STARTTLS\r\n");
 	server(t, "454 4.7.0 TLS not available\r\n");
 	client(t, "MAIL FROM:<a@b>\r\n");
@@ -699,7 +691,7 @@ static void test_starttls_injection(void **state)
 
 	(void)state;
 	session_open(t, false);
-	ehlo_done(t);
+	greeted(t, "STARTTLS");
 	client(t, "STARTTLS\r\nRSET\r\n");
 	server(t, "220 go ahead\r\n");
 	expect(t, "req T STARTTLS []\n"
