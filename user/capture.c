@@ -399,9 +399,12 @@ static int run_loop(struct capture *c, volatile sig_atomic_t *stop)
 			fprintf(stderr, "smtpmon: poll ring buffer: %s\n", strerror(-n));
 			return -1;
 		}
+		if (n > 0)
+			pipeline_flush(c->p);
 		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
 			c->boot_to_wall_ns = sample_boot_to_wall();
 			pipeline_tick(c->p, clock_ns(CLOCK_REALTIME));
+			pipeline_flush(c->p); /* timeouts emit events too */
 			publish_stats(c);
 			next_tick += TICK_NS;
 		}

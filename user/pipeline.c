@@ -623,6 +623,11 @@ void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx)
 	p->tls_ctx = ctx;
 }
 
+void pipeline_flush(struct pipeline *p)
+{
+	p->sink->flush(p->sink);
+}
+
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
 {
 	return &p->stats;

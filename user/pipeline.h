@@ -42,6 +42,9 @@ void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
 /* Time passes (idle timeouts); now_ns is the source's clock. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* Push the events written so far out of the sink's buffers (a live source
+ * calls it after each batch, so readers of a pipe see events promptly). */
+void pipeline_flush(struct pipeline *p);
 /* End of input: every connection is ended with CONN_END_INPUT. */
 void pipeline_finish(struct pipeline *p);
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);

@@ -42,6 +42,10 @@ lab_run_scenario plain >"$d/client.log" 2>&1 || live_fail "plain session: $(tail
 lab_wait_idle
 sleep 1.5 # statistics are published once a second
 
+# Events reach the output while smtpmon runs, not only when it exits (stdout is a file
+# here, fully buffered unless smtpmon flushes after each batch).
+live_check "events are written while capturing" \
+	grep -q '"event":"smtp_connection"' "$d/out.json"
 "$CTL" -s "$sock" -j stats >"$d/stats.json"
 live_check "smtpmonctl -j stats: one valid JSON reply" \
 	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] is True' "$d/stats.json"
