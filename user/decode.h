@@ -17,11 +17,11 @@
 #include "segment.h"
 
 enum decode_result {
-	DECODE_OK = 0,	     /* seg filled */
-	DECODE_NOT_TCP,	     /* other protocol, silently skipped */
-	DECODE_FRAGMENT,     /* IP fragment: counted and skipped */
-	DECODE_MALFORMED,    /* truncated or inconsistent headers */
-	DECODE_UNSUPPORTED,  /* unknown link type or ethertype */
+	DECODE_OK = 0,	    /* seg filled */
+	DECODE_NOT_TCP,	    /* other protocol, silently skipped */
+	DECODE_FRAGMENT,    /* IP fragment: counted and skipped */
+	DECODE_MALFORMED,   /* truncated or inconsistent headers */
+	DECODE_UNSUPPORTED, /* unknown link type or ethertype */
 };
 
 struct decode_stats {

@@ -4,16 +4,22 @@
 #include "event.h"
 
 const char *const event_names[EV_TYPE_MAX] = {
-	[EV_SMTP_REQUEST] = "smtp_request",	  [EV_SMTP_REPLY] = "smtp_reply",
-	[EV_SMTP_DATA] = "smtp_data",		  [EV_SMTP_STARTTLS] = "smtp_starttls",
-	[EV_SMTP_UNEXPECTED] = "smtp_unexpected", [EV_CONTENT_GAP] = "content_gap",
-	[EV_SMTP_CONNECTION] = "smtp_connection", [EV_WEIRD] = "weird",
+    [EV_SMTP_REQUEST] = "smtp_request",
+    [EV_SMTP_REPLY] = "smtp_reply",
+    [EV_SMTP_DATA] = "smtp_data",
+    [EV_SMTP_STARTTLS] = "smtp_starttls",
+    [EV_SMTP_UNEXPECTED] = "smtp_unexpected",
+    [EV_CONTENT_GAP] = "content_gap",
+    [EV_SMTP_CONNECTION] = "smtp_connection",
+    [EV_WEIRD] = "weird",
 };
 
 const char *const conn_end_names[] = {
-	[CONN_END_FIN] = "FIN",		  [CONN_END_RST] = "RST",
-	[CONN_END_TIMEOUT] = "timeout",	  [CONN_END_EVICTED] = "eviction",
-	[CONN_END_INPUT] = "end_of_input",
+    [CONN_END_FIN] = "FIN",
+    [CONN_END_RST] = "RST",
+    [CONN_END_TIMEOUT] = "timeout",
+    [CONN_END_EVICTED] = "eviction",
+    [CONN_END_INPUT] = "end_of_input",
 };
 
 bool event_mask_parse(const char *list, unsigned *mask)

@@ -4,9 +4,9 @@
  * Events follow Zeek's SMTP events and parameters (see
  * ../shared/reference/zeek-smtp.md): smtp_request, smtp_reply, smtp_data,
  * smtp_starttls, smtp_unexpected; plus content_gap, weird (Zeek's weird
- * names) and a per-connection smtp_connection summary. String fields are raw bytes (struct bytes, not
- * NUL-terminated, may contain anything); sinks are responsible for escaping.
- * An event and everything it points to is valid only during emit().
+ * names) and a per-connection smtp_connection summary. String fields are raw bytes (struct bytes,
+ * not NUL-terminated, may contain anything); sinks are responsible for escaping. An event and
+ * everything it points to is valid only during emit().
  */
 #ifndef SMTPMON_EVENT_H
 #define SMTPMON_EVENT_H
@@ -34,8 +34,8 @@ enum event_type {
 	EV_TYPE_MAX,
 };
 
-#define EV_MASK(t)   (1u << (t))
-#define EV_MASK_ALL  ((1u << EV_TYPE_MAX) - 1)
+#define EV_MASK(t)  (1u << (t))
+#define EV_MASK_ALL ((1u << EV_TYPE_MAX) - 1)
 
 /* Zeek's event names, indexed by enum event_type. */
 extern const char *const event_names[EV_TYPE_MAX];
@@ -44,7 +44,7 @@ bool event_mask_parse(const char *list, unsigned *mask);
 
 /* Identity of a connection, oriented as Zeek does: orig = the client. */
 struct conn_id {
-	char uid[20]; /* "C" + base62, NUL-terminated */
+	char uid[20];	/* "C" + base62, NUL-terminated */
 	uint8_t family; /* 4 or 6, as in struct segment */
 	uint8_t orig_h[16];
 	uint8_t resp_h[16];
@@ -53,11 +53,11 @@ struct conn_id {
 };
 
 enum conn_end {
-	CONN_END_FIN = 0,   /* both sides closed */
-	CONN_END_RST,	    /* reset by either side */
-	CONN_END_TIMEOUT,   /* idle longer than the timeout */
-	CONN_END_EVICTED,   /* dropped to stay inside a memory or table limit */
-	CONN_END_INPUT,	    /* end of input (pcap end, capture stopped) */
+	CONN_END_FIN = 0, /* both sides closed */
+	CONN_END_RST,	  /* reset by either side */
+	CONN_END_TIMEOUT, /* idle longer than the timeout */
+	CONN_END_EVICTED, /* dropped to stay inside a memory or table limit */
+	CONN_END_INPUT,	  /* end of input (pcap end, capture stopped) */
 };
 
 extern const char *const conn_end_names[]; /* "FIN", "RST", "timeout", "eviction", "end_of_input" */

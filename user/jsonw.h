@@ -23,8 +23,8 @@ struct jsonw {
 
 void jsonw_init(struct jsonw *w);
 void jsonw_free(struct jsonw *w);
-void jsonw_begin(struct jsonw *w);		     /* "{" */
-void jsonw_end(struct jsonw *w);		     /* "}\n" */
+void jsonw_begin(struct jsonw *w); /* "{" */
+void jsonw_end(struct jsonw *w);   /* "}\n" */
 void jsonw_key_str(struct jsonw *w, const char *key, const uint8_t *s, size_t len);
 void jsonw_key_cstr(struct jsonw *w, const char *key, const char *s);
 void jsonw_key_u64(struct jsonw *w, const char *key, uint64_t v);

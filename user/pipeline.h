@@ -25,9 +25,9 @@ struct pipeline;
 typedef void (*pipeline_tls_fn)(void *ctx, const struct conn_id *id);
 
 struct pipeline_stats {
-	uint64_t segments;	/* segments handed in */
-	uint64_t ignored;	/* not on a monitored port */
-	uint64_t conns_total;	/* connections created */
+	uint64_t segments;    /* segments handed in */
+	uint64_t ignored;     /* not on a monitored port */
+	uint64_t conns_total; /* connections created */
 	uint64_t conns_active;
 	uint64_t conns_evicted; /* dropped to respect a limit */
 	uint64_t conns_timed_out;

@@ -27,8 +27,8 @@ struct reasm_ops {
 
 struct reasm_stats {
 	uint64_t delivered, gap_bytes, gaps;
-	uint64_t duplicate_bytes;  /* retransmitted bytes dropped */
-	uint64_t inconsistent;	   /* retransmissions with different content */
+	uint64_t duplicate_bytes; /* retransmitted bytes dropped */
+	uint64_t inconsistent;	  /* retransmissions with different content */
 	uint64_t buffered_peak;
 	uint64_t before_base; /* bytes before the stream start, ignored */
 	uint64_t rejected;    /* segments claiming more than 2^31 of sequence space */

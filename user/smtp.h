@@ -21,9 +21,10 @@ struct smtp;
 typedef void (*smtp_emit_fn)(void *ctx, struct event *ev);
 
 struct smtp_stats {
-	uint64_t transactions; /* mails whose end was seen: the "." line or a completed LAST chunk */
-	uint64_t anomalies;    /* smtp_unexpected and weird events raised */
-	bool tls;	       /* STARTTLS / X-ANONYMOUSTLS accepted */
+	uint64_t
+	    transactions;   /* mails whose end was seen: the "." line or a completed LAST chunk */
+	uint64_t anomalies; /* smtp_unexpected and weird events raised */
+	bool tls;	    /* STARTTLS / X-ANONYMOUSTLS accepted */
 };
 
 /* partial: the connection's start was not seen; the parser then waits for a

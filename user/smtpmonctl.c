@@ -24,10 +24,11 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
-static const char usage[] = "usage: smtpmonctl [-s SOCKET] [-j] stats\n"
-			    "       smtpmonctl [-s SOCKET] ping\n"
-			    "  -s, --socket PATH  control socket (default " CONTROL_DEFAULT_PATH ")\n"
-			    "  -j, --json         print the reply as JSON\n";
+static const char usage[] =
+    "usage: smtpmonctl [-s SOCKET] [-j] stats\n"
+    "       smtpmonctl [-s SOCKET] ping\n"
+    "  -s, --socket PATH  control socket (default " CONTROL_DEFAULT_PATH ")\n"
+    "  -j, --json         print the reply as JSON\n";
 
 /* Sends one request line, returns the NUL-terminated reply or NULL. */
 static char *ask(const char *path, const char *request, int *exit_code)
@@ -59,7 +60,8 @@ static char *ask(const char *path, const char *request, int *exit_code)
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		if (poll(&pfd, 1, TIMEOUT_MS) <= 0) {
-			fprintf(stderr, "smtpmonctl: %s: no reply within %d ms\n", path, TIMEOUT_MS);
+			fprintf(stderr, "smtpmonctl: %s: no reply within %d ms\n", path,
+				TIMEOUT_MS);
 			break;
 		}
 		ssize_t n = recv(fd, reply + len, REPLY_MAX - 1 - len, 0);
