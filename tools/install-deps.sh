@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
-	libsystemd-dev libcmocka-dev pkg-config libclang-rt-14-dev git)
+	libsystemd-dev libcmocka-dev pkg-config libclang-rt-14-dev git clang-format)
 # Lab peers: a real Postfix with Cyrus SASL (saslpasswd2 + the sasldb plugin), swaks with
 # STARTTLS (IO::Socket::SSL), capture and oracle tools, what the scripts call, systemd for
 # the journal and unit tests (journald, systemd-analyze, systemd-nspawn), bc and time for
