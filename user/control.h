@@ -15,7 +15,8 @@
 
 #include <stddef.h>
 
-#define CONTROL_DEFAULT_PATH "/run/smtpmon/control.sock"
+#define CONTROL_DEFAULT_DIR  "/run/smtpmon" /* systemd RuntimeDirectory=smtpmon */
+#define CONTROL_DEFAULT_PATH CONTROL_DEFAULT_DIR "/control.sock"
 
 struct control;
 

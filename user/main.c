@@ -271,7 +271,7 @@ int main(int argc, char **argv)
 			/* The default socket lives in systemd's RuntimeDirectory; create
 			 * it when run by hand. */
 			if (cap.control_path && !strcmp(cap.control_path, CONTROL_DEFAULT_PATH))
-				mkdir("/run/smtpmon", 0750);
+				mkdir(CONTROL_DEFAULT_DIR, 0750); /* bind reports failures */
 			sigaction(SIGINT, &sa, NULL);
 			sigaction(SIGTERM, &sa, NULL);
 			rc = capture_run(&cap, &cfg, p, &stop_requested) ? EXIT_RUNTIME : EXIT_OK;
