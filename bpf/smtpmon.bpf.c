@@ -34,9 +34,10 @@
 #define CLASS_M (1024 - REC_HDR_LEN)
 #define CLASS_L SMTPMON_CHUNK_MAX
 
-/* Monitored ports as a bitmap, filled by user space before load: the test
- * that sends every other packet away is one load, no helper call. */
-const volatile __u8 port_bits[65536 / 8];
+/* Monitored ports as a bitmap in .bss, which user space maps and rewrites
+ * on a reload: the test that sends every other packet away is one load, no
+ * helper call. */
+__u8 port_bits[65536 / 8];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -52,10 +53,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SMTPMON_STAT_MAX);
+	__uint(max_entries, SMTPMON_PROG_MAX * SMTPMON_STAT_MAX);
 	__type(key, __u32);
 	__type(value, __u64);
-} stats SEC(".maps");
+} stats SEC(".maps"); /* key: SMTPMON_STAT_KEY(prog, stat) */
 
 /* Everything the chunk emitter needs; lives on the program's stack and is
  * passed to the bpf_loop callback. */
@@ -71,12 +72,14 @@ struct emit_ctx {
 	bool to_server;
 	bool encrypted;
 	bool truncated;
+	__u8 prog; /* enum smtpmon_prog, for the counters */
 	struct smtpmon_rec hdr; /* per-packet header fields; last: flexible array */
 };
 
-static __always_inline void stat_add(__u32 idx, __u64 n)
+static __always_inline void stat_add(__u8 prog, __u32 stat, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	__u32 key = SMTPMON_STAT_KEY(prog, stat);
+	__u64 *v = bpf_map_lookup_elem(&stats, &key);
 
 	if (v)
 		*v += n;
@@ -163,12 +166,12 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 
 	r = reserve(copy);
 	if (!r) {
-		stat_add(SMTPMON_STAT_RING_DROPS, 1);
-		stat_add(SMTPMON_STAT_RING_DROP_BYTES, len);
+		stat_add(e->prog, SMTPMON_STAT_RING_DROPS, 1);
+		stat_add(e->prog, SMTPMON_STAT_RING_DROP_BYTES, len);
 		flow_add_lost(e, len);
 	} else if (copy && load_bytes(e->ctx, e->off, r->payload, copy, xdp) < 0) {
 		bpf_ringbuf_discard(r, 0);
-		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(e->prog, SMTPMON_STAT_PARSE_ERRORS, 1);
 		flow_add_lost(e, len);
 	} else {
 		__builtin_memcpy(r, &e->hdr, REC_HDR_LEN);
@@ -184,8 +187,8 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 			r->lost_before = __sync_lock_test_and_set(
 			    e->to_server ? &e->flow->lost_to_server : &e->flow->lost_to_client, 0);
 		bpf_ringbuf_submit(r, 0);
-		stat_add(SMTPMON_STAT_RECORDS, 1);
-		stat_add(SMTPMON_STAT_PAYLOAD_BYTES, copy);
+		stat_add(e->prog, SMTPMON_STAT_RECORDS, 1);
+		stat_add(e->prog, SMTPMON_STAT_PAYLOAD_BYTES, copy);
 	}
 	e->seq += len + (flags & SMTPMON_TCP_SYN ? 1 : 0);
 	e->off += len;
@@ -253,26 +256,29 @@ static __always_inline void track_starttls(struct emit_ctx *e, __u32 payload_off
 static __always_inline void handle_packet(void *ctx, void *data, void *data_end, __u32 pkt_len,
 					  __u32 ifindex, __u8 dir, const bool xdp)
 {
+	const __u8 prog = xdp ? SMTPMON_PROG_XDP
+			      : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
+							   : SMTPMON_PROG_TC_EGRESS;
 	struct emit_ctx e;
 	struct pkt p;
 
-	stat_add(SMTPMON_STAT_PACKETS, 1);
+	stat_add(prog, SMTPMON_STAT_PACKETS, 1);
 	__builtin_memset(&e, 0, sizeof(e));
 	switch (parse_packet(data, data_end, &p, &e.hdr)) {
 	case PARSE_TCP:
 		break;
 	case PARSE_FRAGMENT:
-		stat_add(SMTPMON_STAT_FRAGMENTS, 1);
+		stat_add(prog, SMTPMON_STAT_FRAGMENTS, 1);
 		return;
 	case PARSE_MALFORMED:
-		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(prog, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
 	default:
 		return;
 	}
 	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
 		return;
-	stat_add(SMTPMON_STAT_MATCHED, 1);
+	stat_add(prog, SMTPMON_STAT_MATCHED, 1);
 
 	/* The IP length bounds the payload (Ethernet padding), unless it is 0
 	 * (BIG TCP) or larger than what is there. */
@@ -280,7 +286,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (p.ip_end && p.ip_end < end)
 		end = p.ip_end;
 	if (p.payload_off > end) {
-		stat_add(SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(prog, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
 	}
 	__u32 payload_len = end - p.payload_off;
@@ -288,6 +294,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 		return;
 
 	e.ctx = ctx;
+	e.prog = prog;
 	e.to_server = dst_is_server(&e.hdr);
 	if (e.to_server) {
 		__builtin_memcpy(e.key.client, e.hdr.saddr, 16);
@@ -323,14 +330,14 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 
 	__u32 nchunks = 1;
 	if (e.encrypted) {
-		stat_add(SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 	} else {
 		if (payload_len > 0xffff)
-			stat_add(SMTPMON_STAT_BIG_SEGMENTS, 1);
+			stat_add(prog, SMTPMON_STAT_BIG_SEGMENTS, 1);
 		if (payload_len > SMTPMON_SKB_MAX) {
 			e.left = SMTPMON_SKB_MAX;
 			e.truncated = true;
-			stat_add(SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
+			stat_add(prog, SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
 		}
 		if (e.left)
 			nchunks = (e.left + CLASS_L - 1) / CLASS_L;

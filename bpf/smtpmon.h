@@ -104,4 +104,14 @@ enum smtpmon_stat {
 	SMTPMON_STAT_MAX,
 };
 
+/* The programs, each with its own set of counters. */
+enum smtpmon_prog {
+	SMTPMON_PROG_TC_INGRESS = 0,
+	SMTPMON_PROG_TC_EGRESS,
+	SMTPMON_PROG_XDP,
+	SMTPMON_PROG_MAX,
+};
+
+#define SMTPMON_STAT_KEY(prog, stat) ((__u32)(prog) * SMTPMON_STAT_MAX + (__u32)(stat))
+
 #endif /* SMTPMON_H */

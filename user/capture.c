@@ -245,7 +245,7 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	c->skel = skel;
 	for (size_t i = 0; i < c->cfg->nports; i++) {
 		uint16_t port = c->cfg->ports[i];
-		skel->rodata->port_bits[port >> 3] |= (uint8_t)(1u << (port & 7));
+		skel->bss->port_bits[port >> 3] |= (uint8_t)(1u << (port & 7));
 	}
 	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
 	if (!err)
@@ -317,12 +317,12 @@ static bool kernel_totals(const struct capture *c, uint64_t totals[SMTPMON_STAT_
 	if (!percpu)
 		return false;
 	memset(totals, 0, SMTPMON_STAT_MAX * sizeof(totals[0]));
-	for (uint32_t k = 0; k < SMTPMON_STAT_MAX; k++) {
-		if (bpf_map__lookup_elem(c->skel->maps.stats, &k, sizeof(k), percpu,
+	for (uint32_t key = 0; key < SMTPMON_PROG_MAX * SMTPMON_STAT_MAX; key++) {
+		if (bpf_map__lookup_elem(c->skel->maps.stats, &key, sizeof(key), percpu,
 					 (size_t)ncpus * sizeof(*percpu), 0))
 			continue;
 		for (int cpu = 0; cpu < ncpus; cpu++)
-			totals[k] += percpu[cpu];
+			totals[key % SMTPMON_STAT_MAX] += percpu[cpu];
 	}
 	free(percpu);
 	return true;

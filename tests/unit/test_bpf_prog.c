@@ -152,8 +152,8 @@ static int setup_ring(void **state, size_t ring_size)
 	assert_non_null(fx);
 	fx->skel = smtpmon_bpf__open();
 	assert_non_null(fx->skel);
-	fx->skel->rodata->port_bits[25 >> 3] |= 1 << (25 & 7);
-	fx->skel->rodata->port_bits[587 >> 3] |= 1 << (587 & 7);
+	fx->skel->bss->port_bits[25 >> 3] |= 1 << (25 & 7);
+	fx->skel->bss->port_bits[587 >> 3] |= 1 << (587 & 7);
 	assert_int_equal(bpf_map__set_max_entries(fx->skel->maps.events, ring_size), 0);
 	assert_int_equal(smtpmon_bpf__load(fx->skel), 0);
 	fx->rb = ring_buffer__new(bpf_map__fd(fx->skel->maps.events), on_rec, fx, NULL);
@@ -209,7 +209,7 @@ static uint64_t stat(struct fixture *fx, enum smtpmon_stat k)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	uint64_t v[ncpus], sum = 0;
-	uint32_t key = k;
+	uint32_t key = SMTPMON_STAT_KEY(SMTPMON_PROG_TC_INGRESS, k);
 
 	assert_int_equal(
 	    bpf_map__lookup_elem(fx->skel->maps.stats, &key, sizeof(key), v, sizeof(v), 0), 0);
