@@ -633,6 +633,26 @@ const struct pipeline_stats *pipeline_stats(const struct pipeline *p)
 	return &p->stats;
 }
 
+void pipeline_foreach_conn(const struct pipeline *p, pipeline_conn_fn fn, void *ctx)
+{
+	for (const struct list *e = p->active.next; e != &p->active; e = e->next) {
+		const struct conn *c =
+		    (const struct conn *)((const char *)e - offsetof(struct conn, lru));
+		struct pipeline_conn_view v = {
+		    .id = &c->id,
+		    .state = smtp_state_name(c->smtp),
+		    .smtp = smtp_view(c->smtp),
+		    .start_ns = c->start_ns,
+		    .last_ns = c->last_ns,
+		    .orig_bytes = reasm_stream_bytes(c->dir[1].reasm),
+		    .resp_bytes = reasm_stream_bytes(c->dir[0].reasm),
+		    .tls = smtp_is_tls(c->smtp),
+		    .partial = c->partial,
+		};
+		fn(ctx, &v);
+	}
+}
+
 void pipeline_free(struct pipeline *p)
 {
 	struct conn *c;

@@ -48,6 +48,22 @@ void pipeline_flush(struct pipeline *p);
 /* End of input: every connection is ended with CONN_END_INPUT. */
 void pipeline_finish(struct pipeline *p);
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
+
+struct smtp_view;
+
+/* One open connection, for smtpmonctl sessions; valid during the callback. */
+struct pipeline_conn_view {
+	const struct conn_id *id;
+	const char *state; /* SMTP state name (smtp_state_name) */
+	const struct smtp_view *smtp;
+	uint64_t start_ns, last_ns; /* the source's clock */
+	uint64_t orig_bytes, resp_bytes;
+	bool tls, partial;
+};
+
+typedef void (*pipeline_conn_fn)(void *ctx, const struct pipeline_conn_view *v);
+/* Every open connection, most recently active first. */
+void pipeline_foreach_conn(const struct pipeline *p, pipeline_conn_fn fn, void *ctx);
 void pipeline_free(struct pipeline *p);
 
 #endif

@@ -129,6 +129,7 @@ struct smtp {
 	uint16_t queue_head, queue_len;
 	uint8_t queue[QUEUE_MAX]; /* commands after first_cmd */
 	struct smtp_stats stats;
+	struct smtp_view view;
 };
 
 /* ---- event emission ---------------------------------------------------- */
@@ -554,6 +555,42 @@ static bool sasl_answer_ahead_of_334(const struct smtp *s)
 	return !s->cfg->keep_credentials && (last == CMD_AUTH || last == CMD_AUTH_ANSWER);
 }
 
+/* ---- session view (smtp_view) ------------------------------------------- */
+
+static void view_set(struct smtp_value *v, struct bytes arg)
+{
+	v->len = (uint8_t)(arg.len < sizeof(v->bytes) ? arg.len : sizeof(v->bytes));
+	if (v->len)
+		memcpy(v->bytes, arg.ptr, v->len);
+}
+
+/* Follows the client's words, not the replies: it shows what was asked. */
+static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
+{
+	struct smtp_view *v = &s->view;
+
+	switch (cmd) {
+	case CMD_EHLO:
+	case CMD_HELO:
+		view_set(&v->helo, arg);
+		break;
+	case CMD_MAIL:
+		view_set(&v->mail_from, arg);
+		v->nrcpts = 0;
+		break;
+	case CMD_RCPT:
+		if (v->nrcpts < SMTP_VIEW_RCPTS)
+			view_set(&v->rcpts[v->nrcpts], arg);
+		if (v->nrcpts < UINT32_MAX)
+			v->nrcpts++;
+		break;
+	case CMD_RSET:
+		v->mail_from.len = 0;
+		v->nrcpts = 0;
+		break;
+	}
+}
+
 /* ---- client lines (reference a.4) ---------------------------------------- */
 
 static bool is_blank(uint8_t c)
@@ -780,6 +817,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 	if (cmd == CMD_END_OF_DATA)
 		update_state(s, qcmd, 0, orig); /* the mail closes before the request */
 	request(s, name, redact(s, cmd, arg, scratch));
+	view_command(s, cmd, arg);
 
 	if (cmd == CMD_BDAT) {
 		update = bdat_command(s, &bdat, orig);
@@ -982,4 +1020,32 @@ bool smtp_is_tls(const struct smtp *s)
 const struct smtp_stats *smtp_stats(const struct smtp *s)
 {
 	return &s->stats;
+}
+
+const struct smtp_view *smtp_view(const struct smtp *s)
+{
+	return &s->view;
+}
+
+const char *smtp_state_name(const struct smtp *s)
+{
+	static const char *const names[] = {
+	    [ST_CONNECTED] = "CONNECTED",
+	    [ST_INITIATED] = "INITIATED",
+	    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
+	    [ST_READY] = "READY",
+	    [ST_MAIL_OK] = "MAIL_OK",
+	    [ST_RCPT_OK] = "RCPT_OK",
+	    [ST_IN_DATA] = "IN_DATA",
+	    [ST_AFTER_DATA] = "AFTER_DATA",
+	    [ST_IN_AUTH] = "IN_AUTH",
+	    [ST_IN_TLS] = "IN_TLS",
+	    [ST_QUIT] = "QUIT",
+	    [ST_AFTER_GAP] = "AFTER_GAP",
+	    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
+	    [ST_IN_BDAT] = "IN_BDAT",
+	};
+
+	return s->state < sizeof(names) / sizeof(names[0]) && names[s->state] ? names[s->state]
+									      : "UNKNOWN";
 }

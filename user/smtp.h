@@ -27,6 +27,24 @@ struct smtp_stats {
 	bool tls;	    /* STARTTLS / X-ANONYMOUSTLS accepted */
 };
 
+/* What smtpmonctl sessions shows of a session: the client's own words, raw
+ * (escaped by whoever prints them) and cut to SMTP_VIEW_VALUE_MAX bytes, so
+ * a session's view costs a few hundred bytes whatever the client sends. */
+#define SMTP_VIEW_VALUE_MAX 64
+#define SMTP_VIEW_RCPTS	    3
+
+struct smtp_value {
+	uint8_t len;
+	uint8_t bytes[SMTP_VIEW_VALUE_MAX];
+};
+
+struct smtp_view {
+	struct smtp_value helo;			  /* argument of the last HELO/EHLO */
+	struct smtp_value mail_from;		  /* argument of the transaction's MAIL */
+	struct smtp_value rcpts[SMTP_VIEW_RCPTS]; /* its first recipients */
+	uint32_t nrcpts;			  /* RCPT commands since MAIL */
+};
+
 /* partial: the connection's start was not seen; the parser then waits for a
  * server reply before it trusts client lines (see docs/zeek-differences.md). */
 struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit, void *ctx);
@@ -44,5 +62,8 @@ void smtp_finish(struct smtp *s);
 /* True once the stream is encrypted: bytes are only counted from then on. */
 bool smtp_is_tls(const struct smtp *s);
 const struct smtp_stats *smtp_stats(const struct smtp *s);
+const struct smtp_view *smtp_view(const struct smtp *s);
+/* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
+const char *smtp_state_name(const struct smtp *s);
 
 #endif
