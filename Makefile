@@ -9,7 +9,8 @@
 #   make bench      benchmarks against peers measured in the same run
 #   make demo       live demo in a throwaway namespace pair
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
-#   make install    smtpmon, smtpmonctl and smtpmon.service (PREFIX, DESTDIR)
+#   make install    programs, unit, sysusers.d entry, catalog, man pages, example
+#                   /etc/smtpmon/smtpmon.conf (PREFIX, DESTDIR, SYSCONFDIR)
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -140,17 +141,41 @@ demo: deps
 vmlinux:
 	$(Q)tools/gen-vmlinux.sh
 
-# Packages pass PREFIX=/usr; systemd also reads units from /usr/local/lib/systemd/system.
+# Packages pass PREFIX=/usr. systemd also reads units, sysusers.d and catalogs under
+# /usr/local/lib, so the default PREFIX works without a package.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+CONF := $(DESTDIR)$(SYSCONFDIR)/smtpmon/smtpmon.conf
 
+# The example configuration never replaces an existing one. Without DESTDIR (installing
+# on this machine, not staging a package) the group, the catalog and the units are made
+# known to the system, as a package's maintainer scripts and dpkg triggers would.
 .PHONY: install
 install: all
-	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR)
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/smtpmon
 	$(Q)install -m 0755 $(BUILD)/smtpmon $(BUILD)/smtpmonctl $(DESTDIR)$(SBINDIR)/
-	$(Q)sed 's|/usr/local/sbin/|$(SBINDIR)/|g' tools/smtpmon.service >$(DESTDIR)$(UNITDIR)/smtpmon.service
+	$(Q)sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/etc/smtpmon/|$(SYSCONFDIR)/smtpmon/|g' \
+		systemd/smtpmon.service >$(DESTDIR)$(UNITDIR)/smtpmon.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/smtpmon.service
+	$(Q)install -m 0644 systemd/smtpmon.sysusers $(DESTDIR)$(SYSUSERSDIR)/smtpmon.conf
+	$(Q)install -m 0644 systemd/smtpmon.catalog $(DESTDIR)$(CATALOGDIR)/smtpmon.catalog
+	$(Q)install -m 0644 man/smtpmon.8 man/smtpmonctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)install -m 0644 man/smtpmon.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)if [ -e $(CONF) ]; then echo "  kept     $(CONF) (example not installed)"; \
+	else install -m 0644 etc/smtpmon.conf $(CONF); fi
+ifeq ($(DESTDIR),)
+	$(Q)if command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/smtpmon.conf; fi
+	$(Q)if command -v journalctl >/dev/null; then journalctl --update-catalog; fi
+	$(Q)if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+endif
 
 format:
 	$(Q)clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true

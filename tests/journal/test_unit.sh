@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_unit.sh - tools/smtpmon.service and `make install`.
+# test_unit.sh - systemd/smtpmon.service and `make install`.
 #
 # Always (no PID 1 needed):
 #   - `systemd-analyze verify --man=no` on the unit with ExecStart pointed at build/smtpmon
@@ -22,7 +22,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
-unit=${SMTPMON_UNIT:-tools/smtpmon.service}
+unit=${SMTPMON_UNIT:-systemd/smtpmon.service}
 
 [[ $EUID -eq 0 ]] || { echo "skip: needs root"; exit 77; }
 [ -x "$smtpmon" ] || { echo "FAIL: $smtpmon not built (make)"; exit 1; }
