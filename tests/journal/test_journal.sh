@@ -1,16 +1,32 @@
 #!/bin/bash
 # test_journal.sh - `smtpmon read --format journal` into a real systemd-journald, read back
-# with journalctl and checked against the JSON and text sinks on the same input:
-#   - one entry per JSON event except smtp_data (which is never sent, even with --data);
-#   - every SMTPMON_* field equals the JSON field of the same name (SMTPMON_ + key upper-cased
-#     without "id."), strings compared after undoing the text escaping's doubled backslash;
-#     no other SMTPMON_* field; MESSAGE equals the text sink's line; PRIORITY, MESSAGE_ID and
-#     SYSLOG_IDENTIFIER per event type; no CODE_* fields;
-#   - every field is a string in `journalctl -o json --all` (never a byte array or null) and
-#     MESSAGE has no newline, also for hostile input;
-#   - for a pcap built here from known bytes (control bytes, invalid and valid UTF-8,
-#     backslashes, a 5000-byte line, IPv6, a gap, STARTTLS), chosen fields equal an escaping
-#     of the raw wire bytes computed independently in Python;
+# with journalctl and checked against the JSON and text sinks on the same input, and the
+# journald catalog systemd/smtpmon.catalog:
+#   - one entry per JSON event except smtp_data (never sent, even with --data: no entry has
+#     SMTP_EVENT=smtp_data or SMTP_DATA, and a marker from a message body is in no field);
+#     entries in the JSON order, none broken or merged;
+#   - every SMTP_* field equals the JSON field of the same name (SMTP_ + key upper-cased
+#     without "id."), one to one: strings equal the decoded JSON string (\xNN for control
+#     bytes and invalid UTF-8, as Zeek writes them), numbers and booleans their JSON text;
+#     no other SMTP_* field; no CODE_* fields;
+#   - MESSAGE is the text sink's line without its time, or its first 256 bytes or fewer,
+#     cut between two characters or escapes, then "…"; never a line break;
+#   - PRIORITY 6, 5 for smtp_starttls, 4 for smtp_unexpected, content_gap, weird and an
+#     smtp_connection with end "eviction"; SYSLOG_IDENTIFIER=smtpmon; MESSAGE_ID per event
+#     type from a table written out here (the ids never change);
+#   - every field is a string in `journalctl -o json --all` (never a byte array or null),
+#     also for hostile input;
+#   - for a pcap built here from known bytes (control bytes, bare CR and LF, NULs, invalid
+#     and valid UTF-8, backslashes, lines of 5000 and 20000 bytes in commands and replies,
+#     IPv6, a gap, STARTTLS), chosen fields equal an escaping of the raw wire bytes computed
+#     independently in Python; the same pcap read with --max-conns 1 gives evictions;
+#   - the catalog: one entry for every MESSAGE_ID in user/out_journal.c (parsed from the
+#     source, so a new event type without an entry fails here) with Subject, Defined-By:
+#     smtpmon, Documentation: man:smtpmon(8) and a text; `journalctl --root=DIR
+#     --update-catalog` accepts it without a word and --list-catalog lists every id; and
+#     `journalctl -x` (run in a private mount namespace that sees only that catalog
+#     database) shows, under the entries of the hostile run, each entry's Subject with its
+#     @FIELD@s replaced by the entry's values;
 #   - with no journald socket, send failures give one stderr line plus a final count.
 # Inputs: ../shared/corpus/synthetic/synth-smtp.pcap, ../shared/corpus/suricata/smtp-errors/
 # smtperr.pcap (binary junk on port 25) and the generated pcap.
@@ -24,6 +40,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
 corpus=../shared/corpus
+catalog=systemd/smtpmon.catalog
 inputs=("$corpus/synthetic/synth-smtp.pcap" "$corpus/suricata/smtp-errors/smtperr.pcap")
 
 [[ $EUID -eq 0 ]] || { echo "skip: needs root (journald)"; exit 77; }
@@ -160,6 +177,12 @@ class Conn:
 def want(event, field, raw):
     expect.append({"event": event, "field": field, "hex": raw.hex()})
 
+# Opened before a and still open while a runs: with --max-conns 1, a evicts it.
+c = Conn(False, bytes([10, 9, 0, 3]), bytes([10, 9, 0, 2]), 43000, 25)
+c.server(b"220 c\r\n")
+c.client(b"EHLO c\x07bell\r\n")
+want("smtp_request", "arg", b"c\x07bell")
+
 a = Conn(False, bytes([10, 9, 0, 1]), bytes([10, 9, 0, 2]), 41000, 25)
 a.server(b"220 mx.example ESMTP \xe2\x9c\x93 ready\r\n")
 want("smtp_reply", "msg", b"mx.example ESMTP \xe2\x9c\x93 ready")
@@ -180,7 +203,8 @@ want("smtp_request", "arg", rcpt)
 a.server(b"250 Ok\r\n")
 a.client(b"DATA\r\n")
 a.server(b"354 go\r\n")
-a.client(b"Subject: \x1b\\x\r\n\r\nbody \\ line\r\n.\r\n")
+a.client(b"Subject: \x1b\\x\r\nX-Marker: journal-must-not-see-body-7f3a\r\n\r\n"
+         b"body \\ line\r\n.\r\n")
 a.server(b"250 queued\r\n")
 # longer than journalctl's 4096-byte limit for printing a field without --all
 a.client(b"X" * 5000 + b"\r\n")
@@ -189,10 +213,29 @@ a.server(b"500 5.5.2 what\r\n")
 a.client(b"\x01\x02\x03 junk\r\n")
 want("smtp_unexpected", "detail", b"\x01\x02\x03")
 a.server(b"500 bad\r\n")
+# A bare LF and a bare CR end lines too: three commands, none of them broken.
+a.client(b"NOOP one\ntwo\rthree\r\n")
+# The direction's first NUL is dropped (weird NUL_in_line), later ones are kept.
+a.server(b"250 a\x00b\x00c\x07\r\n500 x\r\n500 y\r\n")
+want("smtp_reply", "msg", b"ab\x00c\x07")
+a.client(b"RSET\r\n")
+a.server(b"250-first\nsecond\r\n250 done\r\n")
+# Longer than max_line (16384): cut there (weird contentline_size_exceeded).
+a.client(b"NOOP " + b"\xfe" * 20000 + b"\r\n")
+want("smtp_request", "arg", b"\xfe" * (16384 - 5))
+# Every control byte but CR and LF (which end lines), DEL, invalid and valid UTF-8.
+huge = (bytes(b for b in range(32) if b not in b"\r\n") + b"\x7f\x80\xff\xc3\xa9\\") * 600
+a.server(b"250 " + huge + b"\r\n")
+want("smtp_reply", "msg", huge[:16384 - 4])
 a.client(b"STARTTLS\r\n")
 a.server(b"220 2.0.0 go ahead\r\n")
 a.client(b"\x16\x03\x01\x00\x05hello")
 a.close()
+
+c.server(b"250 c\r\n")
+c.client(b"QUIT\r\n")
+c.server(b"221 c\r\n")
+c.close()
 
 b = Conn(True, bytes.fromhex("20010db8000000000000000000000001"),
          bytes.fromhex("20010db8000000000000000000000002"), 42000, 587)
@@ -220,6 +263,7 @@ check_entries()
 {
 	python3 - "$@" <<'EOF'
 import json, re, sys
+from collections import Counter
 
 json_path, text_path, journal_path = sys.argv[1:4]
 expect_path = sys.argv[4] if len(sys.argv) > 4 else None
@@ -233,6 +277,19 @@ def err(msg):
 # The specification, written out here rather than taken from the code.
 PRIORITY = {"smtp_request": "6", "smtp_reply": "6", "smtp_connection": "6",
             "smtp_starttls": "5", "smtp_unexpected": "4", "content_gap": "4", "weird": "4"}
+MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
+              "smtp_reply": "2776601b33004b3387b96f1926595d5d",
+              "smtp_starttls": "8a78e66db85a4499a864eb46473cf4a4",
+              "smtp_unexpected": "017d0be3525f476fb04d6fd254e68001",
+              "content_gap": "fa7e2afda2174f46b64bcf72ae69d228",
+              "smtp_connection": "97ef2b028dfb4179a45ef283e0897ff9",
+              "weird": "e77448ff73344ed990d3ea3281ada07f"}
+MESSAGE_MAX = 256  # bytes of the text line
+
+def priority(ev):
+    if ev["event"] == "smtp_connection" and ev["end"] == "eviction":
+        return "4"
+    return PRIORITY.get(ev["event"])
 
 def keep(s):
     return s
@@ -247,77 +304,69 @@ entries = [json.loads(l) for l in open(journal_path, "rb")]
 print("  %d JSON events (%d smtp_data), %d journal entries" % (len(events), ndata, len(entries)))
 if len(entries) != len(pairs):
     err("journal has %d entries, want %d (JSON events minus smtp_data)" % (len(entries), len(pairs)))
+for ent in entries:
+    if ent.get("SMTP_EVENT") == "smtp_data" or "SMTP_DATA" in ent:
+        err("an smtp_data event reached the journal")
+    if any("journal-must-not-see-body" in v for v in ent.values() if isinstance(v, str)):
+        err("a message body line reached the journal: %r" % ent.get("MESSAGE"))
 
-def text_to_json_value(v, where):
-    """The text escaping (\\\\ for a backslash, \\xNN) with its doubled backslash undone:
-    what the JSON sink's string decodes to. Any other backslash is an error."""
-    out, i = [], 0
-    while i < len(v):
-        if v[i] != "\\":
-            out.append(v[i])
-            i += 1
-        elif v.startswith("\\\\", i):
-            out.append("\\")
-            i += 2
-        elif re.match(r"\\x[0-9a-f]{2}", v[i:i + 4]):
-            out.append(v[i:i + 4])
-            i += 4
-        else:
-            err("%s: stray backslash in %r" % (where, v))
-            return None
-    return "".join(out)
+def check_message(msg, text, where):
+    """The text line from after its time; cut between characters or escapes, then "…"."""
+    line = text.split(" ", 1)[1]
+    if "\n" in msg or "\r" in msg:
+        err("%s: MESSAGE has a line break" % where)
+    if len(line.encode()) <= MESSAGE_MAX:
+        if msg != line:
+            err("%s: MESSAGE %r, text sink %r" % (where, msg[:200], line[:200]))
+        return
+    head = msg[:-1]
+    if not msg.endswith("…") or not line.startswith(head):
+        err("%s: MESSAGE %r is not a cut of %r" % (where, msg[:300], line[:300]))
+    elif not MESSAGE_MAX - 4 < len(head.encode()) <= MESSAGE_MAX:
+        err("%s: MESSAGE cut after %d bytes" % (where, len(head.encode())))
+    elif re.search(r"(?<!\\)(\\\\)*\\(x[0-9a-f]?)?$", head):
+        err("%s: MESSAGE cut inside an escape: %r" % (where, head[-8:]))
 
-message_ids = {}
+seen_types = Counter()
 for n, ((ev, text), ent) in enumerate(zip(pairs, entries)):
     where = "entry %d (%s)" % (n, ev["event"])
+    seen_types[ev["event"]] += 1
     for k, v in ent.items():
         if not isinstance(v, str):
             err("%s: field %s is not a string: %r" % (where, k, v))
-    msg = ent.get("MESSAGE")
-    if not isinstance(msg, str):
+    if not isinstance(ent.get("MESSAGE"), str):
         continue
-    if "\n" in msg or "\r" in msg:
-        err("%s: MESSAGE has a line break" % where)
-    if msg != text:
-        err("%s: MESSAGE %r, text sink %r" % (where, msg[:200], text[:200]))
+    check_message(ent["MESSAGE"], text, where)
     if ent.get("SYSLOG_IDENTIFIER") != "smtpmon":
         err("%s: SYSLOG_IDENTIFIER %r" % (where, ent.get("SYSLOG_IDENTIFIER")))
-    if ent.get("PRIORITY") != PRIORITY.get(ev["event"]):
-        err("%s: PRIORITY %r, want %r" % (where, ent.get("PRIORITY"), PRIORITY.get(ev["event"])))
-    mid = ent.get("MESSAGE_ID", "")
-    if not re.fullmatch(r"[0-9a-f]{32}", mid):
-        err("%s: MESSAGE_ID %r" % (where, mid))
-    if message_ids.setdefault(ev["event"], mid) != mid:
-        err("%s: MESSAGE_ID %s, earlier %s" % (where, mid, message_ids[ev["event"]]))
+    if ent.get("PRIORITY") != priority(ev):
+        err("%s: PRIORITY %r, want %r" % (where, ent.get("PRIORITY"), priority(ev)))
+    if ent.get("MESSAGE_ID") != MESSAGE_ID.get(ev["event"]):
+        err("%s: MESSAGE_ID %r, want %r" % (where, ent.get("MESSAGE_ID"), MESSAGE_ID.get(ev["event"])))
     if any(k.startswith("CODE_") for k in ent):
         err("%s: has CODE_* fields" % where)
     want = {}
     for k, v in ev.items():
-        name = "SMTPMON_" + k.replace("id.", "").upper()
+        name = "SMTP_" + k.replace("id.", "").upper()
         want[name] = "true" if v is True else "false" if v is False else v
-    got = {k: v for k, v in ent.items() if k.startswith("SMTPMON_")}
+    got = {k: v for k, v in ent.items() if k.startswith("SMTP_")}
     for name in sorted(set(want) | set(got)):
         if name not in got:
             err("%s: %s missing" % (where, name))
         elif name not in want:
             err("%s: unexpected %s=%r" % (where, name, got[name]))
-        elif isinstance(got[name], str):
-            value = text_to_json_value(got[name], "%s %s" % (where, name))
-            if value is not None and value != want[name]:
-                err("%s: %s=%r, JSON has %r" % (where, name, got[name][:200], want[name][:200]))
-if len(set(message_ids.values())) != len(message_ids):
-    err("event types share a MESSAGE_ID: %r" % message_ids)
+        elif got[name] != want[name]:
+            err("%s: %s=%r, JSON has %r" % (where, name, got[name][:200], want[name][:200]))
+print("  entries by type: %s" % ", ".join("%s %d" % kv for kv in sorted(seen_types.items())))
 
-def escape_text(raw):
+def escape_zeek(raw):
     """Independent of smtpmon: \\xNN for control bytes and bytes outside a well-formed
-    UTF-8 sequence (Python's strict decoder), \\\\ for a backslash."""
+    UTF-8 sequence (Python's strict decoder), every other byte as it is."""
     out, i = [], 0
     while i < len(raw):
         b = raw[i]
         if b < 0x20 or b == 0x7f:
             out.append("\\x%02x" % b)
-        elif b == 0x5c:
-            out.append("\\\\")
         elif b < 0x80:
             out.append(chr(b))
         else:
@@ -335,35 +384,48 @@ def escape_text(raw):
 
 if expect_path:
     for x in json.load(open(expect_path)):
-        name = "SMTPMON_" + x["field"].upper()
-        value = escape_text(bytes.fromhex(x["hex"]))
-        if not any(e.get("SMTPMON_EVENT") == x["event"] and e.get(name) == value for e in entries):
+        name = "SMTP_" + x["field"].upper()
+        value = escape_zeek(bytes.fromhex(x["hex"]))
+        if not any(e.get("SMTP_EVENT") == x["event"] and e.get(name) == value for e in entries):
             err("no %s entry with %s=%r" % (x["event"], name, value[:120]))
     print("  %d fields checked against the wire bytes" % len(json.load(open(expect_path))))
 sys.exit(1 if errors else 0)
 EOF
 }
 
-for f in "${inputs[@]}"; do
-	name=$(basename "$f")
+# run_journal NAME FILE [OPTIONS...]: FILE through the three sinks, then the comparison.
+# Sets journal_pid (the journal run's pid) for later look-ups.
+journal_pid=
+run_journal()
+{
+	local name=$1 f=$2 expect=()
+	shift 2
 	echo "== $name"
-	"$smtpmon" read -q --data --format json "$f" >"$tmp/$name.json" || fail "$name: json run"
-	"$smtpmon" read -q --data --format text "$f" >"$tmp/$name.txt" || fail "$name: text run"
+	"$smtpmon" read -q --data "$@" --format json "$f" >"$tmp/$name.json" || fail "$name: json run"
+	"$smtpmon" read -q --data "$@" --format text "$f" >"$tmp/$name.txt" || fail "$name: text run"
 	since=$(date +%s)
-	"$smtpmon" read -q --data --format journal "$f" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	pid=$!
-	wait "$pid" || fail "$name: journal run exited $?"
+	"$smtpmon" read -q --data "$@" --format journal "$f" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	journal_pid=$!
+	wait "$journal_pid" || fail "$name: journal run exited $?"
 	[[ -s $tmp/$name.out ]] && fail "$name: journal run wrote to stdout"
 	[[ -s $tmp/$name.err ]] && fail "$name: journal run wrote to stderr: $(head -3 "$tmp/$name.err")"
 	journalctl --sync || fail "journalctl --sync"
 	journalctl -o json --all --no-pager --since "@$((since - 1))" \
-		_PID="$pid" SYSLOG_IDENTIFIER=smtpmon >"$tmp/$name.journal" ||
+		_PID="$journal_pid" SYSLOG_IDENTIFIER=smtpmon >"$tmp/$name.journal" ||
 		fail "$name: journalctl"
-	[[ $f == "$tmp/hostile.pcap" ]] && expect=("$tmp/expect.json") || expect=()
+	[[ $f == "$tmp/hostile.pcap" && $# == 0 ]] && expect=("$tmp/expect.json")
 	grep -q '"event":"smtp_data"' "$tmp/$name.json" || fail "$name: input has no smtp_data"
 	check_entries "$tmp/$name.json" "$tmp/$name.txt" "$tmp/$name.journal" "${expect[@]}" ||
 		fail "$name: journal entries differ from the JSON/text sinks"
+}
+
+for f in "${inputs[@]}"; do
+	[[ $f == "$tmp/hostile.pcap" ]] || run_journal "$(basename "$f")" "$f"
 done
+run_journal evicting "$tmp/hostile.pcap" --max-conns 1
+grep -q '"end":"eviction"' "$tmp/evicting.json" || fail "--max-conns 1 evicted nothing"
+# Last, so that journal_pid names its run for the catalog check.
+run_journal hostile.pcap "$tmp/hostile.pcap"
 
 echo "== a missing journal is reported once"
 f=$corpus/synthetic/synth-smtp.pcap

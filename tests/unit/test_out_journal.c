@@ -1,0 +1,306 @@
+/*
+ * test_out_journal.c - the journal sink's entries, field by field, compared
+ * with entries written by hand from the contract in out_journal.c. This file
+ * defines sd_journal_sendv, so the executable's definition is the one the
+ * sink calls (libsystemd is a shared library): each entry is recorded here
+ * instead of being sent.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include <cmocka.h>
+
+#include "output.h"
+
+#define TS_NS	   1732640000123456789ull
+#define TEXT_ID	   "CHhAvVGS1DHFjwGM9 10.0.0.1:40512"
+#define MAX_FIELDS 64
+
+/* The fields of every entry sent, "NAME=value", in order. */
+static char *sent[16][MAX_FIELDS];
+static size_t sent_len[16][MAX_FIELDS];
+static int nsent, sent_fields[16];
+
+int sd_journal_sendv(const struct iovec *iov, int n);
+
+int sd_journal_sendv(const struct iovec *iov, int n)
+{
+	int i;
+
+	assert_true(nsent < 16);
+	assert_true(n <= MAX_FIELDS);
+	for (i = 0; i < n; i++) {
+		sent[nsent][i] = malloc(iov[i].iov_len + 1);
+		assert_non_null(sent[nsent][i]);
+		memcpy(sent[nsent][i], iov[i].iov_base, iov[i].iov_len);
+		sent[nsent][i][iov[i].iov_len] = '\0';
+		sent_len[nsent][i] = iov[i].iov_len;
+	}
+	sent_fields[nsent++] = n;
+	return 0;
+}
+
+static void forget_sent(void)
+{
+	int e, i;
+
+	for (e = 0; e < nsent; e++)
+		for (i = 0; i < sent_fields[e]; i++)
+			free(sent[e][i]);
+	nsent = 0;
+}
+
+static const struct conn_id id4 = {
+    .uid = "CHhAvVGS1DHFjwGM9",
+    .family = 4,
+    .orig_h = {10, 0, 0, 1},
+    .resp_h = {10, 0, 0, 2},
+    .orig_p = 40512,
+    .resp_p = 25,
+};
+
+static struct event base(enum event_type type, bool is_orig)
+{
+	return (struct event){.type = type, .ts_ns = TS_NS, .id = &id4, .is_orig = is_orig};
+}
+
+static void emit_all(const struct event *evs, size_t n)
+{
+	struct sink *sink = sink_journal_new();
+	size_t i;
+
+	assert_non_null(sink);
+	forget_sent();
+	for (i = 0; i < n; i++)
+		sink->emit(sink, &evs[i]);
+	sink->flush(sink);
+	sink->destroy(sink);
+}
+
+/* The one entry sent equals want, a NULL-terminated list of fields. */
+static void expect_entry(const struct event *ev, const char *const *want)
+{
+	int i;
+
+	emit_all(ev, 1);
+	assert_int_equal(nsent, 1);
+	for (i = 0; want[i]; i++) {
+		assert_true(i < sent_fields[0]);
+		assert_string_equal(sent[0][i], want[i]);
+		assert_int_equal(sent_len[0][i], strlen(want[i])); /* no NUL inside */
+	}
+	assert_int_equal(sent_fields[0], i);
+	forget_sent();
+}
+
+#define COMMON(priority, id)                                                                       \
+	"MESSAGE_ID=" id, "PRIORITY=" priority, "SYSLOG_IDENTIFIER=smtpmon",                       \
+	    "SMTP_TS=1732640000.123456", "SMTP_UID=CHhAvVGS1DHFjwGM9", "SMTP_ORIG_H=10.0.0.1",     \
+	    "SMTP_ORIG_P=40512", "SMTP_RESP_H=10.0.0.2", "SMTP_RESP_P=25"
+
+static void test_request_value_is_the_decoded_json_value(void **state)
+{
+	struct event ev = base(EV_SMTP_REQUEST, true);
+	/* JSON: "a\\b\"c\\x01\\xff\\x0a\\x0d é" decodes to a\b"c\x01\xff\x0a\x0d é */
+	const char *const want[] = {
+	    "MESSAGE=" TEXT_ID " -> 10.0.0.2:25 smtp_request EHLO a\\\\b\"c\\x01\\xff\\x0a\\x0d "
+	    "\xc3\xa9",
+	    COMMON("6", "d51fb00bd0b44eba9693a3c540b2b364"),
+	    "SMTP_EVENT=smtp_request",
+	    "SMTP_IS_ORIG=true",
+	    "SMTP_COMMAND=EHLO",
+	    "SMTP_ARG=a\\b\"c\\x01\\xff\\x0a\\x0d \xc3\xa9",
+	    NULL,
+	};
+
+	(void)state;
+	ev.request.command = BYTES_LIT("EHLO");
+	ev.request.arg = BYTES_LIT("a\\b\"c\x01\xff\n\r \xc3\xa9");
+	expect_entry(&ev, want);
+}
+
+static void test_reply(void **state)
+{
+	struct event ev = base(EV_SMTP_REPLY, false);
+	const char *const want[] = {
+	    "MESSAGE=" TEXT_ID " <- 10.0.0.2:25 smtp_reply RCPT 550-5.1.1 no\\x00body",
+	    COMMON("6", "2776601b33004b3387b96f1926595d5d"),
+	    "SMTP_EVENT=smtp_reply",
+	    "SMTP_IS_ORIG=false",
+	    "SMTP_CODE=550",
+	    "SMTP_CMD=RCPT",
+	    "SMTP_MSG=5.1.1 no\\x00body",
+	    "SMTP_CONT_RESP=true",
+	    NULL,
+	};
+
+	(void)state;
+	ev.reply.code = 550;
+	ev.reply.cmd = BYTES_LIT("RCPT");
+	ev.reply.msg = BYTES_LIT("5.1.1 no\0body");
+	ev.reply.cont_resp = true;
+	expect_entry(&ev, want);
+}
+
+static void test_starttls_unexpected_gap_weird(void **state)
+{
+	struct event tls = base(EV_SMTP_STARTTLS, false),
+		     unexpected = base(EV_SMTP_UNEXPECTED, true), gap = base(EV_CONTENT_GAP, true),
+		     weird = base(EV_WEIRD, true);
+	const char *const want_tls[] = {
+	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_starttls",
+	    COMMON("5", "8a78e66db85a4499a864eb46473cf4a4"),
+	    "SMTP_EVENT=smtp_starttls",
+	    NULL,
+	};
+	const char *const want_unexpected[] = {
+	    "MESSAGE=" TEXT_ID " -> 10.0.0.2:25 smtp_unexpected unknown command: XYZZY",
+	    COMMON("4", "017d0be3525f476fb04d6fd254e68001"),
+	    "SMTP_EVENT=smtp_unexpected",
+	    "SMTP_IS_ORIG=true",
+	    "SMTP_MSG=unknown command",
+	    "SMTP_DETAIL=XYZZY",
+	    NULL,
+	};
+	const char *const want_gap[] = {
+	    "MESSAGE=" TEXT_ID " -> 10.0.0.2:25 content_gap seq=7 length=1400",
+	    COMMON("4", "fa7e2afda2174f46b64bcf72ae69d228"),
+	    "SMTP_EVENT=content_gap",
+	    "SMTP_IS_ORIG=true",
+	    "SMTP_SEQ=7",
+	    "SMTP_LENGTH=1400",
+	    NULL,
+	};
+	const char *const want_weird[] = {
+	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 weird NUL_in_line",
+	    COMMON("4", "e77448ff73344ed990d3ea3281ada07f"),
+	    "SMTP_EVENT=weird",
+	    "SMTP_NAME=NUL_in_line",
+	    NULL,
+	};
+
+	(void)state;
+	expect_entry(&tls, want_tls);
+	unexpected.unexpected.msg = BYTES_LIT("unknown command");
+	unexpected.unexpected.detail = BYTES_LIT("XYZZY");
+	expect_entry(&unexpected, want_unexpected);
+	gap.gap.seq = 7;
+	gap.gap.length = 1400;
+	expect_entry(&gap, want_gap);
+	weird.weird.name = "NUL_in_line";
+	expect_entry(&weird, want_weird);
+}
+
+static void test_connection_priority_by_end(void **state)
+{
+	struct event ev = base(EV_SMTP_CONNECTION, false);
+	const char *const want[] = {
+	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_connection duration=1.500000 orig_bytes=10 "
+	    "resp_bytes=20 orig_pkts=3 resp_pkts=4 transactions=1 tls=F gaps=0 missed_bytes=0 "
+	    "anomalies=2 end=eviction partial=T",
+	    COMMON("4", "97ef2b028dfb4179a45ef283e0897ff9"),
+	    "SMTP_EVENT=smtp_connection",
+	    "SMTP_DURATION=1.500000",
+	    "SMTP_ORIG_BYTES=10",
+	    "SMTP_RESP_BYTES=20",
+	    "SMTP_ORIG_PKTS=3",
+	    "SMTP_RESP_PKTS=4",
+	    "SMTP_TRANSACTIONS=1",
+	    "SMTP_TLS=false",
+	    "SMTP_GAPS=0",
+	    "SMTP_MISSED_BYTES=0",
+	    "SMTP_ANOMALIES=2",
+	    "SMTP_END=eviction",
+	    "SMTP_PARTIAL=true",
+	    NULL,
+	};
+	enum conn_end end;
+
+	(void)state;
+	ev.conn = (struct conn_summary){
+	    .duration_ns = 1500000000,
+	    .orig_bytes = 10,
+	    .resp_bytes = 20,
+	    .orig_segs = 3,
+	    .resp_segs = 4,
+	    .transactions = 1,
+	    .anomalies = 2,
+	    .end = CONN_END_EVICTED,
+	    .partial = true,
+	};
+	expect_entry(&ev, want);
+	/* every other end is routine */
+	for (end = CONN_END_FIN; end <= CONN_END_INPUT; end++) {
+		if (end == CONN_END_EVICTED)
+			continue;
+		ev.conn.end = end;
+		emit_all(&ev, 1);
+		assert_int_equal(nsent, 1);
+		assert_string_equal(sent[0][2], "PRIORITY=6");
+		forget_sent();
+	}
+}
+
+static void test_data_never_sent(void **state)
+{
+	struct event evs[2] = {base(EV_SMTP_DATA, true), base(EV_SMTP_STARTTLS, false)};
+
+	(void)state;
+	evs[0].data.data = BYTES_LIT("Subject: secret");
+	emit_all(evs, 2);
+	assert_int_equal(nsent, 1);
+	assert_string_equal(sent[0][3], "SYSLOG_IDENTIFIER=smtpmon");
+	assert_string_equal(sent[0][10], "SMTP_EVENT=smtp_starttls");
+	forget_sent();
+}
+
+/* A long line: MESSAGE is cut after at most 256 bytes of the line, between two escapes,
+ * and says so with "…"; the field keeps everything. */
+static void test_long_message_cut_between_escapes(void **state)
+{
+	struct event ev = base(EV_SMTP_REQUEST, true);
+	const char *prefix = "MESSAGE=" TEXT_ID " -> 10.0.0.2:25 smtp_request X ";
+	uint8_t arg[1000];
+	char *msg;
+	size_t len, body, i;
+
+	(void)state;
+	memset(arg, 0x01, sizeof(arg));
+	arg[0] = 'y'; /* shifts the escapes by one byte against the limit */
+	ev.request.command = BYTES_LIT("X");
+	ev.request.arg = (struct bytes){arg, sizeof(arg)};
+	emit_all(&ev, 1);
+	assert_int_equal(nsent, 1);
+	msg = sent[0][0];
+	len = strlen(msg);
+	assert_memory_equal(msg, prefix, strlen(prefix));
+	assert_string_equal(msg + len - 3, "\xe2\x80\xa6");
+	assert_true(len - 3 - strlen("MESSAGE=") <= 256);
+	assert_true(len - 3 - strlen("MESSAGE=") > 256 - 4);
+	assert_int_equal(msg[strlen(prefix)], 'y');
+	body = len - 3 - strlen(prefix) - 1;
+	assert_int_equal(body % 4, 0); /* whole \x01 escapes only */
+	for (i = 0; i < body; i += 4)
+		assert_memory_equal(msg + strlen(prefix) + 1 + i, "\\x01", 4);
+	assert_int_equal(sent_len[0][13], strlen("SMTP_ARG=y") + 4 * (sizeof(arg) - 1));
+	forget_sent();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_request_value_is_the_decoded_json_value),
+	    cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_starttls_unexpected_gap_weird),
+	    cmocka_unit_test(test_connection_priority_by_end),
+	    cmocka_unit_test(test_data_never_sent),
+	    cmocka_unit_test(test_long_message_cut_between_escapes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
