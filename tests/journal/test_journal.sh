@@ -62,7 +62,7 @@ cleanup()
 	for ((i = ${#created[@]} - 1; i >= 0; i--)); do
 		rm -rf "${created[$i]}"
 	done
-	rm -rf "$tmp"
+	[[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -109,6 +109,56 @@ start_journald()
 	cat "$tmp/journald.log" >&2
 	return 1
 }
+
+echo "== the catalog"
+# Installed into a throwaway root: journalctl builds ROOT/var/lib/systemd/catalog/database.
+croot=$tmp/catalog-root
+mkdir -p "$croot/usr/lib/systemd/catalog"
+cp "$catalog" "$croot/usr/lib/systemd/catalog/smtpmon.catalog"
+journalctl --root="$croot" --update-catalog >"$tmp/update-catalog.out" 2>&1 ||
+	fail "journalctl --update-catalog exited $?"
+[[ -s $tmp/update-catalog.out ]] &&
+	fail "journalctl --update-catalog complains: $(head -5 "$tmp/update-catalog.out")"
+journalctl --root="$croot" --list-catalog >"$tmp/list-catalog" || fail "--list-catalog"
+journalctl --root="$croot" --dump-catalog >"$tmp/dump-catalog" || fail "--dump-catalog"
+# What journalctl understood (the dump), against the ids in the source.
+python3 - user/out_journal.c "$tmp/list-catalog" "$tmp/dump-catalog" <<'EOF' || fail "catalog entries"
+import re, sys
+
+src, listing, dump = (open(p).read() for p in sys.argv[1:4])
+ids = dict(re.findall(r'\[(EV_\w+)\]\s*=\s*\{\s*"([0-9a-f]{32})"', src))
+errors = []
+if len(ids) < 7:
+    errors.append("found only %d MESSAGE_IDs in out_journal.c: %r" % (len(ids), ids))
+listed = dict(l.split(" ", 1) for l in listing.splitlines())
+entries = {}
+for m in re.finditer(r"^-- ([0-9a-f]{32})\n(.*?)(?=^-- |\Z)", dump, re.S | re.M):
+    entries[m.group(1)] = m.group(2)
+for event, mid in sorted(ids.items()):
+    text = entries.get(mid)
+    if text is None:
+        errors.append("%s (%s): no catalog entry" % (event, mid))
+        continue
+    head, _, body = text.partition("\n\n")
+    fields = dict(l.split(": ", 1) for l in head.splitlines() if ": " in l)
+    if not fields.get("Subject"):
+        errors.append("%s: no Subject" % event)
+    if fields.get("Defined-By") != "smtpmon":
+        errors.append("%s: Defined-By %r" % (event, fields.get("Defined-By")))
+    if fields.get("Documentation") != "man:smtpmon(8)":
+        errors.append("%s: Documentation %r" % (event, fields.get("Documentation")))
+    if len(body.split()) < 40:
+        errors.append("%s: the text has %d words" % (event, len(body.split())))
+    if listed.get(mid) != "smtpmon: " + fields.get("Subject", ""):
+        errors.append("%s: --list-catalog shows %r" % (event, listed.get(mid)))
+extra = set(entries) - set(ids.values())
+if extra:
+    errors.append("catalog entries for unknown ids: %s" % sorted(extra))
+for e in errors:
+    print("  " + e)
+print("  %d MESSAGE_IDs in out_journal.c, %d catalog entries" % (len(ids), len(entries)))
+sys.exit(1 if errors else 0)
+EOF
 
 start_journald || { echo "FAIL: no journald"; exit 1; }
 
@@ -426,6 +476,40 @@ run_journal evicting "$tmp/hostile.pcap" --max-conns 1
 grep -q '"end":"eviction"' "$tmp/evicting.json" || fail "--max-conns 1 evicted nothing"
 # Last, so that journal_pid names its run for the catalog check.
 run_journal hostile.pcap "$tmp/hostile.pcap"
+
+echo "== journalctl -x shows the catalog under the hostile run's entries"
+# journalctl -x reads /var/lib/systemd/catalog/database whatever --root says: a private mount
+# namespace sees the database built above there, the host's stays untouched.
+unshare -m sh -c 'mount --bind "$1" /var/lib/systemd/catalog && shift && exec "$@"' sh \
+	"$croot/var/lib/systemd/catalog" journalctl -x --all --no-pager -o short \
+	_PID="$journal_pid" SYSLOG_IDENTIFIER=smtpmon >"$tmp/x.out" 2>&1 || fail "journalctl -x"
+python3 - "$tmp/dump-catalog" "$tmp/hostile.pcap.journal" "$tmp/x.out" <<'EOF' ||
+import re, sys
+from collections import Counter
+
+dump, journal, xout = (open(p, encoding="utf-8").read() for p in sys.argv[1:4])
+subjects = dict(re.findall(r"^-- ([0-9a-f]{32})\nSubject: (.*)$", dump, re.M))
+entries = [__import__("json").loads(l) for l in journal.splitlines()]
+errors, want = [], Counter()
+for e in entries:
+    subject = subjects.get(e.get("MESSAGE_ID"))
+    if subject is None:
+        errors.append("no catalog Subject for %s" % e.get("MESSAGE_ID"))
+        continue
+    for name in re.findall(r"@([A-Z0-9_]+)@", subject):
+        if name not in e:
+            errors.append("%s entry lacks %s, used in its Subject" % (e["SMTP_EVENT"], name))
+    want[re.sub(r"@([A-Z0-9_]+)@", lambda m: e.get(m.group(1), ""), subject)] += 1
+got = Counter(m for m in re.findall(r"^\S+ Subject: (.*)$", xout, re.M))
+for subject, n in sorted(want.items()):
+    if got[subject] < n:
+        errors.append("-x shows %r %d times, want %d" % (subject[:150], got[subject], n))
+for e in errors[:20]:
+    print("  " + e)
+print("  %d entries, %d catalog subjects shown" % (len(entries), sum(got.values())))
+sys.exit(1 if errors else 0)
+EOF
+	fail "journalctl -x: catalog text missing"
 
 echo "== a missing journal is reported once"
 f=$corpus/synthetic/synth-smtp.pcap
