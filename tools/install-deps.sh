@@ -8,14 +8,14 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
-	libsystemd-dev libcmocka-dev pkg-config libclang-rt-14-dev git clang-format)
+	libsystemd-dev libinih-dev libcap-dev libmicrohttpd-dev libcmocka-dev pkg-config libclang-rt-14-dev git clang-format)
 # Lab peers: a real Postfix with Cyrus SASL (saslpasswd2 + the sasldb plugin), swaks with
 # STARTTLS (IO::Socket::SSL), capture and oracle tools, what the scripts call, systemd for
 # the journal and unit tests (journald, systemd-analyze, systemd-nspawn), bc and time for
 # make bench.
 test_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-socket-ssl-perl
 	tcpdump tshark iproute2 jq python3 openssl procps psmisc coreutils util-linux
-	systemd systemd-container bc time)
+	systemd systemd-container bc time python3-prometheus-client iperf3)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

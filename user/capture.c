@@ -1,7 +1,7 @@
 /*
  * capture.c - live capture (contract in capture.h): skeleton lifecycle,
  * attach, ring buffer -> struct segment -> pipeline, STARTTLS feedback into
- * the kernel's flow map, final counters.
+ * the kernel's flow map, counters.
  *
  * Kernel records carry CLOCK_BOOTTIME; segments want wall-clock time. The
  * offset between the two clocks is sampled at start and at every tick
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -24,18 +25,11 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 
-#include <systemd/sd-daemon.h>
-
 #include "attach.h"
 #include "capture.h"
-#include "control.h"
-#include "jsonw.h"
-#include "smtpmon.h"
 #include "smtpmon.skel.h"
 
 #define REC_HDR_LEN offsetof(struct smtpmon_rec, payload)
-#define POLL_MS	    100
-#define TICK_NS	    1000000000ull
 /* bpf_loop (5.17) and bpf_xdp_load_bytes (5.18). */
 #define KERNEL_MIN_MAJOR 5
 #define KERNEL_MIN_MINOR 18
@@ -46,14 +40,16 @@ struct capture {
 	struct attach_set att;
 	struct pipeline *p;
 	const struct config *cfg;
-	struct control *control;
-	struct jsonw stats_json;
-	uint64_t start_ns;
+	size_t ring_size;
+	/* The ring's consumer and producer positions, mapped read-only: the
+	 * fill level without any cost on the BPF side. */
+	const volatile unsigned long *ring_consumer, *ring_producer;
+	size_t page_size;
 	int64_t boot_to_wall_ns;
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
 };
 
-static const char *const stat_names[SMTPMON_STAT_MAX] = {
+const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_PACKETS] = "packets",
     [SMTPMON_STAT_MATCHED] = "matched",
     [SMTPMON_STAT_RECORDS] = "records",
@@ -65,6 +61,12 @@ static const char *const stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_PARSE_ERRORS] = "parse_errors",
     [SMTPMON_STAT_TRUNCATED_BYTES] = "truncated_bytes",
     [SMTPMON_STAT_BIG_SEGMENTS] = "big_segments",
+};
+
+const char *const capture_prog_names[SMTPMON_PROG_MAX] = {
+    [SMTPMON_PROG_TC_INGRESS] = "tc_ingress",
+    [SMTPMON_PROG_TC_EGRESS] = "tc_egress",
+    [SMTPMON_PROG_XDP] = "xdp",
 };
 
 static uint64_t clock_ns(clockid_t id)
@@ -231,6 +233,18 @@ static void mark_encrypted(void *ctx, const struct conn_id *id)
 		c->tls_marks++;
 }
 
+static void write_port_bits(struct smtpmon_bpf *skel, const struct config *cfg)
+{
+	uint8_t bits[sizeof(skel->bss->port_bits)] = {0};
+
+	for (size_t i = 0; i < cfg->nports; i++)
+		bits[cfg->ports[i] >> 3] |= (uint8_t)(1u << (cfg->ports[i] & 7));
+	/* Byte by byte into the live map: a packet racing the update sees
+	 * either the old or the new bit of its port, never garbage. */
+	for (size_t i = 0; i < sizeof(bits); i++)
+		skel->bss->port_bits[i] = bits[i];
+}
+
 static int load(struct capture *c, const struct capture_opts *opts)
 {
 	struct smtpmon_bpf *skel;
@@ -243,10 +257,7 @@ static int load(struct capture *c, const struct capture_opts *opts)
 		return -1;
 	}
 	c->skel = skel;
-	for (size_t i = 0; i < c->cfg->nports; i++) {
-		uint16_t port = c->cfg->ports[i];
-		skel->bss->port_bits[port >> 3] |= (uint8_t)(1u << (port & 7));
-	}
+	write_port_bits(skel, c->cfg);
 	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.smtpmon_xdp,
@@ -273,6 +284,26 @@ static int load(struct capture *c, const struct capture_opts *opts)
 				opts->verbose ? "" : "; run with --verbose for the verifier log");
 		return -1;
 	}
+	c->ring_size = opts->ring_size;
+	return 0;
+}
+
+static int map_ring_positions(struct capture *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.events);
+	void *cons, *prod;
+
+	c->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	cons = mmap(NULL, c->page_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (cons == MAP_FAILED)
+		return -1;
+	prod = mmap(NULL, c->page_size, PROT_READ, MAP_SHARED, fd, (off_t)c->page_size);
+	if (prod == MAP_FAILED) {
+		munmap(cons, c->page_size);
+		return -1;
+	}
+	c->ring_consumer = cons;
+	c->ring_producer = prod;
 	return 0;
 }
 
@@ -308,39 +339,128 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	return 0;
 }
 
-/* Kernel counters summed over CPUs; false if the map cannot be read. */
-static bool kernel_totals(const struct capture *c, uint64_t totals[SMTPMON_STAT_MAX])
+struct capture *capture_open(const struct capture_opts *opts, const struct config *cfg,
+			     struct pipeline *p)
+{
+	struct capture *c;
+
+	if (!kernel_recent_enough() || !privileged_enough())
+		return NULL;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr,
+			"smtpmon: kernel BTF /sys/kernel/btf/vmlinux not readable (%s): "
+			"live capture needs a kernel built with CONFIG_DEBUG_INFO_BTF\n",
+			strerror(errno));
+		return NULL;
+	}
+	for (size_t i = 0; i < opts->nifaces; i++)
+		if (!if_nametoindex(opts->ifaces[i])) {
+			fprintf(stderr, "smtpmon: unknown interface '%s'\n", opts->ifaces[i]);
+			return NULL;
+		}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		fprintf(stderr, "smtpmon: capture: out of memory\n");
+		return NULL;
+	}
+	c->p = p;
+	c->cfg = cfg;
+	if (load(c, opts))
+		goto fail;
+	if (map_ring_positions(c)) {
+		fprintf(stderr, "smtpmon: map ring buffer positions: %s\n", strerror(errno));
+		goto fail;
+	}
+	c->boot_to_wall_ns = sample_boot_to_wall();
+	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
+	if (!c->rb) {
+		fprintf(stderr, "smtpmon: ring buffer: %s\n", strerror(errno));
+		goto fail;
+	}
+	pipeline_set_tls_hook(p, mark_encrypted, c);
+	if (attach_all(c, opts))
+		goto fail;
+	return c;
+fail:
+	capture_close(c);
+	return NULL;
+}
+
+int capture_poll(struct capture *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+void capture_tick(struct capture *c)
+{
+	c->boot_to_wall_ns = sample_boot_to_wall();
+}
+
+void capture_set_ports(struct capture *c, const struct config *cfg)
+{
+	c->cfg = cfg;
+	write_port_bits(c->skel, cfg);
+}
+
+bool capture_counters(const struct capture *c, struct capture_counters *out)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	uint64_t *percpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*percpu)) : NULL;
 
 	if (!percpu)
 		return false;
-	memset(totals, 0, SMTPMON_STAT_MAX * sizeof(totals[0]));
-	for (uint32_t key = 0; key < SMTPMON_PROG_MAX * SMTPMON_STAT_MAX; key++) {
-		if (bpf_map__lookup_elem(c->skel->maps.stats, &key, sizeof(key), percpu,
-					 (size_t)ncpus * sizeof(*percpu), 0))
-			continue;
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			totals[key % SMTPMON_STAT_MAX] += percpu[cpu];
-	}
+	memset(out, 0, sizeof(*out));
+	out->prog_loaded[SMTPMON_PROG_TC_INGRESS] =
+	    bpf_program__fd(c->skel->progs.smtpmon_tc_ingress) >= 0;
+	out->prog_loaded[SMTPMON_PROG_TC_EGRESS] =
+	    bpf_program__fd(c->skel->progs.smtpmon_tc_egress) >= 0;
+	out->prog_loaded[SMTPMON_PROG_XDP] = bpf_program__fd(c->skel->progs.smtpmon_xdp) >= 0;
+	for (uint32_t prog = 0; prog < SMTPMON_PROG_MAX; prog++)
+		for (uint32_t stat = 0; stat < SMTPMON_STAT_MAX; stat++) {
+			uint32_t key = SMTPMON_STAT_KEY(prog, stat);
+			if (bpf_map__lookup_elem(c->skel->maps.stats, &key, sizeof(key), percpu,
+						 (size_t)ncpus * sizeof(*percpu), 0))
+				continue;
+			for (int cpu = 0; cpu < ncpus; cpu++)
+				out->kernel[prog][stat] += percpu[cpu];
+		}
 	free(percpu);
+	out->ring_size = c->ring_size;
+	if (c->ring_consumer)
+		out->ring_used = *c->ring_producer - *c->ring_consumer;
+	out->records = c->records;
+	out->bad_records = c->bad_records;
+	out->tls_marks = c->tls_marks;
+	out->tls_mark_errors = c->tls_mark_errors;
 	return true;
+}
+
+bool capture_needs_net_admin(const struct capture *c)
+{
+	for (size_t i = 0; i < c->att.n; i++)
+		if (c->att.a[i].kind == ATTACH_TC_LEGACY)
+			return true;
+	return false;
 }
 
 static void print_counters(const struct capture *c)
 {
-	uint64_t totals[SMTPMON_STAT_MAX];
+	struct capture_counters cc;
 
-	if (!kernel_totals(c, totals)) {
+	if (!capture_counters(c, &cc)) {
 		fprintf(stderr, "smtpmon: read kernel counters: out of memory\n");
 		return;
 	}
 	fprintf(stderr, "smtpmon: kernel:");
-	for (int k = 0; k < SMTPMON_STAT_MAX; k++)
-		fprintf(stderr, " %s %" PRIu64 "%s", stat_names[k], totals[k],
+	for (int k = 0; k < SMTPMON_STAT_MAX; k++) {
+		uint64_t sum = 0;
+		for (int prog = 0; prog < SMTPMON_PROG_MAX; prog++)
+			sum += cc.kernel[prog][k];
+		fprintf(stderr, " %s %" PRIu64 "%s", capture_stat_names[k], sum,
 			k + 1 < SMTPMON_STAT_MAX ? "," : "\n");
-
+	}
 	const struct pipeline_stats *ps = pipeline_stats(c->p);
 	fprintf(stderr,
 		"smtpmon: user: records %" PRIu64 ", bad_records %" PRIu64 ", tls_marks %" PRIu64
@@ -350,119 +470,22 @@ static void print_counters(const struct capture *c)
 		ps->conns_evicted, ps->gaps, ps->gap_bytes);
 }
 
-/* One flat object of monotonic counters for the control socket (smtpmonctl
- * stats): kernel_* from the BPF side, the rest from user space. */
-static void publish_stats(struct capture *c)
+void capture_close(struct capture *c)
 {
-	const struct pipeline_stats *ps = pipeline_stats(c->p);
-	struct jsonw *w = &c->stats_json;
-	uint64_t totals[SMTPMON_STAT_MAX];
-	char name[64];
-
-	if (!c->control || !kernel_totals(c, totals))
+	if (!c)
 		return;
-	w->len = 0;
-	jsonw_begin(w);
-	jsonw_key_u64(w, "uptime_seconds", (clock_ns(CLOCK_MONOTONIC) - c->start_ns) / TICK_NS);
-	for (int k = 0; k < SMTPMON_STAT_MAX; k++) {
-		snprintf(name, sizeof(name), "kernel_%s", stat_names[k]);
-		jsonw_key_u64(w, name, totals[k]);
+	/* Detach first, so that the drain ends. */
+	attach_detach_all(&c->att);
+	if (c->rb) {
+		ring_buffer__consume(c->rb);
+		print_counters(c);
 	}
-	jsonw_key_u64(w, "records", c->records);
-	jsonw_key_u64(w, "bad_records", c->bad_records);
-	jsonw_key_u64(w, "tls_marks", c->tls_marks);
-	jsonw_key_u64(w, "tls_mark_errors", c->tls_mark_errors);
-	jsonw_key_u64(w, "segments", ps->segments);
-	jsonw_key_u64(w, "connections_active", ps->conns_active);
-	jsonw_key_u64(w, "connections_total", ps->conns_total);
-	jsonw_key_u64(w, "connections_evicted", ps->conns_evicted);
-	jsonw_key_u64(w, "connections_timed_out", ps->conns_timed_out);
-	jsonw_key_u64(w, "gaps", ps->gaps);
-	jsonw_key_u64(w, "gap_bytes", ps->gap_bytes);
-	jsonw_key_u64(w, "buffered_bytes", ps->buffered_bytes);
-	jsonw_key_u64(w, "buffer_limit_hits", ps->buffer_limit_hits);
-	for (int t = 0; t < EV_TYPE_MAX; t++) {
-		snprintf(name, sizeof(name), "events_%s", event_names[t]);
-		jsonw_key_u64(w, name, ps->events[t]);
-	}
-	jsonw_end(w);
-	control_publish(c->control, w->buf, w->len - 1); /* without the newline */
-}
-
-static int run_loop(struct capture *c, volatile sig_atomic_t *stop)
-{
-	uint64_t next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS;
-
-	while (!*stop) {
-		int n = ring_buffer__poll(c->rb, POLL_MS);
-		if (n < 0 && n != -EINTR) {
-			fprintf(stderr, "smtpmon: poll ring buffer: %s\n", strerror(-n));
-			return -1;
-		}
-		if (n > 0)
-			pipeline_flush(c->p);
-		if (clock_ns(CLOCK_MONOTONIC) >= next_tick) {
-			c->boot_to_wall_ns = sample_boot_to_wall();
-			pipeline_tick(c->p, clock_ns(CLOCK_REALTIME));
-			pipeline_flush(c->p); /* timeouts emit events too */
-			publish_stats(c);
-			next_tick += TICK_NS;
-		}
-	}
-	return 0;
-}
-
-int capture_run(const struct capture_opts *opts, const struct config *cfg, struct pipeline *p,
-		volatile sig_atomic_t *stop)
-{
-	struct capture c = {.p = p, .cfg = cfg};
-	int rc = 1;
-
-	if (!kernel_recent_enough() || !privileged_enough())
-		return 1;
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr,
-			"smtpmon: kernel BTF /sys/kernel/btf/vmlinux not readable (%s): "
-			"live capture needs a kernel built with CONFIG_DEBUG_INFO_BTF\n",
-			strerror(errno));
-		return 1;
-	}
-	for (size_t i = 0; i < opts->nifaces; i++)
-		if (!if_nametoindex(opts->ifaces[i])) {
-			fprintf(stderr, "smtpmon: unknown interface '%s'\n", opts->ifaces[i]);
-			return 1;
-		}
-	if (load(&c, opts))
-		goto out;
-	c.boot_to_wall_ns = sample_boot_to_wall();
-	c.rb = ring_buffer__new(bpf_map__fd(c.skel->maps.events), on_record, &c, NULL);
-	if (!c.rb) {
-		fprintf(stderr, "smtpmon: ring buffer: %s\n", strerror(errno));
-		goto out;
-	}
-	pipeline_set_tls_hook(p, mark_encrypted, &c);
-	if (attach_all(&c, opts))
-		goto out;
-	c.start_ns = clock_ns(CLOCK_MONOTONIC);
-	jsonw_init(&c.stats_json);
-	/* Capturing matters more than the statistics socket: degrade. */
-	if (opts->control_path && !(c.control = control_start(opts->control_path)))
-		fprintf(stderr, "smtpmon: continuing without a control socket\n");
-	publish_stats(&c);
-	/* Under systemd (Type=notify) "started" means "capturing". */
-	sd_notifyf(0, "READY=1\nSTATUS=capturing on %zu interface(s)", opts->nifaces);
-	rc = run_loop(&c, stop) ? 1 : 0;
-	sd_notify(0, "STOPPING=1");
-	/* Detach first, so that the drain below ends. */
-	attach_detach_all(&c.att);
-	ring_buffer__consume(c.rb);
-	print_counters(&c);
-out:
-	control_stop(c.control);
-	jsonw_free(&c.stats_json);
-	pipeline_set_tls_hook(p, NULL, NULL);
-	attach_detach_all(&c.att);
-	ring_buffer__free(c.rb);
-	smtpmon_bpf__destroy(c.skel);
-	return rc;
+	pipeline_set_tls_hook(c->p, NULL, NULL);
+	ring_buffer__free(c->rb);
+	if (c->ring_consumer)
+		munmap((void *)c->ring_consumer, c->page_size);
+	if (c->ring_producer)
+		munmap((void *)c->ring_producer, c->page_size);
+	smtpmon_bpf__destroy(c->skel);
+	free(c);
 }

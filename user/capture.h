@@ -1,21 +1,29 @@
 /*
  * capture.h - live capture: load the BPF object (skeleton), attach it to the
- * interfaces, drain the ring buffer into the pipeline until stopped.
+ * interfaces, drain the ring buffer into the pipeline, feed flow hints back
+ * into the kernel. The main loop around it is daemon.c.
  *
  * Attach: TCX links (kernel >= 6.6) on ingress and egress, legacy clsact
- * filters otherwise (our stale ones removed at start, detached on exit); XDP
+ * filters otherwise (our stale ones removed at start, detached on close); XDP
  * on ingress as an option; on "lo" ingress only. The programs never change a
  * packet's fate. Every kernel-side loss is counted and reaches the pipeline
  * as lost_before on the next segment of that direction.
+ *
+ * Privileges: capture_open() needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON
+ * (or root). Afterwards polling, counters, capture_set_ports() and closing
+ * links need no capability; only removing legacy clsact filters needs
+ * CAP_NET_ADMIN (capture_needs_net_admin()).
  */
 #ifndef SMTPMON_CAPTURE_H
 #define SMTPMON_CAPTURE_H
 
-#include <signal.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pipeline.h"
+#include "smtpmon.h"
 
 #define CAPTURE_MAX_IFACES 16
 
@@ -25,18 +33,46 @@ enum ingress_hook {
 };
 
 struct capture_opts {
-	const char *ifaces[CAPTURE_MAX_IFACES];
+	char ifaces[CAPTURE_MAX_IFACES][IF_NAMESIZE];
 	size_t nifaces;
 	enum ingress_hook ingress;
-	size_t ring_size;	  /* bytes, power of two */
-	bool verbose;		  /* libbpf debug output and verifier log */
-	const char *control_path; /* control socket for smtpmonctl; NULL: none */
+	size_t ring_size; /* bytes, power of two */
+	bool bodies_skip; /* the kernel stops copying message bodies (issue 5) */
+	bool verbose;	  /* libbpf debug output and verifier log */
 };
 
-/* Runs until *stop becomes non-zero (signal handler), then detaches, drains
- * the ring and prints the kernel counters on stderr. Returns 0, or 1 after
- * printing a one-line error ("smtpmon: attach XDP to eth0: ...") . */
-int capture_run(const struct capture_opts *opts, const struct config *cfg, struct pipeline *p,
-		volatile sig_atomic_t *stop);
+/* Kernel and ring counters, monotonic except ring_used. */
+struct capture_counters {
+	uint64_t kernel[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	bool prog_loaded[SMTPMON_PROG_MAX];
+	uint64_t ring_size, ring_used; /* bytes; used = written, not yet consumed */
+	uint64_t records, bad_records; /* records read; malformed ones dropped */
+	uint64_t tls_marks, tls_mark_errors;
+};
+
+/* Names for reports: "packets", "matched", ...; "tc_ingress", ... */
+extern const char *const capture_stat_names[SMTPMON_STAT_MAX];
+extern const char *const capture_prog_names[SMTPMON_PROG_MAX];
+
+struct capture;
+
+/* Checks the kernel and privileges, loads, attaches (printing "smtpmon:
+ * attached ..." per hook) and starts feeding segments to p. cfg is read
+ * again by capture_set_ports(). NULL after a one-line error on stderr
+ * ("smtpmon: attach XDP to eth0: ..."). */
+struct capture *capture_open(const struct capture_opts *opts, const struct config *cfg,
+			     struct pipeline *p);
+/* Waits up to timeout_ms for records and hands them to the pipeline.
+ * Returns the number of records, or -errno (EINTR is returned as 0). */
+int capture_poll(struct capture *c, int timeout_ms);
+/* Once a second: re-pairs the kernel's boot clock with the wall clock. */
+void capture_tick(struct capture *c);
+/* Monitored ports now: the kernel's bitmap is rewritten in place. */
+void capture_set_ports(struct capture *c, const struct config *cfg);
+bool capture_counters(const struct capture *c, struct capture_counters *out);
+bool capture_needs_net_admin(const struct capture *c);
+/* Detaches, drains what is left in the ring, prints the counters on stderr,
+ * frees. NULL is fine. */
+void capture_close(struct capture *c);
 
 #endif

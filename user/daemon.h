@@ -1,0 +1,29 @@
+/*
+ * daemon.h - `smtpmon run`: the service's main loop around the capture.
+ *
+ *   outputs -> pipeline -> capture_open (attach) -> control socket, metrics
+ *   -> drop capabilities -> READY=1 -> loop { ring -> pipeline -> outputs;
+ *   requests; once a second: timeouts, STATUS=, WATCHDOG=1 } until SIGTERM
+ *   -> STOPPING=1 -> detach, drain, finish connections, flush -> 0.
+ *
+ * SIGHUP (RELOADING=1 ... READY=1): the settings are loaded again from the
+ * config file and the same command line. Ports, outputs and their
+ * selections, privacy and limits change in place, without detaching and
+ * without losing open connections; output files are reopened (logrotate).
+ * Interfaces, hook, ring size, bodies mode, control socket and metrics
+ * listener need a restart: a change is logged and ignored. A bad file keeps
+ * the running settings (logged, and in STATUS=).
+ *
+ * Capabilities after attach: none; with legacy clsact filters attached,
+ * CAP_NET_ADMIN alone (to remove them on exit). The bounding set is cut to
+ * the same when CAP_SETPCAP allows it; no_new_privs is set.
+ */
+#ifndef SMTPMON_DAEMON_H
+#define SMTPMON_DAEMON_H
+
+#include "settings.h"
+
+/* Returns the exit status: 0 after a clean stop, 1 when capture failed. */
+int daemon_run(struct settings *s, int argc, char **argv);
+
+#endif

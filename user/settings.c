@@ -1,0 +1,606 @@
+/*
+ * settings.c - defaults, config file, command line (contract in settings.h).
+ *
+ * One table of settings serves both the file and the command line, so a
+ * value means the same thing and fails the same way in both.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "event.h"
+#include "settings.h"
+
+const char *const output_type_names[] = {"json", "text", "journal"};
+
+static const char usage[] =
+    "usage: smtpmon read [options] FILE...\n"
+    "       smtpmon run [-i IFACE...] [options]\n"
+    "\n"
+    "Options for both (they override the config file):\n"
+    "  --config FILE         config file (run: default " SETTINGS_DEFAULT_FILE "\n"
+    "                        when it exists; read: none)\n"
+    "  --ports LIST          monitored server ports (default 25,587)\n"
+    "  --output TYPE[:PATH]  json, text or journal; PATH for json and text\n"
+    "                        (default stdout); repeatable; replaces the file's\n"
+    "                        outputs (default: json on stdout)\n"
+    "  --format TYPE         the same as --output TYPE\n"
+    "  --events LIST         events the command-line outputs write, comma-\n"
+    "                        separated, or 'all' (default all)\n"
+    "  --data                emit smtp_data (message lines; off by default;\n"
+    "                        never written to the journal)\n"
+    "  --keep-credentials    do not redact AUTH payloads\n"
+    "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
+    "  --max-conns N         connections tracked at once (default 65536)\n"
+    "  --max-conn-buffer B   out-of-order bytes per direction (default 256K)\n"
+    "  --max-buffer B        out-of-order bytes in all (default 256M)\n"
+    "  --idle-timeout SEC    end idle connections after SEC seconds (default 300)\n"
+    "  -q                    no statistics on stderr\n"
+    "Options for run:\n"
+    "  -i, --interface IFACE attach to IFACE (repeatable; replaces the file's list)\n"
+    "  --ingress tc|xdp      ingress hook (default tc)\n"
+    "  --ring-size BYTES     BPF ring buffer size, power of two (default 32M)\n"
+    "  --bodies copy|skip    skip: the kernel stops copying message bodies\n"
+    "                        (commands, replies and headers only; no smtp_data\n"
+    "                        for skipped bytes)\n"
+    "  --control PATH|none   control socket for smtpmonctl\n"
+    "                        (default " CONTROL_DEFAULT_PATH ")\n"
+    "  --control-group GROUP group that may use the control socket (default smtpmon)\n"
+    "  --metrics-listen ADDR:PORT\n"
+    "                        serve Prometheus metrics on http://ADDR:PORT/metrics\n"
+    "  -v, --verbose         libbpf messages and the verifier log\n"
+    "Sizes take K, M and G suffixes (powers of 1024).\n";
+
+/* ---- values ---- */
+
+typedef bool (*setter_fn)(struct settings *s, const char *value, char *why, size_t why_len);
+
+static bool fail(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Unsigned decimal with an optional K/M/G suffix, in [min, max]. */
+static bool parse_size(const char *v, unsigned long long min, unsigned long long max,
+		       unsigned long long *out)
+{
+	unsigned long long n, mult = 1;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return false;
+	switch (*end) {
+	case 'K':
+		mult = 1ull << 10;
+		end++;
+		break;
+	case 'M':
+		mult = 1ull << 20;
+		end++;
+		break;
+	case 'G':
+		mult = 1ull << 30;
+		end++;
+		break;
+	}
+	if (*end || n > max / mult || n * mult < min || n * mult > max)
+		return false;
+	*out = n * mult;
+	return true;
+}
+
+static bool copy_string(char *dst, size_t cap, const char *v, char *why, size_t why_len)
+{
+	if (strlen(v) >= cap)
+		return fail(why, why_len, "longer than %zu bytes", cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	return true;
+}
+
+static bool set_bool(bool *dst, const char *v, char *why, size_t why_len)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*dst = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*dst = false;
+	else
+		return fail(why, why_len, "want yes or no, got '%s'", v);
+	return true;
+}
+
+static bool set_ports(struct settings *s, const char *v, char *why, size_t n)
+{
+	return config_parse_ports(&s->cfg, v) ||
+	       fail(why, n, "bad port list '%s' (want e.g. 25,587)", v);
+}
+
+static bool set_ingress(struct settings *s, const char *v, char *why, size_t n)
+{
+	if (!strcmp(v, "tc"))
+		s->capture.ingress = INGRESS_TC;
+	else if (!strcmp(v, "xdp"))
+		s->capture.ingress = INGRESS_XDP;
+	else
+		return fail(why, n, "want tc or xdp, got '%s'", v);
+	return true;
+}
+
+static bool set_ring_size(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long size;
+
+	if (!parse_size(v, 4096, 1ull << 30, &size) || (size & (size - 1)))
+		return fail(why, n, "want a power of two from 4096 to 1G, got '%s'", v);
+	s->capture.ring_size = size;
+	return true;
+}
+
+static bool set_bodies(struct settings *s, const char *v, char *why, size_t n)
+{
+	if (!strcmp(v, "copy"))
+		s->capture.bodies_skip = false;
+	else if (!strcmp(v, "skip"))
+		s->capture.bodies_skip = true;
+	else
+		return fail(why, n, "want copy or skip, got '%s'", v);
+	return true;
+}
+
+static bool set_interfaces(struct settings *s, const char *v, char *why, size_t n)
+{
+	const char *p = v;
+
+	s->capture.nifaces = 0;
+	while (*p) {
+		size_t len = strcspn(p, " \t,");
+		if (len) {
+			if (s->capture.nifaces == CAPTURE_MAX_IFACES)
+				return fail(why, n, "more than %d interfaces", CAPTURE_MAX_IFACES);
+			if (len >= IF_NAMESIZE)
+				return fail(why, n, "interface name '%.*s' too long", (int)len, p);
+			memcpy(s->capture.ifaces[s->capture.nifaces], p, len);
+			s->capture.ifaces[s->capture.nifaces++][len] = '\0';
+		}
+		p += len + (p[len] != '\0');
+	}
+	return true;
+}
+
+static bool set_max_conns(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (!parse_size(v, 1, 1u << 24, &x))
+		return fail(why, n, "want 1..16777216, got '%s'", v);
+	s->cfg.max_conns = x;
+	return true;
+}
+
+static bool set_max_conn_buffer(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (!parse_size(v, 0, 1ull << 32, &x))
+		return fail(why, n, "want a size up to 4G, got '%s'", v);
+	s->cfg.max_conn_buffer = x;
+	return true;
+}
+
+static bool set_max_buffer(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (!parse_size(v, 0, 1ull << 40, &x))
+		return fail(why, n, "want a size up to 1024G, got '%s'", v);
+	s->cfg.max_total_buffer = x;
+	return true;
+}
+
+static bool set_max_line(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (!parse_size(v, 512, 1u << 24, &x))
+		return fail(why, n, "want 512..16777216, got '%s'", v);
+	s->cfg.max_line = x;
+	return true;
+}
+
+static bool set_idle_timeout(struct settings *s, const char *v, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (!parse_size(v, 1, 86400 * 7, &x))
+		return fail(why, n, "want 1..604800 seconds, got '%s'", v);
+	s->cfg.idle_timeout_ns = x * 1000000000ull;
+	return true;
+}
+
+static bool set_data(struct settings *s, const char *v, char *why, size_t n)
+{
+	return set_bool(&s->cfg.emit_data, v, why, n);
+}
+
+static bool set_credentials(struct settings *s, const char *v, char *why, size_t n)
+{
+	if (!strcmp(v, "keep"))
+		s->cfg.keep_credentials = true;
+	else if (!strcmp(v, "redact"))
+		s->cfg.keep_credentials = false;
+	else
+		return fail(why, n, "want redact or keep, got '%s'", v);
+	return true;
+}
+
+static bool set_control_socket(struct settings *s, const char *v, char *why, size_t n)
+{
+	if (!strcmp(v, "none")) {
+		s->control_path[0] = '\0';
+		return true;
+	}
+	if (v[0] != '/')
+		return fail(why, n, "want an absolute path or none, got '%s'", v);
+	return copy_string(s->control_path, sizeof(s->control_path), v, why, n);
+}
+
+static bool set_control_group(struct settings *s, const char *v, char *why, size_t n)
+{
+	return copy_string(s->control_group, sizeof(s->control_group), v, why, n);
+}
+
+static bool set_metrics_listen(struct settings *s, const char *v, char *why, size_t n)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned long long port;
+
+	if (*v && (!colon || colon == v || !parse_size(colon + 1, 1, 65535, &port)))
+		return fail(why, n, "want ADDR:PORT (e.g. 127.0.0.1:9465), got '%s'", v);
+	return copy_string(s->metrics_listen, sizeof(s->metrics_listen), v, why, n);
+}
+
+/* The settings a file section and a long option share. */
+struct setting_key {
+	const char *section, *key;
+	const char *option; /* long option taking the value; NULL: file only */
+	setter_fn set;
+};
+
+static const struct setting_key setting_keys[] = {
+    {"capture", "interfaces", NULL, set_interfaces},
+    {"capture", "ports", "ports", set_ports},
+    {"capture", "ingress", "ingress", set_ingress},
+    {"capture", "ring_size", "ring-size", set_ring_size},
+    {"capture", "bodies", "bodies", set_bodies},
+    {"limits", "max_connections", "max-conns", set_max_conns},
+    {"limits", "max_conn_buffer", "max-conn-buffer", set_max_conn_buffer},
+    {"limits", "max_buffer", "max-buffer", set_max_buffer},
+    {"limits", "max_line", "max-line", set_max_line},
+    {"limits", "idle_timeout", "idle-timeout", set_idle_timeout},
+    {"privacy", "data", NULL, set_data},
+    {"privacy", "credentials", NULL, set_credentials},
+    {"control", "socket", "control", set_control_socket},
+    {"control", "group", "control-group", set_control_group},
+    {"metrics", "listen", "metrics-listen", set_metrics_listen},
+};
+#define NKEYS (sizeof(setting_keys) / sizeof(setting_keys[0]))
+
+/* ---- outputs ---- */
+
+static bool parse_output_type(const char *v, size_t len, enum output_type *type)
+{
+	for (int t = OUTPUT_JSON; t <= OUTPUT_JOURNAL; t++)
+		if (strlen(output_type_names[t]) == len && !strncmp(v, output_type_names[t], len)) {
+			*type = (enum output_type)t;
+			return true;
+		}
+	return false;
+}
+
+static struct output_spec *output_add(struct settings *s, const char *name)
+{
+	struct output_spec *o;
+
+	if (s->noutputs == SETTINGS_MAX_OUTPUTS)
+		return NULL;
+	o = &s->outputs[s->noutputs++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	o->events_mask = EV_MASK_ALL;
+	return o;
+}
+
+static bool set_output_key(struct output_spec *o, const char *key, const char *v, char *why,
+			   size_t n)
+{
+	unsigned long long code;
+
+	if (!strcmp(key, "type")) {
+		if (!parse_output_type(v, strlen(v), &o->type))
+			return fail(why, n, "want json, text or journal, got '%s'", v);
+	} else if (!strcmp(key, "path")) {
+		if (!strcmp(v, "-"))
+			v = "";
+		return copy_string(o->path, sizeof(o->path), v, why, n);
+	} else if (!strcmp(key, "events")) {
+		if (!event_mask_parse(v, &o->events_mask))
+			return fail(why, n, "unknown event in '%s'", v);
+	} else if (!strcmp(key, "min_reply_code")) {
+		if (!parse_size(v, 0, 999, &code))
+			return fail(why, n, "want a reply code 0..999, got '%s'", v);
+		o->min_reply_code = (unsigned)code;
+	} else {
+		return fail(why, n, "unknown key (want type, path, events or min_reply_code)");
+	}
+	return true;
+}
+
+/* "json:/var/log/smtpmon.json", "text", "journal" */
+static bool add_cli_output(struct settings *s, const char *v, char *why, size_t n)
+{
+	const char *colon = strchr(v, ':');
+	size_t len = colon ? (size_t)(colon - v) : strlen(v);
+	struct output_spec *o;
+	enum output_type type;
+
+	if (!parse_output_type(v, len, &type))
+		return fail(why, n, "want json[:PATH], text[:PATH] or journal, got '%s'", v);
+	if (type == OUTPUT_JOURNAL && colon)
+		return fail(why, n, "journal takes no path, got '%s'", v);
+	o = output_add(s, v);
+	if (!o)
+		return fail(why, n, "more than %d outputs", SETTINGS_MAX_OUTPUTS);
+	o->type = type;
+	return !colon || copy_string(o->path, sizeof(o->path), colon + 1, why, n);
+}
+
+/* ---- config file ---- */
+
+struct file_state {
+	struct settings *s;
+	char error[256]; /* the first error: "[section] key: why" */
+	char section[64];
+	struct output_spec *output; /* current [output NAME] section */
+};
+
+static int on_ini_value(void *user, const char *section, const char *key, const char *value)
+{
+	struct file_state *fs = user;
+	char why[160] = "";
+	bool ok = false, known = false;
+
+	if (fs->error[0])
+		return 0;
+	if (!strncmp(section, "output ", 7) && section[7]) {
+		if (strcmp(section, fs->section)) {
+			fs->output = output_add(fs->s, section + 7);
+			snprintf(fs->section, sizeof(fs->section), "%s", section);
+		}
+		known = true;
+		ok = fs->output
+			 ? set_output_key(fs->output, key, value, why, sizeof(why))
+			 : fail(why, sizeof(why), "more than %d outputs", SETTINGS_MAX_OUTPUTS);
+	}
+	for (size_t i = 0; i < NKEYS && !known; i++)
+		if (!strcmp(section, setting_keys[i].section) &&
+		    !strcmp(key, setting_keys[i].key)) {
+			known = true;
+			ok = setting_keys[i].set(fs->s, value, why, sizeof(why));
+		}
+	if (!known)
+		snprintf(why, sizeof(why), "unknown %s",
+			 section[0] ? "key" : "key outside a section");
+	if (!ok)
+		snprintf(fs->error, sizeof(fs->error), "[%s] %s: %s", section, key, why);
+	return ok;
+}
+
+static int load_file(struct settings *s, const char *path)
+{
+	struct file_state fs = {.s = s};
+	int line = ini_parse(path, on_ini_value, &fs);
+
+	if (line < 0) {
+		fprintf(stderr, "smtpmon: %s: %s\n", path,
+			line == -1 ? strerror(errno) : "out of memory");
+		return 2;
+	}
+	if (line > 0) {
+		/* A syntax error (no handler call) has no key to name. */
+		fprintf(stderr, "smtpmon: %s:%d: %s\n", path, line,
+			fs.error[0] ? fs.error : "syntax error (want [section] or key = value)");
+		return 2;
+	}
+	snprintf(s->config_file, sizeof(s->config_file), "%s", path);
+	return 0;
+}
+
+/* ---- command line ---- */
+
+enum opt_id {
+	OPT_CONFIG = 256,
+	OPT_OUTPUT,
+	OPT_FORMAT,
+	OPT_EVENTS,
+	OPT_DATA,
+	OPT_KEEP_CREDS,
+	OPT_TABLE, /* OPT_TABLE + i: setting_keys[i] */
+};
+
+static int cli_error(const char *opt, const char *why)
+{
+	fprintf(stderr, "smtpmon: %s: %s\n%s", opt, why, usage);
+	return 2;
+}
+
+static const char *config_file_in_args(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+static int parse_args(struct settings *s, int argc, char **argv)
+{
+	struct option opts[NKEYS + 16];
+	size_t n = 0;
+	unsigned cli_events = EV_MASK_ALL;
+	bool cli_outputs = false, cli_ifaces = false, cli_events_set = false;
+	char why[160];
+	int opt;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (setting_keys[i].option)
+			opts[n++] = (struct option){setting_keys[i].option, required_argument, NULL,
+						    OPT_TABLE + (int)i};
+	opts[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+	opts[n++] = (struct option){"output", required_argument, NULL, OPT_OUTPUT};
+	opts[n++] = (struct option){"format", required_argument, NULL, OPT_FORMAT};
+	opts[n++] = (struct option){"events", required_argument, NULL, OPT_EVENTS};
+	opts[n++] = (struct option){"data", no_argument, NULL, OPT_DATA};
+	opts[n++] = (struct option){"keep-credentials", no_argument, NULL, OPT_KEEP_CREDS};
+	opts[n++] = (struct option){"interface", required_argument, NULL, 'i'};
+	opts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n] = (struct option){NULL, 0, NULL, 0};
+
+	/* From argv[1] (the command) on; 0 makes getopt start afresh, which a
+	 * reload needs. */
+	optind = 0;
+	while ((opt = getopt_long(argc - 1, argv + 1, "i:vqh", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CONFIG:
+			break; /* read before the other options */
+		case OPT_EVENTS:
+			if (!event_mask_parse(optarg, &cli_events))
+				return cli_error("--events", "unknown event name (see smtpmon(8))");
+			cli_events_set = true;
+			break;
+		case OPT_OUTPUT:
+		case OPT_FORMAT:
+			if (!cli_outputs)
+				s->noutputs = 0;
+			cli_outputs = true;
+			if (!add_cli_output(s, optarg, why, sizeof(why)))
+				return cli_error(opt == OPT_OUTPUT ? "--output" : "--format", why);
+			break;
+		case OPT_DATA:
+			s->cfg.emit_data = true;
+			break;
+		case OPT_KEEP_CREDS:
+			s->cfg.keep_credentials = true;
+			break;
+		case 'i':
+			if (!cli_ifaces)
+				s->capture.nifaces = 0;
+			cli_ifaces = true;
+			if (s->capture.nifaces == CAPTURE_MAX_IFACES)
+				return cli_error("-i", "too many interfaces");
+			if (strlen(optarg) >= IF_NAMESIZE)
+				return cli_error("-i", "interface name too long");
+			strcpy(s->capture.ifaces[s->capture.nifaces++], optarg);
+			break;
+		case 'v':
+			s->capture.verbose = true;
+			break;
+		case 'q':
+			s->quiet = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			s->mode = MODE_HELP;
+			return 0;
+		default:
+			if (opt >= OPT_TABLE && opt < OPT_TABLE + (int)NKEYS) {
+				const struct setting_key *k = &setting_keys[opt - OPT_TABLE];
+				char name[64];
+				if (!k->set(s, optarg, why, sizeof(why))) {
+					snprintf(name, sizeof(name), "--%s", k->option);
+					return cli_error(name, why);
+				}
+				break;
+			}
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!s->noutputs)
+		output_add(s, "stdout"); /* JSON on stdout */
+	/* Like every flag, --events overrides the file: it selects for all. */
+	for (size_t i = 0; cli_events_set && i < s->noutputs; i++)
+		s->outputs[i].events_mask = cli_events;
+	s->first_file = optind + 1;
+	return 0;
+}
+
+static void defaults(struct settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	config_defaults(&s->cfg);
+	s->capture.ingress = INGRESS_TC;
+	s->capture.ring_size = 32u << 20; /* ~25 ms of a 10 Gbit/s burst; see make bench */
+	snprintf(s->control_path, sizeof(s->control_path), "%s", CONTROL_DEFAULT_PATH);
+	snprintf(s->control_group, sizeof(s->control_group), "smtpmon");
+}
+
+int settings_load(struct settings *s, int argc, char **argv)
+{
+	const char *file;
+	int rc;
+
+	defaults(s);
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		s->mode = MODE_HELP;
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "read"))
+		s->mode = MODE_READ;
+	else if (!strcmp(argv[1], "run"))
+		s->mode = MODE_RUN;
+	else
+		return cli_error(argv[1], "unknown command (want read or run)");
+
+	file = config_file_in_args(argc, argv);
+	if (!file && s->mode == MODE_RUN && !access(SETTINGS_DEFAULT_FILE, F_OK))
+		file = SETTINGS_DEFAULT_FILE;
+	if (file && (rc = load_file(s, file)))
+		return rc;
+	if ((rc = parse_args(s, argc, argv)))
+		return rc;
+	if (s->mode == MODE_HELP)
+		return 0;
+	/* The pipeline makes every event (statistics count them all); the
+	 * outputs select. smtp_data only exists when asked for. */
+	s->cfg.events_mask = EV_MASK_ALL;
+	if (!s->cfg.emit_data)
+		s->cfg.events_mask &= ~EV_MASK(EV_SMTP_DATA);
+	if (s->mode == MODE_READ && s->first_file >= argc)
+		return cli_error("read", "no input file");
+	if (s->mode == MODE_RUN && s->first_file < argc)
+		return cli_error("run", "takes no file arguments");
+	if (s->mode == MODE_RUN && !s->capture.nifaces)
+		return cli_error("run",
+				 "no interface (-i IFACE, or interfaces = in the config file)");
+	return 0;
+}
