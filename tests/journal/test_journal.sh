@@ -35,12 +35,13 @@
 # (_PID of our smtpmon) are read back; otherwise /lib/systemd/systemd-journald is started here
 # (runtime journal in /run/log/journal, sockets in /run/systemd/journal) and stopped, and what
 # it created is removed, on exit. Needs root. Run from anywhere: tests/journal/test_journal.sh
+# (SMTPMON=binary and SMTPMON_CATALOG=file to check others, KEEP_TMP=1 to keep the files).
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
 corpus=../shared/corpus
-catalog=systemd/smtpmon.catalog
+catalog=${SMTPMON_CATALOG:-systemd/smtpmon.catalog}
 inputs=("$corpus/synthetic/synth-smtp.pcap" "$corpus/suricata/smtp-errors/smtperr.pcap")
 
 [[ $EUID -eq 0 ]] || { echo "skip: needs root (journald)"; exit 77; }
