@@ -63,7 +63,11 @@ cleanup()
 	for ((i = ${#created[@]} - 1; i >= 0; i--)); do
 		rm -rf "${created[$i]}"
 	done
-	[[ -n ${KEEP_TMP:-} ]] && echo "kept $tmp" || rm -rf "$tmp"
+	if [[ -n ${KEEP_TMP:-} ]]; then
+		echo "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
 }
 trap cleanup EXIT
 
@@ -481,6 +485,7 @@ run_journal hostile.pcap "$tmp/hostile.pcap"
 echo "== journalctl -x shows the catalog under the hostile run's entries"
 # journalctl -x reads /var/lib/systemd/catalog/database whatever --root says: a private mount
 # namespace sees the database built above there, the host's stays untouched.
+# shellcheck disable=SC2016 # expanded by the inner sh
 unshare -m sh -c 'mount --bind "$1" /var/lib/systemd/catalog && shift && exec "$@"' sh \
 	"$croot/var/lib/systemd/catalog" journalctl -x --all --no-pager -o short \
 	_PID="$journal_pid" SYSLOG_IDENTIFIER=smtpmon >"$tmp/x.out" 2>&1 || fail "journalctl -x"
