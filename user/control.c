@@ -1,10 +1,13 @@
-/* control.c - see control.h. One client at a time: requests are tiny and the
- * replies are prepared in advance, so serialising clients costs nothing. */
+/* control.c - see control.h. One client at a time: a request is answered in
+ * well under the capture loop's 100 ms poll, so serialising costs nothing,
+ * and a client cannot hold more than its own timeouts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,8 @@ struct control {
 	int listen_fd;
 	int wake_pipe[2]; /* written by control_stop to end the thread */
 	pthread_t thread;
-	pthread_mutex_t lock;
-	char *snapshot; /* latest published "data" object */
-	size_t snapshot_len;
+	struct handoff *handoff;
+	struct jsonw answer;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -35,65 +37,52 @@ static void write_all(int fd, const char *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return; /* the client went away; nothing to report to */
+			return; /* gone, or not reading (SO_SNDTIMEO): nobody to tell */
 		buf += n;
 		len -= (size_t)n;
 	}
 }
 
-/* Reads one request line, bounded in size and time. */
-static ssize_t read_request(int fd, char *buf, size_t cap)
+/* Reads one request line, bounded in size and time; without its newline. */
+static bool read_request(int fd, char *buf, size_t cap)
 {
 	size_t len = 0;
+	char *nl;
 
 	while (len < cap - 1) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
-			return -1;
+			return false;
 		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
 		if (n <= 0)
-			return len ? (ssize_t)len : -1;
+			break;
 		len += (size_t)n;
 		if (memchr(buf, '\n', len))
 			break;
 	}
 	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
-/* The protocol has two commands; matching the exact member is enough and
- * keeps a JSON parser out of the daemon. */
-static bool request_is(const char *req, const char *cmd)
-{
-	char want[64];
-	snprintf(want, sizeof(want), "\"cmd\":\"%s\"", cmd);
-	return strstr(req, want) != NULL;
+	if ((nl = strchr(buf, '\n')))
+		*nl = '\0';
+	return len > 0;
 }
 
 static void serve_client(struct control *c, int fd)
 {
-	char req[REQUEST_MAX];
+	static const char busy[] = "{\"version\":%d,\"ok\":false,\"error\":\"smtpmon did not "
+				   "answer within %d ms\"}\n";
+	const struct timeval send_timeout = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
+	char req[REQUEST_MAX], err[128];
 
-	if (read_request(fd, req, sizeof(req)) < 0)
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	if (!read_request(fd, req, sizeof(req)))
 		return;
-	if (request_is(req, "stats")) {
-		pthread_mutex_lock(&c->lock);
-		write_all(fd, "{\"ok\":true,\"data\":", 18);
-		if (c->snapshot)
-			write_all(fd, c->snapshot, c->snapshot_len);
-		else
-			write_all(fd, "{}", 2);
-		pthread_mutex_unlock(&c->lock);
-		write_all(fd, "}\n", 2);
-	} else if (request_is(req, "ping")) {
-		char reply[128];
-		int n = snprintf(reply, sizeof(reply), "{\"ok\":true,\"version\":\"%s\"}\n",
-				 SMTPMON_VERSION);
-		write_all(fd, reply, (size_t)n);
-	} else {
-		static const char err[] = "{\"ok\":false,\"error\":\"unknown command\"}\n";
-		write_all(fd, err, sizeof(err) - 1);
+	if (handoff_ask(c->handoff, req, &c->answer, CONTROL_ANSWER_TIMEOUT_MS)) {
+		write_all(fd, c->answer.buf, c->answer.len);
+		return;
 	}
+	int n =
+	    snprintf(err, sizeof(err), busy, CONTROL_PROTOCOL_VERSION, CONTROL_ANSWER_TIMEOUT_MS);
+	write_all(fd, err, (size_t)n);
 }
 
 static void *control_thread(void *arg)
@@ -110,7 +99,7 @@ static void *control_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		int fd = accept(c->listen_fd, NULL, NULL);
+		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		serve_client(c, fd);
@@ -119,26 +108,73 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-struct control *control_start(const char *path)
+/* The group's id, or -1 after a warning (the socket then stays root-only). */
+static gid_t group_id(const char *path, const char *group)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	int err;
+
+	if (!group || !*group)
+		return (gid_t)-1;
+	err = getgrnam_r(group, &gr, buf, sizeof(buf), &found);
+	if (found)
+		return gr.gr_gid;
+	fprintf(stderr,
+		"smtpmon: control socket %s: group '%s' %s: only root can use the socket (mode "
+		"0600)\n",
+		path, group, err ? strerror(err) : "does not exist");
+	return (gid_t)-1;
+}
+
+/* Creates the socket's directory if needed; lets the group reach it when
+ * it is ours (created here, or the default one). */
+static int prepare_dir(const char *path, gid_t gid)
+{
+	char copy[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const char *dir;
+	bool ours;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	ours = !strcmp(dir, CONTROL_DEFAULT_DIR);
+	if (mkdir(dir, 0750) == 0)
+		ours = true;
+	else if (errno != EEXIST)
+		return -1;
+	if (!ours || gid == (gid_t)-1)
+		return 0;
+	if (chown(dir, (uid_t)-1, gid) || chmod(dir, 0750))
+		return -1;
+	return 0;
+}
+
+struct control *control_start(const char *path, const char *group)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct control *c;
 	const char *what;
+	gid_t gid;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		fprintf(stderr, "smtpmon: control socket %s: path too long\n", path);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c) {
+	if (!c || !(c->handoff = handoff_new())) {
 		fprintf(stderr, "smtpmon: control socket %s: out of memory\n", path);
+		free(c);
 		return NULL;
 	}
 	strcpy(addr.sun_path, path);
 	strcpy(c->path, path);
-	c->wake_pipe[0] = c->wake_pipe[1] = -1;
-	pthread_mutex_init(&c->lock, NULL);
+	c->listen_fd = c->wake_pipe[0] = c->wake_pipe[1] = -1;
+	jsonw_init(&c->answer);
+	gid = group_id(path, group);
 
+	what = "directory";
+	if (prepare_dir(path, gid))
+		goto fail;
 	what = "socket";
 	c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->listen_fd < 0)
@@ -154,10 +190,14 @@ struct control *control_start(const char *path)
 	}
 	unlink(path);
 	what = "bind";
-	mode_t old = umask(0117); /* owner and group only */
+	/* Root-only until the group is set: never open to the wrong group. */
+	mode_t old = umask(0177);
 	int rc = bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old);
 	if (rc < 0)
+		goto fail;
+	what = "chgrp";
+	if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) || chmod(path, 0660)))
 		goto fail;
 	what = "listen";
 	if (listen(c->listen_fd, 8) < 0)
@@ -180,23 +220,16 @@ fail:
 		close(c->wake_pipe[0]);
 		close(c->wake_pipe[1]);
 	}
-	pthread_mutex_destroy(&c->lock);
+	handoff_free(c->handoff);
+	jsonw_free(&c->answer);
 	free(c);
 	return NULL;
 }
 
-void control_publish(struct control *c, const char *json_object, size_t len)
+void control_serve(struct control *c, handoff_fn fn, void *ctx)
 {
-	char *copy;
-
-	if (!c || !(copy = malloc(len)))
-		return; /* stats are best effort; the next publish retries */
-	memcpy(copy, json_object, len);
-	pthread_mutex_lock(&c->lock);
-	free(c->snapshot);
-	c->snapshot = copy;
-	c->snapshot_len = len;
-	pthread_mutex_unlock(&c->lock);
+	if (c)
+		handoff_serve(c->handoff, fn, ctx);
 }
 
 void control_stop(struct control *c)
@@ -211,7 +244,7 @@ void control_stop(struct control *c)
 	close(c->wake_pipe[0]);
 	close(c->wake_pipe[1]);
 	unlink(c->path);
-	pthread_mutex_destroy(&c->lock);
-	free(c->snapshot);
+	handoff_free(c->handoff);
+	jsonw_free(&c->answer);
 	free(c);
 }

@@ -1,10 +1,14 @@
 /*
- * smtpmonctl - query a running smtpmon through its control socket.
+ * smtpmonctl - ask a running `smtpmon run` through its control socket
+ * (protocol in control.h and report.h).
  *
- *   smtpmonctl [-s SOCKET] [-j] stats    counters (aligned table, or JSON with -j)
- *   smtpmonctl [-s SOCKET] ping          is the daemon there? prints its version
+ *   smtpmonctl [-s SOCKET] stats [--json] [--watch SECONDS]
+ *   smtpmonctl [-s SOCKET] sessions [--json] [--watch SECONDS]
+ *   smtpmonctl [-s SOCKET] metrics
+ *   smtpmonctl [-s SOCKET] ping
  *
- * Exit status: 0 OK, 1 error reply, 2 usage, 3 daemon unreachable.
+ * The daemon renders the tables and the exposition; smtpmonctl checks the
+ * protocol version, prints, and turns every failure into its own exit status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,102 +19,245 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 
-#define REPLY_MAX  (1 << 20)
-#define TIMEOUT_MS 3000
+#define REPLY_MAX  (16u << 20)
+#define TIMEOUT_MS (CONTROL_ANSWER_TIMEOUT_MS + 2000)
 
-enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_ANSWER = 1,      /* the daemon answered with an error */
+	EXIT_USAGE = 2,	      /* bad arguments */
+	EXIT_NOT_RUNNING = 3, /* no socket, nobody listening, no answer */
+	EXIT_PERMISSION = 4,  /* the socket or its directory is closed to us */
+	EXIT_PROTOCOL = 5,    /* a daemon of another release */
+};
 
 static const char usage[] =
-    "usage: smtpmonctl [-s SOCKET] [-j] stats\n"
+    "usage: smtpmonctl [-s SOCKET] stats [--json] [--watch SECONDS]\n"
+    "       smtpmonctl [-s SOCKET] sessions [--json] [--watch SECONDS]\n"
+    "       smtpmonctl [-s SOCKET] metrics\n"
     "       smtpmonctl [-s SOCKET] ping\n"
-    "  -s, --socket PATH  control socket (default " CONTROL_DEFAULT_PATH ")\n"
-    "  -j, --json         print the reply as JSON\n";
+    "\n"
+    "  stats      counters: kernel, ring, connections, sessions by state,\n"
+    "             commands, replies, STARTTLS, gaps, outputs, memory, uptime\n"
+    "  sessions   open connections: addresses, state, HELO, MAIL FROM,\n"
+    "             recipients, bytes, age, TLS\n"
+    "  metrics    the counters in Prometheus text format\n"
+    "  ping       is smtpmon there? its version and uptime\n"
+    "\n"
+    "  -s, --socket PATH      control socket (default " CONTROL_DEFAULT_PATH ")\n"
+    "  -j, --json             JSON instead of a table\n"
+    "  -w, --watch SECONDS    ask again every SECONDS until interrupted\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Exit status: 0 ok, 1 smtpmon answered with an error, 2 usage, 3 smtpmon not\n"
+    "running, 4 permission denied, 5 protocol mismatch.\n";
 
-/* Sends one request line, returns the NUL-terminated reply or NULL. */
-static char *ask(const char *path, const char *request, int *exit_code)
+struct reply {
+	char *buf;
+	size_t len;
+};
+
+static int connect_error(const char *path, int err)
+{
+	if (err == EACCES || err == EPERM) {
+		fprintf(stderr,
+			"smtpmonctl: %s: permission denied: run as root or join group "
+			"%s (then log in again)\n",
+			path, CONTROL_DEFAULT_GROUP);
+		return EXIT_PERMISSION;
+	}
+	fprintf(stderr, "smtpmonctl: %s: %s: smtpmon is not running (or uses another socket: -s)\n",
+		path, strerror(err));
+	return EXIT_NOT_RUNNING;
+}
+
+/* Sends one request line; the answer line, NUL-terminated, in *r. */
+static int ask(const char *path, const char *request, struct reply *r)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	size_t len = 0;
-	char *reply;
-	int fd;
+	size_t cap = 1 << 16;
+	int fd, rc = EXIT_NOT_RUNNING;
 
-	*exit_code = EXIT_UNREACHABLE;
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		fprintf(stderr, "smtpmonctl: %s: path too long\n", path);
-		return NULL;
+		return EXIT_USAGE;
 	}
 	strcpy(addr.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		fprintf(stderr, "smtpmonctl: connect %s: %s (is smtpmon run active?)\n", path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
+	if (fd < 0) {
+		fprintf(stderr, "smtpmonctl: socket: %s\n", strerror(errno));
+		return EXIT_NOT_RUNNING;
 	}
-	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 || !(reply = malloc(REPLY_MAX))) {
-		fprintf(stderr, "smtpmonctl: send to %s: %s\n", path, strerror(errno));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		rc = connect_error(path, errno);
 		close(fd);
-		return NULL;
+		return rc;
+	}
+	r->len = 0;
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
+		fprintf(stderr, "smtpmonctl: send to %s: %s\n", path, strerror(errno));
+		goto out;
 	}
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (r->len + 1 >= cap) {
+			char *bigger = cap < REPLY_MAX ? realloc(r->buf, cap * 2) : NULL;
+			if (!bigger) {
+				fprintf(stderr, "smtpmonctl: %s: answer longer than %u bytes\n",
+					path, REPLY_MAX);
+				goto out;
+			}
+			r->buf = bigger;
+			cap *= 2;
+		} else if (!r->buf && !(r->buf = malloc(cap))) {
+			fprintf(stderr, "smtpmonctl: out of memory\n");
+			goto out;
+		}
 		if (poll(&pfd, 1, TIMEOUT_MS) <= 0) {
-			fprintf(stderr, "smtpmonctl: %s: no reply within %d ms\n", path,
+			fprintf(stderr, "smtpmonctl: %s: no answer within %d ms\n", path,
 				TIMEOUT_MS);
+			goto out;
+		}
+		ssize_t n = recv(fd, r->buf + r->len, cap - 1 - r->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
-		}
-		ssize_t n = recv(fd, reply + len, REPLY_MAX - 1 - len, 0);
-		if (n <= 0 || (len += (size_t)n) == REPLY_MAX - 1 || memchr(reply, '\n', len)) {
-			close(fd);
-			reply[len] = '\0';
-			*exit_code = EXIT_OK;
-			return reply;
-		}
+		r->len += (size_t)n;
+		if (r->buf[r->len - 1] == '\n')
+			break;
 	}
+	r->buf[r->len] = '\0';
+	if (r->len && r->buf[r->len - 1] == '\n')
+		rc = EXIT_OK;
+	else
+		fprintf(stderr, "smtpmonctl: %s: answer cut short\n", path);
+out:
 	close(fd);
-	free(reply);
-	return NULL;
+	return rc;
 }
 
-/* The daemon's stats object is flat: "name":number pairs. Print them as an
- * aligned table; anything else is printed as it came. */
-static void print_table(const char *data)
+/* Decodes the JSON string starting after its opening quote at s; writes
+ * the text to out. The daemon's texts use \n, \", \\ and \u00XX only. */
+static void print_json_string(const char *s, FILE *out)
 {
-	const char *p = data;
-
-	while ((p = strchr(p, '"'))) {
-		const char *name = p + 1, *end = strchr(name, '"');
-		if (!end || end[1] != ':')
+	for (; *s && *s != '"'; s++) {
+		if (*s != '\\') {
+			fputc(*s, out);
+			continue;
+		}
+		switch (*++s) {
+		case 'n':
+			fputc('\n', out);
 			break;
-		const char *val = end + 2;
-		size_t vlen = strcspn(val, ",}");
-		printf("%-32.*s %.*s\n", (int)(end - name), name, (int)vlen, val);
-		p = val + vlen;
+		case 't':
+			fputc('\t', out);
+			break;
+		case 'u': {
+			unsigned v;
+			if (sscanf(s + 1, "%4x", &v) == 1 && v < 0x80) {
+				fputc((int)v, out);
+				s += 4;
+			}
+			break;
+		}
+		case '\0':
+			return;
+		default:
+			fputc(*s, out);
+		}
 	}
+}
+
+/* Checks the envelope {"version":N,"ok":...} and prints the payload. */
+static int print_answer(const char *path, const struct reply *r, bool json)
+{
+	static const char ok[] = ",\"ok\":true,";
+	static const char failed[] = ",\"ok\":false,\"error\":\"";
+	const char *p = r->buf;
+	char *end;
+	long version = -1;
+
+	if (!strncmp(p, "{\"version\":", 11)) {
+		version = strtol(p + 11, &end, 10);
+		p = end;
+	}
+	if (version != CONTROL_PROTOCOL_VERSION) {
+		fprintf(stderr,
+			"smtpmonctl: %s: protocol mismatch: smtpmon speaks %s%ld, this smtpmonctl "
+			"speaks version %d; use the smtpmonctl of the running smtpmon's release\n",
+			path, version < 0 ? "an older protocol than " : "version ",
+			version < 0 ? 1L : version, CONTROL_PROTOCOL_VERSION);
+		return EXIT_PROTOCOL;
+	}
+	if (!strncmp(p, failed, sizeof(failed) - 1)) {
+		fprintf(stderr, "smtpmonctl: smtpmon: ");
+		print_json_string(p + sizeof(failed) - 1, stderr);
+		fputc('\n', stderr);
+		return EXIT_ANSWER;
+	}
+	if (strncmp(p, ok, sizeof(ok) - 1)) {
+		fprintf(stderr, "smtpmonctl: %s: malformed answer\n", path);
+		return EXIT_PROTOCOL;
+	}
+	p += sizeof(ok) - 1;
+	if (!strncmp(p, "\"text\":\"", 8) && !json) {
+		print_json_string(p + 8, stdout);
+	} else if (!strncmp(p, "\"data\":", 7)) {
+		/* The data object runs to the envelope's closing brace. */
+		size_t len = strlen(p + 7);
+		printf("%.*s\n", (int)(len >= 2 ? len - 2 : 0), p + 7);
+	} else {
+		fprintf(stderr, "smtpmonctl: %s: malformed answer\n", path);
+		return EXIT_PROTOCOL;
+	}
+	return fflush(stdout) ? EXIT_ANSWER : EXIT_OK;
+}
+
+static void watch_header(const char *cmd, unsigned seconds)
+{
+	char when[32];
+	time_t now = time(NULL);
+
+	strftime(when, sizeof(when), "%F %T", localtime(&now));
+	if (isatty(STDOUT_FILENO))
+		fputs("\033[H\033[2J", stdout);
+	printf("smtpmonctl %s every %us, %s\n\n", cmd, seconds, when);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
 					     {"json", no_argument, NULL, 'j'},
+					     {"watch", required_argument, NULL, 'w'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	const char *path = CONTROL_DEFAULT_PATH;
+	const char *path = CONTROL_DEFAULT_PATH, *cmd;
+	struct reply r = {0};
+	unsigned watch = 0;
 	bool json = false;
+	char request[128], *end;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:jw:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			path = optarg;
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'w':
+			watch = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || watch == 0 || watch > 86400) {
+				fprintf(stderr, "smtpmonctl: --watch wants 1 to 86400 seconds\n");
+				return EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -120,23 +267,33 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || (strcmp(argv[optind], "stats") && strcmp(argv[optind], "ping"))) {
+	if (optind != argc - 1) {
 		fputs(usage, stderr);
 		return EXIT_USAGE;
 	}
-	bool stats = !strcmp(argv[optind], "stats");
-	char *reply = ask(path, stats ? "{\"cmd\":\"stats\"}\n" : "{\"cmd\":\"ping\"}\n", &rc);
-	if (!reply)
-		return rc;
-	if (strncmp(reply, "{\"ok\":true", 10)) {
-		fprintf(stderr, "smtpmonctl: %s", reply);
-		rc = EXIT_ERROR;
-	} else if (json || !stats) {
-		fputs(reply, stdout);
-	} else {
-		const char *data = strstr(reply, "\"data\":");
-		print_table(data ? data + 7 : reply);
+	cmd = argv[optind];
+	bool tabular = !strcmp(cmd, "stats") || !strcmp(cmd, "sessions");
+	if (!tabular && strcmp(cmd, "metrics") && strcmp(cmd, "ping")) {
+		fprintf(stderr, "smtpmonctl: unknown command '%s'\n%s", cmd, usage);
+		return EXIT_USAGE;
 	}
-	free(reply);
+	if (!tabular && (json || watch)) {
+		fprintf(stderr, "smtpmonctl: --json and --watch go with stats and sessions\n");
+		return EXIT_USAGE;
+	}
+	snprintf(request, sizeof(request), "{\"version\":%d,\"cmd\":\"%s\",\"format\":\"%s\"}\n",
+		 CONTROL_PROTOCOL_VERSION, cmd, tabular && !json ? "text" : "json");
+	for (;;) {
+		rc = ask(path, request, &r);
+		if (rc == EXIT_OK) {
+			if (watch && !json)
+				watch_header(cmd, watch);
+			rc = print_answer(path, &r, json);
+		}
+		if (rc != EXIT_OK || !watch)
+			break;
+		sleep(watch);
+	}
+	free(r.buf);
 	return rc;
 }
