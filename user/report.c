@@ -170,6 +170,9 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 	for (int s = 0; s < SMTPMON_STAT_MAX; s++) {
 		size_t n = 0;
 
+		if (!capture_stat_names[s])
+			continue; /* a counter capture.c does not name yet */
+
 		snprintf(name, sizeof(name), "kernel_%s", capture_stat_names[s]);
 		snprintf(help, sizeof(help), "BPF program counter %s, per program",
 			 capture_stat_names[s]);
@@ -332,14 +335,9 @@ static void json_end(struct renderer *r, const struct family *f)
 
 /* ---- table ----------------------------------------------------------------- */
 
-/* A labelled family prints its name on its first row only. */
-static void table_begin(struct renderer *r, const struct family *f)
-{
-	(void)f;
-	r->first = true;
-}
-
-static void table_sample(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+/* A labelled family prints its name on its first row only, and only its
+ * non-zero rows; one with none prints a single 0. */
+static void table_row(struct renderer *r, const struct family *f, const char *label, uint64_t v)
 {
 	struct jsonw *w = r->out;
 	size_t start = w->len;
@@ -354,10 +352,22 @@ static void table_sample(struct renderer *r, const struct family *f, const char 
 	put(w, "%*s %" PRIu64 "\n", width < 60 ? (int)(60 - width) : 0, "", v);
 }
 
+static void table_begin(struct renderer *r, const struct family *f)
+{
+	(void)f;
+	r->first = true;
+}
+
+static void table_sample(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+{
+	if (!label || v)
+		table_row(r, f, label, v);
+}
+
 static void table_end(struct renderer *r, const struct family *f)
 {
-	(void)r;
-	(void)f;
+	if (r->first)
+		table_row(r, f, NULL, 0);
 }
 
 /* ---- Prometheus ------------------------------------------------------------ */
