@@ -12,12 +12,15 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,13 +65,28 @@ struct reply {
 	size_t len;
 };
 
+/* The group that may use the socket: the socket's, or its directory's
+ * when that is what keeps us out. */
+static const char *socket_group(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct group *gr;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (stat(path, &st) && stat(dirname(dir), &st))
+		return CONTROL_DEFAULT_GROUP;
+	gr = getgrgid(st.st_gid);
+	return gr ? gr->gr_name : CONTROL_DEFAULT_GROUP;
+}
+
 static int connect_error(const char *path, int err)
 {
 	if (err == EACCES || err == EPERM) {
 		fprintf(stderr,
 			"smtpmonctl: %s: permission denied: run as root or join group "
 			"%s (then log in again)\n",
-			path, CONTROL_DEFAULT_GROUP);
+			path, socket_group(path));
 		return EXIT_PERMISSION;
 	}
 	fprintf(stderr, "smtpmonctl: %s: %s: smtpmon is not running (or uses another socket: -s)\n",
