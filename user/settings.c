@@ -372,7 +372,10 @@ static bool add_cli_output(struct settings *s, const char *v, char *why, size_t 
 
 struct file_state {
 	struct settings *s;
-	char error[256]; /* the first error: "[section] key: why" */
+	FILE *file;
+	int line;	 /* lines read so far: the handler's current line */
+	int error_line;	 /* of the first handler error */
+	char error[256]; /* the first handler error: "[section] key: why" */
 	char section[64];
 	struct output_spec *output; /* current [output NAME] section */
 };
@@ -404,25 +407,49 @@ static int on_ini_value(void *user, const char *section, const char *key, const 
 	if (!known)
 		snprintf(why, sizeof(why), "unknown %s",
 			 section[0] ? "key" : "key outside a section");
-	if (!ok)
+	if (!ok) {
 		snprintf(fs->error, sizeof(fs->error), "[%s] %s: %s", section, key, why);
+		fs->error_line = fs->line;
+	}
 	return ok;
+}
+
+/* fgets that counts lines, so that the handler knows where it is (libinih
+ * reports only the number of the first failing line). */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct file_state *fs = stream;
+	char *got = fgets(buf, size, fs->file);
+
+	if (got)
+		fs->line++;
+	return got;
 }
 
 static int load_file(struct settings *s, const char *path)
 {
 	struct file_state fs = {.s = s};
-	int line = ini_parse(path, on_ini_value, &fs);
+	int line;
 
+	fs.file = fopen(path, "re");
+	if (!fs.file) {
+		fprintf(stderr, "smtpmon: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	line = ini_parse_stream(read_line, &fs, on_ini_value, &fs);
+	fclose(fs.file);
 	if (line < 0) {
-		fprintf(stderr, "smtpmon: %s: %s\n", path,
-			line == -1 ? strerror(errno) : "out of memory");
+		fprintf(stderr, "smtpmon: %s: out of memory\n", path);
 		return 2;
 	}
 	if (line > 0) {
 		/* A syntax error (no handler call) has no key to name. */
-		fprintf(stderr, "smtpmon: %s:%d: %s\n", path, line,
-			fs.error[0] ? fs.error : "syntax error (want [section] or key = value)");
+		if (line == fs.error_line)
+			fprintf(stderr, "smtpmon: %s:%d: %s\n", path, line, fs.error);
+		else
+			fprintf(stderr,
+				"smtpmon: %s:%d: syntax error (want [section] or key = value)\n",
+				path, line);
 		return 2;
 	}
 	snprintf(s->config_file, sizeof(s->config_file), "%s", path);
