@@ -59,7 +59,20 @@ static const char usage[] =
 
 /* ---- values ---- */
 
-typedef bool (*setter_fn)(struct settings *s, const char *value, char *why, size_t why_len);
+struct setting_key;
+typedef bool (*setter_fn)(struct settings *s, const struct setting_key *k, const char *value,
+			  char *why, size_t why_len);
+
+/* The settings a file section and a long option share. Numbers: a size
+ * (K/M/G allowed) in [min, max], times scale, stored at offset. */
+struct setting_key {
+	const char *section, *key;
+	const char *option; /* long option taking the value; NULL: file only */
+	setter_fn set;
+	size_t offset;
+	unsigned long long min, max, scale;
+	bool is_u64; /* the field is a uint64_t, not a size_t */
+};
 
 static bool fail(char *why, size_t len, const char *fmt, ...)
 {
@@ -123,14 +136,18 @@ static bool set_bool(bool *dst, const char *v, char *why, size_t why_len)
 	return true;
 }
 
-static bool set_ports(struct settings *s, const char *v, char *why, size_t n)
+static bool set_ports(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		      size_t n)
 {
+	(void)k;
 	return config_parse_ports(&s->cfg, v) ||
 	       fail(why, n, "bad port list '%s' (want e.g. 25,587)", v);
 }
 
-static bool set_ingress(struct settings *s, const char *v, char *why, size_t n)
+static bool set_ingress(struct settings *s, const struct setting_key *k, const char *v, char *why,
+			size_t n)
 {
+	(void)k;
 	if (!strcmp(v, "tc"))
 		s->capture.ingress = INGRESS_TC;
 	else if (!strcmp(v, "xdp"))
@@ -140,8 +157,10 @@ static bool set_ingress(struct settings *s, const char *v, char *why, size_t n)
 	return true;
 }
 
-static bool set_ring_size(struct settings *s, const char *v, char *why, size_t n)
+static bool set_ring_size(struct settings *s, const struct setting_key *k, const char *v, char *why,
+			  size_t n)
 {
+	(void)k;
 	unsigned long long size;
 
 	if (!parse_size(v, 4096, 1ull << 30, &size) || (size & (size - 1)))
@@ -150,8 +169,10 @@ static bool set_ring_size(struct settings *s, const char *v, char *why, size_t n
 	return true;
 }
 
-static bool set_bodies(struct settings *s, const char *v, char *why, size_t n)
+static bool set_bodies(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		       size_t n)
 {
+	(void)k;
 	if (!strcmp(v, "copy"))
 		s->capture.bodies_skip = false;
 	else if (!strcmp(v, "skip"))
@@ -161,8 +182,10 @@ static bool set_bodies(struct settings *s, const char *v, char *why, size_t n)
 	return true;
 }
 
-static bool set_interfaces(struct settings *s, const char *v, char *why, size_t n)
+static bool set_interfaces(struct settings *s, const struct setting_key *k, const char *v,
+			   char *why, size_t n)
 {
+	(void)k;
 	const char *p = v;
 
 	s->capture.nifaces = 0;
@@ -181,63 +204,32 @@ static bool set_interfaces(struct settings *s, const char *v, char *why, size_t 
 	return true;
 }
 
-static bool set_max_conns(struct settings *s, const char *v, char *why, size_t n)
+static bool set_number(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		       size_t n)
 {
 	unsigned long long x;
+	char *field = (char *)s + k->offset;
 
-	if (!parse_size(v, 1, 1u << 24, &x))
-		return fail(why, n, "want 1..16777216, got '%s'", v);
-	s->cfg.max_conns = x;
+	if (!parse_size(v, k->min, k->max, &x))
+		return fail(why, n, "want %llu..%llu, got '%s'", k->min, k->max, v);
+	if (k->is_u64)
+		*(uint64_t *)(void *)field = x * k->scale;
+	else
+		*(size_t *)(void *)field = (size_t)(x * k->scale);
 	return true;
 }
 
-static bool set_max_conn_buffer(struct settings *s, const char *v, char *why, size_t n)
+static bool set_data(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		     size_t n)
 {
-	unsigned long long x;
-
-	if (!parse_size(v, 0, 1ull << 32, &x))
-		return fail(why, n, "want a size up to 4G, got '%s'", v);
-	s->cfg.max_conn_buffer = x;
-	return true;
-}
-
-static bool set_max_buffer(struct settings *s, const char *v, char *why, size_t n)
-{
-	unsigned long long x;
-
-	if (!parse_size(v, 0, 1ull << 40, &x))
-		return fail(why, n, "want a size up to 1024G, got '%s'", v);
-	s->cfg.max_total_buffer = x;
-	return true;
-}
-
-static bool set_max_line(struct settings *s, const char *v, char *why, size_t n)
-{
-	unsigned long long x;
-
-	if (!parse_size(v, 512, 1u << 24, &x))
-		return fail(why, n, "want 512..16777216, got '%s'", v);
-	s->cfg.max_line = x;
-	return true;
-}
-
-static bool set_idle_timeout(struct settings *s, const char *v, char *why, size_t n)
-{
-	unsigned long long x;
-
-	if (!parse_size(v, 1, 86400 * 7, &x))
-		return fail(why, n, "want 1..604800 seconds, got '%s'", v);
-	s->cfg.idle_timeout_ns = x * 1000000000ull;
-	return true;
-}
-
-static bool set_data(struct settings *s, const char *v, char *why, size_t n)
-{
+	(void)k;
 	return set_bool(&s->cfg.emit_data, v, why, n);
 }
 
-static bool set_credentials(struct settings *s, const char *v, char *why, size_t n)
+static bool set_credentials(struct settings *s, const struct setting_key *k, const char *v,
+			    char *why, size_t n)
 {
+	(void)k;
 	if (!strcmp(v, "keep"))
 		s->cfg.keep_credentials = true;
 	else if (!strcmp(v, "redact"))
@@ -247,8 +239,10 @@ static bool set_credentials(struct settings *s, const char *v, char *why, size_t
 	return true;
 }
 
-static bool set_control_socket(struct settings *s, const char *v, char *why, size_t n)
+static bool set_control_socket(struct settings *s, const struct setting_key *k, const char *v,
+			       char *why, size_t n)
 {
+	(void)k;
 	if (!strcmp(v, "none")) {
 		s->control_path[0] = '\0';
 		return true;
@@ -258,13 +252,17 @@ static bool set_control_socket(struct settings *s, const char *v, char *why, siz
 	return copy_string(s->control_path, sizeof(s->control_path), v, why, n);
 }
 
-static bool set_control_group(struct settings *s, const char *v, char *why, size_t n)
+static bool set_control_group(struct settings *s, const struct setting_key *k, const char *v,
+			      char *why, size_t n)
 {
+	(void)k;
 	return copy_string(s->control_group, sizeof(s->control_group), v, why, n);
 }
 
-static bool set_metrics_listen(struct settings *s, const char *v, char *why, size_t n)
+static bool set_metrics_listen(struct settings *s, const struct setting_key *k, const char *v,
+			       char *why, size_t n)
 {
+	(void)k;
 	const char *colon = strrchr(v, ':');
 	unsigned long long port;
 
@@ -273,29 +271,41 @@ static bool set_metrics_listen(struct settings *s, const char *v, char *why, siz
 	return copy_string(s->metrics_listen, sizeof(s->metrics_listen), v, why, n);
 }
 
-/* The settings a file section and a long option share. */
-struct setting_key {
-	const char *section, *key;
-	const char *option; /* long option taking the value; NULL: file only */
-	setter_fn set;
-};
-
 static const struct setting_key setting_keys[] = {
-    {"capture", "interfaces", NULL, set_interfaces},
-    {"capture", "ports", "ports", set_ports},
-    {"capture", "ingress", "ingress", set_ingress},
-    {"capture", "ring_size", "ring-size", set_ring_size},
-    {"capture", "bodies", "bodies", set_bodies},
-    {"limits", "max_connections", "max-conns", set_max_conns},
-    {"limits", "max_conn_buffer", "max-conn-buffer", set_max_conn_buffer},
-    {"limits", "max_buffer", "max-buffer", set_max_buffer},
-    {"limits", "max_line", "max-line", set_max_line},
-    {"limits", "idle_timeout", "idle-timeout", set_idle_timeout},
-    {"privacy", "data", NULL, set_data},
-    {"privacy", "credentials", NULL, set_credentials},
-    {"control", "socket", "control", set_control_socket},
-    {"control", "group", "control-group", set_control_group},
-    {"metrics", "listen", "metrics-listen", set_metrics_listen},
+    {.section = "capture", .key = "interfaces", .option = NULL, .set = set_interfaces},
+    {.section = "capture", .key = "ports", .option = "ports", .set = set_ports},
+    {.section = "capture", .key = "ingress", .option = "ingress", .set = set_ingress},
+    {.section = "capture", .key = "ring_size", .option = "ring-size", .set = set_ring_size},
+    {.section = "capture", .key = "bodies", .option = "bodies", .set = set_bodies},
+#define NUMBER(field, lo, hi, mult, u64)                                                           \
+	.set = set_number, .offset = offsetof(struct settings, field), .min = (lo), .max = (hi),   \
+	.scale = (mult), .is_u64 = (u64)
+    {.section = "limits",
+     .key = "max_connections",
+     .option = "max-conns",
+     NUMBER(cfg.max_conns, 1, 1u << 24, 1, false)},
+    {.section = "limits",
+     .key = "max_conn_buffer",
+     .option = "max-conn-buffer",
+     NUMBER(cfg.max_conn_buffer, 0, 1ull << 32, 1, false)},
+    {.section = "limits",
+     .key = "max_buffer",
+     .option = "max-buffer",
+     NUMBER(cfg.max_total_buffer, 0, 1ull << 40, 1, false)},
+    {.section = "limits",
+     .key = "max_line",
+     .option = "max-line",
+     NUMBER(cfg.max_line, 512, 1u << 24, 1, false)},
+    {.section = "limits",
+     .key = "idle_timeout",
+     .option = "idle-timeout",
+     NUMBER(cfg.idle_timeout_ns, 1, 86400 * 7, 1000000000ull, true)},
+#undef NUMBER
+    {.section = "privacy", .key = "data", .option = NULL, .set = set_data},
+    {.section = "privacy", .key = "credentials", .option = NULL, .set = set_credentials},
+    {.section = "control", .key = "socket", .option = "control", .set = set_control_socket},
+    {.section = "control", .key = "group", .option = "control-group", .set = set_control_group},
+    {.section = "metrics", .key = "listen", .option = "metrics-listen", .set = set_metrics_listen},
 };
 #define NKEYS (sizeof(setting_keys) / sizeof(setting_keys[0]))
 
@@ -402,7 +412,7 @@ static int on_ini_value(void *user, const char *section, const char *key, const 
 		if (!strcmp(section, setting_keys[i].section) &&
 		    !strcmp(key, setting_keys[i].key)) {
 			known = true;
-			ok = setting_keys[i].set(fs->s, value, why, sizeof(why));
+			ok = setting_keys[i].set(fs->s, &setting_keys[i], value, why, sizeof(why));
 		}
 	if (!known)
 		snprintf(why, sizeof(why), "unknown %s",
@@ -561,7 +571,7 @@ static int parse_args(struct settings *s, int argc, char **argv)
 			if (opt >= OPT_TABLE && opt < OPT_TABLE + (int)NKEYS) {
 				const struct setting_key *k = &setting_keys[opt - OPT_TABLE];
 				char name[64];
-				if (!k->set(s, optarg, why, sizeof(why))) {
+				if (!k->set(s, k, optarg, why, sizeof(why))) {
 					snprintf(name, sizeof(name), "--%s", k->option);
 					return cli_error(name, why);
 				}
