@@ -12,19 +12,9 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
 pcap=../shared/corpus/zeek/traces/smtp-mail-transactions-invalid.pcap
+. tests/live/lib.sh # live_ok, live_fail, live_check, live_done; nothing here needs root
 tmp=$(mktemp -d /tmp/smtpmon-config.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { printf 'ok   %s\n' "$*"; }
-fail() {
-	printf 'FAIL %s\n' "$*"
-	fails=$((fails + 1))
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
 
 [ -x "$smtpmon" ] || { echo "FAIL $smtpmon not built"; exit 1; }
 [ -r "$pcap" ] || { echo "FAIL $pcap missing"; exit 1; }
@@ -37,9 +27,9 @@ refused() {
 	rc=$?
 	if [[ $rc -eq 2 && ! -s $tmp/out && $(wc -l <"$tmp/err") -eq 1 ]] &&
 		grep -Eq "^smtpmon: $tmp/bad.conf:$want" "$tmp/err"; then
-		ok "refused: $(head -c 90 "$tmp/err")"
+		live_ok "refused: $(head -c 90 "$tmp/err")"
 	else
-		fail "want exit 2 and '$want' for $(printf '%q' "$content"); got $rc: $(cat "$tmp/err")"
+		live_fail "want exit 2 and '$want' for $(printf '%q' "$content"); got $rc: $(cat "$tmp/err")"
 	fi
 }
 refused '[capture]\nports = 25,x\n' "2: \[capture\] ports: bad port list '25,x'"
@@ -64,19 +54,19 @@ refused "$(for i in 1 2 3 4 5 6 7 8 9; do printf '[output o%d]\\ntype = json\\n'
 
 "$smtpmon" read -q --config "$tmp/none.conf" "$pcap" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "missing --config file: exit 2 with the reason ($(cat "$tmp/err"))" \
+live_check "missing --config file: exit 2 with the reason ($(cat "$tmp/err"))" \
 	bash -c "[[ $rc -eq 2 ]] && grep -q '^smtpmon: $tmp/none.conf: No such file or directory' '$tmp/err'"
 "$smtpmon" read -q --output journal:/x "$pcap" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "--output journal:PATH refused ($(head -1 "$tmp/err"))" \
+live_check "--output journal:PATH refused ($(head -1 "$tmp/err"))" \
 	bash -c "[[ $rc -eq 2 ]] && grep -q '^smtpmon: --output: journal takes no path' '$tmp/err'"
 "$smtpmon" read -q --output xml "$pcap" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-check "--output xml refused" bash -c "[[ $rc -eq 2 ]] && grep -q '^smtpmon: --output: want json' '$tmp/err'"
+live_check "--output xml refused" bash -c "[[ $rc -eq 2 ]] && grep -q '^smtpmon: --output: want json' '$tmp/err'"
 
 # The full JSON output: the oracle's input.
-"$smtpmon" read -q "$pcap" >"$tmp/full.json" || fail "plain read"
-check "the capture has replies >= 400 and requests" \
+"$smtpmon" read -q "$pcap" >"$tmp/full.json" || live_fail "plain read"
+live_check "the capture has replies >= 400 and requests" \
 	jq -s -e 'any(.[]; .code >= 400) and any(.[]; .event == "smtp_request")' "$tmp/full.json"
 
 cat >"$tmp/good.conf" <<EOF
@@ -97,30 +87,29 @@ type = text
 path = $tmp/human.txt
 EOF
 "$smtpmon" read -q --config "$tmp/good.conf" "$pcap" >"$tmp/out" 2>"$tmp/err"
-check "ports = 587 from the file: no event, nothing on stdout" \
+live_check "ports = 587 from the file: no event, nothing on stdout" \
 	bash -c "[[ ! -s '$tmp/requests.json' && ! -s '$tmp/human.txt' && ! -s '$tmp/out' ]]"
 rm -f "$tmp"/requests.json "$tmp"/failures.json "$tmp"/human.txt
 "$smtpmon" read -q --config "$tmp/good.conf" --ports 25 "$pcap" >"$tmp/out" 2>"$tmp/err"
-check "--ports 25 overrides the file" test -s "$tmp/requests.json"
+live_check "--ports 25 overrides the file" test -s "$tmp/requests.json"
 tests/tools/select_events.py "$tmp/full.json" 'e["event"] in ("smtp_request", "smtp_connection")' >"$tmp/want"
-check "[output requests] = jq's requests and connections ($(wc -l <"$tmp/want") lines)" \
+live_check "[output requests] = jq's requests and connections ($(wc -l <"$tmp/want") lines)" \
 	cmp -s "$tmp/want" "$tmp/requests.json"
 tests/tools/select_events.py "$tmp/full.json" 'e["event"] == "smtp_reply" and e["code"] >= 400' >"$tmp/want"
-check "[output failures] = jq's replies >= 400 ($(wc -l <"$tmp/want") lines)" \
+live_check "[output failures] = jq's replies >= 400 ($(wc -l <"$tmp/want") lines)" \
 	cmp -s "$tmp/want" "$tmp/failures.json"
-check "[output human]: one text line per event" \
+live_check "[output human]: one text line per event" \
 	test "$(wc -l <"$tmp/human.txt")" -eq "$(wc -l <"$tmp/full.json")"
-check "no stdout when the file names the outputs" test ! -s "$tmp/out"
+live_check "no stdout when the file names the outputs" test ! -s "$tmp/out"
 
 before=$(wc -l <"$tmp/requests.json")
 "$smtpmon" read -q --config "$tmp/good.conf" --ports 25 --output json --output "text:$tmp/t.txt" \
 	--events smtp_reply "$pcap" >"$tmp/out" 2>"$tmp/err"
 tests/tools/select_events.py "$tmp/full.json" 'e["event"] == "smtp_reply"' >"$tmp/want"
-check "--output json (stdout) with --events: jq's replies" cmp -s "$tmp/want" "$tmp/out"
-check "--output text:PATH with --events: one line per reply" \
+live_check "--output json (stdout) with --events: jq's replies" cmp -s "$tmp/want" "$tmp/out"
+live_check "--output text:PATH with --events: one line per reply" \
 	test "$(wc -l <"$tmp/t.txt")" -eq "$(wc -l <"$tmp/want")"
-check "--output replaced the file's outputs (theirs untouched)" \
+live_check "--output replaced the file's outputs (theirs untouched)" \
 	test "$(wc -l <"$tmp/requests.json")" -eq "$before"
 
-echo "$fails failure(s)"
-[[ $fails -eq 0 ]]
+live_done
