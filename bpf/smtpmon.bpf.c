@@ -7,11 +7,19 @@
  * Per packet: parse headers (parse.bpf.h); leave at once unless a port is in
  * port_bits; leave pure ACKs; look up the flow's state; then emit one record
  * per SMTPMON_CHUNK_MAX bytes of payload (a bpf_loop for super-packets), each
- * reserved in the smallest size class that holds it. Encrypted flows get one
- * length-only record per segment. A failed reservation is counted and its
- * bytes are added to the flow direction's lost counter, which the next record
- * of that direction carries as lost_before. The programs never change a
- * packet's fate.
+ * reserved in the smallest size class that holds it. The payload segments of
+ * encrypted flows are only counted: they leave right after the flow lookup,
+ * and only their SYN/FIN/RST make a (length-only) record, whose sequence
+ * number tells user space how far the stream went. A failed reservation is
+ * counted and its bytes are added to the flow direction's lost counter, which
+ * the next record of that direction carries as lost_before. The programs
+ * never change a packet's fate.
+ *
+ * Body skipping (--bodies=skip, docs/body-skip.md): user space flags a flow
+ * inside a BDAT chunk (with the chunk's end) or inside a DATA body after its
+ * header block; client segments there become one header-only record flagged
+ * SKIPPED instead of copies, until the segment that ends the chunk or the
+ * body, which is copied.
  *
  * Encryption: user space marks a flow when its parser sees the 220 to
  * STARTTLS; this program marks it itself one step earlier (a client segment
@@ -29,7 +37,9 @@
 
 #define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
 /* Payload capacity of the record size classes: most command and reply
- * segments fit the small one, DATA bodies the large one. */
+ * segments fit the small one, DATA bodies the large one; records that copy
+ * nothing (or a skipped body's tail) take the header and 8 bytes. */
+#define CLASS_T SMTPMON_SKIP_TAIL /* flags-only, encrypted and skipped records */
 #define CLASS_S (256 - REC_HDR_LEN)
 #define CLASS_M (1024 - REC_HDR_LEN)
 #define CLASS_L SMTPMON_CHUNK_MAX
@@ -53,7 +63,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SMTPMON_PROG_MAX * SMTPMON_STAT_MAX);
+	__uint(max_entries, SMTPMON_STAT_KEYS);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps"); /* key: SMTPMON_STAT_KEY(prog, stat) */
@@ -72,7 +82,7 @@ struct emit_ctx {
 	bool to_server;
 	bool encrypted;
 	bool truncated;
-	__u8 prog; /* enum smtpmon_prog, for the counters */
+	__u8 prog;		/* enum smtpmon_prog, for the counters */
 	struct smtpmon_rec hdr; /* per-packet header fields; last: flexible array */
 };
 
@@ -140,6 +150,8 @@ static __always_inline void flow_add_lost(struct emit_ctx *e, __u32 bytes)
 
 static __always_inline struct smtpmon_rec *reserve(__u32 copy)
 {
+	if (copy <= CLASS_T)
+		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_T, 0);
 	if (copy <= CLASS_S)
 		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_S, 0);
 	if (copy <= CLASS_M)
@@ -147,9 +159,32 @@ static __always_inline struct smtpmon_rec *reserve(__u32 copy)
 	return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_L, 0);
 }
 
+/* The header of a record about to be submitted; the payload is the caller's. */
+static __always_inline void fill_header(struct emit_ctx *e, struct smtpmon_rec *r, __u32 len,
+					__u32 copy, __u8 tcp_flags, __u8 rec_flags)
+{
+	__builtin_memcpy(r, &e->hdr, REC_HDR_LEN);
+	r->seq = e->seq;
+	r->tcp_flags = tcp_flags;
+	r->payload_len = len;
+	r->copied_len = copy;
+	r->rec_flags = rec_flags;
+	r->lost_before = 0;
+	if (e->flow)
+		r->lost_before = __sync_lock_test_and_set(
+		    e->to_server ? &e->flow->lost_to_server : &e->flow->lost_to_client, 0);
+}
+
+static __always_inline void count_ring_drop(struct emit_ctx *e, __u32 len)
+{
+	stat_add(e->prog, SMTPMON_STAT_RING_DROPS, 1);
+	stat_add(e->prog, SMTPMON_STAT_RING_DROP_BYTES, len);
+	flow_add_lost(e, len);
+}
+
 /* One record: the next min(left, CLASS_L) payload bytes (all of them,
- * uncopied, for an encrypted flow). Returns 1 when nothing is left, which
- * also ends a bpf_loop. */
+ * uncopied, for the SYN/FIN/RST of an encrypted flow). Returns 1 when
+ * nothing is left, which also ends a bpf_loop. */
 static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 {
 	__u32 len = e->left, copy;
@@ -166,26 +201,17 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 
 	r = reserve(copy);
 	if (!r) {
-		stat_add(e->prog, SMTPMON_STAT_RING_DROPS, 1);
-		stat_add(e->prog, SMTPMON_STAT_RING_DROP_BYTES, len);
-		flow_add_lost(e, len);
+		count_ring_drop(e, len);
 	} else if (copy && load_bytes(e->ctx, e->off, r->payload, copy, xdp) < 0) {
 		bpf_ringbuf_discard(r, 0);
 		stat_add(e->prog, SMTPMON_STAT_PARSE_ERRORS, 1);
 		flow_add_lost(e, len);
 	} else {
-		__builtin_memcpy(r, &e->hdr, REC_HDR_LEN);
-		r->seq = e->seq;
-		r->tcp_flags = flags;
-		r->payload_len = len;
-		r->copied_len = copy;
-		r->rec_flags = e->encrypted ? SMTPMON_REC_ENCRYPTED : 0;
+		__u8 rec_flags = e->encrypted ? SMTPMON_REC_ENCRYPTED : 0;
+
 		if (e->truncated && len == e->left)
-			r->rec_flags |= SMTPMON_REC_TRUNCATED;
-		r->lost_before = 0;
-		if (e->flow)
-			r->lost_before = __sync_lock_test_and_set(
-			    e->to_server ? &e->flow->lost_to_server : &e->flow->lost_to_client, 0);
+			rec_flags |= SMTPMON_REC_TRUNCATED;
+		fill_header(e, r, len, copy, flags, rec_flags);
 		bpf_ringbuf_submit(r, 0);
 		stat_add(e->prog, SMTPMON_STAT_RECORDS, 1);
 		stat_add(e->prog, SMTPMON_STAT_PAYLOAD_BYTES, copy);
@@ -229,6 +255,97 @@ static __always_inline bool ends_with_starttls(void *ctx, __u32 end, const bool 
 	return b[8] == '\r' && b[9] == '\n';
 }
 
+/* The whole segment as one SKIPPED record carrying its last ntail bytes,
+ * which are the low bytes of window, first byte highest. */
+static __always_inline void emit_skipped(struct emit_ctx *e, __u32 len, __u64 window, __u32 ntail)
+{
+	struct smtpmon_rec *r = bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_T, 0);
+
+	if (!r) {
+		count_ring_drop(e, len);
+		return;
+	}
+	fill_header(e, r, len, ntail, e->tcp_flags, SMTPMON_REC_SKIPPED);
+	for (__u32 i = 0; i < CLASS_T; i++)
+		if (i < ntail)
+			r->payload[i] = (__u8)(window >> (8 * (ntail - 1 - i)));
+	bpf_ringbuf_submit(r, 0);
+	stat_add(e->prog, SMTPMON_STAT_RECORDS, 1);
+	stat_add(e->prog, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
+	stat_add(e->prog, SMTPMON_STAT_SKIPPED_RECORDS, 1);
+	stat_add(e->prog, SMTPMON_STAT_SKIPPED_BYTES, len - ntail);
+}
+
+enum body_scan {
+	BODY_GOES_ON, /* the client stream does not end in CRLF.CRLF */
+	BODY_ENDS,    /* it does: the end-of-data marker */
+	BODY_UNSURE,  /* a short segment not contiguous with the carried tail */
+};
+
+#define END_OF_DATA 0x0d0a2e0d0aull /* "\r\n.\r\n" as a window */
+
+/* Shifts the segment's last bytes (at most 5) into a window that starts
+ * with the flow's carried tail, and carries the new tail. Segments of 5 bytes
+ * or more do not need the old tail. */
+static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, __u32 len,
+						__u64 *window, const bool xdp)
+{
+	struct smtpmon_flow *f = e->flow;
+	__u32 n = len < 5 ? len : 5;
+	__u8 b[5];
+	__u64 w;
+
+	if (n < 5 && f->tail_seq != e->seq)
+		return BODY_UNSURE;
+	if (load_bytes(e->ctx, off + len - n, b, n, xdp) < 0)
+		return BODY_UNSURE;
+	w = f->tail;
+	for (__u32 i = 0; i < 5; i++)
+		if (i < n)
+			w = w << 8 | b[i];
+	f->tail = (__u32)w;
+	f->tail_seq = e->seq + len;
+	*window = w;
+	return (w & 0xffffffffffull) == END_OF_DATA ? BODY_ENDS : BODY_GOES_ON;
+}
+
+/* A client payload segment of a flow with a skip flag: true if it went out
+ * as a SKIPPED record, false if it is to be copied (the flag that no longer
+ * applies is cleared). */
+static __always_inline bool skip_client_segment(struct emit_ctx *e, __u32 off, __u32 len,
+						const bool xdp)
+{
+	struct smtpmon_flow *f = e->flow;
+	__u64 window;
+
+	if (f->flags & SMTPMON_FLOW_SKIP_CHUNK) {
+		/* Wholly inside the chunk (or a retransmission from before
+		 * it): skip; one that reaches past the end: copy. */
+		if ((__s32)(e->seq + len - f->skip_end) <= 0) {
+			emit_skipped(e, len, 0, 0);
+			return true;
+		}
+		__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_SKIP_CHUNK);
+		return false;
+	}
+	/* The server only speaks after the end of the body: if it did since
+	 * user space set the flag, the end passed unseen. */
+	if (f->server_next != f->skip_server_next) {
+		__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_SKIP_BODY);
+		return false;
+	}
+	switch (scan_body(e, off, len, &window, xdp)) {
+	case BODY_GOES_ON:
+		emit_skipped(e, len, window, len < CLASS_T ? len : CLASS_T);
+		return true;
+	case BODY_ENDS:
+		__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_SKIP_BODY);
+		return false;
+	default:
+		return false;
+	}
+}
+
 /* Runs after the segment's records went out, so the 220 itself is copied. */
 static __always_inline void track_starttls(struct emit_ctx *e, __u32 payload_off, __u32 payload_len,
 					   const bool xdp)
@@ -256,9 +373,9 @@ static __always_inline void track_starttls(struct emit_ctx *e, __u32 payload_off
 static __always_inline void handle_packet(void *ctx, void *data, void *data_end, __u32 pkt_len,
 					  __u32 ifindex, __u8 dir, const bool xdp)
 {
-	const __u8 prog = xdp ? SMTPMON_PROG_XDP
-			      : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
-							   : SMTPMON_PROG_TC_EGRESS;
+	const __u8 prog = xdp			       ? SMTPMON_PROG_XDP
+			  : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
+						       : SMTPMON_PROG_TC_EGRESS;
 	struct emit_ctx e;
 	struct pkt p;
 
@@ -316,7 +433,20 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 		else if (payload_len >= 3 && starts_tls_record(ctx, p.payload_off, xdp))
 			e.flow = flow_create(&e.key, SMTPMON_FLOW_ENCRYPTED);
 	}
-	e.encrypted = e.flow && (e.flow->flags & SMTPMON_FLOW_ENCRYPTED);
+	if (e.flow && (e.flow->flags & SMTPMON_FLOW_ENCRYPTED)) {
+		__u32 peer_fin = e.to_server ? SMTPMON_FLOW_SERVER_FIN : SMTPMON_FLOW_CLIENT_FIN;
+
+		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+		if (!(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST)) &&
+		    !(e.flow->flags & peer_fin)) {
+			stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+			return;
+		}
+		if (p.tcp_flags & SMTPMON_TCP_FIN)
+			__sync_fetch_and_or(&e.flow->flags, e.to_server ? SMTPMON_FLOW_CLIENT_FIN
+									: SMTPMON_FLOW_SERVER_FIN);
+		e.encrypted = true;
+	}
 
 	e.hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e.hdr.ifindex = ifindex;
@@ -328,10 +458,16 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	e.first = true;
 	e.left = payload_len;
 
+	if (e.flow && payload_len && !e.encrypted) {
+		if (!e.to_server)
+			e.flow->server_next = p.seq + payload_len;
+		else if ((e.flow->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY)) &&
+			 skip_client_segment(&e, p.payload_off, payload_len, xdp))
+			return;
+	}
+
 	__u32 nchunks = 1;
-	if (e.encrypted) {
-		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
-	} else {
+	if (!e.encrypted) {
 		if (payload_len > 0xffff)
 			stat_add(prog, SMTPMON_STAT_BIG_SEGMENTS, 1);
 		if (payload_len > SMTPMON_SKB_MAX) {

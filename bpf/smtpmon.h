@@ -3,13 +3,23 @@
  * smtpmon.h - the only header shared by the BPF programs and user space.
  *
  * Contract: every TCP segment of a monitored port that carries payload, or
- * SYN/FIN/RST, becomes one or more records in the ring buffer "events".
- * A record covers payload bytes [seq, seq + payload_len) of one direction.
- * copied_len is either payload_len (bytes follow the header) or 0 (the flow
- * is encrypted: only lengths and flags are reported). lost_before says how
- * many payload bytes of this flow direction the kernel failed to hand over
- * (ring full) since the previous record of that direction, so user space can
- * declare a gap at once instead of waiting for a retransmission.
+ * SYN/FIN/RST, becomes one or more records in the ring buffer "events",
+ * except the payload segments of an encrypted flow (below). A record covers
+ * payload bytes [seq, seq + payload_len) of one direction. copied_len is
+ * payload_len (the bytes follow the header) unless rec_flags say otherwise:
+ *  - SMTPMON_REC_ENCRYPTED: the flow is encrypted. Its segments without
+ *    SYN/FIN/RST are only counted (suppressed_packets/bytes); its SYN/FIN/RST
+ *    segments, and every segment sent after the peer's FIN (nothing later
+ *    may tell how far that direction went), become one record with
+ *    copied_len 0. The sequence space of the direction between the
+ *    previous record and this one passed encrypted.
+ *  - SMTPMON_REC_SKIPPED: message body user space asked not to copy
+ *    (docs/body-skip.md); copied_len is at most SMTPMON_SKIP_TAIL, and the
+ *    copied bytes are the last copied_len bytes of the range.
+ * lost_before says how many payload bytes of this flow direction the kernel
+ * failed to hand over (ring full) since the previous record of that
+ * direction, so user space can declare a gap at once instead of waiting for
+ * a retransmission.
  */
 #ifndef SMTPMON_H
 #define SMTPMON_H
@@ -37,6 +47,11 @@ enum smtpmon_hook {
 /* rec_flags */
 #define SMTPMON_REC_ENCRYPTED 0x01 /* payload not copied: flow marked encrypted */
 #define SMTPMON_REC_TRUNCATED 0x02 /* segment longer than SMTPMON_SKB_MAX: tail lost */
+#define SMTPMON_REC_SKIPPED   0x04 /* message body not copied but its last bytes */
+
+/* Bytes of a skipped DATA body segment that are still copied: with them,
+ * user space sees every end-of-data marker the kernel sees. */
+#define SMTPMON_SKIP_TAIL 4
 
 /* TCP flag bits as on the wire (byte 13 of the TCP header). */
 #define SMTPMON_TCP_FIN 0x01
@@ -81,26 +96,44 @@ struct smtpmon_flow_key {
 /* flow flags */
 #define SMTPMON_FLOW_ENCRYPTED 0x01 /* set by user space (220 to STARTTLS) or by TLS sniffing */
 #define SMTPMON_FLOW_STARTTLS  0x02 /* BPF only: the client's last segment ended in STARTTLS */
+/* Body skipping (--bodies=skip, docs/body-skip.md), set by user space:
+ * SKIP_CHUNK: client segments ending at or before skip_end lie inside a BDAT
+ * chunk; SKIP_BODY: the client is inside a DATA body after its header block,
+ * valid while the server has not spoken since (server_next ==
+ * skip_server_next). The kernel clears either when it copies the segment
+ * that ends it. */
+#define SMTPMON_FLOW_SKIP_CHUNK 0x04
+#define SMTPMON_FLOW_SKIP_BODY	0x08
+/* BPF only, encrypted flows: a FIN was seen from that side. */
+#define SMTPMON_FLOW_CLIENT_FIN 0x10
+#define SMTPMON_FLOW_SERVER_FIN 0x20
 
 struct smtpmon_flow {
 	__u32 flags;
 	__u32 lost_to_server; /* bytes dropped (ring full) not yet reported */
 	__u32 lost_to_client;
-	__u32 pad;
+	__u32 server_next;	/* BPF: sequence number after the server's latest payload */
+	__u32 skip_end;		/* user space: sequence number one past the BDAT chunk */
+	__u32 skip_server_next; /* user space: server_next when it set SKIP_BODY */
+	__u32 tail_seq;		/* BPF: client sequence number just past tail */
+	__u32 tail;		/* BPF: last 4 client bytes before tail_seq, first byte highest */
 };
 
 enum smtpmon_stat {
-	SMTPMON_STAT_PACKETS = 0,      /* packets the hooks looked at */
-	SMTPMON_STAT_MATCHED,	       /* TCP packets of a monitored port */
-	SMTPMON_STAT_RECORDS,	       /* records submitted */
-	SMTPMON_STAT_PAYLOAD_BYTES,    /* payload bytes copied into the ring */
-	SMTPMON_STAT_RING_DROPS,       /* records lost: ring full */
-	SMTPMON_STAT_RING_DROP_BYTES,  /* payload bytes lost: ring full */
-	SMTPMON_STAT_SUPPRESSED_BYTES, /* payload bytes not copied: encrypted flow */
-	SMTPMON_STAT_FRAGMENTS,	       /* IP fragments skipped */
-	SMTPMON_STAT_PARSE_ERRORS,     /* truncated or malformed headers */
-	SMTPMON_STAT_TRUNCATED_BYTES,  /* bytes beyond SMTPMON_SKB_MAX */
-	SMTPMON_STAT_BIG_SEGMENTS,     /* segments with more than 64 KB of payload (BIG TCP) */
+	SMTPMON_STAT_PACKETS = 0,	 /* packets the hooks looked at */
+	SMTPMON_STAT_MATCHED,		 /* TCP packets of a monitored port */
+	SMTPMON_STAT_RECORDS,		 /* records submitted */
+	SMTPMON_STAT_PAYLOAD_BYTES,	 /* payload bytes copied into the ring */
+	SMTPMON_STAT_RING_DROPS,	 /* records lost: ring full */
+	SMTPMON_STAT_RING_DROP_BYTES,	 /* payload bytes lost: ring full */
+	SMTPMON_STAT_SUPPRESSED_BYTES,	 /* payload bytes not copied: encrypted flow */
+	SMTPMON_STAT_FRAGMENTS,		 /* IP fragments skipped */
+	SMTPMON_STAT_PARSE_ERRORS,	 /* truncated or malformed headers */
+	SMTPMON_STAT_TRUNCATED_BYTES,	 /* bytes beyond SMTPMON_SKB_MAX */
+	SMTPMON_STAT_BIG_SEGMENTS,	 /* segments with more than 64 KB of payload (BIG TCP) */
+	SMTPMON_STAT_SUPPRESSED_PACKETS, /* segments of encrypted flows that made no record */
+	SMTPMON_STAT_SKIPPED_BYTES,	 /* message body bytes not copied (--bodies=skip) */
+	SMTPMON_STAT_SKIPPED_RECORDS,	 /* records flagged SMTPMON_REC_SKIPPED */
 	SMTPMON_STAT_MAX,
 };
 
@@ -112,6 +145,7 @@ enum smtpmon_prog {
 	SMTPMON_PROG_MAX,
 };
 
-#define SMTPMON_STAT_KEY(prog, stat) ((__u32)(prog) * SMTPMON_STAT_MAX + (__u32)(stat))
+#define SMTPMON_STAT_KEY(prog, stat) ((__u32)(prog)*SMTPMON_STAT_MAX + (__u32)(stat))
+#define SMTPMON_STAT_KEYS	     (SMTPMON_PROG_MAX * SMTPMON_STAT_MAX)
 
 #endif /* SMTPMON_H */

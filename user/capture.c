@@ -47,6 +47,7 @@ struct capture {
 	size_t page_size;
 	int64_t boot_to_wall_ns;
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
+	uint64_t skip_marks, skip_mark_errors;
 };
 
 const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
@@ -61,6 +62,9 @@ const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_PARSE_ERRORS] = "parse_errors",
     [SMTPMON_STAT_TRUNCATED_BYTES] = "truncated_bytes",
     [SMTPMON_STAT_BIG_SEGMENTS] = "big_segments",
+    [SMTPMON_STAT_SUPPRESSED_PACKETS] = "suppressed_packets",
+    [SMTPMON_STAT_SKIPPED_BYTES] = "skipped_bytes",
+    [SMTPMON_STAT_SKIPPED_RECORDS] = "skipped_records",
 };
 
 const char *const capture_prog_names[SMTPMON_PROG_MAX] = {
@@ -153,14 +157,24 @@ static bool is_loopback(const char *ifname)
 	return lo;
 }
 
+/* What a record may copy: all of its payload, none of it, or the tail of a
+ * skipped body. */
+static bool copied_len_valid(const struct smtpmon_rec *r, size_t size)
+{
+	if (r->copied_len > size - REC_HDR_LEN)
+		return false;
+	if (r->rec_flags & SMTPMON_REC_SKIPPED)
+		return r->copied_len <= SMTPMON_SKIP_TAIL && r->copied_len <= r->payload_len;
+	return !r->copied_len || r->copied_len == r->payload_len;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct capture *c = ctx;
 	const struct smtpmon_rec *r = data;
 	struct segment seg;
 
-	if (size < REC_HDR_LEN || r->copied_len > size - REC_HDR_LEN ||
-	    (r->copied_len && r->copied_len != r->payload_len) ||
+	if (size < REC_HDR_LEN || !copied_len_valid(r, size) ||
 	    (r->family != 4 && r->family != 6)) {
 		c->bad_records++;
 		return 0;
@@ -170,6 +184,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	seg.ts_ns = (uint64_t)((int64_t)r->ts_ns + c->boot_to_wall_ns);
 	seg.family = r->family;
 	seg.flags = r->tcp_flags & (SEG_FIN | SEG_SYN | SEG_RST | SEG_PSH | SEG_ACK);
+	if (r->rec_flags & SMTPMON_REC_ENCRYPTED)
+		seg.flags |= SEG_ENCRYPTED;
 	seg.window = r->window;
 	memcpy(seg.saddr, r->saddr, sizeof(seg.saddr));
 	memcpy(seg.daddr, r->daddr, sizeof(seg.daddr));
@@ -180,6 +196,20 @@ static int on_record(void *ctx, void *data, size_t size)
 	seg.payload = r->copied_len ? r->payload : NULL;
 	seg.payload_len = r->payload_len;
 	seg.lost_before = r->lost_before;
+	if ((r->rec_flags & SMTPMON_REC_SKIPPED) && r->copied_len &&
+	    r->copied_len < r->payload_len) {
+		/* Two segments: the skipped bytes, then the copied tail with
+		 * the flags that belong to the last byte. */
+		struct segment skipped = seg;
+
+		skipped.flags &= SEG_ACK;
+		skipped.payload = NULL;
+		skipped.payload_len = r->payload_len - r->copied_len;
+		pipeline_segment(c->p, &skipped);
+		seg.seq += skipped.payload_len;
+		seg.payload_len = r->copied_len;
+		seg.lost_before = 0;
+	}
 	pipeline_segment(c->p, &seg);
 	return 0;
 }
@@ -212,25 +242,62 @@ static void flow_key_of(const struct config *cfg, const struct conn_id *id,
 	key->server_port = resp_is_server ? id->resp_p : id->orig_p;
 }
 
+/* The kernel's state of id's flow; false (and *flow zeroed) if it has none.
+ * The write back below races with the programs' own updates of the entry
+ * (lost counters, tails): a lost_before reported late or a tail missed costs
+ * a gap or a copied segment, never a wrong byte. */
+static bool flow_read(struct capture *c, const struct conn_id *id, struct smtpmon_flow_key *key,
+		      struct smtpmon_flow *flow)
+{
+	flow_key_of(c->cfg, id, key);
+	if (!bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.flows), key, flow))
+		return true;
+	memset(flow, 0, sizeof(*flow));
+	return false;
+}
+
+static void flow_write(struct capture *c, const struct smtpmon_flow_key *key,
+		       const struct smtpmon_flow *flow, uint64_t *done, uint64_t *failed)
+{
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.flows), key, flow, BPF_ANY))
+		(*failed)++;
+	else
+		(*done)++;
+}
+
 static void mark_encrypted(void *ctx, const struct conn_id *id)
 {
 	struct capture *c = ctx;
-	int fd = bpf_map__fd(c->skel->maps.flows);
 	struct smtpmon_flow_key key;
 	struct smtpmon_flow flow;
 
-	flow_key_of(c->cfg, id, &key);
-	if (!bpf_map_lookup_elem(fd, &key, &flow)) {
-		if (flow.flags & SMTPMON_FLOW_ENCRYPTED)
-			return; /* the kernel saw the 220 first */
-	} else {
-		memset(&flow, 0, sizeof(flow));
-	}
+	if (flow_read(c, id, &key, &flow) && (flow.flags & SMTPMON_FLOW_ENCRYPTED))
+		return; /* the kernel saw the 220 first */
 	flow.flags |= SMTPMON_FLOW_ENCRYPTED;
-	if (bpf_map_update_elem(fd, &key, &flow, BPF_ANY))
-		c->tls_mark_errors++;
-	else
-		c->tls_marks++;
+	flow_write(c, &key, &flow, &c->tls_marks, &c->tls_mark_errors);
+}
+
+/* --bodies=skip: the client's next bytes are a BDAT chunk or a DATA body. */
+static void mark_skip(void *ctx, const struct conn_id *id, const struct pipeline_skip *skip)
+{
+	struct capture *c = ctx;
+	struct smtpmon_flow_key key;
+	struct smtpmon_flow flow;
+
+	/* A flow the kernel has no state for (older than us, or forgotten)
+	 * starts where user space stands. */
+	if (!flow_read(c, id, &key, &flow))
+		flow.server_next = skip->server_next;
+	if (flow.flags & SMTPMON_FLOW_ENCRYPTED)
+		return;
+	if (skip->chunk) {
+		flow.flags |= SMTPMON_FLOW_SKIP_CHUNK;
+		flow.skip_end = skip->end_seq;
+	} else {
+		flow.flags |= SMTPMON_FLOW_SKIP_BODY;
+		flow.skip_server_next = skip->server_next;
+	}
+	flow_write(c, &key, &flow, &c->skip_marks, &c->skip_mark_errors);
 }
 
 static void write_port_bits(struct smtpmon_bpf *skel, const struct config *cfg)
@@ -378,6 +445,8 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 		goto fail;
 	}
 	pipeline_set_tls_hook(p, mark_encrypted, c);
+	if (opts->bodies_skip)
+		pipeline_set_skip_hook(p, mark_skip, c);
 	if (attach_all(c, opts))
 		goto fail;
 	return c;
@@ -434,6 +503,8 @@ bool capture_counters(const struct capture *c, struct capture_counters *out)
 	out->bad_records = c->bad_records;
 	out->tls_marks = c->tls_marks;
 	out->tls_mark_errors = c->tls_mark_errors;
+	out->skip_marks = c->skip_marks;
+	out->skip_mark_errors = c->skip_mark_errors;
 	return true;
 }
 
@@ -465,9 +536,11 @@ static void print_counters(const struct capture *c)
 	fprintf(stderr,
 		"smtpmon: user: records %" PRIu64 ", bad_records %" PRIu64 ", tls_marks %" PRIu64
 		" (failed %" PRIu64 "), connections %" PRIu64 " (evicted %" PRIu64
-		"), gaps %" PRIu64 " (%" PRIu64 " bytes)\n",
+		"), gaps %" PRIu64 " (%" PRIu64 " bytes), skip_marks %" PRIu64 " (failed %" PRIu64
+		"), skipped_bytes %" PRIu64 ", skip_fallbacks %" PRIu64 "\n",
 		c->records, c->bad_records, c->tls_marks, c->tls_mark_errors, ps->conns_total,
-		ps->conns_evicted, ps->gaps, ps->gap_bytes);
+		ps->conns_evicted, ps->gaps, ps->gap_bytes, c->skip_marks, c->skip_mark_errors,
+		ps->skipped_bytes, ps->skip_fallbacks);
 }
 
 void capture_close(struct capture *c)
@@ -481,6 +554,7 @@ void capture_close(struct capture *c)
 		print_counters(c);
 	}
 	pipeline_set_tls_hook(c->p, NULL, NULL);
+	pipeline_set_skip_hook(c->p, NULL, NULL);
 	ring_buffer__free(c->rb);
 	if (c->ring_consumer)
 		munmap((void *)c->ring_consumer, c->page_size);

@@ -48,6 +48,7 @@ struct capture_counters {
 	uint64_t ring_size, ring_used; /* bytes; used = written, not yet consumed */
 	uint64_t records, bad_records; /* records read; malformed ones dropped */
 	uint64_t tls_marks, tls_mark_errors;
+	uint64_t skip_marks, skip_mark_errors; /* --bodies=skip hints to the kernel */
 };
 
 /* Names for reports: "packets", "matched", ...; "tc_ingress", ... */

@@ -42,6 +42,10 @@ struct direction {
 	bool fin_done;	  /* ... and every byte before it was delivered or lost */
 	uint32_t fin_seq; /* sequence number of the FIN */
 	uint64_t fin_end; /* stream offset of the FIN */
+	/* The skip last asked for (SMTP_SKIP_*), and for a chunk its end
+	 * offset, so that the hook is called once per body or chunk. */
+	enum smtp_skip skip_asked;
+	uint64_t skip_asked_end;
 };
 
 struct conn {
@@ -53,7 +57,8 @@ struct conn {
 	struct smtp *smtp;
 	uint64_t start_ns, last_ns;
 	bool partial;
-	bool closed; /* ended by FIN/RST; lingering without buffers */
+	bool closed;	/* ended by FIN/RST; lingering without buffers */
+	bool encrypted; /* the source hands over only SYN/FIN/RST (SEG_ENCRYPTED) */
 };
 
 struct pipeline {
@@ -61,6 +66,8 @@ struct pipeline {
 	struct sink *sink;
 	pipeline_tls_fn tls_fn;
 	void *tls_ctx;
+	pipeline_skip_fn skip_fn;
+	void *skip_ctx;
 	struct conn **buckets;
 	size_t nbuckets; /* power of two */
 	size_t nconns;	 /* active + closed */
@@ -243,6 +250,30 @@ static void on_smtp_event(void *ctx, struct event *ev)
 	emit(ctx, ev);
 }
 
+/* BDAT chunks smaller than this are not worth a map update. */
+#define SKIP_CHUNK_MIN 1024
+
+/* Tells the source, once per body or chunk, what it may stop copying. */
+static void offer_skip(struct conn *c, struct direction *d)
+{
+	struct direction *peer = &c->dir[!d->is_orig];
+	struct pipeline_skip skip = {0};
+	uint64_t len;
+	enum smtp_skip kind = smtp_skippable(c->smtp, d->is_orig, &len);
+	uint64_t end = d->pos + len;
+
+	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
+		return;
+	d->skip_asked = kind;
+	d->skip_asked_end = end;
+	if (kind == SMTP_SKIP_NONE || (kind == SMTP_SKIP_CHUNK && len < SKIP_CHUNK_MIN))
+		return;
+	skip.chunk = kind == SMTP_SKIP_CHUNK;
+	skip.end_seq = reasm_seq_at(d->reasm, end);
+	skip.server_next = reasm_seq_at(peer->reasm, peer->pos);
+	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
+}
+
 static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 {
 	struct direction *d = ctx;
@@ -250,12 +281,16 @@ static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 	uint64_t off = d->pos;
 
 	d->pos += len;
-	if (smtp_is_tls(c->smtp))
+	if (smtp_is_tls(c->smtp) || c->encrypted)
 		return;
-	if (data)
+	if (data) {
 		smtp_deliver(c->smtp, d->is_orig, data, len);
-	else
-		smtp_gap(c->smtp, d->is_orig, off, len);
+		if (c->p->skip_fn && d->is_orig)
+			offer_skip(c, d);
+	} else {
+		c->p->stats.skipped_bytes += len;
+		smtp_skipped(c->smtp, d->is_orig, off, len);
+	}
 	/* Watching the state rather than smtp_starttls events works whatever
 	 * the event mask. */
 	if (smtp_is_tls(c->smtp) && c->p->tls_fn)
@@ -345,8 +380,10 @@ static void conn_release(struct conn *c)
 		reasm_free(c->dir[i].reasm);
 		c->dir[i].reasm = NULL;
 	}
-	if (c->smtp)
+	if (c->smtp) {
+		c->p->stats.skip_fallbacks += smtp_stats(c->smtp)->skip_fallbacks;
 		smtp_free(c->smtp);
+	}
 	c->smtp = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
@@ -497,6 +534,11 @@ static void conn_segment(struct pipeline *p, struct conn *c, const struct segmen
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	d->segs++;
+	if ((seg->flags & SEG_ENCRYPTED) && !c->encrypted) {
+		c->encrypted = true;
+		reasm_set_sparse(c->dir[0].reasm);
+		reasm_set_sparse(c->dir[1].reasm);
+	}
 	/* The ACK first: it covers what the peer sent before this segment, so
 	 * its gaps come before this segment's data (as in Zeek), however the
 	 * sender cut its data into segments. */
@@ -621,6 +663,12 @@ void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx)
 {
 	p->tls_fn = fn;
 	p->tls_ctx = ctx;
+}
+
+void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx)
+{
+	p->skip_fn = fn;
+	p->skip_ctx = ctx;
 }
 
 void pipeline_flush(struct pipeline *p)

@@ -24,6 +24,19 @@ struct pipeline;
  * source can stop copying its payload. */
 typedef void (*pipeline_tls_fn)(void *ctx, const struct conn_id *id);
 
+/* Body skipping (--bodies=skip, docs/body-skip.md): called when the client's
+ * next bytes need not be copied. chunk: they are BDAT chunk bytes up to
+ * sequence number end_seq. Otherwise they are a DATA body past its header
+ * block, up to its end marker, valid while the server has sent nothing after
+ * sequence number server_next. */
+struct pipeline_skip {
+	bool chunk;
+	uint32_t end_seq;
+	uint32_t server_next;
+};
+typedef void (*pipeline_skip_fn)(void *ctx, const struct conn_id *id,
+				 const struct pipeline_skip *skip);
+
 struct pipeline_stats {
 	uint64_t segments;    /* segments handed in */
 	uint64_t ignored;     /* not on a monitored port */
@@ -35,10 +48,13 @@ struct pipeline_stats {
 	uint64_t events[EV_TYPE_MAX];
 	uint64_t buffered_bytes; /* out-of-order bytes held now */
 	uint64_t buffer_limit_hits;
+	uint64_t skipped_bytes;	 /* message body bytes the source skipped on request */
+	uint64_t skip_fallbacks; /* skipped bytes that hid the end of a body (a gap) */
 };
 
 struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
 void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
+void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
 /* Time passes (idle timeouts); now_ns is the source's clock. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);

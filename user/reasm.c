@@ -49,6 +49,7 @@ struct reasm {
 	size_t nranges;
 	bool have_base;
 	bool seen_segment; /* a segment of this direction, not just ACKs of it */
+	bool sparse;	   /* holes are uncopied bytes, not losses (reasm_set_sparse) */
 	uint32_t base_seq; /* sequence number of stream offset 0 */
 	uint64_t next;	   /* stream offset of the next byte to deliver */
 	uint64_t seen_end; /* highest stream offset seen (exclusive) */
@@ -171,13 +172,16 @@ static void drain(struct reasm *r)
 	}
 }
 
-/* Gives up on every hole before target: gaps for the holes, buffered data
- * in between delivered. */
+/* Gives up on every hole before target: gaps for the holes (in a sparse
+ * direction: bytes that passed uncopied), buffered data in between
+ * delivered. */
 static void skip_to(struct reasm *r, uint64_t target)
 {
 	while (r->next < target) {
 		uint64_t hole_end = r->head && r->head->off < target ? r->head->off : target;
-		if (hole_end > r->next)
+		if (hole_end > r->next && r->sparse)
+			emit(r, RANGE_LENGTH_ONLY, NULL, hole_end - r->next);
+		else if (hole_end > r->next)
 			declare_gap(r, hole_end - r->next);
 		drain(r);
 	}
@@ -334,10 +338,11 @@ void reasm_segment(struct reasm *r, uint32_t seq, const uint8_t *data, uint32_t 
 	}
 	if ((uint64_t)off + len > r->seen_end)
 		r->seen_end = off + len;
-	if (lost_before) {
-		uint64_t lost_off = (uint64_t)off > lost_before ? off - lost_before : 0;
+	uint64_t lost_off = (uint64_t)off > lost_before ? off - lost_before : 0;
+	if (r->sparse)
+		skip_to(r, lost_off);
+	if (lost_before)
 		add(r, lost_off, RANGE_LOST, NULL, off - lost_off);
-	}
 	add(r, off, data ? RANGE_DATA : RANGE_LENGTH_ONLY, data, len);
 }
 
@@ -372,6 +377,16 @@ void reasm_flush(struct reasm *r)
 	if (r->tail && range_end(r->tail) > end)
 		end = range_end(r->tail);
 	skip_to(r, end);
+}
+
+void reasm_set_sparse(struct reasm *r)
+{
+	r->sparse = true;
+}
+
+uint32_t reasm_seq_at(const struct reasm *r, uint64_t off)
+{
+	return r->base_seq + (uint32_t)off;
 }
 
 size_t reasm_buffered(const struct reasm *r)

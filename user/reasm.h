@@ -51,6 +51,14 @@ void reasm_peer_ack(struct reasm *r, uint32_t ack);
 /* Declare every hole a gap and deliver all buffered data (end of connection,
  * or memory pressure). */
 void reasm_flush(struct reasm *r);
+/* From now on the source hands over only some segments of this direction
+ * (an encrypted flow: SYN/FIN/RST only): a hole is sequence space that passed
+ * uncopied, delivered as deliver(NULL, len) as soon as a later segment, an
+ * ACK or the end reveals it, never a gap. Bytes the source reports lost
+ * (lost_before) stay gaps. */
+void reasm_set_sparse(struct reasm *r);
+/* The sequence number of stream offset off (once the direction has a base). */
+uint32_t reasm_seq_at(const struct reasm *r, uint64_t off);
 size_t reasm_buffered(const struct reasm *r);
 uint64_t reasm_stream_bytes(const struct reasm *r); /* sequence space seen */
 const struct reasm_stats *reasm_stats(const struct reasm *r);

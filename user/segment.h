@@ -18,6 +18,9 @@
 #define SEG_RST 0x04
 #define SEG_PSH 0x08
 #define SEG_ACK 0x10
+/* Not a TCP flag: the source hands over only the SYN/FIN/RST of this
+ * encrypted flow, so a sequence jump is encrypted bytes, not a loss. */
+#define SEG_ENCRYPTED 0x80
 
 struct segment {
 	uint64_t ts_ns; /* wall clock, nanoseconds since the epoch */
@@ -32,7 +35,8 @@ struct segment {
 	uint32_t ack; /* valid when SEG_ACK */
 	/* payload_len bytes of sequence space are covered; payload points to
 	 * them, or is NULL when the source did not copy them (encrypted flow:
-	 * lengths only). */
+	 * lengths only; otherwise message body skipped on request,
+	 * docs/body-skip.md). */
 	const uint8_t *payload;
 	uint32_t payload_len;
 	/* The source itself lost this many bytes of this direction just before

@@ -109,6 +109,8 @@ static const char x_anonymoustls_alias[] = "X-ANONYMOUSTLS";
 struct direction {
 	struct linesplit lines;
 	uint64_t raw_remaining; /* BDAT chunk bytes still to skip */
+	uint64_t skip_off;	/* DATA body bytes skipped since the last line: where from */
+	uint64_t skip_len;	/* ... and how many */
 };
 
 struct smtp {
@@ -122,6 +124,7 @@ struct smtp {
 	uint8_t last_replied;
 	uint16_t pending_reply; /* code of an open multi-line reply */
 	bool mail_open;
+	bool in_body;	 /* DATA: the header block ended (blank line) */
 	bool bdat_open;	 /* a BDAT transfer is in progress */
 	bool chunk_last; /* the current chunk is the LAST one */
 	bool chunk_orig; /* direction carrying the chunk */
@@ -225,10 +228,13 @@ static void begin_data(struct smtp *s, bool orig, enum smtp_state state)
 	if (s->mail_open)
 		weird(s, orig, "smtp_nested_mail_transaction", NULL);
 	s->mail_open = true;
+	s->in_body = false;
 }
 
 static void end_data(struct smtp *s, bool orig)
 {
+	s->in_body = false;
+	s->dir[0].skip_len = s->dir[1].skip_len = 0;
 	if (!s->mail_open) {
 		weird(s, orig, "smtp_unmatched_end_of_data", NULL);
 		return;
@@ -763,6 +769,8 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 	}
 	if (!s->mail_open)
 		begin_data(s, orig, ST_IN_DATA);
+	if (len == 0)
+		s->in_body = true;
 	if (!s->cfg->emit_data || !wanted(s, EV_SMTP_DATA))
 		return;
 	ev.data.data = (struct bytes){line, len};
@@ -839,8 +847,15 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 static void server_line(struct smtp *s, bool orig, const uint8_t *line, size_t len)
 {
 	struct event ev = {.type = EV_SMTP_REPLY, .is_orig = orig};
+	struct direction *sender = &s->dir[!orig];
 	const uint8_t *msg, *end = line + len;
 	int code = -1;
+
+	/* The server speaks only after the end of a body: skipped bytes hid it. */
+	if (sender->skip_len > 0) {
+		s->stats.skip_fallbacks++;
+		smtp_gap(s, !orig, sender->skip_off, sender->skip_len);
+	}
 
 	if (len >= 3 && is_digit(line[0]) && is_digit(line[1]) && is_digit(line[2]))
 		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
@@ -1010,6 +1025,41 @@ void smtp_finish(struct smtp *s)
 {
 	if (s->mail_open)
 		end_data(s, s->orig_is_sender);
+}
+
+enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len)
+{
+	*len = s->dir[is_orig].raw_remaining;
+	if (*len > 0)
+		return SMTP_SKIP_CHUNK;
+	if (s->state == ST_IN_DATA && s->in_body && is_orig == s->orig_is_sender)
+		return SMTP_SKIP_BODY;
+	return SMTP_SKIP_NONE;
+}
+
+void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
+{
+	struct direction *d = &s->dir[is_orig];
+
+	if (len == 0 || s->state == ST_IN_TLS)
+		return;
+	s->stats.skipped_bytes += len;
+	if (d->raw_remaining >= len) {
+		d->raw_remaining -= len;
+		if (d->raw_remaining == 0)
+			chunk_done(s, is_orig);
+		return;
+	}
+	if (smtp_skippable(s, is_orig, &(uint64_t){0}) == SMTP_SKIP_BODY) {
+		if (d->skip_len == 0)
+			d->skip_off = off;
+		d->skip_len += len;
+		linesplit_gap(&d->lines);
+		return;
+	}
+	/* The source skipped bytes we did not allow (a stale mark). */
+	s->stats.skip_fallbacks++;
+	smtp_gap(s, is_orig, off, len);
 }
 
 bool smtp_is_tls(const struct smtp *s)

@@ -25,6 +25,8 @@ struct smtp_stats {
 	    transactions;   /* mails whose end was seen: the "." line or a completed LAST chunk */
 	uint64_t anomalies; /* smtp_unexpected and weird events raised */
 	bool tls;	    /* STARTTLS / X-ANONYMOUSTLS accepted */
+	uint64_t skipped_bytes;	 /* message body bytes the source did not copy */
+	uint64_t skip_fallbacks; /* skipped bytes that hid the end of a body: taken as a gap */
 };
 
 /* What smtpmonctl sessions shows of a session: the client's own words, raw
@@ -58,6 +60,22 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len);
 void smtp_end_of_direction(struct smtp *s, bool is_orig);
 /* The connection ends: open mail closed, pending state flushed. */
 void smtp_finish(struct smtp *s);
+
+/* Body skipping (--bodies=skip, docs/body-skip.md): what the sending side
+ * (is_orig) may stop copying from the current position on. */
+enum smtp_skip {
+	SMTP_SKIP_NONE = 0,
+	SMTP_SKIP_BODY,	 /* a DATA body past its header block, up to its end marker */
+	SMTP_SKIP_CHUNK, /* the *len remaining bytes of a BDAT chunk */
+};
+enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len);
+/* len bytes at stream offset off passed uncopied, as smtp_skippable allowed:
+ * BDAT chunk bytes are counted off the chunk; DATA body bytes break the
+ * current line (the next copied bytes are resynchronised at a line end). A
+ * server reply while body bytes are skipped means the end of the body was
+ * among them: the skipped bytes become a gap (skip_fallbacks). Skipped bytes
+ * anywhere else are a gap at once. No smtp_data for skipped bytes. */
+void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len);
 
 /* True once the stream is encrypted: bytes are only counted from then on. */
 bool smtp_is_tls(const struct smtp *s);

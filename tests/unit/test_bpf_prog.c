@@ -2,8 +2,9 @@
  * test_bpf_prog - the BPF programs on hand-built frames (BPF_PROG_TEST_RUN), no network:
  * what reaches the ring buffer for VLAN/QinQ, IPv4 options, IPv6 extension headers,
  * fragments, Ethernet padding, pure ACKs, other ports, multi-record segments (TC and XDP
- * with fragments), encrypted flows, TLS sniffing, the STARTTLS cut-off, ring-full loss
- * reported as lost_before, and the verdicts (always pass). Needs root (skipped otherwise).
+ * with fragments), encrypted flows (only SYN/FIN/RST and what follows a FIN make records),
+ * TLS sniffing, the STARTTLS cut-off, ring-full loss reported as lost_before, body skipping
+ * (BDAT chunks, DATA bodies), and the verdicts (always pass). Needs root (skipped otherwise).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -404,13 +405,52 @@ static void test_encrypted_flow(void **state)
 	struct spec s = client_segment(big, 3000);
 
 	set_flow_flags(fx, SMTPMON_FLOW_ENCRYPTED);
-	/* Lengths only, and one record even above SMTPMON_CHUNK_MAX: nothing to split. */
+	/* Data segments are only counted. */
+	assert_int_equal(run_tc(fx, &s), 0);
+	s.seq += 3000;
+	s.payload_len = 100;
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_BYTES), 3100);
+	/* The FIN makes one length-only record, even above SMTPMON_CHUNK_MAX:
+	 * its sequence number says how far the stream went. */
+	s.seq += 100;
+	s.payload_len = 2500;
+	s.flags |= SMTPMON_TCP_FIN;
 	assert_int_equal(run_tc(fx, &s), 1);
-	assert_int_equal(fx->recs[0].h.payload_len, 3000);
+	assert_int_equal(fx->recs[0].h.seq, 4100);
+	assert_int_equal(fx->recs[0].h.payload_len, 2500);
+	assert_int_equal(fx->recs[0].h.copied_len, 0);
+	assert_int_equal(fx->recs[0].h.tcp_flags & SMTPMON_TCP_FIN, SMTPMON_TCP_FIN);
+	assert_int_equal(fx->recs[0].h.rec_flags, SMTPMON_REC_ENCRYPTED);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_BYTES), 5600);
+	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_RECORDS), 1);
+	/* A pure ACK leaves before the flow lookup, as for any flow. */
+	s.flags = SMTPMON_TCP_ACK;
+	s.payload_len = 0;
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
+	/* After the client's FIN the server's data makes records: no later
+	 * record of the server may come to say how far it went. */
+	struct spec srv = {.family = 4,
+			   .sport = 25,
+			   .dport = 40000,
+			   .seq = 9000,
+			   .ack = 6601,
+			   .flags = SMTPMON_TCP_ACK | SMTPMON_TCP_PSH,
+			   .payload = big,
+			   .payload_len = 24};
+	assert_int_equal(run_tc(fx, &srv), 1);
+	assert_int_equal(fx->recs[0].h.seq, 9000);
+	assert_int_equal(fx->recs[0].h.payload_len, 24);
 	assert_int_equal(fx->recs[0].h.copied_len, 0);
 	assert_int_equal(fx->recs[0].h.rec_flags, SMTPMON_REC_ENCRYPTED);
-	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), 0);
-	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_BYTES), 3000);
+	/* ... but not the client's, whose peer has not closed. */
+	s.flags = SMTPMON_TCP_ACK | SMTPMON_TCP_PSH;
+	s.payload_len = 10;
+	assert_int_equal(run_tc(fx, &s), 0);
 }
 
 static const uint8_t tls_record[] = {0x17, 0x03, 0x03, 0x00, 0x20, 0xaa, 0xbb};
@@ -430,9 +470,8 @@ static void test_tls_sniffing(void **state)
 	/* A flow without state (forgotten, or older than us) that shows TLS is
 	 * treated as encrypted. */
 	s.sport = 40001;
-	assert_int_equal(run_tc(fx, &s), 1);
-	assert_int_equal(fx->recs[0].h.copied_len, 0);
-	assert_int_equal(fx->recs[0].h.rec_flags, SMTPMON_REC_ENCRYPTED);
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_BYTES), sizeof(tls_record));
 }
 
 static void test_starttls_cutoff(void **state)
@@ -463,9 +502,8 @@ static void test_starttls_cutoff(void **state)
 	srv.payload_len = sizeof(ready) - 1;
 	assert_int_equal(run_tc(fx, &srv), 1);
 	assert_int_equal(fx->recs[0].h.copied_len, sizeof(ready) - 1);
-	assert_int_equal(run_tc(fx, &hello), 1);
-	assert_int_equal(fx->recs[0].h.copied_len, 0);
-	assert_int_equal(fx->recs[0].h.rec_flags, SMTPMON_REC_ENCRYPTED);
+	assert_int_equal(run_tc(fx, &hello), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 1);
 }
 
 static void test_ring_full_lost_before(void **state)

@@ -906,6 +906,46 @@ static void test_null_payload_before_tls_is_gap(void **state)
 	pipeline_free(p);
 }
 
+/* A live source stops handing over an encrypted flow's data: only its FINs
+ * come, flagged SEG_ENCRYPTED; their sequence numbers and ACKs account for
+ * every byte, and nothing is a gap. */
+static void test_encrypted_flow_sparse(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000054, 40054);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 hi\r\n");
+	send(&s, CLI, SEG_ACK, "EHLO a\r\n");
+	send(&s, SRV, SEG_ACK, "250 STARTTLS\r\n");
+	send(&s, CLI, SEG_ACK, "STARTTLS\r\n");
+	send(&s, SRV, SEG_ACK, "220 go ahead\r\n");
+	s.cli.seq += 3000; /* suppressed by the source */
+	s.srv.seq += 70000;
+	struct segment fin = make(&s, SRV, SEG_FIN | SEG_ACK, NULL);
+	fin.flags |= SEG_ENCRYPTED;
+	pipeline_segment(p, &fin);
+	s.cli.seq += 24; /* after the server's FIN: the source would report it */
+	fin = make(&s, CLI, SEG_FIN | SEG_ACK, NULL);
+	fin.flags |= SEG_ENCRYPTED;
+	pipeline_segment(p, &fin);
+	const struct seen *c = last_conn(&cap);
+	assert_non_null(c);
+	assert_int_equal(c->conn.end, CONN_END_FIN);
+	assert_true(c->conn.tls);
+	assert_int_equal(c->conn.orig_bytes, strlen("EHLO a\r\nSTARTTLS\r\n") + 3000 + 24);
+	assert_int_equal(c->conn.resp_bytes,
+			 strlen("220 hi\r\n250 STARTTLS\r\n220 go ahead\r\n") + 70000);
+	assert_int_equal(c->conn.gaps, 0);
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	assert_int_equal(c->conn.anomalies, 0);
+	pipeline_free(p);
+}
+
 static size_t heap_in_use(void)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -976,6 +1016,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_hook),
 	    cmocka_unit_test(test_tls_hook_with_masked_starttls),
 	    cmocka_unit_test(test_null_payload_before_tls_is_gap),
+	    cmocka_unit_test(test_encrypted_flow_sparse),
 	    cmocka_unit_test(test_syn_flood_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

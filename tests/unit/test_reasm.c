@@ -505,6 +505,41 @@ static void test_null_payload(void **state)
 	fixture_free(f);
 }
 
+/* An encrypted flow: the source hands over only the FIN, whose sequence
+ * number says how far the stream went; the peer's ACK and the end do the
+ * same. Holes are bytes that passed, lost bytes stay gaps. */
+static void test_sparse(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(4096);
+
+	reasm_segment(f->r, 0, NULL, 0, true, 0);
+	seg(f, 1, "220 go\r\n");
+	reasm_set_sparse(f->r);
+	assert_int_equal(reasm_seq_at(f->r, 8), 9);
+	reasm_segment(f->r, 5009, NULL, 0, false, 0); /* a FIN 5000 bytes later */
+	assert_int_equal(f->rc.ngaps, 0);
+	assert_int_equal(f->rc.null_deliveries, 1);
+	assert_int_equal(f->rc.pos, 5008);
+	assert_int_equal(reasm_stream_bytes(f->r), 5008);
+	reasm_peer_ack(f->r, 7009); /* acknowledged: passed too */
+	assert_int_equal(f->rc.pos, 7008);
+	reasm_segment(f->r, 7109, NULL, 10, false, 40); /* 100 passed, 40 of them lost */
+	assert_int_equal(f->rc.ngaps, 1);
+	assert_int_equal(f->rc.gaps[0].off, 7068);
+	assert_int_equal(f->rc.gaps[0].len, 40);
+	assert_int_equal(f->rc.pos, 7118);
+	/* a copied segment further on: the bytes before it passed */
+	seg(f, 7200, "x");
+	assert_int_equal(reasm_buffered(f->r), 0);
+	assert_int_equal(f->rc.pos, 7200);
+	assert_int_equal(f->rc.out[f->rc.out_len - 1], 'x');
+	reasm_flush(f->r);
+	assert_int_equal(f->rc.ngaps, 1);
+	assert_int_equal(reasm_stats(f->r)->gap_bytes, 40);
+	fixture_free(f);
+}
+
 static void test_absurd_lengths(void **state)
 {
 	(void)state;
@@ -665,6 +700,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_before_first_segment),
 	    cmocka_unit_test(test_peer_ack_gap),
 	    cmocka_unit_test(test_late_copy_of_unseen_bytes),
+	    cmocka_unit_test(test_sparse),
 	    cmocka_unit_test(test_buffer_limit),
 	    cmocka_unit_test(test_buffer_limit_zero),
 	    cmocka_unit_test(test_range_count_limit),
