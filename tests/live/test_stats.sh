@@ -1,0 +1,145 @@
+#!/bin/bash
+# test_stats.sh - smtpmonctl's statistics are exact (issue 4, acceptance 3 and 4): a scripted
+# set of SMTP sessions (tests/live/stats_client.py, which counts from the client's side what
+# smtpmon must report) runs through the lab while smtpmon captures it and tcpdump records it;
+# `smtpmonctl stats --json` must give exactly the client's numbers, and so must tshark's
+# reading of the capture (tests/live/check_stats.py). `smtpmonctl metrics` and the HTTP
+# /metrics endpoint must pass a parser check of the exposition and agree with the JSON.
+# Also: the sessions view of a session held open, the socket's group and mode, the permission
+# error for a user outside the group (throwaway users and group, removed at exit), and the
+# errors for a daemon that is not running and for a protocol mismatch.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/live/lib.sh
+
+PY=/usr/bin/python3 # python3-prometheus-client is a Debian package
+live_lab "smst$$"
+group=smst$$ member=smstm$$ outsider=smsto$$
+rundir=/run/smst$$
+sock=$rundir/control.sock
+FAKE_PID=
+cleanup() {
+	[[ -n $FAKE_PID ]] && kill "$FAKE_PID" 2>/dev/null
+	live_cleanup
+	userdel "$member" 2>/dev/null
+	userdel "$outsider" 2>/dev/null
+	groupdel "$group" 2>/dev/null
+	rm -rf "$rundir"
+}
+trap cleanup EXIT
+groupadd "$group" && useradd -M -N -s /usr/sbin/nologin -G "$group" "$member" &&
+	useradd -M -N -s /usr/sbin/nologin "$outsider" || { live_fail "test users"; live_done; }
+# A copy the throwaway users can run whatever the permissions of the work tree.
+install -m 0755 build/smtpmonctl "$d/smtpmonctl"
+CTL=$d/smtpmonctl
+as() { local user=$1; shift; runuser -u "$user" -- "$@"; }
+
+# Not running: no socket at all, and a socket nobody listens on.
+"$CTL" -s "$d/none.sock" stats >/dev/null 2>"$d/err.none"
+live_check "not running: exit 3" test $? -eq 3
+live_check "not running: says so" grep -q 'smtpmon is not running' "$d/err.none"
+$PY -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$d/stale.sock"
+"$CTL" -s "$d/stale.sock" stats >/dev/null 2>&1
+live_check "stale socket file: exit 3" test $? -eq 3
+
+# Protocol mismatch: a daemon of another release (no version, or another one).
+for answer in '{"ok":true,"data":{}}' '{"version":99,"ok":true,"data":{}}'; do
+	rm -f "$d/fake.sock"
+	$PY - "$d/fake.sock" "$answer" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+c.recv(512)
+c.sendall(sys.argv[2].encode() + b"\n")
+c.close()
+PY
+	FAKE_PID=$!
+	for _ in $(seq 50); do [[ -S $d/fake.sock ]] && break; sleep 0.1; done
+	"$CTL" -s "$d/fake.sock" stats >/dev/null 2>"$d/err.fake"
+	live_check "protocol mismatch ($answer): exit 5" test $? -eq 5
+	live_check "protocol mismatch: says so" grep -q 'protocol mismatch' "$d/err.fake"
+	wait "$FAKE_PID" 2>/dev/null
+	FAKE_PID=
+done
+
+live_tcpdump_start "$d/cap.pcap" 'tcp port 25 or tcp port 587' || live_fail "tcpdump starts"
+live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --ports 25,587 \
+	--control "$sock" --control-group "$group" --metrics-listen 127.0.0.1:19465 ||
+	{ live_fail "smtpmon starts"; live_done; }
+
+# The socket: root and the group, 0660, in a directory the group can enter.
+live_check "socket: mode 0660, root:$group" test "$(stat -c '%a %U %G' "$sock")" = "660 root $group"
+live_check "socket directory: mode 0750, root:$group" \
+	test "$(stat -c '%a %U %G' "$rundir")" = "750 root $group"
+live_check "a group member may ask" as "$member" "$CTL" -s "$sock" ping >/dev/null
+as "$outsider" "$CTL" -s "$sock" stats >/dev/null 2>"$d/err.outsider"
+live_check "outside the group: exit 4" test $? -eq 4
+live_check "outside the group: names the group to join" \
+	grep -q "permission denied: run as root or join group $group" "$d/err.outsider"
+
+mkdir "$d/hold"
+lab_cli $PY tests/live/stats_client.py --server "$LAB_SRV4" --from "$LAB_FROM" --to "$LAB_RCPT" \
+	--to2 "$LAB_RCPT2" --rejected "$LAB_REJECTED_RCPT" --hold "$d/hold" "$d/expected.json" \
+	>"$d/client.log" 2>&1 &
+client=$!
+for _ in $(seq 300); do [[ -e $d/hold/ready ]] && break; sleep 0.1; done
+sleep 0.5 # the last RCPT's reply reaches smtpmon
+
+# The held session, as smtpmonctl sessions shows it.
+"$CTL" -s "$sock" sessions --json >"$d/sessions.json"
+live_check "sessions: the held session, its state, HELO, sender and recipients" \
+	jq -e --arg cli "$LAB_CLI4" --arg from "FROM:<$LAB_FROM>" \
+	--arg r1 "TO:<$LAB_RCPT>" --arg r2 "TO:<$LAB_RCPT2>" \
+	'.open == 1 and .listed == 1 and (.sessions[0] | .orig_h == $cli and .resp_p == 25
+	 and .state == "RCPT_OK" and .helo == "stats.lab.example" and .mail_from == $from
+	 and .rcpt_count == 2 and .rcpt_to == [$r1, $r2] and .tls == false
+	 and .orig_bytes > 0 and .resp_bytes > 0)' "$d/sessions.json" >/dev/null
+uid=$(jq -r '.sessions[0].uid' "$d/sessions.json")
+"$CTL" -s "$sock" sessions >"$d/sessions.txt"
+live_check "sessions table: the session's row and its recipients" \
+	bash -c "grep -q '^$uid .* RCPT_OK ' '$d/sessions.txt' &&
+		grep -q 'rcpt 2: TO:<$LAB_RCPT>, TO:<$LAB_RCPT2>' '$d/sessions.txt'"
+"$CTL" -s "$sock" stats --json >"$d/held.json"
+live_check "stats: sessions by state while held" \
+	jq -e '.sessions_open == {"RCPT_OK": 1} and .connections_open == 1' "$d/held.json" >/dev/null
+
+touch "$d/hold/release"
+wait "$client" || live_fail "stats client: $(tail -3 "$d/client.log")"
+lab_wait_idle
+sleep 1 # the closing segments reach smtpmon
+"$CTL" -s "$sock" stats --json >"$d/stats.json"
+"$CTL" -s "$sock" metrics >"$d/metrics.txt"
+live_check "smtpmonctl metrics: exit 0" test $? -eq 0
+ip netns exec "$LAB_SRV_NS" curl -s -D "$d/http.headers" -o "$d/http.txt" \
+	http://127.0.0.1:19465/metrics
+live_check "HTTP /metrics: 200, Prometheus 0.0.4 content type" \
+	bash -c "grep -q '^HTTP/1.1 200' '$d/http.headers' &&
+		grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' '$d/http.headers'"
+live_check "HTTP /metrics: the same families as smtpmonctl metrics" \
+	cmp <(grep '^# ' "$d/metrics.txt") <(grep '^# ' "$d/http.txt")
+live_check "HTTP: other paths are 404" test "$(ip netns exec "$LAB_SRV_NS" curl -s -o /dev/null \
+	-w '%{http_code}' http://127.0.0.1:19465/)" = 404
+"$CTL" -s "$sock" stats >"$d/stats.txt"
+live_check "stats table: the EHLO row matches the JSON" \
+	grep -Eq "^commands +verb=EHLO +$(jq '.commands.EHLO' "$d/stats.json")\$" "$d/stats.txt"
+timeout 2.5 "$CTL" -s "$sock" stats --json --watch 1 >"$d/watch.jsonl"
+live_check "--watch 1: a JSON object a second" \
+	test "$(jq -s 'map(.uptime_seconds) | length >= 2 and .[1] > .[0]' "$d/watch.jsonl")" = true
+
+live_stop TERM
+live_tcpdump_stop
+live_check "SIGTERM: exit 0" test "$LIVE_RC" -eq 0
+
+tshark -r "$d/cap.pcap" -o tcp.desegment_tcp_streams:TRUE -o tcp.reassemble_out_of_order:TRUE \
+	-o smtp.desegment_lines:TRUE -o smtp.desegment_data:TRUE -d tcp.port==587,smtp \
+	-Y 'smtp.command_line || smtp.response.code || smtp.data.reassembled.length || tcp.flags.syn == 1' \
+	-T json -e tcp.stream -e smtp.command_line -e smtp.response.code \
+	-e smtp.data.reassembled.length >"$d/tshark.json" 2>"$d/tshark.err" ||
+	live_fail "tshark: $(cat "$d/tshark.err")"
+tshark -r "$d/cap.pcap" -d tcp.port==587,smtp -Y 'tls.handshake.type == 1' -T fields \
+	-e tcp.stream >"$d/tls-streams.txt" 2>>"$d/tshark.err"
+$PY tests/live/check_stats.py "$d/expected.json" "$d/stats.json" "$d/metrics.txt" \
+	"$d/tshark.json" "$d/tls-streams.txt" "$d/out.json" || LIVE_FAILS=$((LIVE_FAILS + 1))
+live_done
