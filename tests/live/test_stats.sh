@@ -18,6 +18,7 @@ group=smst$$ member=smstm$$ outsider=smsto$$
 rundir=/run/smst$$
 sock=$rundir/control.sock
 FAKE_PID=
+# shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	[[ -n $FAKE_PID ]] && kill "$FAKE_PID" 2>/dev/null
 	live_cleanup
@@ -27,8 +28,11 @@ cleanup() {
 	rm -rf "$rundir"
 }
 trap cleanup EXIT
-groupadd "$group" && useradd -M -N -s /usr/sbin/nologin -G "$group" "$member" &&
-	useradd -M -N -s /usr/sbin/nologin "$outsider" || { live_fail "test users"; live_done; }
+if ! { groupadd "$group" && useradd -M -N -s /usr/sbin/nologin -G "$group" "$member" &&
+	useradd -M -N -s /usr/sbin/nologin "$outsider"; }; then
+	live_fail "test users"
+	live_done
+fi
 # A copy the throwaway users can run whatever the permissions of the work tree.
 install -m 0755 build/smtpmonctl "$d/smtpmonctl"
 CTL=$d/smtpmonctl
@@ -89,6 +93,7 @@ sleep 0.5 # the last RCPT's reply reaches smtpmon
 
 # The held session, as smtpmonctl sessions shows it.
 "$CTL" -s "$sock" sessions --json >"$d/sessions.json"
+# shellcheck disable=SC2016 # jq variables
 live_check "sessions: the held session, its state, HELO, sender and recipients" \
 	jq -e --arg cli "$LAB_CLI4" --arg from "FROM:<$LAB_FROM>" \
 	--arg r1 "TO:<$LAB_RCPT>" --arg r2 "TO:<$LAB_RCPT2>" \
