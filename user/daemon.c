@@ -15,9 +15,11 @@
 #include "capture.h"
 #include "control.h"
 #include "daemon.h"
-#include "jsonw.h"
+#include "metrics_http.h"
 #include "outputs.h"
 #include "pipeline.h"
+#include "report.h"
+#include "stats.h"
 
 #define POLL_MS 100
 #define TICK_NS 1000000000ull
@@ -30,7 +32,9 @@ struct daemon {
 	struct pipeline *p;
 	struct capture *cap;
 	struct control *control;
-	struct jsonw stats_json;
+	struct metrics_http *metrics;
+	struct stats stats; /* the outputs' observer: counts every event */
+	struct report_sources report;
 	uint64_t start_ns;
 	uint64_t watchdog_ns; /* 0: no watchdog */
 	char status_note[96]; /* e.g. the last reload's failure, shown in STATUS= */
@@ -89,48 +93,6 @@ static int drop_capabilities(bool keep_net_admin)
 out:
 	cap_free(caps);
 	return rc;
-}
-
-/* One flat object of monotonic counters for the control socket (smtpmonctl
- * stats): kernel_* from the BPF side, the rest from user space. */
-static void publish_stats(struct daemon *d)
-{
-	const struct pipeline_stats *ps = pipeline_stats(d->p);
-	struct jsonw *w = &d->stats_json;
-	struct capture_counters cc;
-	char name[64];
-
-	if (!d->control || !capture_counters(d->cap, &cc))
-		return;
-	w->len = 0;
-	jsonw_begin(w);
-	jsonw_key_u64(w, "uptime_seconds", (clock_ns(CLOCK_MONOTONIC) - d->start_ns) / TICK_NS);
-	for (int k = 0; k < SMTPMON_STAT_MAX; k++) {
-		uint64_t sum = 0;
-		for (int prog = 0; prog < SMTPMON_PROG_MAX; prog++)
-			sum += cc.kernel[prog][k];
-		snprintf(name, sizeof(name), "kernel_%s", capture_stat_names[k]);
-		jsonw_key_u64(w, name, sum);
-	}
-	jsonw_key_u64(w, "records", cc.records);
-	jsonw_key_u64(w, "bad_records", cc.bad_records);
-	jsonw_key_u64(w, "tls_marks", cc.tls_marks);
-	jsonw_key_u64(w, "tls_mark_errors", cc.tls_mark_errors);
-	jsonw_key_u64(w, "segments", ps->segments);
-	jsonw_key_u64(w, "connections_active", ps->conns_active);
-	jsonw_key_u64(w, "connections_total", ps->conns_total);
-	jsonw_key_u64(w, "connections_evicted", ps->conns_evicted);
-	jsonw_key_u64(w, "connections_timed_out", ps->conns_timed_out);
-	jsonw_key_u64(w, "gaps", ps->gaps);
-	jsonw_key_u64(w, "gap_bytes", ps->gap_bytes);
-	jsonw_key_u64(w, "buffered_bytes", ps->buffered_bytes);
-	jsonw_key_u64(w, "buffer_limit_hits", ps->buffer_limit_hits);
-	for (int t = 0; t < EV_TYPE_MAX; t++) {
-		snprintf(name, sizeof(name), "events_%s", event_names[t]);
-		jsonw_key_u64(w, name, ps->events[t]);
-	}
-	jsonw_end(w);
-	control_publish(d->control, w->buf, w->len - 1); /* without the newline */
 }
 
 static void notify_status(struct daemon *d)
@@ -215,6 +177,9 @@ static int run_loop(struct daemon *d)
 		}
 		if (n > 0)
 			pipeline_flush(d->p);
+		/* Requests are answered here, in the thread that owns the data. */
+		control_serve(d->control, report_answer, &d->report);
+		metrics_http_serve(d->metrics, report_answer, &d->report);
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(d);
@@ -224,7 +189,6 @@ static int run_loop(struct daemon *d)
 			capture_tick(d->cap);
 			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME));
 			pipeline_flush(d->p); /* timeouts emit events too */
-			publish_stats(d);
 			notify_status(d);
 			next_tick += TICK_NS;
 		}
@@ -246,7 +210,8 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGHUP, &hup, NULL);
-	d.outputs = outputs_open(s->outputs, s->noutputs, NULL);
+	stats_init(&d.stats);
+	d.outputs = outputs_open(s->outputs, s->noutputs, stats_sink(&d.stats));
 	d.p = d.outputs ? pipeline_new(&s->cfg, outputs_sink(d.outputs)) : NULL;
 	if (!d.p) {
 		fprintf(stderr, "smtpmon: out of memory\n");
@@ -256,23 +221,28 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	if (!d.cap)
 		goto out;
 	d.start_ns = clock_ns(CLOCK_MONOTONIC);
-	jsonw_init(&d.stats_json);
+	d.report = (struct report_sources){.capture = d.cap,
+					   .pipeline = d.p,
+					   .outputs = d.outputs,
+					   .stats = &d.stats,
+					   .start_ns = d.start_ns};
 	if (s->control_path[0]) {
 		/* The default socket lives in systemd's RuntimeDirectory; create
 		 * it when run by hand. */
 		if (!strcmp(s->control_path, CONTROL_DEFAULT_PATH))
 			mkdir(CONTROL_DEFAULT_DIR, 0750); /* bind reports failures */
 		/* Capturing matters more than the statistics socket: degrade. */
-		d.control = control_start(s->control_path);
+		d.control = control_start(s->control_path, s->control_group);
 		if (!d.control)
 			fprintf(stderr, "smtpmon: continuing without a control socket\n");
 	}
+	if (s->metrics_listen[0] && !(d.metrics = metrics_http_start(s->metrics_listen)))
+		fprintf(stderr, "smtpmon: continuing without the metrics listener\n");
 	if (drop_capabilities(capture_needs_net_admin(d.cap)))
 		fprintf(stderr, "smtpmon: drop capabilities: %s (continuing with them)\n",
 			strerror(errno));
 	if (sd_watchdog_enabled(0, &watchdog_us) > 0)
 		d.watchdog_ns = watchdog_us * 1000;
-	publish_stats(&d);
 	/* Under systemd (Type=notify) "started" means "capturing". */
 	sd_notify(0, "READY=1");
 	notify_status(&d);
@@ -280,7 +250,7 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 out:
 	control_stop(d.control);
-	jsonw_free(&d.stats_json);
+	metrics_http_stop(d.metrics);
 	capture_close(d.cap);
 	if (d.p)
 		pipeline_finish(d.p);
