@@ -28,6 +28,10 @@ trap 'exit 1' INT TERM
 lab_netns || exit 1
 lab_postfix_start || exit 1
 d=$LAB_DIR
+# Wire-sized segments (at most one MSS per packet, as a capture on a NIC without GRO sees them)
+# rather than the veth's 64 KB TSO super-packets: the harder case, one record per 1448 bytes.
+lab_srv ip link set dev "$LAB_SRV_IF" gso_max_segs 1
+lab_cli ip link set dev "$LAB_CLI_IF" gso_max_segs 1
 
 # -B: a 64 MB kernel buffer, so the capture keeps up with the veth. Started directly (not
 # through a shell function, whose subshell would get the signal meant for tcpdump).
