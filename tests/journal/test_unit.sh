@@ -26,7 +26,8 @@
 #   - `systemctl start` (polled from inside while it runs): the unit is never active
 #     without both TCX links held by the daemon; CapEff and CapPrm of the running daemon are
 #     empty (TCX links need no capability to keep or close); the control socket and
-#     /run/smtpmon are root:smtpmon 0660 / 0750 and smtpmonctl answers;
+#     /run/smtpmon are root:smtpmon 0660 / 0750 and smtpmonctl answers; the metrics
+#     listener serves on 127.0.0.1 through the unit's IP allow list;
 #   - sessions on ports 25 and 587: `journalctl -o json SYSLOG_IDENTIFIER=smtpmon` holds
 #     one entry per event of the JSON output with equal SMTP_* fields, and each session's
 #     requests and replies are what its client sent and got (the client's transcript);
@@ -260,8 +261,10 @@ wait_session() {
 
 echo "== configure and start"
 in_ct sh -ec "
-	sed -i 's/^interfaces =\$/interfaces = smu0/' /etc/smtpmon/smtpmon.conf
+	sed -i -e 's/^interfaces =\$/interfaces = smu0/' -e 's/^listen =\$/listen = 127.0.0.1:9465/' \
+		/etc/smtpmon/smtpmon.conf
 	grep -qx 'interfaces = smu0' /etc/smtpmon/smtpmon.conf
+	grep -qx 'listen = 127.0.0.1:9465' /etc/smtpmon/smtpmon.conf
 	cat >>/etc/smtpmon/smtpmon.conf <<EOF
 [output archive]
 type = json
@@ -299,6 +302,11 @@ perms=$(in_ct stat -c '%U:%G %a' /run/smtpmon /run/smtpmon/control.sock | paste 
 	fail "control socket and directory: $perms"
 in_ct smtpmonctl stats >"$tmp/stats" 2>&1 && ok "smtpmonctl stats (installed in /usr/local/sbin)" ||
 	fail "smtpmonctl stats: $(head -3 "$tmp/stats")"
+# The hardening (IPAddressAllow=localhost, the system call filter) lets the listener serve.
+in_ct python3 -c 'import urllib.request as u; print(u.urlopen("http://127.0.0.1:9465/metrics", timeout=5).read().decode())' \
+	>"$tmp/metrics" 2>&1 && grep -q '^smtpmon_' "$tmp/metrics" &&
+	ok "metrics listener on 127.0.0.1:9465 ($(grep -c '^smtpmon_' "$tmp/metrics") samples)" ||
+	fail "metrics listener: $(head -3 "$tmp/metrics")"
 links_held() { in_ct sh -c "grep -h '^link_id:' /proc/$1/fdinfo/* | cut -f2 | sort -n | paste -sd' '"; }
 links=$(links_held "$pid")
 
