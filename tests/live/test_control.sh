@@ -33,8 +33,9 @@ live_check "smtpmonctl: exit 2 on a bad command" test $? -eq 2
 "$CTL" -s "$sock" metrics --json >/dev/null 2>&1
 live_check "smtpmonctl: exit 2 on --json with metrics" test $? -eq 2
 
+# The output takes only the summaries: the statistics still count every event.
 live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --control "$sock" \
-	--control-group no-such-group-smbc || { live_fail "smtpmon starts"; live_done; }
+	--control-group no-such-group-smbc --events smtp_connection || { live_fail "smtpmon starts"; live_done; }
 live_check "missing group: a warning names it" \
 	grep -q "control socket $sock: group 'no-such-group-smbc' does not exist: only root" "$d/err"
 live_check "missing group: the socket is 0600 root:root" \
@@ -58,6 +59,9 @@ live_check "stats: one line, the envelope {version, ok, data}" \
 live_check "stats: answered at once, counts current (one session, its EHLO)" \
 	jqt '.data.connections == 1 and .data.commands.EHLO == 1 and .data.sessions_ended.FIN == 1' \
 	"$d/stats.json"
+live_check "stats: what the output's selection left out is counted, per output" \
+	jqt '.data.output_events_written == {"stdout": 1} and .data.events.smtp_request == 6
+	 and .data.output_events_suppressed.stdout == ([.data.events[]] | add) - 1' "$d/stats.json"
 live_check "stats: kernel records counted, no ring drops" \
 	jqt '(.data.kernel_records | add) >= 10 and (.data.kernel_ring_drops | add) == 0' \
 	"$d/stats.json"
