@@ -68,12 +68,24 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps"); /* key: SMTPMON_STAT_KEY(prog, stat) */
 
+/* The last encrypted flow whose data segments this CPU suppressed: a bulk
+ * TLS transfer then costs a 40-byte compare per segment instead of a hash
+ * lookup. Only data segments use it; a SYN, FIN or RST empties it, so port
+ * reuse and the after-FIN rule go through the flow map. An all-zero key
+ * (family 0) matches no flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct smtpmon_flow_key);
+} tls_cache SEC(".maps");
+
 /* Everything the chunk emitter needs; lives on the program's stack and is
  * passed to the bpf_loop callback. */
 struct emit_ctx {
 	void *ctx;		   /* struct __sk_buff or struct xdp_md */
 	struct smtpmon_flow *flow; /* NULL until the flow has state */
-	struct smtpmon_flow_key key;
+	struct smtpmon_flow_key key __attribute__((aligned(8)));
 	__u32 off;  /* packet offset of the next payload byte */
 	__u32 left; /* payload bytes still to emit */
 	__u32 seq;  /* sequence number of the next record */
@@ -93,6 +105,15 @@ static __always_inline void stat_add(__u8 prog, __u32 stat, __u64 n)
 
 	if (v)
 		*v += n;
+}
+
+static __always_inline bool key_equal(const struct smtpmon_flow_key *a,
+				      const struct smtpmon_flow_key *b)
+{
+	const __u64 *x = (const void *)a, *y = (const void *)b;
+
+	_Static_assert(sizeof(*a) == 5 * sizeof(__u64), "flow key: five words");
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
 static __always_inline bool is_port(__u16 port)
@@ -426,6 +447,22 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	}
 	e.key.family = e.hdr.family;
 
+	const bool data_only =
+	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
+	__u32 zero = 0;
+	struct smtpmon_flow_key *cached = bpf_map_lookup_elem(&tls_cache, &zero);
+	if (cached && data_only && key_equal(cached, &e.key)) {
+		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+		stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+		return;
+	}
+	if (cached && !data_only)
+		cached->family = 0;
+
+	/* A connection starts afresh: what an earlier one on the same tuple
+	 * left (encrypted, skip flags) must not carry over. */
+	if ((p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_ACK)) == SMTPMON_TCP_SYN)
+		bpf_map_delete_elem(&flows, &e.key);
 	e.flow = bpf_map_lookup_elem(&flows, &e.key);
 	if (!e.flow) {
 		if (p.tcp_flags & SMTPMON_TCP_SYN)
@@ -437,8 +474,9 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 		__u32 peer_fin = e.to_server ? SMTPMON_FLOW_SERVER_FIN : SMTPMON_FLOW_CLIENT_FIN;
 
 		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
-		if (!(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST)) &&
-		    !(e.flow->flags & peer_fin)) {
+		if (data_only && !(e.flow->flags & peer_fin)) {
+			if (cached)
+				*cached = e.key;
 			stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 			return;
 		}

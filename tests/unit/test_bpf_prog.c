@@ -453,6 +453,26 @@ static void test_encrypted_flow(void **state)
 	assert_int_equal(run_tc(fx, &s), 0);
 }
 
+/* Port reuse: the new connection's SYN empties the per-CPU cache of the
+ * suppressed flow and its state, so its data is copied again. */
+static void test_encrypted_then_port_reuse(void **state)
+{
+	struct fixture *fx = *state;
+	struct spec s = client_segment(ehlo, sizeof(ehlo) - 1);
+	struct spec syn = client_segment(NULL, 0);
+
+	set_flow_flags(fx, SMTPMON_FLOW_ENCRYPTED);
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(run_tc(fx, &s), 0); /* from the cache */
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
+	syn.flags = SMTPMON_TCP_SYN;
+	assert_int_equal(run_tc(fx, &syn), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_ehlo_record(&fx->recs[0], 4);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
+}
+
 static const uint8_t tls_record[] = {0x17, 0x03, 0x03, 0x00, 0x20, 0xaa, 0xbb};
 
 static void test_tls_sniffing(void **state)
@@ -563,6 +583,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_split_tc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_split_xdp_frags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_encrypted_flow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_encrypted_then_port_reuse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_sniffing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_starttls_cutoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_full_lost_before, setup_tiny_ring, teardown),
