@@ -21,7 +21,8 @@
 # tree is bound read-only and make runs with `-o all` (install what is built, never build).
 # The lab is a namespace inside the container: a veth pair from the container's own network
 # namespace (the server, a python SMTP server on ports 25, 587 and 2525, where smtpmon
-# watches) to a namespace made with `ip netns add` (the clients). The installed example
+# watches) to a namespace made with `ip netns add` (the clients). The installed unit passes
+# `systemd-analyze verify` there with its man pages found by man. The installed example
 # config gets the interface and a second output, JSON lines to /var/log/smtpmon; then:
 #   - `systemctl start` (polled from inside while it runs): the unit is never active
 #     without both TCX links held by the daemon; CapEff and CapPrm of the running daemon are
@@ -213,6 +214,12 @@ catalog_ids=$(sed -n 's/^-- \([0-9a-f]\{32\}\)$/\1/p' systemd/smtpmon.catalog)
 	fail "journalctl --list-catalog does not list smtpmon's entries"
 [[ $(in_ct systemctl show -P FragmentPath smtpmon) == /usr/local/lib/systemd/system/smtpmon.service ]] ||
 	fail "unit at $(in_ct systemctl show -P FragmentPath smtpmon)"
+# Now with the man pages of Documentation= checked too: man finds the installed ones (with
+# the host's man-db configuration; the container's /etc starts empty).
+cp /etc/manpath.config "$e2e/" && in_ct cp /opt/e2e/manpath.config /etc/ &&
+	in_ct systemd-analyze verify /usr/local/lib/systemd/system/smtpmon.service >"$tmp/ct-verify" 2>&1 &&
+	[[ ! -s $tmp/ct-verify ]] && ok "installed unit verified, man pages found" ||
+	fail "systemd-analyze verify of the installed unit: $(cat "$tmp/ct-verify")"
 
 echo "== the lab: a veth pair into a namespace inside the container"
 lab_up() {
