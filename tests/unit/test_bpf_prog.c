@@ -387,16 +387,38 @@ static void test_split_xdp_frags(void **state)
 	check_chunks(fx, sizeof(big), SMTPMON_HOOK_XDP);
 }
 
-static void set_flow_flags(struct fixture *fx, uint32_t flags)
+static struct smtpmon_flow_key test_flow_key(void)
 {
 	struct smtpmon_flow_key key = {.client_port = 40000, .server_port = 25, .family = 4};
-	struct smtpmon_flow flow = {.flags = flags};
 
 	memcpy(key.client, cli4, 4);
 	memcpy(key.server, srv4, 4);
-	assert_int_equal(bpf_map__update_elem(fx->skel->maps.flows, &key, sizeof(key), &flow,
-					      sizeof(flow), BPF_ANY),
+	return key;
+}
+
+static void set_flow(struct fixture *fx, const struct smtpmon_flow *flow)
+{
+	struct smtpmon_flow_key key = test_flow_key();
+
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.flows, &key, sizeof(key), flow,
+					      sizeof(*flow), BPF_ANY),
 			 0);
+}
+
+static struct smtpmon_flow get_flow(struct fixture *fx)
+{
+	struct smtpmon_flow_key key = test_flow_key();
+	struct smtpmon_flow flow;
+
+	assert_int_equal(
+	    bpf_map__lookup_elem(fx->skel->maps.flows, &key, sizeof(key), &flow, sizeof(flow), 0),
+	    0);
+	return flow;
+}
+
+static void set_flow_flags(struct fixture *fx, uint32_t flags)
+{
+	set_flow(fx, &(struct smtpmon_flow){.flags = flags});
 }
 
 static void test_encrypted_flow(void **state)
@@ -526,6 +548,150 @@ static void test_starttls_cutoff(void **state)
 	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 1);
 }
 
+/* ---- body skipping (docs/body-skip.md) ---- */
+
+static void assert_skipped(const struct rec *r, uint32_t seq, uint32_t len, const char *tail)
+{
+	assert_int_equal(r->h.rec_flags, SMTPMON_REC_SKIPPED);
+	assert_int_equal(r->h.seq, seq);
+	assert_int_equal(r->h.payload_len, len);
+	assert_int_equal(r->h.copied_len, strlen(tail));
+	assert_memory_equal(r->h.payload, tail, strlen(tail));
+}
+
+/* A 1448-byte body segment of a client whose flow user space flagged
+ * SKIP_BODY: one header-only record with the last 4 bytes; the segment that
+ * ends in CRLF.CRLF is copied whole and ends the mode. */
+static void test_body_skip(void **state)
+{
+	struct fixture *fx = *state;
+	static char body[1448], last[600];
+	struct spec s = client_segment(body, sizeof(body));
+
+	memset(body, 'b', sizeof(body));
+	memcpy(body + sizeof(body) - 4, "xyz\r", 4);
+	set_flow(fx, &(struct smtpmon_flow){.flags = SMTPMON_FLOW_SKIP_BODY,
+					    .server_next = 777,
+					    .skip_server_next = 777});
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1000, sizeof(body), "xyz\r");
+	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_RECORDS), 1);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_BYTES), sizeof(body) - 4);
+	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), 4);
+
+	memset(last, 'c', sizeof(last));
+	memcpy(last + sizeof(last) - 5, "\r\n.\r\n", 5);
+	s = client_segment(last, sizeof(last));
+	s.seq = 1000 + sizeof(body);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(last));
+	assert_memory_equal(fx->recs[0].h.payload, last, sizeof(last));
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_BODY, 0);
+	/* the next command is copied */
+	s = client_segment("QUIT\r\n", 6);
+	s.seq = 1000 + sizeof(body) + sizeof(last);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, 6);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_RECORDS), 1);
+}
+
+/* The end-of-data marker split over segments: "...\r\n." then ".\r\n"
+ * is not an end (a dot-stuffed line), "...\r\n" then ".\r\n" is, found
+ * with the tail the flow carries. */
+static void test_body_skip_marker_across_segments(void **state)
+{
+	struct fixture *fx = *state;
+	struct spec s = client_segment("line one\r\n.", 11);
+
+	set_flow_flags(fx, SMTPMON_FLOW_SKIP_BODY);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1000, 11, "e\r\n.");
+	s = client_segment(".\r\n", 3); /* "\r\n..\r\n": a line "." stuffed */
+	s.seq = 1011;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1011, 3, ".\r\n");
+	s = client_segment("two\r\n", 5);
+	s.seq = 1014;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1014, 5, "wo\r\n");
+	s = client_segment(".\r\n", 3);
+	s.seq = 1019;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(fx->recs[0].h.copied_len, 3);
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_BODY, 0);
+}
+
+/* Short segments not contiguous with the carried tail cannot be judged:
+ * copied. A server that speaks after user space set the mode means the
+ * end passed unseen: the mode is dropped. */
+static void test_body_skip_unsure_and_stale(void **state)
+{
+	struct fixture *fx = *state;
+	struct spec s = client_segment("ab", 2);
+
+	set_flow_flags(fx, SMTPMON_FLOW_SKIP_BODY);
+	s.seq = 5000; /* the flow's tail is for 0 */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(fx->recs[0].h.copied_len, 2);
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_BODY, SMTPMON_FLOW_SKIP_BODY);
+
+	struct spec reply = {.family = 4,
+			     .sport = 25,
+			     .dport = 40000,
+			     .seq = 300,
+			     .ack = 5002,
+			     .flags = SMTPMON_TCP_ACK,
+			     .payload = "250 ok\r\n",
+			     .payload_len = 8};
+	assert_int_equal(run_tc(fx, &reply), 1);
+	assert_int_equal(get_flow(fx).server_next, 308);
+	s = client_segment(big, 1000);
+	s.seq = 5002;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, 1000);
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_BODY, 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_RECORDS), 0);
+}
+
+/* BDAT: told the chunk ends at 1000 + 3000, the kernel skips the segments
+ * wholly inside it, without a tail, and copies the one reaching past it. */
+static void test_bdat_chunk_skip(void **state)
+{
+	struct fixture *fx = *state;
+	struct spec s = client_segment(big, 1448);
+
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	set_flow(fx, &(struct smtpmon_flow){.flags = SMTPMON_FLOW_SKIP_CHUNK, .skip_end = 4000});
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1000, 1448, "");
+	s.seq = 2448;
+	s.payload_len = 1552; /* ends exactly at the chunk's end: inside */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 2448, 1552, "");
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, SMTPMON_FLOW_SKIP_CHUNK);
+	s.seq = 1500; /* a retransmission from inside the chunk */
+	s.payload_len = 100;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1500, 100, "");
+	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_BYTES), 3100);
+	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), 0);
+	/* straddling the end: copied whole, the mode ends */
+	s.seq = 3990;
+	s.payload_len = 30;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(fx->recs[0].h.copied_len, 30);
+	assert_memory_equal(fx->recs[0].h.payload, big, 30);
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, 0);
+	s.seq = 1000; /* the mode is over: even old bytes are copied */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, 30);
+}
+
 static void test_ring_full_lost_before(void **state)
 {
 	struct fixture *fx = *state;
@@ -586,6 +752,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_encrypted_then_port_reuse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tls_sniffing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_starttls_cutoff, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_skip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_skip_marker_across_segments, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_skip_unsure_and_stale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bdat_chunk_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ring_full_lost_before, setup_tiny_ring, teardown),
 	};
 
