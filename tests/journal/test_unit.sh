@@ -36,8 +36,10 @@
 #   - `systemctl reload` after ports 25,587 -> 25,2525 in the file: 2525 was not seen
 #     before and is after, 587 the other way round; the daemon, its links and a session
 #     held open on port 25 across the reload stay (one uid, every command and reply);
-#   - `systemctl stop`: success, the links are gone from the kernel, /run/smtpmon removed.
-# Needs root. Takes about 20 s. Run from anywhere: tests/journal/test_unit.sh
+#   - `systemctl stop`: success, its links and programs are gone from the kernel,
+#     /run/smtpmon removed;
+#   - with WatchdogSec=2s (a drop-in), the daemon stays up 5 s without a restart.
+# Needs root. Takes about 15 s. Run from anywhere: tests/journal/test_unit.sh
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -314,8 +316,11 @@ in_ct python3 -c 'import urllib.request as u; print(u.urlopen("http://127.0.0.1:
 	>"$tmp/metrics" 2>&1 && grep -q '^smtpmon_' "$tmp/metrics" &&
 	ok "metrics listener on 127.0.0.1:9465 ($(grep -c '^smtpmon_' "$tmp/metrics") samples)" ||
 	fail "metrics listener: $(head -3 "$tmp/metrics")"
-links_held() { in_ct sh -c "grep -h '^link_id:' /proc/$1/fdinfo/* | cut -f2 | sort -n | paste -sd' '"; }
+# held PID link_id|prog_id: the ids of the BPF objects the process holds open
+held() { in_ct sh -c "grep -h '^$2:' /proc/$1/fdinfo/* | cut -f2 | sort -nu | paste -sd' '"; }
+links_held() { held "$1" link_id; }
 links=$(links_held "$pid")
+progs=$(held "$pid" prog_id)
 
 echo "== sessions, the journal and the JSON output"
 session 25 s25 && session 587 s587 || fail "client sessions on 25 and 587"
@@ -373,20 +378,40 @@ for check in "session held" "absent after587" "session after2525"; do
 done
 
 echo "== stop"
+# bpf_gone link|prog ID: the kernel frees it, after an RCU grace period
+bpf_gone() {
+	for _ in $(seq 50); do
+		bpftool "$1" show id "$2" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	return 1
+}
 if in_ct systemctl stop smtpmon; then
 	[[ $(show Result) == success && $(show ExecMainStatus) == 0 && $(show ActiveState) == inactive ]] ||
 		fail "after stop: Result=$(show Result) status=$(show ExecMainStatus) $(show ActiveState)"
 	gone=1
 	for l in $links; do
-		for _ in $(seq 50); do
-			bpftool link show id "$l" >/dev/null 2>&1 || break
-			sleep 0.1
-		done
-		bpftool link show id "$l" >/dev/null 2>&1 && gone= && fail "link $l still exists after stop"
+		bpf_gone link "$l" || { gone= && fail "link $l still exists after stop"; }
+	done
+	for p in $progs; do
+		bpf_gone prog "$p" || { gone= && fail "program $p still loaded after stop"; }
 	done
 	in_ct test -e /run/smtpmon && fail "/run/smtpmon left behind"
-	[[ -n $gone ]] && ok "stop: success, links $links gone"
+	[[ -n $gone ]] && ok "stop: success, links $links and programs $progs gone"
 else
 	fail "systemctl stop"
 fi
+
+echo "== watchdog: WatchdogSec=2s for 5 s"
+# A daemon that stopped pinging would be killed (SIGABRT) and restarted within these 5 s.
+in_ct sh -ec 'mkdir -p /run/systemd/system/smtpmon.service.d
+	printf "[Service]\nWatchdogSec=2s\n" >/run/systemd/system/smtpmon.service.d/watchdog.conf
+	systemctl daemon-reload
+	systemctl start smtpmon' || fail "start with WatchdogSec=2s"
+pid=$(show MainPID)
+sleep 5
+[[ $(show WatchdogUSec) == 2s && $(show ActiveState) == active && $(show MainPID) == "$pid" &&
+	$(show NRestarts) == 0 ]] && ok "watchdog: still active, same process, no restart" ||
+	fail "watchdog: WatchdogUSec=$(show WatchdogUSec) $(show ActiveState) pid $(show MainPID) (was $pid) restarts $(show NRestarts) $(show Result)"
+in_ct systemctl stop smtpmon
 finish
