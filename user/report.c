@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "out_common.h"
 #include "report.h"
 #include "smtp.h"
 
@@ -346,7 +347,7 @@ static void table_row(struct renderer *r, const struct family *f, const char *la
 	r->first = false;
 	if (label) {
 		put(w, " %s=", f->label);
-		escape_bytes(w, (const uint8_t *)label, strlen(label));
+		escape_bytes_text(w, (const uint8_t *)label, strlen(label));
 	}
 	size_t width = w->len - start;
 	put(w, "%*s %" PRIu64 "\n", width < 60 ? (int)(60 - width) : 0, "", v);
@@ -492,13 +493,13 @@ static void session_text(struct session_walk *sw, const struct pipeline_conn_vie
 	    seconds_since(sw->now_ns, v->last_ns), v->tls ? "yes" : "no", v->orig_bytes,
 	    v->resp_bytes);
 	put_str(w, "    helo ");
-	escape_bytes(w, sv->helo.bytes, sv->helo.len);
+	escape_bytes_text(w, sv->helo.bytes, sv->helo.len);
 	put_str(w, "  mail ");
-	escape_bytes(w, sv->mail_from.bytes, sv->mail_from.len);
+	escape_bytes_text(w, sv->mail_from.bytes, sv->mail_from.len);
 	put(w, "  rcpt %" PRIu32, sv->nrcpts);
 	for (uint32_t i = 0; i < sv->nrcpts && i < SMTP_VIEW_RCPTS; i++) {
 		put_str(w, i ? ", " : ": ");
-		escape_bytes(w, sv->rcpts[i].bytes, sv->rcpts[i].len);
+		escape_bytes_text(w, sv->rcpts[i].bytes, sv->rcpts[i].len);
 	}
 	put_str(w, sv->nrcpts > SMTP_VIEW_RCPTS ? ", ...\n" : "\n");
 }
