@@ -946,6 +946,191 @@ static void test_encrypted_flow_sparse(void **state)
 	pipeline_free(p);
 }
 
+/* ---- body skipping (docs/body-skip.md) ---------------------------------- */
+
+struct skip_log {
+	int calls;
+	struct pipeline_skip last[4];
+};
+
+static void skip_hook(void *ctx, const struct conn_id *id, const struct pipeline_skip *skip)
+{
+	struct skip_log *log = ctx;
+
+	(void)id;
+	if (log->calls < 4)
+		log->last[log->calls] = *skip;
+	log->calls++;
+}
+
+/* A client segment as a live source hands it over in skip mode: the
+ * skipped bytes (NULL), then the copied tail (the last 4 bytes) -- or, for a
+ * BDAT chunk (tail 0), the whole segment uncopied. */
+static void send_skipped(struct session *s, const char *data, size_t tail)
+{
+	size_t len = strlen(data);
+	struct segment seg = make(s, CLI, SEG_ACK | SEG_PSH, data);
+	struct segment skipped = seg;
+
+	skipped.flags = SEG_ACK;
+	skipped.payload = NULL;
+	skipped.payload_len = len - tail;
+	pipeline_segment(s->p, &skipped);
+	if (!tail)
+		return;
+	seg.seq += len - tail;
+	seg.payload += len - tail;
+	seg.payload_len = tail;
+	pipeline_segment(s->p, &seg);
+}
+
+static char chunk[3000]; /* 2999 bytes and a NUL */
+
+/* One DATA mail with a body and one BDAT mail, cut the same way in both
+ * modes; skip: the body and chunk segments arrive as in skip mode. */
+static void skip_session(struct session *s, bool skip)
+{
+	static const char *const body[] = {"aaaa\r\nbbbb\r\n", "cc.\r\n..dd\r\n", "eeee\r\n"};
+	static const char bdat[] = "BDAT 2999 LAST\r\n";
+
+	handshake(s);
+	send(s, SRV, SEG_ACK, "220 mx\r\n");
+	send(s, CLI, SEG_ACK, "EHLO c\r\n");
+	send(s, SRV, SEG_ACK, "250-mx\r\n250 CHUNKING\r\n");
+	send(s, CLI, SEG_ACK, "MAIL FROM:<a@x>\r\n");
+	send(s, SRV, SEG_ACK, "250 ok\r\n");
+	send(s, CLI, SEG_ACK, "RCPT TO:<b@y>\r\n");
+	send(s, SRV, SEG_ACK, "250 ok\r\n");
+	send(s, CLI, SEG_ACK, "DATA\r\n");
+	send(s, SRV, SEG_ACK, "354 go\r\n");
+	send(s, CLI, SEG_ACK, "Subject: x\r\n\r\n");
+	for (size_t i = 0; i < 3; i++) {
+		if (skip)
+			send_skipped(s, body[i], 4);
+		else
+			send(s, CLI, SEG_ACK, body[i]);
+	}
+	send(s, CLI, SEG_ACK, ".\r\n");
+	send(s, SRV, SEG_ACK, "250 queued\r\n");
+	send(s, CLI, SEG_ACK, "MAIL FROM:<a@x>\r\n");
+	send(s, SRV, SEG_ACK, "250 ok\r\n");
+	send(s, CLI, SEG_ACK, "RCPT TO:<b@y>\r\n");
+	send(s, SRV, SEG_ACK, "250 ok\r\n");
+	send(s, CLI, SEG_ACK, bdat);
+	memset(chunk, 'z', sizeof(chunk) - 1);
+	chunk[1448] = '\0';
+	if (skip)
+		send_skipped(s, chunk, 0);
+	else
+		send(s, CLI, SEG_ACK, chunk);
+	chunk[1448] = 'z';
+	if (skip)
+		send_skipped(s, chunk + 1448, 0);
+	else
+		send(s, CLI, SEG_ACK, chunk + 1448);
+	send(s, SRV, SEG_ACK, "250 queued too\r\n");
+	send(s, CLI, SEG_ACK, "QUIT\r\n");
+	send(s, SRV, SEG_ACK, "221 bye\r\n");
+	close_both(s);
+}
+
+static void test_body_skip_same_commands_and_replies(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct skip_log log = {0};
+	struct session s;
+	static struct capture copied;
+	const char *req[2][32], *rep[2][32];
+	size_t nreq[2], nrep[2];
+
+	for (int skip = 0; skip < 2; skip++) {
+		struct capture *c = skip ? &cap : &copied;
+
+		capture_init(c);
+		struct pipeline *p = pipeline_new(&cfg, &c->sink);
+		if (skip)
+			pipeline_set_skip_hook(p, skip_hook, &log);
+		session_init(&s, p, 0x0a000060, 40060);
+		skip_session(&s, skip);
+		nreq[skip] = texts(c, EV_SMTP_REQUEST, req[skip], 32);
+		nrep[skip] = texts(c, EV_SMTP_REPLY, rep[skip], 32);
+		assert_int_equal(c->by_type[EV_CONTENT_GAP], 0);
+		assert_int_equal(c->by_type[EV_SMTP_UNEXPECTED], 0);
+		const struct seen *conn = last_conn(c);
+		assert_non_null(conn);
+		assert_int_equal(conn->conn.transactions, 2);
+		assert_int_equal(conn->conn.anomalies, 0);
+		if (skip) {
+			const struct pipeline_stats *ps = pipeline_stats(p);
+			/* the three body segments less their tails, the chunk */
+			assert_int_equal(ps->skipped_bytes, 8 + 7 + 2 + 2999);
+			assert_int_equal(ps->skip_fallbacks, 0);
+			/* data lines only where whole lines were copied */
+			assert_true(c->by_type[EV_SMTP_DATA] < copied.by_type[EV_SMTP_DATA]);
+		}
+		pipeline_free(p);
+	}
+	assert_int_equal(nreq[0], 9);
+	assert_int_equal(nreq[0], nreq[1]);
+	assert_int_equal(nrep[0], nrep[1]);
+	for (size_t i = 0; i < nreq[0]; i++)
+		assert_string_equal(req[0][i], req[1][i]);
+	for (size_t i = 0; i < nrep[0]; i++)
+		assert_string_equal(rep[0][i], rep[1][i]);
+
+	/* the hook: once for the body (the server stood at its next byte),
+	 * once for the chunk (its end) */
+	assert_int_equal(log.calls, 2);
+	assert_false(log.last[0].chunk);
+	uint32_t srv_isn = 7000, cli_isn = 0xfffffff0u;
+	uint32_t srv_before_body = srv_isn + 1 +
+				   strlen("220 mx\r\n250-mx\r\n250 CHUNKING\r\n"
+					  "250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(log.last[0].server_next, srv_before_body);
+	assert_true(log.last[1].chunk);
+	uint32_t cli_chunk_start =
+	    cli_isn + 1 +
+	    strlen("EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: x\r\n\r\n"
+		   "aaaa\r\nbbbb\r\ncc.\r\n..dd\r\neeee\r\n.\r\nMAIL FROM:<a@x>\r\n"
+		   "RCPT TO:<b@y>\r\nBDAT 2999 LAST\r\n");
+	assert_int_equal(log.last[1].end_seq, cli_chunk_start + 2999);
+}
+
+/* "." pipelined with the next command inside a skipped segment: the end is
+ * missed; the server's reply reveals it, the skipped bytes become a gap for
+ * the parser, which recovers as after any gap. */
+static void test_body_skip_missed_end_falls_back(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct skip_log log = {0};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_set_skip_hook(p, skip_hook, &log);
+	session_init(&s, p, 0x0a000061, 40061);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 mx\r\n");
+	send(&s, CLI, SEG_ACK, "EHLO c\r\n");
+	send(&s, SRV, SEG_ACK, "250 mx\r\n");
+	send(&s, CLI, SEG_ACK, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n");
+	send(&s, SRV, SEG_ACK, "250 ok\r\n250 ok\r\n354 go\r\n");
+	send(&s, CLI, SEG_ACK, "Subject: x\r\n\r\n");
+	assert_int_equal(log.calls, 1);
+	send_skipped(&s, "body\r\n.\r\nQUIT\r\n", 4);
+	assert_int_equal(cap.by_type[EV_SMTP_UNEXPECTED], 0);
+	send(&s, SRV, SEG_ACK, "250 queued\r\n221 bye\r\n");
+	assert_non_null(find(&cap, "unexpected content gap"));
+	assert_int_equal(pipeline_stats(p)->skipped_bytes, 11);
+	close_both(&s);
+	assert_int_equal(pipeline_stats(p)->skip_fallbacks, 1);
+	assert_int_equal(cap.by_type[EV_CONTENT_GAP], 0);
+	assert_non_null(find(&cap, "request (UNKNOWN) "));
+	pipeline_free(p);
+}
+
 static size_t heap_in_use(void)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -1017,6 +1202,8 @@ int main(void)
 	    cmocka_unit_test(test_tls_hook_with_masked_starttls),
 	    cmocka_unit_test(test_null_payload_before_tls_is_gap),
 	    cmocka_unit_test(test_encrypted_flow_sparse),
+	    cmocka_unit_test(test_body_skip_same_commands_and_replies),
+	    cmocka_unit_test(test_body_skip_missed_end_falls_back),
 	    cmocka_unit_test(test_syn_flood_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
