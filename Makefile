@@ -100,6 +100,12 @@ $(BUILD)/tools/reseg: tests/tools/reseg.c $(LIB) $(HEADERS)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) \
 		-Wl,--wrap=pipeline_segment,--wrap=pipeline_tick
 
+# BPF_PROG_TEST_RUN micro-benchmark of the capture programs (make bench).
+$(BUILD)/tools/bpfbench: tools/bpfbench.c $(SKELS) $(HEADERS)
+	$(call msg,CC-TOOL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
+
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -131,7 +137,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all san
 	$(Q)tests/run-tests.sh
 
-bench: all
+bench: all $(BUILD)/tools/bpfbench
 	$(Q)tools/bench.sh
 
 demo: deps

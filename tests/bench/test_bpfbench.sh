@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# bpfbench (make bench, part 3) on a tiny repeat: every program and packet runs, the ring-drop
+# counter stays zero, and the records per run are the ones the record contract (bpf/smtpmon.h)
+# implies: none for a non-SMTP segment, a pure ACK or a segment of an encrypted flow; one for
+# a 1448-byte SMTP segment; one per 2048 bytes (SMTPMON_CHUNK_MAX) of a 64000-byte super-packet.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [[ $EUID -ne 0 ]]; then
+	echo "skip: BPF_PROG_TEST_RUN needs root"
+	exit 77
+fi
+make -s build/tools/bpfbench
+out=$(build/tools/bpfbench -n 2000 -t 3)
+echo "$out"
+fails=0
+check() {
+	local prog=$1 case=$2 records=$3 line
+	line=$(grep "^$prog $case " <<<"$out") || { echo "FAIL $prog $case: no line"; fails=$((fails + 1)); return; }
+	if [[ $line == *unsupported* ]]; then
+		echo "note $line"
+		return
+	fi
+	# ns in (0, 100000), runs = 1 + repeat * trials, records as expected, drops 0
+	awk -v want="$records" '{
+		ok = $4 > 0 && $4 < 100000 && $8 == want && $10 == 0
+		exit !ok }' <<<"$line" && echo "ok   $line" ||
+		{ echo "FAIL $line (want $records records per run, 0 drops, 0 < ns < 100000)"; fails=$((fails + 1)); }
+}
+for prog in tc xdp; do
+	check "$prog" non_smtp 0
+	check "$prog" smtp_ack 0
+	check "$prog" smtp_1448 1
+	check "$prog" tls_suppressed 0
+done
+# The super-packet cannot be test-run on TC (one page at most); on XDP it must be.
+check xdp smtp_gso_64k 32
+grep -q '^xdp smtp_gso_64k ns ' <<<"$out" || { echo "FAIL xdp did not run the super-packet"; fails=$((fails + 1)); }
+grep -q '^xdp smtp_1448 .* runs 6001 ' <<<"$out" || { echo "FAIL runs is not 1 + 2000 * 3"; fails=$((fails + 1)); }
+((fails == 0))

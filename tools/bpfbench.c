@@ -1,0 +1,359 @@
+/*
+ * bpfbench.c - per-packet cost of smtpmon's TC and XDP programs, measured
+ * with BPF_PROG_TEST_RUN (make bench, part 3).
+ *
+ *   build/tools/bpfbench [-n REPEAT] [-t TRIALS]      (root)
+ *
+ * Loads build/smtpmon.bpf.o through its skeleton (port 25 monitored, 32 MB
+ * ring as smtpmon run uses by default) and runs each program on five
+ * packets, REPEAT times per trial (default 1000000), TRIALS trials (default
+ * 5): a non-SMTP TCP segment with 1448 payload bytes, a pure ACK to port 25,
+ * an SMTP segment with 1448 payload bytes, a 64000-byte GSO super-packet to
+ * port 25 (REPEAT / 44 times: the same bytes) and a 1448-byte segment of a flow that the flows map
+ * marks encrypted (TLS after STARTTLS). A trial is split into batches small enough for the ring,
+ * which is drained after each batch, so no record is lost.
+ *
+ * Prints one line per program and packet:
+ *   PROG CASE ns NS runs RUNS records_per_run R drops D
+ * NS is the median over trials of the kernel's own average (whole ns, the
+ * kernel truncates; it times the program only, not the harness); R the records drained per run; D
+ * the ring-drop counter of the program afterwards (must be 0). A case the kernel cannot run (a TC
+ * test run is limited to one page of packet data) prints "unsupported" and the reason. Exit status
+ * 1 if any run failed or any record was dropped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "smtpmon.h"
+#include "smtpmon.skel.h"
+
+/* The TC programs return TCX_NEXT (-1, TC_ACT_UNSPEC); Debian 12's uapi
+ * headers predate the name. */
+#define TC_RETVAL_NEXT (-1)
+#define RING_BYTES     (32u << 20)
+#define SMTP_PORT      25
+#define CLIENT_PORT    40000
+#define MSS_PAYLOAD    1448
+#define GSO_PAYLOAD    64000
+#define ETH_HLEN       14
+#define IP_HLEN	       20
+#define TCP_HLEN       20
+#define HDRS_LEN       (ETH_HLEN + IP_HLEN + TCP_HLEN)
+
+enum payload_kind { PAYLOAD_TEXT, PAYLOAD_TLS };
+
+/* Each case is its own flow (client port CLIENT_PORT + index), so the
+ * programs' flow state (the flows map, the last-encrypted-flow cache) of
+ * one case cannot change another's path. */
+struct bench_case {
+	const char *name;
+	uint16_t dport;
+	uint8_t tcp_flags;
+	uint32_t payload_len;
+	enum payload_kind kind;
+	bool encrypted_flow; /* insert the flow into `flows` as encrypted first */
+};
+
+static const struct bench_case cases[] = {
+    {"non_smtp", 5201, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
+    {"smtp_ack", SMTP_PORT, SMTPMON_TCP_ACK, 0, PAYLOAD_TEXT, false},
+    {"smtp_1448", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
+    {"smtp_gso_64k", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, GSO_PAYLOAD, PAYLOAD_TEXT,
+     false},
+    {"tls_suppressed", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TLS,
+     true},
+};
+
+static const uint8_t client_ip[4] = {10, 0, 0, 1};
+static const uint8_t server_ip[4] = {10, 0, 0, 2};
+
+struct drained {
+	uint64_t records;
+	uint64_t bytes;
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct drained *d = ctx;
+
+	(void)data;
+	d->records++;
+	d->bytes += size;
+	return 0;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Ethernet + IPv4 + TCP, client to server; returns the frame length. */
+static uint16_t client_port(const struct bench_case *c)
+{
+	return (uint16_t)(CLIENT_PORT + (c - cases));
+}
+
+static size_t build_packet(const struct bench_case *c, uint8_t *pkt)
+{
+	uint8_t *ip = pkt + ETH_HLEN, *tcp = ip + IP_HLEN, *payload = tcp + TCP_HLEN;
+	uint16_t tot_len = (uint16_t)(IP_HLEN + TCP_HLEN + c->payload_len);
+	uint32_t sum = 0;
+
+	memset(pkt, 0, HDRS_LEN);
+	memcpy(pkt, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", ETH_HLEN);
+	ip[0] = 0x45;
+	ip[2] = tot_len >> 8;
+	ip[3] = tot_len & 0xff;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = 6;
+	memcpy(ip + 12, client_ip, 4);
+	memcpy(ip + 16, server_ip, 4);
+	for (int i = 0; i < IP_HLEN; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	uint16_t ip_csum = csum_fold(sum);
+	ip[10] = ip_csum >> 8;
+	ip[11] = ip_csum & 0xff;
+
+	tcp[0] = client_port(c) >> 8;
+	tcp[1] = client_port(c) & 0xff;
+	tcp[2] = c->dport >> 8;
+	tcp[3] = c->dport & 0xff;
+	memcpy(tcp + 4, "\x10\x00\x00\x00", 4); /* seq */
+	memcpy(tcp + 8, "\x20\x00\x00\x00", 4); /* ack */
+	tcp[12] = 5 << 4;
+	tcp[13] = c->tcp_flags;
+	tcp[14] = 0xff;
+	tcp[15] = 0xff;
+
+	if (c->kind == PAYLOAD_TLS) {
+		/* TLS application data records, as after STARTTLS. */
+		for (uint32_t i = 0; i < c->payload_len; i++)
+			payload[i] = (uint8_t)(i * 131 + 7);
+		if (c->payload_len >= 5)
+			memcpy(payload, "\x17\x03\x03\x05\xa3", 5);
+	} else {
+		static const char line[] =
+		    "Lorem ipsum dolor sit amet, a line of a message body.\r\n";
+		for (uint32_t i = 0; i < c->payload_len; i++)
+			payload[i] = (uint8_t)line[i % (sizeof(line) - 1)];
+	}
+	return HDRS_LEN + c->payload_len;
+}
+
+static int mark_flow_encrypted(struct smtpmon_bpf *skel, const struct bench_case *c)
+{
+	struct smtpmon_flow_key key = {0};
+	struct smtpmon_flow flow = {.flags = SMTPMON_FLOW_ENCRYPTED};
+
+	memcpy(key.client, client_ip, 4);
+	memcpy(key.server, server_ip, 4);
+	key.client_port = client_port(c);
+	key.server_port = c->dport;
+	key.family = 4;
+	if (bpf_map__update_elem(skel->maps.flows, &key, sizeof(key), &flow, sizeof(flow),
+				 BPF_ANY)) {
+		fprintf(stderr, "bpfbench: insert encrypted flow: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Sum over CPUs of one program's counter. */
+static int read_stat(struct smtpmon_bpf *skel, enum smtpmon_prog prog, enum smtpmon_stat stat,
+		     uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t key = SMTPMON_STAT_KEY(prog, stat);
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -1;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -1;
+	if (bpf_map__lookup_elem(skel->maps.stats, &key, sizeof(key), vals,
+				 sizeof(*vals) * (size_t)ncpu, 0)) {
+		fprintf(stderr, "bpfbench: read counter %u: %s\n", key, strerror(errno));
+		free(vals);
+		return -1;
+	}
+	*out = 0;
+	for (int i = 0; i < ncpu; i++)
+		*out += vals[i];
+	free(vals);
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct prog_under_test {
+	const char *name;
+	struct bpf_program *prog;
+	enum smtpmon_prog stat_prog;
+	int want_retval;
+};
+
+/* One test run of `repeat` repetitions; the ring is drained afterwards.
+ * Returns 0, or -errno of the syscall. */
+static int run_batch(const struct prog_under_test *p, void *pkt, size_t len, uint32_t repeat,
+		     struct ring_buffer *rb, double *kernel_ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)len,
+		    .repeat = repeat);
+	if (bpf_prog_test_run_opts(bpf_program__fd(p->prog), &opts))
+		return -errno;
+	*kernel_ns += (double)opts.duration * repeat;
+	if ((int)opts.retval != p->want_retval) {
+		fprintf(stderr, "bpfbench: %s returned %d, not %d\n", p->name, (int)opts.retval,
+			p->want_retval);
+		return -EINVAL;
+	}
+	if (ring_buffer__consume(rb) < 0)
+		return -EIO;
+	return 0;
+}
+
+static int bench(const struct prog_under_test *p, const struct bench_case *c,
+		 struct smtpmon_bpf *skel, struct ring_buffer *rb, struct drained *d,
+		 uint32_t repeat, int trials)
+{
+	static uint8_t pkt[HDRS_LEN + GSO_PAYLOAD];
+	size_t len = build_packet(c, pkt);
+	double kernel[trials], k = 0;
+	uint64_t drops_before, drops_after, seen_before, seen_after;
+	uint32_t batch;
+	int err;
+
+	/* Super-packets get fewer runs: the same bytes as REPEAT MSS segments. */
+	if (c->payload_len > MSS_PAYLOAD)
+		repeat = repeat / (c->payload_len / MSS_PAYLOAD) + 1;
+
+	if (c->encrypted_flow && mark_flow_encrypted(skel, c))
+		return -1;
+	if (read_stat(skel, p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops_before) ||
+	    read_stat(skel, p->stat_prog, SMTPMON_STAT_PACKETS, &seen_before))
+		return -1;
+
+	/* One run tells how many ring bytes a run takes, hence the batch size. */
+	*d = (struct drained){0};
+	err = run_batch(p, pkt, len, 1, rb, &k);
+	if (err) {
+		printf("%s %s unsupported (%zu-byte packet: %s)\n", p->name, c->name, len,
+		       strerror(-err));
+		return 0;
+	}
+	uint64_t records_per_run = d->records, bytes_per_run = d->bytes;
+	batch = bytes_per_run ? (uint32_t)(RING_BYTES / 2 / (bytes_per_run + 64)) : repeat;
+	if (batch == 0)
+		batch = 1;
+
+	for (int t = 0; t < trials; t++) {
+		k = 0;
+		for (uint32_t done = 0; done < repeat;) {
+			uint32_t n = repeat - done < batch ? repeat - done : batch;
+			err = run_batch(p, pkt, len, n, rb, &k);
+			if (err) {
+				fprintf(stderr, "bpfbench: %s %s: test run: %s\n", p->name, c->name,
+					strerror(-err));
+				return -1;
+			}
+			done += n;
+		}
+		kernel[t] = k / repeat;
+	}
+	if (read_stat(skel, p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops_after) ||
+	    read_stat(skel, p->stat_prog, SMTPMON_STAT_PACKETS, &seen_after))
+		return -1;
+	uint64_t runs = 1 + (uint64_t)repeat * (uint64_t)trials;
+	if (seen_after - seen_before != runs) {
+		fprintf(stderr, "bpfbench: %s %s: the program counted %llu packets, not %llu\n",
+			p->name, c->name, (unsigned long long)(seen_after - seen_before),
+			(unsigned long long)runs);
+		return -1;
+	}
+	if (d->records != records_per_run * runs) {
+		fprintf(stderr, "bpfbench: %s %s: %llu records drained, not %llu\n", p->name,
+			c->name, (unsigned long long)d->records,
+			(unsigned long long)(records_per_run * runs));
+		return -1;
+	}
+	qsort(kernel, (size_t)trials, sizeof(double), cmp_double);
+	printf("%s %s ns %.1f runs %llu records_per_run %llu drops %llu\n", p->name, c->name,
+	       kernel[trials / 2], (unsigned long long)runs, (unsigned long long)records_per_run,
+	       (unsigned long long)(drops_after - drops_before));
+	fflush(stdout);
+	return drops_after != drops_before ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t repeat = 1000000;
+	int trials = 5, opt, status = 0;
+	struct drained drained;
+
+	while ((opt = getopt(argc, argv, "n:t:")) != -1) {
+		switch (opt) {
+		case 'n':
+			repeat = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			trials = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: bpfbench [-n REPEAT] [-t TRIALS]\n");
+			return 2;
+		}
+	}
+	if (repeat == 0 || trials <= 0 || trials > 1000) {
+		fprintf(stderr, "bpfbench: REPEAT and TRIALS must be positive (TRIALS <= 1000)\n");
+		return 2;
+	}
+
+	struct smtpmon_bpf *skel = smtpmon_bpf__open();
+	if (!skel) {
+		fprintf(stderr, "bpfbench: open BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	skel->bss->port_bits[SMTP_PORT >> 3] |= 1 << (SMTP_PORT & 7);
+	int err = bpf_map__set_max_entries(skel->maps.events, RING_BYTES);
+	if (!err)
+		err = smtpmon_bpf__load(skel);
+	if (err) {
+		fprintf(stderr, "bpfbench: load BPF programs: %s\n", strerror(-err));
+		smtpmon_bpf__destroy(skel);
+		return 1;
+	}
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, &drained, NULL);
+	if (!rb) {
+		fprintf(stderr, "bpfbench: ring buffer: %s\n", strerror(errno));
+		smtpmon_bpf__destroy(skel);
+		return 1;
+	}
+	const struct prog_under_test progs[] = {
+	    {"tc", skel->progs.smtpmon_tc_ingress, SMTPMON_PROG_TC_INGRESS, TC_RETVAL_NEXT},
+	    {"xdp", skel->progs.smtpmon_xdp, SMTPMON_PROG_XDP, XDP_PASS},
+	};
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++)
+			if (bench(&progs[i], &cases[j], skel, rb, &drained, repeat, trials))
+				status = 1;
+	ring_buffer__free(rb);
+	smtpmon_bpf__destroy(skel);
+	return status;
+}
