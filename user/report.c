@@ -469,6 +469,7 @@ static void session_json(struct session_walk *sw, const struct pipeline_conn_vie
 	json_close(w, ']');
 	jsonw_key_u64(w, "orig_bytes", v->orig_bytes);
 	jsonw_key_u64(w, "resp_bytes", v->resp_bytes);
+	jsonw_key_time(w, "start", v->start_ns);
 	jsonw_key_u64(w, "age_seconds", seconds_since(sw->now_ns, v->start_ns));
 	jsonw_key_u64(w, "idle_seconds", seconds_since(sw->now_ns, v->last_ns));
 	jsonw_key_bool(w, "tls", v->tls);
