@@ -701,6 +701,89 @@ static void test_starttls_injection(void **state)
 	session_free(t);
 }
 
+/* ---- body skipping (docs/body-skip.md) ----------------------------------- */
+
+/* What may be skipped: nothing before the header block ends, then the body;
+ * skipped body bytes break the current line and the copied tail resyncs at a
+ * line end, so the "." line still ends the mail; no smtp_data for them. */
+static void test_skip_data_body(void **state)
+{
+	(void)state;
+	struct session *t = session_new();
+	uint64_t len;
+
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "Subject: s\r\n");
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_NONE);
+	client(t, "\r\nfirst");
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_BODY);
+	assert_int_equal(smtp_skippable(t->smtp, false, &len), SMTP_SKIP_NONE);
+	smtp_skipped(t->smtp, true, 100, 5000);
+	client(t, "ab\r\n"); /* the tail: end of a broken line */
+	client(t, "last\r\n.\r\n");
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_NONE);
+	server(t, "250 queued\r\n");
+	expect(t, "req T DATA []\nrep F 354 DATA F [go]\ndata T [Subject: s]\ndata T []\n"
+		  "data T [last]\nreq T . [.]\nrep F 250 . F [queued]\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	assert_int_equal(smtp_stats(t->smtp)->skipped_bytes, 5000);
+	assert_int_equal(smtp_stats(t->smtp)->skip_fallbacks, 0);
+	session_free(t);
+}
+
+/* The end hidden in skipped bytes: the server's reply reveals it; the
+ * skipped bytes become a gap for the parser, which recovers. */
+static void test_skip_missed_end(void **state)
+{
+	(void)state;
+	struct session *t = session_new();
+
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "Subject: s\r\n\r\n");
+	smtp_skipped(t->smtp, true, 50, 700);
+	clear(t);
+	server(t, "250 queued\r\n");
+	expect(t, "unx T content gap [seq = 50, len = 700]\nreq T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [queued]\n");
+	assert_int_equal(smtp_stats(t->smtp)->skip_fallbacks, 1);
+	/* skipped bytes where nothing may be skipped: a gap at once */
+	smtp_skipped(t->smtp, true, 800, 10);
+	expect(t, "unx T content gap [seq = 800, len = 10]\n");
+	assert_int_equal(smtp_stats(t->smtp)->skip_fallbacks, 2);
+	session_free(t);
+}
+
+/* A BDAT chunk skipped in pieces completes like a copied one. */
+static void test_skip_bdat_chunk(void **state)
+{
+	(void)state;
+	struct session *t = session_new();
+	uint64_t len;
+
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "BDAT 3000 LAST\r\nabc");
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_CHUNK);
+	assert_int_equal(len, 2997);
+	smtp_skipped(t->smtp, true, 0, 2000);
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_CHUNK);
+	assert_int_equal(len, 997);
+	smtp_skipped(t->smtp, true, 0, 997);
+	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_NONE);
+	server(t, "250 2.0.0 queued\r\n");
+	client(t, "QUIT\r\n");
+	expect(t, "req T BDAT [3000 LAST]\nrep F 250 BDAT F [2.0.0 queued]\nreq T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	session_free(t);
+}
+
 /* ---- BDAT ----------------------------------------------------------------- */
 
 static void test_bdat_grammar(void **state)
@@ -1458,6 +1541,9 @@ int main(void)
 	    cmocka_unit_test(test_bare_cr),
 	    cmocka_unit_test(test_unterminated_last_line),
 	    cmocka_unit_test(test_segmentation_invariance),
+	    cmocka_unit_test(test_skip_data_body),
+	    cmocka_unit_test(test_skip_missed_end),
+	    cmocka_unit_test(test_skip_bdat_chunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
