@@ -8,9 +8,10 @@
  * port_bits; leave pure ACKs; look up the flow's state; then emit one record
  * per SMTPMON_CHUNK_MAX bytes of payload (a bpf_loop for super-packets), each
  * reserved in the smallest size class that holds it. The payload segments of
- * encrypted flows are only counted: they leave right after the flow lookup,
- * and only their SYN/FIN/RST make a (length-only) record, whose sequence
- * number tells user space how far the stream went. A failed reservation is
+ * encrypted flows are only counted: they leave right after the flow lookup
+ * (or a per-CPU cache of the last such flow), and only their SYN/FIN/RST make
+ * a (length-only) record, whose sequence number tells user space how far the
+ * stream went. A failed reservation is
  * counted and its bytes are added to the flow direction's lost counter, which
  * the next record of that direction carries as lost_before. The programs
  * never change a packet's fate.
