@@ -1,200 +1,195 @@
 #!/usr/bin/env bash
-# bench-live.sh - what live capture costs a bulk SMTP upload (called at the end of make bench).
+# bench-live.sh - make bench, parts 4 and 5: what live capture costs (root; called by bench.sh).
 #
-# One message body of LIVE_MB megabytes (default 1024) is uploaded to a tiny SMTP sink on port
-# 25 across a throwaway veth pair (tests/lab/lab.sh), with nothing attached, with
-# `smtpmon run --ingress tc`, with `--ingress xdp`, and with tcpdump -s0 -w /dev/null on the
-# server's interface. The four are taken in turn, RUNS rounds (default 3); each is reported
-# as the median over rounds of its throughput divided by the unattached throughput of the
-# same round, because this machine is shared and only same-moment ratios mean something.
-# kernel.bpf_stats_enabled is switched on for the run (and restored) so the programs' own
-# cost per invocation (run_time_ns / run_cnt from bpftool) can be reported.
+# A throwaway veth pair (tests/lab/lab.sh), a plain SMTP sink (tools/smtp-sink.py) on the
+# server side so that the MTA is not the bottleneck, and a bulk SMTP load from the client side
+# (tools/smtp-load.py --mix bulk: sessions of ten 8 MB mails, LIVE_MB megabytes per run, one
+# worker, so every run sends the same sessions). RUNS rounds (default 5), each with the load
+# alone, with `smtpmon run` attached (TC, default ring) and with `smtpmon run --bodies skip`,
+# in turn; every figure is the median over rounds of a same-round ratio.
+#   - throughput ratio (attached / alone), smtpmon CPU seconds per GB (utime + stime from
+#     /proc/PID/stat), ring drops (kernel counter ring_drops, summed over all rounds)
+#   - events lost: one more run, attached and with tcpdump on the same interface; the live
+#     events (smtp_request, smtp_reply: event, command, argument, code, message) against
+#     `smtpmon read` of the capture
+#   - --bodies skip: ring payload bytes (kernel counter payload_bytes) against copy mode, and
+#     the requests and replies of both modes compared
+#   - collateral: iperf3 (port 5201, IPERF_SECONDS each) alone vs with smtpmon attached
 #
-#   tools/bench-live.sh            (root; prints "skipped: needs root" otherwise)
+#   tools/bench-live.sh      env: RUNS, LIVE_MB (default 1000), IPERF_SECONDS (default 3),
+#                            BENCH_RESULTS (rows appended, see tools/bench-lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tools/bench-lib.sh
 if [[ $EUID -ne 0 ]]; then
-	echo "live capture: skipped: needs root"
+	bench_row live "live capture" "skipped: needs root"
 	exit 0
 fi
-LIVE_MB=${LIVE_MB:-1024}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
+LIVE_MB=${LIVE_MB:-1000}
+IPERF_SECONDS=${IPERF_SECONDS:-3}
 SMTPMON=${SMTPMON:-build/smtpmon}
-# Extra options for `smtpmon run`, e.g. SMTPMON_OPTS="--ring-size 67108864".
-CONFIGS=(none tc xdp tcpdump)
 
 . tests/lab/lab.sh
-lab_init "smbn$$" || exit 1
+lab_init "smbl$$" || exit 1
 d=$LAB_DIR
-stats_before=$(sysctl -n kernel.bpf_stats_enabled)
+MON_PID=
+TCPDUMP_PID=
 cleanup() {
-	# lab_teardown is not written for set -e (a kill of an already gone process fails).
 	set +e
-	sysctl -q -w kernel.bpf_stats_enabled="$stats_before"
+	[[ -n $MON_PID ]] && kill -KILL "$MON_PID" 2>/dev/null
+	[[ -n $TCPDUMP_PID ]] && kill -KILL "$TCPDUMP_PID" 2>/dev/null
 	lab_teardown
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 lab_netns || exit 1
-sysctl -q -w kernel.bpf_stats_enabled=1
 
-# The sink answers the SMTP dialogue up to 354 (so smtpmon parses a real DATA phase),
-# then discards everything and closes once the client has.
-cat >"$d/sink.py" <<'EOF'
-import socket, sys
-srv = socket.create_server((sys.argv[1], 25))
-buf = bytearray(1 << 20)
-while True:
-    conn, _ = srv.accept()
-    lines = conn.makefile("rb")
-    conn.sendall(b"220 bench ESMTP\r\n")
-    for line in lines:
-        conn.sendall(b"354 go ahead\r\n" if line.upper().startswith(b"DATA") else b"250 ok\r\n")
-        if line.upper().startswith(b"DATA"):
-            break
-    while conn.recv_into(buf):
-        pass
-    lines.close()
-    conn.close()
-EOF
-# The client times the body only: from after 354 until the sink has read all of it (its
-# close is seen); prints seconds.
-cat >"$d/upload.py" <<'EOF'
-import socket, sys, time
-total = int(sys.argv[2]) << 20
-line = b"x" * 76 + b"\r\n"
-chunk = memoryview(line * ((1 << 20) // len(line)))
-s = socket.create_connection((sys.argv[1], 25))
-replies = s.makefile("rb")
-replies.readline()
-for cmd in (b"EHLO client.example", b"MAIL FROM:<a@client.example>", b"RCPT TO:<b@lab.example>",
-            b"DATA"):
-    s.sendall(cmd + b"\r\n")
-    replies.readline()
-start = time.monotonic()
-sent = 0
-while sent < total:
-    part = chunk[: total - sent]
-    s.sendall(part)
-    sent += len(part)
-s.sendall(b"\r\n.\r\nQUIT\r\n")
-s.shutdown(socket.SHUT_WR)
-while s.recv(65536):
-    pass
-print(f"{time.monotonic() - start:.4f}")
-EOF
-
-# Started directly (no subshell that would announce "Terminated" when lab_teardown ends it).
-ip netns exec "$LAB_SRV_NS" python3 "$d/sink.py" "$LAB_SRV4" 2>"$d/sink.err" &
-disown
-for _ in $(seq 50); do
-	lab_srv ss -Hltn 'sport = :25' | grep -q . && break
+# Started directly, not through a shell function, so that the PID is the process itself.
+ip netns exec "$LAB_SRV_NS" python3 tools/smtp-sink.py "$LAB_SRV4" 25 2>"$d/sink.err" &
+ip netns exec "$LAB_SRV_NS" iperf3 -s -p 5201 >"$d/iperf3-server.log" 2>&1 &
+for _ in $(seq 100); do
+	lab_srv ss -Hltn 'sport = :25' | grep -q . && lab_srv ss -Hltn 'sport = :5201' | grep -q . &&
+		break
 	sleep 0.1
 done
 
-# smtpmon and tcpdump run under /usr/bin/time for their CPU seconds; PEER is the monitored
-# process itself (time's child), which is the one to signal.
-peer_start() {
-	local cfg=$1
-	case $cfg in
-	tc | xdp)
-		ip netns exec "$LAB_SRV_NS" /usr/bin/time -f '%U %S' -o "$d/cpu" "$SMTPMON" run -i "$LAB_SRV_IF" \
-			--ingress "$cfg" --control none --events smtp_connection ${SMTPMON_OPTS:-} \
-			>"$d/out.json" 2>"$d/err" &
-		ready='^smtpmon: attached .* ingress'
-		;;
-	tcpdump)
-		ip netns exec "$LAB_SRV_NS" /usr/bin/time -f '%U %S' -o "$d/cpu" tcpdump -i "$LAB_SRV_IF" -s 0 -n \
-			-w /dev/null 'tcp port 25' >/dev/null 2>"$d/err" &
-		ready='listening on'
-		;;
-	esac
-	TIME_PID=$!
-	for _ in $(seq 100); do
-		grep -q "$ready" "$d/err" 2>/dev/null && break
-		kill -0 "$TIME_PID" 2>/dev/null ||
-			{ echo "bench-live: $cfg exited at start:" >&2; cat "$d/err" >&2; exit 1; }
-		sleep 0.1
-	done
-	PEER=$(tr -d " " <"/proc/$TIME_PID/task/$TIME_PID/children")
-	[[ $PEER =~ ^[0-9]+$ ]] || { echo "bench-live: $cfg did not start" >&2; exit 1; }
+# load NAME: one bulk run; prints Gbit/s, leaves its summary in $d/NAME.load.json
+load() {
+	lab_cli python3 tools/smtp-load.py --server "$LAB_SRV4" --mb "$LIVE_MB" --mix bulk --workers 1 \
+		--summary "$d/$1.load.json"
+	jq -r '.bytes * 8 / .seconds / 1e9' "$d/$1.load.json"
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
-
-# Programs that smtpmon attached: "id run_time_ns run_cnt" for each, read before it exits.
-prog_stats() {
-	local id
-	for id in $(sed -n 's/^smtpmon: attached .*(prog \([0-9]*\),.*/\1/p' "$d/err" | sort -u); do
-		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_time_ns // 0) \(.run_cnt // 0)"'
-	done
+iperf() {
+	lab_cli iperf3 -c "$LAB_SRV4" -p 5201 -t "$IPERF_SECONDS" -J >"$d/iperf3.json"
+	jq -r '.end.sum_received.bits_per_second / 1e9' "$d/iperf3.json"
 }
 
-peer_stop() {
-	local cfg=$1 last now
-	# Let smtpmon drain its ring first: stop once its CPU time no longer moves.
-	last=-1
+# mon_start NAME [smtpmon run options]: attached to the server's veth (TC ingress + egress)
+mon_start() {
+	local name=$1
+	shift
+	: >"$d/$name.err"
+	ip netns exec "$LAB_SRV_NS" "$SMTPMON" run -i "$LAB_SRV_IF" --control none "$@" \
+		>"$d/$name.json" 2>"$d/$name.err" &
+	MON_PID=$!
+	for _ in $(seq 200); do
+		(($(grep -c '^smtpmon: attached ' "$d/$name.err") >= 2)) && return 0
+		kill -0 "$MON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench-live: smtpmon did not attach: $(cat "$d/$name.err")" >&2
+	exit 1
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# mon_stop NAME: waits until smtpmon has drained its ring (its CPU time stops moving), notes
+# its CPU seconds in $d/NAME.cpu, stops it; its final statistics are in $d/NAME.err.
+mon_stop() {
+	local name=$1 last=-1 now
 	for _ in $(seq 50); do
-		now=$(cpu_ticks "$PEER")
+		now=$(cpu_ticks "$MON_PID")
 		[[ $now == "$last" ]] && break
 		last=$now
-		sleep 0.2
+		sleep 0.1
 	done
-	[[ $cfg == tcpdump ]] || prog_stats >"$d/progs"
-	kill -s "$([[ $cfg == tcpdump ]] && echo INT || echo TERM)" "$PEER"
-	wait "$TIME_PID" || { echo "bench-live: $cfg failed:" >&2; cat "$d/err" >&2; exit 1; }
+	echo "$now / $(getconf CLK_TCK)" | bc -l >"$d/$name.cpu"
+	kill -TERM "$MON_PID"
+	wait "$MON_PID" || { echo "bench-live: smtpmon failed: $(cat "$d/$name.err")" >&2; exit 1; }
+	MON_PID=
 }
 
-# results: one line per measurement: round config gbit ratio drops cpu_s [prog ns/run ...]
-: >"$d/results"
-bytes=$((LIVE_MB << 20))
+# kernel NAME COUNTER: a counter from smtpmon's final "smtpmon: kernel: ..." line
+kernel() { sed -n "s/^smtpmon: kernel:.* $2 \([0-9]*\).*/\1/p" "$d/$1.err"; }
+
+# Requests and replies as comparable lines (no time stamps, uids or ports), sorted.
+dialogue() {
+	jq -r 'select(.event == "smtp_request" or .event == "smtp_reply")
+		| [.event, .command // .cmd // "", .arg // "", (.code // "" | tostring), .msg // ""]
+		| @tsv' "$1" | sort
+}
+
+echo "live: $LIVE_MB MB bulk SMTP per run over a veth pair, $RUNS rounds"
+: >"$d/rounds"
 for round in $(seq "$RUNS"); do
-	for cfg in "${CONFIGS[@]}"; do
-		[[ $cfg == none ]] || peer_start "$cfg"
-		secs=$(lab_cli python3 "$d/upload.py" "$LAB_SRV4" "$LIVE_MB")
-		gbit=$(echo "$bytes * 8 / $secs / 1000000000" | bc -l)
-		[[ $cfg == none ]] && base=$gbit
-		extra=
-		lost=-
-		cpu=-
-		if [[ $cfg != none ]]; then
-			peer_stop "$cfg"
-			cpu=$(awk '{ print $1 + $2 }' "$d/cpu")
-			if [[ $cfg == tcpdump ]]; then
-				lost=$(awk '/packets received by filter/ { seen = $1 }
-					/packets dropped by kernel/ { lost = $1 }
-					END { if (seen) printf "%.2f", 100 * lost / seen }' "$d/err")
-			else
-				lost=$(sed -n 's/^smtpmon: kernel:.* ring_drop_bytes \([0-9]*\).*/\1/p' "$d/err")
-				lost=$(echo "100 * ${lost:-0} / $bytes" | bc -l | xargs printf '%.2f')
-				extra=$(awk '$3 > 0 { printf " %s:%.0f:%d", $1, $2 / $3, $3 }' "$d/progs")
-				jq -e -s --argjson min "$bytes" \
-					'any(.[]; .event == "smtp_connection" and .orig_bytes >= $min)' \
-					"$d/out.json" >/dev/null ||
-					echo "bench-live: round $round $cfg: no smtp_connection of the upload" >&2
-			fi
-		fi
-		echo "$round $cfg $gbit $(echo "$gbit / $base" | bc -l) ${lost:-?} $cpu$extra" >>"$d/results"
-	done
+	alone=$(load "alone$round")
+	mon_start "copy$round"
+	copy=$(load "copy$round")
+	mon_stop "copy$round"
+	mon_start "skip$round" --bodies skip
+	skip=$(load "skip$round")
+	mon_stop "skip$round"
+	bytes=$(jq .bytes "$d/copy$round.load.json")
+	echo "$round $alone $copy $skip $(cat "$d/copy$round.cpu") $(cat "$d/skip$round.cpu") $bytes" \
+		"$(kernel "copy$round" ring_drops) $(kernel "skip$round" ring_drops)" \
+		"$(kernel "copy$round" payload_bytes) $(kernel "skip$round" payload_bytes)" >>"$d/rounds"
+	echo "  round $round: Gbit/s alone $(f2 "$alone"), copy $(f2 "$copy"), skip $(f2 "$skip")"
 done
+col() { awk -v k="$1" '{ print $k }' "$d/rounds"; }
+ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/rounds" | median; }
+cpu_per_gb() { awk -v c="$1" '{ print $c / ($7 / 1e9) }' "$d/rounds" | median; }
 
-median() { sort -g | sed -n "$(((RUNS + 1) / 2))p"; }
-col() { awk -v c="$1" -v k="$2" '$2 == c { print $k }' "$d/results"; }
-# "name ns/run (runs)" per program, medians over rounds
-progs() {
-	local name
-	for name in $(col "$1" 0 | grep -o 'smtpmon_[a-z_]*' | sort -u); do
-		printf '%s %s ns (%s runs)  ' "$name" \
-			"$(col "$1" 0 | grep -o "$name:[0-9]*" | cut -d: -f2 | median)" \
-			"$(col "$1" 0 | grep -o "$name:[0-9]*:[0-9]*" | cut -d: -f3 | median)"
-	done
-}
-echo "live capture: $LIVE_MB MB SMTP DATA upload to port 25 over a veth pair, median of $RUNS rounds"
-echo "  (lost: smtpmon ring_drop_bytes / bytes sent; tcpdump packets dropped / received by filter)"
-printf '  %-8s %7s %6s %20s %6s  %s\n' config Gbit/s ratio "lost % per round" "CPU s" \
-	"BPF per program: run_time_ns / run_cnt"
-for cfg in "${CONFIGS[@]}"; do
-	printf '  %-8s %7.2f %6.2f %20s %6s  %s\n' "$cfg" "$(col "$cfg" 3 | median)" \
-		"$(col "$cfg" 4 | median)" "$(col "$cfg" 5 | tr '\n' ' ')" \
-		"$(col "$cfg" 6 | median)" "$(progs "$cfg")"
+bench_row live "bulk throughput alone" "$(f2 "$(col 2 | median)") Gbit/s"
+copy_ratio=$(ratio 3 2)
+bench_goal live "throughput attached / alone" "$(f1 "$copy_ratio * 100") %" ">= 97 %" \
+	"$copy_ratio >= 0.97"
+bench_row live "smtpmon CPU per GB (copy)" "$(f2 "$(cpu_per_gb 5)") s/GB"
+drops=$(awk '{ s += $8 } END { print s + 0 }' "$d/rounds")
+bench_goal live "ring drops, 32 MB ring (all rounds)" "$drops" "0" "$drops == 0"
+
+# Events lost: the same load once more, attached and captured.
+ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -B 131072 -n -Z root -w "$d/check.pcap" \
+	'tcp port 25' 2>"$d/tcpdump.err" &
+TCPDUMP_PID=$!
+for _ in $(seq 100); do
+	grep -q 'listening on' "$d/tcpdump.err" && break
+	sleep 0.05
 done
+mon_start check
+load check >/dev/null
+mon_stop check
+kill -TERM "$TCPDUMP_PID"
+wait "$TCPDUMP_PID" || true
+TCPDUMP_PID=
+"$SMTPMON" read "$d/check.pcap" >"$d/offline.json" 2>"$d/offline.err"
+dialogue "$d/check.json" >"$d/live.tsv"
+dialogue "$d/offline.json" >"$d/offline.tsv"
+lost=$(comm -23 "$d/offline.tsv" "$d/live.tsv" | wc -l)
+extra=$(comm -13 "$d/offline.tsv" "$d/live.tsv" | wc -l)
+pcap_drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$d/tcpdump.err")
+bench_goal live "events lost (live vs read of pcap)" \
+	"$lost of $(wc -l <"$d/offline.tsv") ($extra extra; tcpdump drops ${pcap_drops:-?})" "0" \
+	"$lost == 0 && $extra == 0"
+
+# --bodies skip
+skip_ratio=$(ratio 4 2)
+bench_row live "throughput --bodies skip / alone" "$(f1 "$skip_ratio * 100") %"
+bench_row live "smtpmon CPU per GB (skip)" "$(f2 "$(cpu_per_gb 6)") s/GB"
+copy_bytes=$(col 10 | median)
+skip_bytes=$(col 11 | median)
+bench_row live "ring payload bytes copy -> skip" \
+	"$copy_bytes -> $skip_bytes ($(f1 "100 - 100 * $skip_bytes / $copy_bytes") % saved)"
+skip_drops=$(awk '{ s += $9 } END { print s + 0 }' "$d/rounds")
+bench_goal live "ring drops --bodies skip" "$skip_drops" "0" "$skip_drops == 0"
+dialogue "$d/copy1.json" >"$d/copy.tsv"
+dialogue "$d/skip1.json" >"$d/skip.tsv"
+differ=$(comm -3 "$d/copy.tsv" "$d/skip.tsv" | wc -l)
+bench_goal live "requests+replies skip vs copy" "$differ differ of $(wc -l <"$d/copy.tsv")" \
+	"0 differ" "$differ == 0 && $(wc -l <"$d/copy.tsv") > 0"
+
+# Collateral: iperf3 on port 5201 across the same interface.
+: >"$d/iperf"
+for round in $(seq "$RUNS"); do
+	alone=$(iperf)
+	mon_start "iperf$round"
+	with=$(iperf)
+	mon_stop "iperf$round"
+	echo "$alone $with" >>"$d/iperf"
+	echo "  iperf3 round $round: Gbit/s alone $(f2 "$alone"), attached $(f2 "$with")"
+done
+bench_row collateral "iperf3 alone" "$(f2 "$(awk '{ print $1 }' "$d/iperf" | median)") Gbit/s"
+iratio=$(awk '{ print $2 / $1 }' "$d/iperf" | median)
+bench_goal collateral "iperf3 attached / alone" "$(f1 "$iratio * 100") %" ">= 98 %" \
+	"$iratio >= 0.98"
