@@ -71,15 +71,23 @@ struct {
 
 /* The last encrypted flow whose data segments this CPU suppressed: a bulk
  * TLS transfer then costs a 40-byte compare per segment instead of a hash
- * lookup. Only data segments use it; a SYN, FIN or RST empties it, so port
- * reuse and the after-FIN rule go through the flow map. An all-zero key
- * (family 0) matches no flow. */
+ * lookup. Only data segments use it, and only while flow_epoch, which every
+ * SYN, FIN or RST of a monitored port advances (on any CPU), is what it was
+ * when the entry was made: port reuse and the after-FIN rule go through the
+ * flow map. An all-zero key (family 0) matches no flow. */
+struct tls_cache_entry {
+	struct smtpmon_flow_key key;
+	__u64 epoch;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct smtpmon_flow_key);
+	__type(value, struct tls_cache_entry);
 } tls_cache SEC(".maps");
+
+__u64 flow_epoch;
 
 /* Everything the chunk emitter needs; lives on the program's stack and is
  * passed to the bpf_loop callback. */
@@ -451,14 +459,17 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	const bool data_only =
 	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
 	__u32 zero = 0;
-	struct smtpmon_flow_key *cached = bpf_map_lookup_elem(&tls_cache, &zero);
-	if (cached && data_only && key_equal(cached, &e.key)) {
+	struct tls_cache_entry *cached = bpf_map_lookup_elem(&tls_cache, &zero);
+	/* Read before the flow lookup: a FIN racing it makes the entry made
+	 * below stale at once. */
+	__u64 epoch = flow_epoch;
+	if (cached && data_only && cached->epoch == epoch && key_equal(&cached->key, &e.key)) {
 		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 		stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 		return;
 	}
-	if (cached && !data_only)
-		cached->family = 0;
+	if (!data_only)
+		__sync_fetch_and_add(&flow_epoch, 1);
 
 	/* A connection starts afresh: what an earlier one on the same tuple
 	 * left (encrypted, skip flags) must not carry over. */
@@ -476,8 +487,10 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 
 		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 		if (data_only && !(e.flow->flags & peer_fin)) {
-			if (cached)
-				*cached = e.key;
+			if (cached) {
+				cached->key = e.key;
+				cached->epoch = epoch;
+			}
 			stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 			return;
 		}
