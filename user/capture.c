@@ -47,6 +47,7 @@ struct capture {
 	size_t page_size;
 	int64_t boot_to_wall_ns;
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
+	bool capturing; /* opened and attached: counters are worth printing */
 	uint64_t skip_marks, skip_mark_errors;
 };
 
@@ -449,6 +450,7 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 		pipeline_set_skip_hook(p, mark_skip, c);
 	if (attach_all(c, opts))
 		goto fail;
+	c->capturing = true;
 	return c;
 fail:
 	capture_close(c);
@@ -549,7 +551,8 @@ void capture_close(struct capture *c)
 		return;
 	/* Detach first, so that the drain ends. */
 	attach_detach_all(&c->att);
-	if (c->rb) {
+	/* After a failed open the one-line error stands alone. */
+	if (c->capturing) {
 		ring_buffer__consume(c->rb);
 		print_counters(c);
 	}
