@@ -156,6 +156,8 @@ TCPDUMP_PID=
 "$SMTPMON" read "$d/check.pcap" >"$d/offline.json" 2>"$d/offline.err"
 dialogue "$d/check.json" >"$d/live.tsv"
 dialogue "$d/offline.json" >"$d/offline.tsv"
+# Kept for a look when the two differ: < only offline, > only live.
+comm -3 "$d/offline.tsv" "$d/live.tsv" | sed 's/^\t/> /; t; s/^/< /' >build/bench/live-vs-offline.diff
 lost=$(comm -23 "$d/offline.tsv" "$d/live.tsv" | wc -l)
 extra=$(comm -13 "$d/offline.tsv" "$d/live.tsv" | wc -l)
 pcap_drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$d/tcpdump.err")

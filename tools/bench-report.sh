@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench-report.sh - docs/performance.md from make bench's results (called by tools/bench.sh).
+#
+#   tools/bench-report.sh RESULTS.tsv SECONDS WORKLOAD.pcap >docs/performance.md
+set -euo pipefail
+results=$1
+seconds=$2
+workload=$3
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
+os=$(. /etc/os-release && echo "$PRETTY_NAME")
+version() { "$@" 2>&1 | head -1; }
+
+cat <<EOF
+# Performance
+
+Written by \`make bench\` (tools/bench.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'), commit
+$(git describe --always --dirty 2>/dev/null || echo unknown); the whole run took ${seconds} s.
+Regenerate it with \`make bench\` (as root, after \`tools/install-deps.sh\`).
+
+Machine: ${cpu}, $(nproc) CPUs, ${mem} RAM, ${os}, Linux $(uname -r).
+Peers: $(version tshark --version), $(version tcpdump --version), $(version iperf3 --version).
+Absolute numbers drift on this shared machine; the headline figures are ratios against a
+peer measured in the same run, alternating runs, median of at least 5.
+
+| Part | Figure | Value | Goal | Status |
+|------|--------|-------|------|--------|
+EOF
+awk -F'\t' '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, ($5 == "NOT MET" ? "**NOT MET**" : $5) }' "$results"
+
+cat <<EOF
+
+## How each number is made, and the command that reproduces it
+
+Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-bench).
+
+- **workload**: \`tools/bench-workload.sh $workload 300\` records real sessions
+  (tools/smtp-load.py --mix lab, 4 workers) through the namespace lab's Postfix
+  (tests/lab/lab.sh, discard transport) with \`tcpdump -s 0\` on the server's veth. The mix:
+  one mail with a 1-5 MB base64 attachment per session; five small mails per session, MAIL,
+  RCPT and DATA pipelined, two or three recipients, one refused (554) in every other mail;
+  STARTTLS with two 20 KB mails inside TLS; MAIL plus a refused recipient only. The veth is
+  set to \`gso_max_segs 1\`, so the capture holds wire-sized segments (at most 1448 bytes of
+  payload), as on a NIC without GRO.
+- **offline**: \`build/smtpmon read -q F\`, \`tshark -r F -T fields -e smtp.req.command
+  -e smtp.req.parameter -e smtp.response.code -e smtp.rsp.parameter -Y smtp\` and
+  \`tcpdump -r F -w /dev/null\`, output to /dev/null, the file in the page cache, runs
+  alternated; wall time (bash EPOCHREALTIME) and peak RSS (\`/usr/bin/time -f %M\`).
+  events/s counts smtpmon's JSON lines. The second RSS line is the same measurement on the
+  30 MB workload (recorded the same way).
+- **bpf**: \`build/tools/bpfbench -n 1000000 -t 5\` (tools/bpfbench.c): BPF_PROG_TEST_RUN of
+  the TC ingress and the XDP program on one packet per case, the ring (32 MB, as smtpmon run)
+  drained between batches, the ring-drop counter and the records drained checked; the value
+  is the kernel's own per-run average (whole ns), median of 5 trials. The kernel cannot
+  test-run a TC program on more than one page of packet, so the 64 KB super-packet is
+  measured on XDP only (multi-buffer).
+- **live**, **collateral**: \`tools/bench-live.sh\` (LIVE_MB=1000, IPERF_SECONDS=3): a veth pair,
+  tools/smtp-sink.py as server, tools/smtp-load.py --mix bulk (sessions of ten 8 MB mails,
+  one worker) as client; per round the load alone, with \`smtpmon run -i VETH --control none\`
+  (TC, default 32 MB ring) and with \`--bodies skip\`; CPU from /proc/PID/stat; drops and
+  payload bytes from smtpmon's final kernel counters. Events lost: one more attached run
+  captured by tcpdump on the same interface; its requests and replies (event, command,
+  argument, code, message) against \`smtpmon read\` of the capture. iperf3 -c to port 5201.
+- **state**: \`tools/gen-state-pcap.py idle 10000 F\` (and 100, for the baseline: per connection
+  = RSS difference / 9900), \`tools/gen-state-pcap.py synflood 1000000 F\`, each read with
+  \`build/smtpmon read --idle-timeout 100000 [--max-conns N] F\` under \`/usr/bin/time -f %M\`;
+  evictions from smtpmon's statistics line. Offline, not replayed live: the live path shares
+  the same pipeline and limits.
+EOF
