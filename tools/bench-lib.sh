@@ -29,3 +29,15 @@ f2() { printf '%.2f' "$(echo "$1" | bc -l)"; }
 f1() { printf '%.1f' "$(echo "$1" | bc -l)"; }
 
 now() { echo "$EPOCHREALTIME"; }
+
+# wait_quiet FILE: until a capture file has stopped growing (tcpdump drains its kernel buffer
+# behind the traffic; a signal before that loses the packets still in the buffer).
+wait_quiet() {
+	local last=-1 size
+	for _ in $(seq 100); do
+		size=$(stat -c %s "$1")
+		[[ $size == "$last" ]] && return 0
+		last=$size
+		sleep 0.3
+	done
+}

@@ -150,6 +150,7 @@ done
 mon_start check
 load check >/dev/null
 mon_stop check
+wait_quiet "$d/check.pcap"
 kill -TERM "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" || true
 TCPDUMP_PID=

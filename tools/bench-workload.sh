@@ -14,6 +14,7 @@ out=$1
 mb=$2
 workers=${3:-4}
 
+. tools/bench-lib.sh
 . tests/lab/lab.sh
 lab_init "smbw$$" || exit 1
 tcpdump_pid=
@@ -47,7 +48,7 @@ lab_cli python3 tools/smtp-load.py --server "$LAB_SRV4" --mb "$mb" --mix lab \
 	--workers "$workers" --from "$LAB_FROM" --to "$LAB_RCPT" --to "$LAB_RCPT2" \
 	--reject "$LAB_REJECTED_RCPT" --summary "$out.json"
 lab_wait_idle || echo "bench-workload: sessions still open after the load" >&2
-sleep 0.2
+wait_quiet "$out.tmp"
 kill -TERM "$tcpdump_pid"
 wait "$tcpdump_pid" || true
 tcpdump_pid=
