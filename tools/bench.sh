@@ -106,7 +106,7 @@ if [[ $EUID -eq 0 ]]; then
 			*:tls_suppressed)
 				bench_goal bpf "$p $c" "$v ns" "<= smtp_ack ($(ns "$p" smtp_ack) ns)" \
 					"${v:-1e9} <= $(ns "$p" smtp_ack)" ;;
-			*) bench_row bpf "$p $c" "$v${v:+ ns}" ;;
+			*) bench_row bpf "$p $c" "$v$([[ $v =~ ^[0-9.]+$ ]] && echo " ns")" ;;
 			esac
 		done
 	done
