@@ -10,7 +10,7 @@ workload=$3
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
 os=$(. /etc/os-release && echo "$PRETTY_NAME")
-version() { "$@" 2>&1 | head -1; }
+version() { "$@" 2>/dev/null | head -1; }
 
 cat <<EOF
 # Performance
