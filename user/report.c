@@ -203,6 +203,14 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 	       &(struct family){"tls_mark_errors", NULL,
 				"Failed updates of the kernel flow map after STARTTLS", true},
 	       cc.tls_mark_errors);
+	single(r,
+	       &(struct family){"skip_marks", NULL,
+				"Message bodies the kernel was told to skip (--bodies=skip)", true},
+	       cc.skip_marks);
+	single(r,
+	       &(struct family){"skip_mark_errors", NULL,
+				"Failed updates of the kernel flow map for body skipping", true},
+	       cc.skip_mark_errors);
 }
 
 static void pipeline_families(struct renderer *r, const struct pipeline *p)
@@ -232,6 +240,14 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 	       &(struct family){"buffer_limit_hits", NULL, "Times the total buffer limit was hit",
 				true},
 	       ps->buffer_limit_hits);
+	single(r,
+	       &(struct family){"skipped_body_bytes", NULL,
+				"Message body bytes the kernel did not copy (--bodies=skip)", true},
+	       ps->skipped_bytes);
+	single(r,
+	       &(struct family){"skip_fallbacks", NULL,
+				"Skipped bodies whose end was missed, turned into gaps", true},
+	       ps->skip_fallbacks);
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},
