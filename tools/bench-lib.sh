@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench-lib.sh - shared by tools/bench.sh and tools/bench-live.sh (source it).
 #
 # Results are rows of a tab-separated file, $BENCH_RESULTS:

@@ -21,10 +21,12 @@ check() {
 		return
 	fi
 	# ns in (0, 100000), runs = 1 + repeat * trials, records as expected, drops 0
-	awk -v want="$records" '{
-		ok = $4 > 0 && $4 < 100000 && $8 == want && $10 == 0
-		exit !ok }' <<<"$line" && echo "ok   $line" ||
-		{ echo "FAIL $line (want $records records per run, 0 drops, 0 < ns < 100000)"; fails=$((fails + 1)); }
+	if awk -v want="$records" '{ exit !($4 > 0 && $4 < 100000 && $8 == want && $10 == 0) }' <<<"$line"; then
+		echo "ok   $line"
+	else
+		echo "FAIL $line (want $records records per run, 0 drops, 0 < ns < 100000)"
+		fails=$((fails + 1))
+	fi
 }
 for prog in tc xdp; do
 	check "$prog" non_smtp 0

@@ -33,7 +33,8 @@ cat "$tmp/w.pcap.json"
 sum() { jq -r "$1" "$tmp/w.pcap.json"; }
 fields() { tshark -o tcp.reassemble_out_of_order:TRUE -r "$tmp/w.pcap" -Y smtp -T fields -E occurrence=a -E separator=/t "$@" 2>/dev/null; }
 fields -e smtp.req.command -e smtp.response.code >"$tmp/cmds"
-count() { tr '\t,' '\n\n' <"$tmp/cmds" | grep -cx "$1" || true; }
+# one command or code per line (fields are tab-separated, occurrences comma-separated)
+count() { tr '\t,' '\n' <"$tmp/cmds" | grep -cx "$1" || true; }
 
 for kind in attachment pipelined starttls rejected; do
 	check "the load ran $kind sessions" test "$(sum ".sessions.$kind // 0")" -gt 0
