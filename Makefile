@@ -101,10 +101,10 @@ $(BUILD)/tools/reseg: tests/tools/reseg.c $(LIB) $(HEADERS)
 		-Wl,--wrap=pipeline_segment,--wrap=pipeline_tick
 
 # BPF_PROG_TEST_RUN micro-benchmark of the capture programs (make bench).
-$(BUILD)/tools/bpfbench: tools/bpfbench.c $(SKELS) $(HEADERS)
+$(BUILD)/tools/bpfbench: tools/bpfbench.c $(LIB) $(SKELS) $(HEADERS)
 	$(call msg,CC-TOOL,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lbpf -lelf -lz
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS)
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done

@@ -62,30 +62,18 @@ struct {
 	__type(value, struct smtpmon_flow);
 } flows SEC(".maps");
 
+/* Counters and the TLS cache of each program, per CPU (smtpmon.h).
+ * The cache: a bulk TLS transfer costs a 40-byte compare per segment
+ * instead of a hash lookup. Only data segments use it, and only while
+ * flow_epoch, which every SYN, FIN or RST of a monitored port advances (on
+ * any CPU), is what it was when the entry was made: port reuse and the
+ * after-FIN rule go through the flow map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SMTPMON_STAT_KEYS);
+	__uint(max_entries, SMTPMON_PROG_MAX);
 	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps"); /* key: SMTPMON_STAT_KEY(prog, stat) */
-
-/* The last encrypted flow whose data segments this CPU suppressed: a bulk
- * TLS transfer then costs a 40-byte compare per segment instead of a hash
- * lookup. Only data segments use it, and only while flow_epoch, which every
- * SYN, FIN or RST of a monitored port advances (on any CPU), is what it was
- * when the entry was made: port reuse and the after-FIN rule go through the
- * flow map. An all-zero key (family 0) matches no flow. */
-struct tls_cache_entry {
-	struct smtpmon_flow_key key;
-	__u64 epoch;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tls_cache_entry);
-} tls_cache SEC(".maps");
+	__type(value, struct smtpmon_percpu);
+} percpu SEC(".maps");
 
 __u64 flow_epoch;
 
@@ -103,17 +91,15 @@ struct emit_ctx {
 	bool to_server;
 	bool encrypted;
 	bool truncated;
-	__u8 prog;		/* enum smtpmon_prog, for the counters */
-	struct smtpmon_rec hdr; /* per-packet header fields; last: flexible array */
+	struct smtpmon_percpu *cpu; /* this program's counters on this CPU */
+	struct smtpmon_rec hdr;	    /* per-packet header fields; last: flexible array */
 };
 
-static __always_inline void stat_add(__u8 prog, __u32 stat, __u64 n)
+/* stat is a constant; the verifier needs the bound spelled out. */
+static __always_inline void stat_add(struct smtpmon_percpu *cpu, __u32 stat, __u64 n)
 {
-	__u32 key = SMTPMON_STAT_KEY(prog, stat);
-	__u64 *v = bpf_map_lookup_elem(&stats, &key);
-
-	if (v)
-		*v += n;
+	if (stat < SMTPMON_STAT_MAX)
+		cpu->stats[stat] += n;
 }
 
 static __always_inline bool key_equal(const struct smtpmon_flow_key *a,
@@ -207,8 +193,8 @@ static __always_inline void fill_header(struct emit_ctx *e, struct smtpmon_rec *
 
 static __always_inline void count_ring_drop(struct emit_ctx *e, __u32 len)
 {
-	stat_add(e->prog, SMTPMON_STAT_RING_DROPS, 1);
-	stat_add(e->prog, SMTPMON_STAT_RING_DROP_BYTES, len);
+	stat_add(e->cpu, SMTPMON_STAT_RING_DROPS, 1);
+	stat_add(e->cpu, SMTPMON_STAT_RING_DROP_BYTES, len);
 	flow_add_lost(e, len);
 }
 
@@ -234,7 +220,7 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 		count_ring_drop(e, len);
 	} else if (copy && load_bytes(e->ctx, e->off, r->payload, copy, xdp) < 0) {
 		bpf_ringbuf_discard(r, 0);
-		stat_add(e->prog, SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(e->cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
 		flow_add_lost(e, len);
 	} else {
 		__u8 rec_flags = e->encrypted ? SMTPMON_REC_ENCRYPTED : 0;
@@ -243,8 +229,8 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 			rec_flags |= SMTPMON_REC_TRUNCATED;
 		fill_header(e, r, len, copy, flags, rec_flags);
 		bpf_ringbuf_submit(r, 0);
-		stat_add(e->prog, SMTPMON_STAT_RECORDS, 1);
-		stat_add(e->prog, SMTPMON_STAT_PAYLOAD_BYTES, copy);
+		stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
+		stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, copy);
 	}
 	e->seq += len + (flags & SMTPMON_TCP_SYN ? 1 : 0);
 	e->off += len;
@@ -300,10 +286,10 @@ static __always_inline void emit_skipped(struct emit_ctx *e, __u32 len, __u64 wi
 		if (i < ntail)
 			r->payload[i] = (__u8)(window >> (8 * (ntail - 1 - i)));
 	bpf_ringbuf_submit(r, 0);
-	stat_add(e->prog, SMTPMON_STAT_RECORDS, 1);
-	stat_add(e->prog, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
-	stat_add(e->prog, SMTPMON_STAT_SKIPPED_RECORDS, 1);
-	stat_add(e->prog, SMTPMON_STAT_SKIPPED_BYTES, len - ntail);
+	stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
+	stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
+	stat_add(e->cpu, SMTPMON_STAT_SKIPPED_RECORDS, 1);
+	stat_add(e->cpu, SMTPMON_STAT_SKIPPED_BYTES, len - ntail);
 }
 
 enum body_scan {
@@ -406,26 +392,30 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	const __u8 prog = xdp			       ? SMTPMON_PROG_XDP
 			  : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
 						       : SMTPMON_PROG_TC_EGRESS;
+	__u32 prog_key = prog;
+	struct smtpmon_percpu *cpu = bpf_map_lookup_elem(&percpu, &prog_key);
 	struct emit_ctx e;
 	struct pkt p;
 
-	stat_add(prog, SMTPMON_STAT_PACKETS, 1);
+	if (!cpu)
+		return; /* cannot happen: prog < max_entries */
+	stat_add(cpu, SMTPMON_STAT_PACKETS, 1);
 	__builtin_memset(&e, 0, sizeof(e));
 	switch (parse_packet(data, data_end, &p, &e.hdr)) {
 	case PARSE_TCP:
 		break;
 	case PARSE_FRAGMENT:
-		stat_add(prog, SMTPMON_STAT_FRAGMENTS, 1);
+		stat_add(cpu, SMTPMON_STAT_FRAGMENTS, 1);
 		return;
 	case PARSE_MALFORMED:
-		stat_add(prog, SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
 	default:
 		return;
 	}
 	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
 		return;
-	stat_add(prog, SMTPMON_STAT_MATCHED, 1);
+	stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
 
 	/* The IP length bounds the payload (Ethernet padding), unless it is 0
 	 * (BIG TCP) or larger than what is there. */
@@ -433,7 +423,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (p.ip_end && p.ip_end < end)
 		end = p.ip_end;
 	if (p.payload_off > end) {
-		stat_add(prog, SMTPMON_STAT_PARSE_ERRORS, 1);
+		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
 	}
 	__u32 payload_len = end - p.payload_off;
@@ -441,7 +431,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 		return;
 
 	e.ctx = ctx;
-	e.prog = prog;
+	e.cpu = cpu;
 	e.to_server = dst_is_server(&e.hdr);
 	if (e.to_server) {
 		__builtin_memcpy(e.key.client, e.hdr.saddr, 16);
@@ -458,14 +448,13 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 
 	const bool data_only =
 	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
-	__u32 zero = 0;
-	struct tls_cache_entry *cached = bpf_map_lookup_elem(&tls_cache, &zero);
+	struct smtpmon_tls_cache *cached = &cpu->tls;
 	/* Read before the flow lookup: a FIN racing it makes the entry made
 	 * below stale at once. */
 	__u64 epoch = flow_epoch;
-	if (cached && data_only && cached->epoch == epoch && key_equal(&cached->key, &e.key)) {
-		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
-		stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+	if (data_only && cached->epoch == epoch && key_equal(&cached->key, &e.key)) {
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 		return;
 	}
 	if (!data_only)
@@ -485,13 +474,11 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (e.flow && (e.flow->flags & SMTPMON_FLOW_ENCRYPTED)) {
 		__u32 peer_fin = e.to_server ? SMTPMON_FLOW_SERVER_FIN : SMTPMON_FLOW_CLIENT_FIN;
 
-		stat_add(prog, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 		if (data_only && !(e.flow->flags & peer_fin)) {
-			if (cached) {
-				cached->key = e.key;
-				cached->epoch = epoch;
-			}
-			stat_add(prog, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+			cached->key = e.key;
+			cached->epoch = epoch;
+			stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 			return;
 		}
 		if (p.tcp_flags & SMTPMON_TCP_FIN)
@@ -521,11 +508,11 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	__u32 nchunks = 1;
 	if (!e.encrypted) {
 		if (payload_len > 0xffff)
-			stat_add(prog, SMTPMON_STAT_BIG_SEGMENTS, 1);
+			stat_add(cpu, SMTPMON_STAT_BIG_SEGMENTS, 1);
 		if (payload_len > SMTPMON_SKB_MAX) {
 			e.left = SMTPMON_SKB_MAX;
 			e.truncated = true;
-			stat_add(prog, SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
+			stat_add(cpu, SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
 		}
 		if (e.left)
 			nchunks = (e.left + CLASS_L - 1) / CLASS_L;

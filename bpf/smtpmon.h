@@ -145,7 +145,17 @@ enum smtpmon_prog {
 	SMTPMON_PROG_MAX,
 };
 
-#define SMTPMON_STAT_KEY(prog, stat) ((__u32)(prog)*SMTPMON_STAT_MAX + (__u32)(stat))
-#define SMTPMON_STAT_KEYS	     (SMTPMON_PROG_MAX * SMTPMON_STAT_MAX)
+/* The per-CPU state of one program (map "percpu", key enum smtpmon_prog):
+ * its counters, and the last encrypted flow whose data segments it
+ * suppressed on this CPU. One lookup per packet finds both. */
+struct smtpmon_tls_cache {
+	struct smtpmon_flow_key key; /* all zero (family 0) matches no flow */
+	__u64 epoch;		     /* flow_epoch when the entry was made */
+};
+
+struct smtpmon_percpu {
+	__u64 stats[SMTPMON_STAT_MAX];
+	struct smtpmon_tls_cache tls;
+};
 
 #endif /* SMTPMON_H */

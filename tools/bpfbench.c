@@ -31,6 +31,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "smtpmon.h"
 #include "smtpmon.skel.h"
 
@@ -172,25 +173,14 @@ static int mark_flow_encrypted(struct smtpmon_bpf *skel, const struct bench_case
 static int read_stat(struct smtpmon_bpf *skel, enum smtpmon_prog prog, enum smtpmon_stat stat,
 		     uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	uint32_t key = SMTPMON_STAT_KEY(prog, stat);
-	uint64_t *vals;
+	uint64_t all[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	int err = capture_kernel_counters(skel->maps.percpu, all);
 
-	if (ncpu <= 0)
-		return -1;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -1;
-	if (bpf_map__lookup_elem(skel->maps.stats, &key, sizeof(key), vals,
-				 sizeof(*vals) * (size_t)ncpu, 0)) {
-		fprintf(stderr, "bpfbench: read counter %u: %s\n", key, strerror(errno));
-		free(vals);
+	if (err) {
+		fprintf(stderr, "bpfbench: read counters: %s\n", strerror(-err));
 		return -1;
 	}
-	*out = 0;
-	for (int i = 0; i < ncpu; i++)
-		*out += vals[i];
-	free(vals);
+	*out = all[prog][stat];
 	return 0;
 }
 

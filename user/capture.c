@@ -475,29 +475,41 @@ void capture_set_ports(struct capture *c, const struct config *cfg)
 	write_port_bits(c->skel, cfg);
 }
 
-bool capture_counters(const struct capture *c, struct capture_counters *out)
+int capture_kernel_counters(const struct bpf_map *percpu_map,
+			    uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX])
 {
 	int ncpus = libbpf_num_possible_cpus();
-	uint64_t *percpu = ncpus > 0 ? calloc((size_t)ncpus, sizeof(*percpu)) : NULL;
+	struct smtpmon_percpu *vals =
+	    ncpus > 0 ? calloc((size_t)ncpus, sizeof(struct smtpmon_percpu)) : NULL;
 
-	if (!percpu)
-		return false;
+	if (!vals)
+		return -ENOMEM;
+	memset(out, 0, sizeof(uint64_t) * SMTPMON_PROG_MAX * SMTPMON_STAT_MAX);
+	for (uint32_t prog = 0; prog < SMTPMON_PROG_MAX; prog++) {
+		int err = bpf_map__lookup_elem(percpu_map, &prog, sizeof(prog), vals,
+					       (size_t)ncpus * sizeof(*vals), 0);
+		if (err) {
+			free(vals);
+			return err;
+		}
+		for (int cpu = 0; cpu < ncpus; cpu++)
+			for (int stat = 0; stat < SMTPMON_STAT_MAX; stat++)
+				out[prog][stat] += vals[cpu].stats[stat];
+	}
+	free(vals);
+	return 0;
+}
+
+bool capture_counters(const struct capture *c, struct capture_counters *out)
+{
 	memset(out, 0, sizeof(*out));
+	if (capture_kernel_counters(c->skel->maps.percpu, out->kernel))
+		return false;
 	out->prog_loaded[SMTPMON_PROG_TC_INGRESS] =
 	    bpf_program__fd(c->skel->progs.smtpmon_tc_ingress) >= 0;
 	out->prog_loaded[SMTPMON_PROG_TC_EGRESS] =
 	    bpf_program__fd(c->skel->progs.smtpmon_tc_egress) >= 0;
 	out->prog_loaded[SMTPMON_PROG_XDP] = bpf_program__fd(c->skel->progs.smtpmon_xdp) >= 0;
-	for (uint32_t prog = 0; prog < SMTPMON_PROG_MAX; prog++)
-		for (uint32_t stat = 0; stat < SMTPMON_STAT_MAX; stat++) {
-			uint32_t key = SMTPMON_STAT_KEY(prog, stat);
-			if (bpf_map__lookup_elem(c->skel->maps.stats, &key, sizeof(key), percpu,
-						 (size_t)ncpus * sizeof(*percpu), 0))
-				continue;
-			for (int cpu = 0; cpu < ncpus; cpu++)
-				out->kernel[prog][stat] += percpu[cpu];
-		}
-	free(percpu);
 	out->ring_size = c->ring_size;
 	if (c->ring_consumer)
 		out->ring_used = *c->ring_producer - *c->ring_consumer;

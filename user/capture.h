@@ -56,6 +56,13 @@ extern const char *const capture_stat_names[SMTPMON_STAT_MAX];
 extern const char *const capture_prog_names[SMTPMON_PROG_MAX];
 
 struct capture;
+struct bpf_map;
+
+/* Sums the per-CPU counters of every program from the skeleton's "percpu"
+ * map (also for tools and tests that load the object themselves). 0 or
+ * -errno. */
+int capture_kernel_counters(const struct bpf_map *percpu_map,
+			    uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX]);
 
 /* Checks the kernel and privileges, loads, attaches (printing "smtpmon:
  * attached ..." per hook) and starts feeding segments to p. cfg is read

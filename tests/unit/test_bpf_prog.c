@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "smtpmon.h"
 #include "smtpmon.skel.h"
 
@@ -208,15 +209,10 @@ static size_t run_tc(struct fixture *fx, const struct spec *s)
 
 static uint64_t stat(struct fixture *fx, enum smtpmon_stat k)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t v[ncpus], sum = 0;
-	uint32_t key = SMTPMON_STAT_KEY(SMTPMON_PROG_TC_INGRESS, k);
+	uint64_t all[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
 
-	assert_int_equal(
-	    bpf_map__lookup_elem(fx->skel->maps.stats, &key, sizeof(key), v, sizeof(v), 0), 0);
-	for (int i = 0; i < ncpus; i++)
-		sum += v[i];
-	return sum;
+	assert_int_equal(capture_kernel_counters(fx->skel->maps.percpu, all), 0);
+	return all[SMTPMON_PROG_TC_INGRESS][k];
 }
 
 static const char ehlo[] = "EHLO client.example\r\n";
