@@ -153,6 +153,33 @@ bool linesplit_next(struct linesplit *ls, const uint8_t **data, size_t *len, str
 	return got;
 }
 
+size_t linesplit_plain_run(const struct linesplit *ls, const uint8_t *data, size_t len)
+{
+	const uint8_t *line = data, *end = data + len;
+
+	if (ls->len || ls->after_cr || ls->discarding)
+		return 0;
+	if (!ls->nul_seen) {
+		const uint8_t *nul = memchr(data, 0, len);
+		if (nul)
+			end = nul; /* the line with the NUL never ends before it */
+	}
+	while (line < end && *line != '.') {
+		size_t n = (size_t)(end - line);
+		/* Room for max bytes, CR and LF: a line of max bytes is whole. */
+		const uint8_t *lf = memchr(line, '\n', n < ls->max + 2 ? n : ls->max + 2);
+		const uint8_t *last;
+
+		if (!lf)
+			break;
+		last = lf > line && lf[-1] == '\r' ? lf - 1 : lf;
+		if ((size_t)(last - line) > ls->max || memchr(line, '\r', (size_t)(last - line)))
+			break;
+		line = lf + 1;
+	}
+	return (size_t)(line - data);
+}
+
 size_t linesplit_begin_raw(struct linesplit *ls, const uint8_t *data, size_t len)
 {
 	bool lf_pending = ls->after_cr;

@@ -47,6 +47,16 @@ void linesplit_free(struct linesplit *ls);
 bool linesplit_next(struct linesplit *ls, const uint8_t **data, size_t *len, struct bytes *line,
 		    unsigned *flags);
 
+/*
+ * Message body fast path: the length of the run of whole lines at the start
+ * of data that linesplit_next() would return as they are, with nothing to
+ * report: no NUL (while the direction has not had one), no bare CR, at most
+ * max bytes, and not starting with '.' (the end of DATA and dot-stuffing are
+ * left to the caller). 0 while a partial line is carried over. The caller
+ * skips those bytes instead of taking the lines one by one.
+ */
+size_t linesplit_plain_run(const struct linesplit *ls, const uint8_t *data, size_t len);
+
 /* The caller takes the next bytes raw (BDAT chunk): an LF completing a
  * CR-terminated line is skipped first. Returns the bytes skipped (0 or 1). */
 size_t linesplit_begin_raw(struct linesplit *ls, const uint8_t *data, size_t len);

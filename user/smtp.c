@@ -896,6 +896,14 @@ static void process_line(struct smtp *s, bool orig, struct bytes line)
 		server_line(s, orig, line.ptr, line.len);
 }
 
+/* In a message body whose lines nobody wants (no smtp_data): data_line()
+ * would do nothing with a plain line, so runs of them are skipped whole. */
+static bool in_plain_body(const struct smtp *s, bool orig)
+{
+	return orig == s->orig_is_sender && s->state == ST_IN_DATA && s->in_body && s->mail_open &&
+	       !(s->cfg->emit_data && wanted(s, EV_SMTP_DATA));
+}
+
 /* ---- public interface ---------------------------------------------------- */
 
 struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit, void *ctx)
@@ -967,6 +975,13 @@ void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len)
 			if (n > 0 && d->raw_remaining == 0)
 				chunk_done(s, is_orig);
 			continue;
+		}
+		if (in_plain_body(s, is_orig)) {
+			size_t plain = linesplit_plain_run(&d->lines, data, len);
+			data += plain;
+			len -= plain;
+			if (!len)
+				break;
 		}
 		got = linesplit_next(&d->lines, &data, &len, &line, &flags);
 		if (flags)

@@ -64,8 +64,28 @@ static void out_line(struct out *o, const uint8_t *p, size_t n)
 
 /* Splits data delivered in pieces of the given sizes (0-terminated list,
  * the last piece takes the rest), then flushes. */
-static void run_real(struct out *o, size_t max, const uint8_t *data, size_t len,
-		     const size_t *pieces)
+/* The lines of a run linesplit_plain_run() vouched for, cut here by hand:
+ * each ends in LF, a CR before it belongs to the terminator. */
+static void out_plain_run(struct out *o, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		const uint8_t *lf = memchr(p, '\n', n);
+		size_t len;
+
+		assert_non_null(lf); /* a run is whole lines */
+		len = (size_t)(lf - p);
+		out_line(o, p, len && p[len - 1] == '\r' ? len - 1 : len);
+		n -= len + 1;
+		p = lf + 1;
+	}
+}
+
+/* Splits data delivered in pieces of the given sizes (0-terminated list,
+ * the last piece takes the rest), then flushes. With plain_runs, runs of
+ * plain lines are taken by linesplit_plain_run() first, as smtp.c does in
+ * a message body. */
+static void run_split(struct out *o, size_t max, const uint8_t *data, size_t len,
+		      const size_t *pieces, bool plain_runs)
 {
 	struct linesplit ls;
 	struct bytes line;
@@ -80,7 +100,18 @@ static void run_real(struct out *o, size_t max, const uint8_t *data, size_t len,
 		len -= left;
 		while (left > 0) {
 			unsigned flags = 0;
-			bool got = linesplit_next(&ls, &p, &left, &line, &flags);
+			bool got;
+
+			if (plain_runs) {
+				size_t run = linesplit_plain_run(&ls, p, left);
+
+				out_plain_run(o, p, run);
+				p += run;
+				left -= run;
+				if (!left)
+					break;
+			}
+			got = linesplit_next(&ls, &p, &left, &line, &flags);
 
 			o->pending |= flags;
 			if (got)
@@ -91,6 +122,12 @@ static void run_real(struct out *o, size_t max, const uint8_t *data, size_t len,
 		out_line(o, line.ptr, line.len);
 	out_flags(o);
 	linesplit_free(&ls);
+}
+
+static void run_real(struct out *o, size_t max, const uint8_t *data, size_t len,
+		     const size_t *pieces)
+{
+	run_split(o, max, data, len, pieces, false);
 }
 
 /* ---- the model: one byte at a time, straight from the rules --------------- */
@@ -254,6 +291,65 @@ static unsigned rnd(unsigned n)
 	return rnd_state % n;
 }
 
+static size_t plain_run(size_t max, const char *s, bool carry)
+{
+	struct linesplit ls;
+	const uint8_t *p = (const uint8_t *)"partial";
+	size_t left = 7, run;
+	struct bytes line;
+	unsigned flags = 0;
+
+	linesplit_init(&ls, max);
+	if (carry)
+		assert_false(linesplit_next(&ls, &p, &left, &line, &flags));
+	run = linesplit_plain_run(&ls, (const uint8_t *)s, strlen(s));
+	linesplit_free(&ls);
+	return run;
+}
+
+static void test_plain_run(void **state)
+{
+	(void)state;
+	assert_int_equal(plain_run(100, "ab\r\ncd\nef", false), 7);    /* not the open line */
+	assert_int_equal(plain_run(100, "ab\r\n.\r\n", false), 4);     /* the end of DATA */
+	assert_int_equal(plain_run(100, "ab\r\n..x\r\n", false), 4);   /* dot-stuffed */
+	assert_int_equal(plain_run(100, "ab\r\nc\rd\r\n", false), 4);  /* bare CR */
+	assert_int_equal(plain_run(100, "ab\r\ncd\r", false), 4);      /* CR at the end */
+	assert_int_equal(plain_run(4, "abcd\r\nabcde\r\n", false), 6); /* over max */
+	assert_int_equal(plain_run(100, "ab\r\n", true), 0);	       /* a line carried over */
+}
+
+static void test_plain_run_against_model(void **state)
+{
+	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\n', '\0'};
+	struct out *real = malloc(sizeof(*real)), *model = malloc(sizeof(*model));
+
+	(void)state;
+	assert_non_null(real);
+	assert_non_null(model);
+	for (int iter = 0; iter < 20000; iter++) {
+		uint8_t data[96];
+		size_t pieces[97], np = 0, len = rnd(sizeof(data) + 1), max = 1 + rnd(12);
+
+		for (size_t i = 0; i < len; i++)
+			data[i] = alphabet[rnd(sizeof(alphabet))];
+		for (size_t left = len; left > 0;) {
+			size_t n = 1 + rnd(left < 30 ? (unsigned)left : 30);
+
+			pieces[np++] = n;
+			left -= n;
+		}
+		pieces[np] = 0;
+		memset(real, 0, sizeof(*real));
+		memset(model, 0, sizeof(*model));
+		run_split(real, max, data, len, pieces, true);
+		run_model(model, max, data, len);
+		assert_string_equal(real->text, model->text);
+	}
+	free(real);
+	free(model);
+}
+
 static void test_against_model(void **state)
 {
 	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\0'};
@@ -294,10 +390,15 @@ static void test_against_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_terminators),	  cmocka_unit_test(test_cr_lf_across_deliveries),
-	    cmocka_unit_test(test_nul),		  cmocka_unit_test(test_cut),
-	    cmocka_unit_test(test_flush_and_gap), cmocka_unit_test(test_begin_raw),
+	    cmocka_unit_test(test_terminators),
+	    cmocka_unit_test(test_cr_lf_across_deliveries),
+	    cmocka_unit_test(test_nul),
+	    cmocka_unit_test(test_cut),
+	    cmocka_unit_test(test_flush_and_gap),
+	    cmocka_unit_test(test_begin_raw),
 	    cmocka_unit_test(test_against_model),
+	    cmocka_unit_test(test_plain_run),
+	    cmocka_unit_test(test_plain_run_against_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
