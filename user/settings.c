@@ -38,7 +38,7 @@ static const char usage[] =
     "  --keep-credentials    do not redact AUTH payloads\n"
     "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
     "  --max-conns N         connections tracked at once (default 65536)\n"
-    "  --max-conn-buffer B   out-of-order bytes per direction (default 256K)\n"
+    "  --max-conn-buffer B   out-of-order bytes per direction (default 8M)\n"
     "  --max-buffer B        out-of-order bytes in all (default 256M)\n"
     "  --idle-timeout SEC    end idle connections after SEC seconds (default 300)\n"
     "  -q                    no statistics on stderr\n"
