@@ -50,6 +50,11 @@
  * helper call. */
 __u8 port_bits[65536 / 8];
 
+/* --bodies=skip: user space sets it before load; the kernel then starts
+ * skipping a DATA body on its own SMTPMON_HEADER_ALLOWANCE bytes after the
+ * 354. */
+bool bodies_skip;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space sets --ring-size */
@@ -328,6 +333,37 @@ static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, _
 /* A client payload segment of a flow with a skip flag: true if it went out
  * as a SKIPPED record, false if it is to be copied (the flag that no longer
  * applies is cleared). */
+/* A server segment: a 354 opens a DATA body the kernel may skip on its own
+ * (its ACK is where the body starts); anything else the server says means
+ * that no body is being sent. */
+static __always_inline void watch_go_ahead(struct emit_ctx *e, __u32 off, __u32 len, const bool xdp)
+{
+	struct smtpmon_flow *f = e->flow;
+	char code[4];
+
+	if (len >= 4 && load_bytes(e->ctx, off, code, sizeof(code), xdp) == 0 && code[0] == '3' &&
+	    code[1] == '5' && code[2] == '4' && (code[3] == ' ' || code[3] == '-')) {
+		f->body_auto_seq = e->hdr.ack + SMTPMON_HEADER_ALLOWANCE;
+		__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_BODY_AUTO);
+	} else if (f->flags & SMTPMON_FLOW_BODY_AUTO) {
+		__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_BODY_AUTO);
+	}
+}
+
+/* A client segment past the allowance after a 354: skip from here as if
+ * user space had marked the body (it may have done so already). */
+static __always_inline void start_auto_skip(struct emit_ctx *e)
+{
+	struct smtpmon_flow *f = e->flow;
+
+	if (!(f->flags & SMTPMON_FLOW_BODY_AUTO) || (__s32)(e->seq - f->body_auto_seq) < 0)
+		return;
+	if (!(f->flags & SMTPMON_FLOW_SKIP_BODY))
+		f->skip_server_next = f->server_next;
+	__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_SKIP_BODY);
+	__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_BODY_AUTO);
+}
+
 static __always_inline bool skip_client_segment(struct emit_ctx *e, __u32 off, __u32 len,
 						const bool xdp)
 {
@@ -498,11 +534,17 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	e.left = payload_len;
 
 	if (e.flow && payload_len && !e.encrypted) {
-		if (!e.to_server)
+		if (!e.to_server) {
 			e.flow->server_next = p.seq + payload_len;
-		else if ((e.flow->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY)) &&
-			 skip_client_segment(&e, p.payload_off, payload_len, xdp))
-			return;
+			if (bodies_skip)
+				watch_go_ahead(&e, p.payload_off, payload_len, xdp);
+		} else {
+			if (bodies_skip)
+				start_auto_skip(&e);
+			if ((e.flow->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY)) &&
+			    skip_client_segment(&e, p.payload_off, payload_len, xdp))
+				return;
+		}
 	}
 
 	__u32 nchunks = 1;

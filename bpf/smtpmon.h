@@ -107,6 +107,16 @@ struct smtpmon_flow_key {
 /* BPF only, encrypted flows: a FIN was seen from that side. */
 #define SMTPMON_FLOW_CLIENT_FIN 0x10
 #define SMTPMON_FLOW_SERVER_FIN 0x20
+/* BPF only, --bodies=skip: the server said 354 (go ahead with the DATA
+ * body); client bytes from body_auto_seq on may be skipped without waiting
+ * for user space's mark, which is one ring round trip late and, at 10
+ * Gbit/s, megabytes late. Any later server payload clears it. */
+#define SMTPMON_FLOW_BODY_AUTO 0x40
+
+/* Body bytes always copied before the kernel skips on its own: the header
+ * block of nearly every message (user space marks the end of a shorter one
+ * sooner). */
+#define SMTPMON_HEADER_ALLOWANCE (64 * 1024)
 
 struct smtpmon_flow {
 	__u32 flags;
@@ -117,6 +127,8 @@ struct smtpmon_flow {
 	__u32 skip_server_next; /* user space: server_next when it set SKIP_BODY */
 	__u32 tail_seq;		/* BPF: client sequence number just past tail */
 	__u32 tail;		/* BPF: last 4 client bytes before tail_seq, first byte highest */
+	__u32 body_auto_seq;	/* BPF: with BODY_AUTO, where the kernel may start skipping */
+	__u32 pad;
 };
 
 enum smtpmon_stat {

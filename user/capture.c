@@ -326,6 +326,7 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	}
 	c->skel = skel;
 	write_port_bits(skel, c->cfg);
+	skel->bss->bodies_skip = opts->bodies_skip;
 	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.smtpmon_xdp,

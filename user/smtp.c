@@ -1065,7 +1065,11 @@ void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
 			chunk_done(s, is_orig);
 		return;
 	}
-	if (smtp_skippable(s, is_orig, &(uint64_t){0}) == SMTP_SKIP_BODY) {
+	/* In DATA: a body past its header block, as offered, or the kernel's
+	 * own skip SMTPMON_HEADER_ALLOWANCE bytes after the 354 (a header
+	 * block longer than that loses its tail, as a body would). */
+	if (s->state == ST_IN_DATA && is_orig == s->orig_is_sender) {
+		s->in_body = true;
 		if (d->skip_len == 0)
 			d->skip_off = off;
 		d->skip_len += len;

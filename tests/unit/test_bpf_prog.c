@@ -592,6 +592,62 @@ static void test_body_skip(void **state)
 	assert_int_equal(stat(fx, SMTPMON_STAT_SKIPPED_RECORDS), 1);
 }
 
+/* --bodies=skip without user space's mark: after a 354 the kernel copies
+ * SMTPMON_HEADER_ALLOWANCE bytes of body, then skips on its own; any other
+ * server reply in between calls it off. */
+static void test_body_auto_skip(void **state)
+{
+	struct fixture *fx = *state;
+	static char body[1448];
+	static const char go[] = "354 End data with <CR><LF>.<CR><LF>\r\n", no[] = "250 Ok\r\n";
+	struct spec srv = {.family = 4,
+			   .sport = 25,
+			   .dport = 40000,
+			   .seq = 5000,
+			   .ack = 1000,
+			   .flags = SMTPMON_TCP_ACK,
+			   .payload = go,
+			   .payload_len = sizeof(go) - 1};
+	struct spec s = client_segment(body, sizeof(body));
+
+	memset(body, 'b', sizeof(body));
+	memcpy(body + sizeof(body) - 4, "xyz\r", 4);
+	set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+
+	/* Off unless --bodies=skip. */
+	assert_int_equal(run_tc(fx, &srv), 1);
+	s.seq = 1000 + SMTPMON_HEADER_ALLOWANCE;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+
+	fx->skel->bss->bodies_skip = true;
+	srv.seq += sizeof(go) - 1;
+	assert_int_equal(run_tc(fx, &srv), 1);
+	assert_true(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
+	s.seq = 1000; /* the header block: copied */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+	s.seq = 1000 + SMTPMON_HEADER_ALLOWANCE - 1; /* starts inside the allowance */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+	s.seq = 1000 + SMTPMON_HEADER_ALLOWANCE;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], s.seq, sizeof(body), "xyz\r");
+	assert_false(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
+
+	/* A 354, then a reply that is not one: no body comes, nothing skipped. */
+	set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+	srv.seq += sizeof(go) - 1;
+	assert_int_equal(run_tc(fx, &srv), 1);
+	srv.seq += sizeof(go) - 1;
+	srv.payload = no;
+	srv.payload_len = sizeof(no) - 1;
+	assert_int_equal(run_tc(fx, &srv), 1);
+	assert_false(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+}
+
 /* The end-of-data marker split over segments: "...\r\n." then ".\r\n"
  * is not an end (a dot-stuffed line), "...\r\n" then ".\r\n" is, found
  * with the tail the flow carries. */
@@ -749,6 +805,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tls_sniffing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_starttls_cutoff, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_skip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_body_auto_skip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_skip_marker_across_segments, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_skip_unsure_and_stale, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bdat_chunk_skip, setup, teardown),
