@@ -333,16 +333,47 @@ static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, _
 /* A client payload segment of a flow with a skip flag: true if it went out
  * as a SKIPPED record, false if it is to be copied (the flag that no longer
  * applies is cleared). */
+/* How far back from a server segment's end a 354 line is looked for. */
+#define GO_AHEAD_SCAN 64
+
+/* Does the server segment's last line start with "354"? Pipelined replies
+ * come in one segment ("250 ...\r\n250 ...\r\n354 ...\r\n") and the 354 is
+ * always the last (the client waits for it before the body). */
+static __always_inline bool ends_with_go_ahead(void *ctx, __u32 off, __u32 len, const bool xdp)
+{
+	char buf[GO_AHEAD_SCAN];
+	__u32 n = len < GO_AHEAD_SCAN ? len : GO_AHEAD_SCAN, start = 0;
+	bool found = n == len; /* a short segment: its first line counts */
+
+	if (n < 6 || load_bytes(ctx, off + len - n, buf, n, xdp) < 0)
+		return false;
+	/* Back from the byte before the final CR LF to the previous LF. */
+	for (__u32 i = 3; i < GO_AHEAD_SCAN; i++) {
+		if (i > n)
+			break;
+		if (buf[(n - i) & (GO_AHEAD_SCAN - 1)] == '\n') {
+			start = n - i + 1;
+			found = true;
+			break;
+		}
+	}
+	if (!found || start + 4 > n)
+		return false;
+	return buf[start & (GO_AHEAD_SCAN - 1)] == '3' &&
+	       buf[(start + 1) & (GO_AHEAD_SCAN - 1)] == '5' &&
+	       buf[(start + 2) & (GO_AHEAD_SCAN - 1)] == '4' &&
+	       (buf[(start + 3) & (GO_AHEAD_SCAN - 1)] == ' ' ||
+		buf[(start + 3) & (GO_AHEAD_SCAN - 1)] == '-');
+}
+
 /* A server segment: a 354 opens a DATA body the kernel may skip on its own
  * (its ACK is where the body starts); anything else the server says means
  * that no body is being sent. */
 static __always_inline void watch_go_ahead(struct emit_ctx *e, __u32 off, __u32 len, const bool xdp)
 {
 	struct smtpmon_flow *f = e->flow;
-	char code[4];
 
-	if (len >= 4 && load_bytes(e->ctx, off, code, sizeof(code), xdp) == 0 && code[0] == '3' &&
-	    code[1] == '5' && code[2] == '4' && (code[3] == ' ' || code[3] == '-')) {
+	if (ends_with_go_ahead(e->ctx, off, len, xdp)) {
 		f->body_auto_seq = e->hdr.ack + SMTPMON_HEADER_ALLOWANCE;
 		__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_BODY_AUTO);
 	} else if (f->flags & SMTPMON_FLOW_BODY_AUTO) {

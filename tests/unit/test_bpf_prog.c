@@ -646,6 +646,21 @@ static void test_body_auto_skip(void **state)
 	assert_false(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
 	assert_int_equal(run_tc(fx, &s), 1);
 	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+
+	/* Pipelined replies in one segment: the 354 is the last line. */
+	static const char batched[] = "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go ahead\r\n",
+			  not_last[] = "354 go ahead\r\n250 2.0.0 Ok\r\n";
+	srv.seq += sizeof(no) - 1;
+	srv.payload = not_last;
+	srv.payload_len = sizeof(not_last) - 1;
+	assert_int_equal(run_tc(fx, &srv), 1);
+	assert_false(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
+	srv.seq += sizeof(not_last) - 1;
+	srv.payload = batched;
+	srv.payload_len = sizeof(batched) - 1;
+	assert_int_equal(run_tc(fx, &srv), 1);
+	assert_true(get_flow(fx).flags & SMTPMON_FLOW_BODY_AUTO);
+	assert_int_equal(get_flow(fx).body_auto_seq, 1000 + SMTPMON_HEADER_ALLOWANCE);
 }
 
 /* The end-of-data marker split over segments: "...\r\n." then ".\r\n"
