@@ -50,6 +50,10 @@
  * helper call. */
 __u8 port_bits[65536 / 8];
 
+/* Set by user space before load: this many bytes waiting in the ring make
+ * a bulk record wake the reader (see submit). */
+__u64 wakeup_bytes;
+
 /* --bodies=skip: user space sets it before load; the kernel then starts
  * skipping a DATA body on its own SMTPMON_HEADER_ALLOWANCE bytes after the
  * 354. */
@@ -203,6 +207,26 @@ static __always_inline void count_ring_drop(struct emit_ctx *e, __u32 len)
 	flow_add_lost(e, len);
 }
 
+/* Bulk records (message body chunks, skipped body segments) do not wake the
+ * reader: the next small one (a command, a reply, a FIN) does, or the fill
+ * level crossing a multiple of wakeup_bytes, or the reader's poll timeout.
+ * Waking it per 64 KB packet cost more of its CPU than the records
+ * themselves, and a forced wake-up per record costs microseconds here, so
+ * only the crossing forces one. Small records keep the default: a wake-up
+ * when the reader has caught up. */
+static __always_inline void submit(struct smtpmon_rec *r, __u32 size, bool bulk)
+{
+	__u64 flags = 0;
+
+	if (bulk && wakeup_bytes) {
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+		flags = avail / wakeup_bytes != (avail - size) / wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									      : BPF_RB_NO_WAKEUP;
+	}
+	bpf_ringbuf_submit(r, flags);
+}
+
 /* One record: the next min(left, CLASS_L) payload bytes (all of them,
  * uncopied, for the SYN/FIN/RST of an encrypted flow). Returns 1 when
  * nothing is left, which also ends a bpf_loop. */
@@ -233,7 +257,7 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 		if (e->truncated && len == e->left)
 			rec_flags |= SMTPMON_REC_TRUNCATED;
 		fill_header(e, r, len, copy, flags, rec_flags);
-		bpf_ringbuf_submit(r, 0);
+		submit(r, REC_HDR_LEN + copy, copy > CLASS_S);
 		stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
 		stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, copy);
 	}
@@ -290,7 +314,7 @@ static __always_inline void emit_skipped(struct emit_ctx *e, __u32 len, __u64 wi
 	for (__u32 i = 0; i < CLASS_T; i++)
 		if (i < ntail)
 			r->payload[i] = (__u8)(window >> (8 * (ntail - 1 - i)));
-	bpf_ringbuf_submit(r, 0);
+	submit(r, REC_HDR_LEN + CLASS_T, true);
 	stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
 	stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
 	stat_add(e->cpu, SMTPMON_STAT_SKIPPED_RECORDS, 1);
