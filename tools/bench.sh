@@ -96,13 +96,20 @@ if [[ $EUID -eq 0 ]]; then
 		echo "bench: bpfbench failed (see above)" >&2
 	ns() { awk -v p="$1" -v c="$2" '$1 == p && $2 == c && $3 == "ns" { print $4 }' "$tmp/bpf"; }
 	drops=$(awk '$3 == "ns" { s += $10 } END { print s + 0 }' "$tmp/bpf")
+	# The kernel's figure includes its test-run loop; an empty program of the same type
+	# measures that loop, and the goals are about the program itself (net).
 	for p in tc xdp; do
+		empty=$(ns "$p" empty)
+		bench_row bpf "$p empty program (test-run loop)" "${empty:-?} ns"
 		for c in non_smtp smtp_ack smtp_1448 smtp_gso_64k tls_suppressed; do
 			v=$(ns "$p" "$c")
 			[[ -n $v ]] || v=$(grep "^$p $c " "$tmp/bpf" | cut -d' ' -f3-)
+			net=$(echo "${v:-1e9} - ${empty:-0}" | bc -l)
 			case $p:$c in
-			tc:non_smtp) bench_goal bpf "$p $c" "$v ns" "<= 40 ns" "${v:-1e9} <= 40" ;;
-			xdp:non_smtp) bench_goal bpf "$p $c" "$v ns" "<= 15 ns" "${v:-1e9} <= 15" ;;
+			tc:non_smtp) bench_goal bpf "$p $c" "$v ns, net $(f1 "$net") ns" "net <= 40 ns" \
+				"$net <= 40" ;;
+			xdp:non_smtp) bench_goal bpf "$p $c" "$v ns, net $(f1 "$net") ns" "net <= 15 ns" \
+				"$net <= 15" ;;
 			*:tls_suppressed)
 				bench_goal bpf "$p $c" "$v ns" "<= smtp_ack ($(ns "$p" smtp_ack) ns)" \
 					"${v:-1e9} <= $(ns "$p" smtp_ack)" ;;

@@ -102,6 +102,7 @@ static const char *const cmd_words[CMD_COUNT] = {
 static const char x_anonymoustls_alias[] = "X-ANONYMOUSTLS";
 
 #define QUEUE_MAX     1000 /* Zeek's pending command limit */
+#define QUEUE_INLINE  16   /* pipelined commands held without an allocation */
 #define BDAT_MAX_ARG  25   /* strlen("18446744073709551615 LAST") */
 #define SASL_MECH_MAX 20   /* RFC 4422 mechanism name length */
 #define REDACTED      "[redacted]"
@@ -129,8 +130,12 @@ struct smtp {
 	bool chunk_last; /* the current chunk is the LAST one */
 	bool chunk_orig; /* direction carrying the chunk */
 	bool nul_reported, single_cr_reported;
-	uint16_t queue_head, queue_len;
-	uint8_t queue[QUEUE_MAX]; /* commands after first_cmd */
+	/* Commands after first_cmd, a ring of queue_cap: in queue_inline
+	 * until a client pipelines more, then on the heap (an idle
+	 * connection must stay small: make bench, 2 KB per connection). */
+	uint16_t queue_head, queue_len, queue_cap;
+	uint8_t *queue;
+	uint8_t queue_inline[QUEUE_INLINE];
 	struct smtp_stats stats;
 	struct smtp_view view;
 };
@@ -519,17 +524,35 @@ static void queue_clear(struct smtp *s)
 	s->queue_head = s->queue_len = 0;
 }
 
+/* Doubles the ring, oldest command first; false without memory. */
+static bool queue_grow(struct smtp *s)
+{
+	uint16_t cap = s->queue_cap * 2 < QUEUE_MAX ? s->queue_cap * 2 : QUEUE_MAX;
+	uint8_t *q = malloc(cap);
+
+	if (!q)
+		return false;
+	for (uint16_t i = 0; i < s->queue_len; i++)
+		q[i] = s->queue[(s->queue_head + i) % s->queue_cap];
+	if (s->queue != s->queue_inline)
+		free(s->queue);
+	s->queue = q;
+	s->queue_cap = cap;
+	s->queue_head = 0;
+	return true;
+}
+
 static void new_cmd(struct smtp *s, unsigned qcmd, bool orig)
 {
 	if (s->first_cmd == CMD_NONE) {
 		s->first_cmd = (uint8_t)qcmd;
 		return;
 	}
-	if (s->queue_len == QUEUE_MAX) {
+	if (s->queue_len == s->queue_cap && (s->queue_cap == QUEUE_MAX || !queue_grow(s))) {
 		weird(s, orig, "smtp_excessive_pending_cmds", NULL);
 		queue_clear(s);
 	}
-	s->queue[(s->queue_head + s->queue_len++) % QUEUE_MAX] = (uint8_t)qcmd;
+	s->queue[(s->queue_head + s->queue_len++) % s->queue_cap] = (uint8_t)qcmd;
 }
 
 static void new_reply(struct smtp *s, int code, bool orig)
@@ -544,7 +567,7 @@ static void new_reply(struct smtp *s, int code, bool orig)
 	s->first_cmd = CMD_NONE;
 	if (s->queue_len > 0) {
 		s->first_cmd = s->queue[s->queue_head];
-		s->queue_head = (s->queue_head + 1) % QUEUE_MAX;
+		s->queue_head = (s->queue_head + 1) % s->queue_cap;
 		s->queue_len--;
 	}
 	update_state(s, cmd, code, orig);
@@ -555,8 +578,8 @@ static void new_reply(struct smtp *s, int code, bool orig)
  * The most recent command still waiting for a reply tells. */
 static bool sasl_answer_ahead_of_334(const struct smtp *s)
 {
-	unsigned last =
-	    s->queue_len ? s->queue[(s->queue_head + s->queue_len - 1) % QUEUE_MAX] : s->first_cmd;
+	unsigned last = s->queue_len ? s->queue[(s->queue_head + s->queue_len - 1) % s->queue_cap]
+				     : s->first_cmd;
 
 	return !s->cfg->keep_credentials && (last == CMD_AUTH || last == CMD_AUTH_ANSWER);
 }
@@ -917,6 +940,8 @@ struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit,
 	s->ctx = ctx;
 	s->orig_is_sender = true;
 	s->last_replied = CMD_NONE;
+	s->queue = s->queue_inline;
+	s->queue_cap = QUEUE_INLINE;
 	for (int i = 0; i < 2; i++)
 		linesplit_init(&s->dir[i].lines, cfg->max_line);
 	if (partial) {
@@ -938,6 +963,8 @@ void smtp_free(struct smtp *s)
 		return;
 	for (int i = 0; i < 2; i++)
 		linesplit_free(&s->dir[i].lines);
+	if (s->queue != s->queue_inline)
+		free(s->queue);
 	free(s);
 }
 

@@ -422,6 +422,38 @@ static void test_queue_limit(void **state)
 	session_free(t);
 }
 
+/* More pipelined commands than the inline queue holds, with the ring
+ * wrapped when it grows: replies are still attributed in order. */
+static void test_pipelining_queue_grows(void **state)
+{
+	static const char *const verbs[] = {"NOOP", "RSET", "HELP", "VRFY"};
+	struct session *t = session_new();
+	char want[4096] = "", line[64];
+	int n = 0;
+
+	(void)state;
+	session_open(t, false);
+	greeted(t, "ok");
+	for (int i = 0; i < 10; i++)
+		client(t, "NOOP\r\n");
+	for (int i = 0; i < 7; i++)
+		server(t, "250 early\r\n");
+	clear(t);
+	for (int i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "%s\r\n", verbs[i % 4]);
+		client(t, line);
+	}
+	clear(t);
+	for (int i = 0; i < 3 + 40; i++) {
+		snprintf(line, sizeof(line), "250 r%d\r\n", i);
+		server(t, line);
+		n += snprintf(want + n, sizeof(want) - (size_t)n, "rep F 250 %s F [r%d]\n",
+			      i < 3 ? "NOOP" : verbs[(i - 3) % 4], i);
+	}
+	expect(t, want);
+	session_free(t);
+}
+
 /* ---- DATA and the end marker ---------------------------------------------- */
 
 static void data_with_ending(const char *eol, const char *weirds)
@@ -1499,6 +1531,7 @@ int main(void)
 	    cmocka_unit_test(test_zeek_session_redacted),
 	    cmocka_unit_test(test_data_events_off_by_default),
 	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_pipelining_queue_grows),
 	    cmocka_unit_test(test_data_rejected_after_pipelining),
 	    cmocka_unit_test(test_queue_limit),
 	    cmocka_unit_test(test_data_crlf),
