@@ -56,7 +56,8 @@ __u64 wakeup_bytes;
 
 /* --bodies=skip: user space sets it before load; the kernel then starts
  * skipping a DATA body on its own SMTPMON_HEADER_ALLOWANCE bytes after the
- * 354. */
+ * 354 (which it watches for in any case: body records do not wake the
+ * reader). */
 bool bodies_skip;
 
 struct {
@@ -111,13 +112,28 @@ static __always_inline void stat_add(struct smtpmon_percpu *cpu, __u32 stat, __u
 		cpu->stats[stat] += n;
 }
 
-static __always_inline bool key_equal(const struct smtpmon_flow_key *a,
-				      const struct smtpmon_flow_key *b)
+/* The segment is of the flow whose data segments this CPU suppressed last:
+ * addresses and ports compared as words, straight from the parsed header. */
+static __always_inline bool cached_tls_segment(const struct smtpmon_tls_cache *c,
+					       const struct smtpmon_rec *h)
 {
-	const __u64 *x = (const void *)a, *y = (const void *)b;
+	const __u64 *x = (const void *)c->saddr, *y = (const void *)h->saddr;
 
-	_Static_assert(sizeof(*a) == 5 * sizeof(__u64), "flow key: five words");
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+	_Static_assert(__builtin_offsetof(struct smtpmon_rec, saddr) % 8 == 0, "aligned");
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] &&
+	       *(const __u32 *)(void *)&c->sport == *(const __u32 *)(void *)&h->sport &&
+	       c->family == h->family;
+}
+
+static __always_inline void cache_tls_segment(struct smtpmon_tls_cache *c,
+					      const struct smtpmon_rec *h, __u64 epoch)
+{
+	__builtin_memcpy(c->saddr, h->saddr, sizeof(c->saddr));
+	__builtin_memcpy(c->daddr, h->daddr, sizeof(c->daddr));
+	c->sport = h->sport;
+	c->dport = h->dport;
+	c->family = h->family;
+	c->epoch = epoch;
 }
 
 static __always_inline bool is_port(__u16 port)
@@ -207,9 +223,21 @@ static __always_inline void count_ring_drop(struct emit_ctx *e, __u32 len)
 	flow_add_lost(e, len);
 }
 
+/* A client segment inside a message body, as far as the kernel knows: after
+ * a 354 (until the server speaks again), or in a body or chunk user space
+ * marked. */
+static __always_inline bool in_body(const struct emit_ctx *e)
+{
+	return e->to_server && e->flow &&
+	       (e->flow->flags &
+		(SMTPMON_FLOW_BODY_AUTO | SMTPMON_FLOW_SKIP_BODY | SMTPMON_FLOW_SKIP_CHUNK));
+}
+
 /* Bulk records (message body chunks, skipped body segments) do not wake the
- * reader: the next small one (a command, a reply, a FIN) does, or the fill
- * level crossing a multiple of wakeup_bytes, or the reader's poll timeout.
+ * reader: the next small one (a command, a reply, a FIN, anything outside a
+ * body) does,
+ * or the fill level crossing a multiple of wakeup_bytes, or the reader's
+ * poll timeout (capture_poll then drains the ring anyway).
  * Waking it per 64 KB packet cost more of its CPU than the records
  * themselves, and a forced wake-up per record costs microseconds here, so
  * only the crossing forces one. Small records keep the default: a wake-up
@@ -257,7 +285,7 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 		if (e->truncated && len == e->left)
 			rec_flags |= SMTPMON_REC_TRUNCATED;
 		fill_header(e, r, len, copy, flags, rec_flags);
-		submit(r, REC_HDR_LEN + copy, copy > CLASS_S);
+		submit(r, REC_HDR_LEN + copy, copy > CLASS_M && in_body(e));
 		stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
 		stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, copy);
 	}
@@ -491,7 +519,8 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (!cpu)
 		return; /* cannot happen: prog < max_entries */
 	stat_add(cpu, SMTPMON_STAT_PACKETS, 1);
-	__builtin_memset(&e, 0, sizeof(e));
+	/* The rest of e only for segments that get that far. */
+	__builtin_memset(&e.hdr, 0, sizeof(e.hdr));
 	switch (parse_packet(data, data_end, &p, &e.hdr)) {
 	case PARSE_TCP:
 		break;
@@ -504,22 +533,37 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	default:
 		return;
 	}
-	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
-		return;
-	stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
-
 	/* The IP length bounds the payload (Ethernet padding), unless it is 0
 	 * (BIG TCP) or larger than what is there. */
 	__u32 end = pkt_len;
 	if (p.ip_end && p.ip_end < end)
 		end = p.ip_end;
+	const bool data_only =
+	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
+	struct smtpmon_tls_cache *cached = &cpu->tls;
+	/* Read before the flow lookup: a FIN racing it makes the entry made
+	 * below stale at once. A data segment of the encrypted flow this CPU
+	 * suppressed last leaves here, before even the port test (a reload
+	 * that changes the ports advances the epoch). */
+	__u64 epoch = flow_epoch;
+	if (data_only && p.payload_off < end && cached->epoch == epoch &&
+	    cached_tls_segment(cached, &e.hdr)) {
+		stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, end - p.payload_off);
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+		return;
+	}
+	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
+		return;
+	stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
 	if (p.payload_off > end) {
 		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
 	}
 	__u32 payload_len = end - p.payload_off;
-	if (!payload_len && !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST)))
+	if (!payload_len && data_only)
 		return;
+	__builtin_memset(&e, 0, __builtin_offsetof(struct emit_ctx, hdr));
 
 	e.ctx = ctx;
 	e.cpu = cpu;
@@ -537,17 +581,6 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	}
 	e.key.family = e.hdr.family;
 
-	const bool data_only =
-	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
-	struct smtpmon_tls_cache *cached = &cpu->tls;
-	/* Read before the flow lookup: a FIN racing it makes the entry made
-	 * below stale at once. */
-	__u64 epoch = flow_epoch;
-	if (data_only && cached->epoch == epoch && key_equal(&cached->key, &e.key)) {
-		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
-		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
-		return;
-	}
 	if (!data_only)
 		__sync_fetch_and_add(&flow_epoch, 1);
 
@@ -567,8 +600,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 
 		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, payload_len);
 		if (data_only && !(e.flow->flags & peer_fin)) {
-			cached->key = e.key;
-			cached->epoch = epoch;
+			cache_tls_segment(cached, &e.hdr, epoch);
 			stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 			return;
 		}
@@ -591,8 +623,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (e.flow && payload_len && !e.encrypted) {
 		if (!e.to_server) {
 			e.flow->server_next = p.seq + payload_len;
-			if (bodies_skip)
-				watch_go_ahead(&e, p.payload_off, payload_len, xdp);
+			watch_go_ahead(&e, p.payload_off, payload_len, xdp);
 		} else {
 			if (bodies_skip)
 				start_auto_skip(&e);

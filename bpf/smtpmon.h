@@ -107,10 +107,11 @@ struct smtpmon_flow_key {
 /* BPF only, encrypted flows: a FIN was seen from that side. */
 #define SMTPMON_FLOW_CLIENT_FIN 0x10
 #define SMTPMON_FLOW_SERVER_FIN 0x20
-/* BPF only, --bodies=skip: the server said 354 (go ahead with the DATA
- * body); client bytes from body_auto_seq on may be skipped without waiting
- * for user space's mark, which is one ring round trip late and, at 10
- * Gbit/s, megabytes late. Any later server payload clears it. */
+/* BPF only: the server said 354 (go ahead with the DATA body); any later
+ * server payload clears it. Body records then do not wake the reader, and
+ * with --bodies=skip client bytes from body_auto_seq on may be skipped
+ * without waiting for user space's mark, which is one ring round trip late
+ * and, at 10 Gbit/s, megabytes late. */
 #define SMTPMON_FLOW_BODY_AUTO 0x40
 
 /* Body bytes always copied before the kernel skips on its own: the header
@@ -161,8 +162,15 @@ enum smtpmon_prog {
  * its counters, and the last encrypted flow whose data segments it
  * suppressed on this CPU. One lookup per packet finds both. */
 struct smtpmon_tls_cache {
-	struct smtpmon_flow_key key; /* all zero (family 0) matches no flow */
-	__u64 epoch;		     /* flow_epoch when the entry was made */
+	/* The segment's own addresses and ports, as in struct smtpmon_rec:
+	 * compared before the flow key is even built. All zero (family 0)
+	 * matches no segment. */
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport, dport;
+	__u8 family;
+	__u8 pad[3];
+	__u64 epoch; /* flow_epoch when the entry was made */
 };
 
 struct smtpmon_percpu {

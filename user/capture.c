@@ -327,6 +327,8 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	c->skel = skel;
 	write_port_bits(skel, c->cfg);
 	skel->bss->bodies_skip = opts->bodies_skip;
+	/* A quarter full: the reader is woken even by bulk records. */
+	skel->bss->wakeup_bytes = opts->ring_size / 4;
 	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
 	if (!err)
 		err = bpf_program__set_autoload(skel->progs.smtpmon_xdp,
@@ -462,6 +464,10 @@ int capture_poll(struct capture *c, int timeout_ms)
 {
 	int n = ring_buffer__poll(c->rb, timeout_ms);
 
+	/* Bulk records do not wake us (smtpmon.bpf.c, submit): after a
+	 * timeout, take what they left. */
+	if (n == 0)
+		n = ring_buffer__consume(c->rb);
 	return n == -EINTR ? 0 : n;
 }
 
@@ -474,6 +480,8 @@ void capture_set_ports(struct capture *c, const struct config *cfg)
 {
 	c->cfg = cfg;
 	write_port_bits(c->skel, cfg);
+	/* The per-CPU TLS caches skip the port test: make them stale. */
+	__sync_fetch_and_add(&c->skel->bss->flow_epoch, 1);
 }
 
 int capture_kernel_counters(const struct bpf_map *percpu_map,
