@@ -229,6 +229,20 @@ static struct spec client_segment(const void *payload, size_t len)
 			     .payload_len = len};
 }
 
+/* The server's answer in the same connection, from its sequence number seq,
+ * acknowledging the client up to ack. */
+static struct spec server_segment(const void *payload, size_t len, uint32_t seq, uint32_t ack)
+{
+	return (struct spec){.family = 4,
+			     .sport = 25,
+			     .dport = 40000,
+			     .seq = seq,
+			     .ack = ack,
+			     .flags = SMTPMON_TCP_ACK,
+			     .payload = payload,
+			     .payload_len = len};
+}
+
 static void assert_ehlo_record(const struct rec *r, int family)
 {
 	assert_int_equal(r->h.family, family);
@@ -462,14 +476,8 @@ static void test_encrypted_flow(void **state)
 	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), 2);
 	/* After the client's FIN the server's data makes records: no later
 	 * record of the server may come to say how far it went. */
-	struct spec srv = {.family = 4,
-			   .sport = 25,
-			   .dport = 40000,
-			   .seq = 9000,
-			   .ack = 6601,
-			   .flags = SMTPMON_TCP_ACK | SMTPMON_TCP_PSH,
-			   .payload = big,
-			   .payload_len = 24};
+	struct spec srv = server_segment(big, 24, 9000, 6601);
+	srv.flags = SMTPMON_TCP_ACK | SMTPMON_TCP_PSH;
 	assert_int_equal(run_tc(fx, &srv), 1);
 	assert_int_equal(fx->recs[0].h.seq, 9000);
 	assert_int_equal(fx->recs[0].h.payload_len, 24);
@@ -528,14 +536,7 @@ static void test_starttls_cutoff(void **state)
 	static const char starttls[] = "starttls\r\n", ready[] = "220 2.0.0 Ready to start TLS\r\n";
 	static const char nope[] = "454 4.7.0 TLS not available\r\n";
 	struct spec c = client_segment(starttls, sizeof(starttls) - 1);
-	struct spec srv = {.family = 4,
-			   .sport = 25,
-			   .dport = 40000,
-			   .seq = 5000,
-			   .ack = 1010,
-			   .flags = SMTPMON_TCP_ACK,
-			   .payload = nope,
-			   .payload_len = sizeof(nope) - 1};
+	struct spec srv = server_segment(nope, sizeof(nope) - 1, 5000, 1010);
 	struct spec hello = client_segment(tls_record, sizeof(tls_record));
 
 	/* Refused: the flow stays plaintext. */
@@ -610,14 +611,7 @@ static void test_body_auto_skip(void **state)
 	struct fixture *fx = *state;
 	static char body[1448];
 	static const char go[] = "354 End data with <CR><LF>.<CR><LF>\r\n", no[] = "250 Ok\r\n";
-	struct spec srv = {.family = 4,
-			   .sport = 25,
-			   .dport = 40000,
-			   .seq = 5000,
-			   .ack = 1000,
-			   .flags = SMTPMON_TCP_ACK,
-			   .payload = go,
-			   .payload_len = sizeof(go) - 1};
+	struct spec srv = server_segment(go, sizeof(go) - 1, 5000, 1000);
 	struct spec s = client_segment(body, sizeof(body));
 
 	memset(body, 'b', sizeof(body));
@@ -715,14 +709,7 @@ static void test_body_skip_unsure_and_stale(void **state)
 	assert_int_equal(fx->recs[0].h.copied_len, 2);
 	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_BODY, SMTPMON_FLOW_SKIP_BODY);
 
-	struct spec reply = {.family = 4,
-			     .sport = 25,
-			     .dport = 40000,
-			     .seq = 300,
-			     .ack = 5002,
-			     .flags = SMTPMON_TCP_ACK,
-			     .payload = "250 ok\r\n",
-			     .payload_len = 8};
+	struct spec reply = server_segment("250 ok\r\n", 8, 300, 5002);
 	assert_int_equal(run_tc(fx, &reply), 1);
 	assert_int_equal(get_flow(fx).server_next, 308);
 	s = client_segment(big, 1000);
@@ -794,14 +781,7 @@ static void test_ring_full_lost_before(void **state)
 
 	/* The next record of that direction carries the loss; the other
 	 * direction's next record does not. */
-	struct spec reply = {.family = 4,
-			     .sport = 25,
-			     .dport = 40000,
-			     .seq = 1,
-			     .ack = 2,
-			     .flags = SMTPMON_TCP_ACK,
-			     .payload = "250 ok\r\n",
-			     .payload_len = 8};
+	struct spec reply = server_segment("250 ok\r\n", 8, 1, 2);
 	n = run_tc(fx, &reply);
 	assert_int_equal(n, 1);
 	assert_int_equal(fx->recs[0].h.lost_before, 0);

@@ -319,22 +319,26 @@ static void test_plain_run(void **state)
 	assert_int_equal(plain_run(100, "ab\r\n", true), 0);	       /* a line carried over */
 }
 
-static void test_plain_run_against_model(void **state)
+/* 20000 pseudo-random inputs over alphabet (at most 96 bytes), cut into
+ * pieces of up to max_piece bytes, split for real (with or without the
+ * plain-run fast path) and by the model: the outputs must be equal. */
+static void against_model(const uint8_t *alphabet, size_t nalpha, size_t max_len,
+			  unsigned max_piece, unsigned max_line, bool plain_runs)
 {
-	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\n', '\0'};
 	struct out *real = malloc(sizeof(*real)), *model = malloc(sizeof(*model));
 
-	(void)state;
 	assert_non_null(real);
 	assert_non_null(model);
+	assert_true(max_len <= 96);
 	for (int iter = 0; iter < 20000; iter++) {
 		uint8_t data[96];
-		size_t pieces[97], np = 0, len = rnd(sizeof(data) + 1), max = 1 + rnd(12);
+		size_t pieces[97], np = 0, len = rnd((unsigned)max_len + 1),
+				   max = 1 + rnd(max_line);
 
 		for (size_t i = 0; i < len; i++)
-			data[i] = alphabet[rnd(sizeof(alphabet))];
+			data[i] = alphabet[rnd((unsigned)nalpha)];
 		for (size_t left = len; left > 0;) {
-			size_t n = 1 + rnd(left < 30 ? (unsigned)left : 30);
+			size_t n = 1 + rnd(left < max_piece ? (unsigned)left : max_piece);
 
 			pieces[np++] = n;
 			left -= n;
@@ -342,38 +346,7 @@ static void test_plain_run_against_model(void **state)
 		pieces[np] = 0;
 		memset(real, 0, sizeof(*real));
 		memset(model, 0, sizeof(*model));
-		run_split(real, max, data, len, pieces, true);
-		run_model(model, max, data, len);
-		assert_string_equal(real->text, model->text);
-	}
-	free(real);
-	free(model);
-}
-
-static void test_against_model(void **state)
-{
-	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\0'};
-	struct out *real = malloc(sizeof(*real)), *model = malloc(sizeof(*model));
-
-	(void)state;
-	assert_non_null(real);
-	assert_non_null(model);
-	for (int iter = 0; iter < 20000; iter++) {
-		uint8_t data[64];
-		size_t pieces[65], np = 0, len = rnd(sizeof(data) + 1), max = 1 + rnd(8);
-
-		for (size_t i = 0; i < len; i++)
-			data[i] = alphabet[rnd(sizeof(alphabet))];
-		for (size_t left = len; left > 0;) {
-			size_t n = 1 + rnd(left < 10 ? (unsigned)left : 10);
-
-			pieces[np++] = n;
-			left -= n;
-		}
-		pieces[np] = 0;
-		memset(real, 0, sizeof(*real));
-		memset(model, 0, sizeof(*model));
-		run_real(real, max, data, len, pieces);
+		run_split(real, max, data, len, pieces, plain_runs);
 		run_model(model, max, data, len);
 		if (strcmp(real->text, model->text)) {
 			print_error("iteration %d, max %zu, input:", iter, max);
@@ -385,6 +358,23 @@ static void test_against_model(void **state)
 	}
 	free(real);
 	free(model);
+}
+
+static void test_against_model(void **state)
+{
+	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\0'};
+
+	(void)state;
+	against_model(alphabet, sizeof(alphabet), 64, 10, 8, false);
+}
+
+/* Longer lines and pieces, so that runs of plain lines occur. */
+static void test_plain_run_against_model(void **state)
+{
+	static const uint8_t alphabet[] = {'a', 'b', '.', ' ', '\r', '\n', '\n', '\0'};
+
+	(void)state;
+	against_model(alphabet, sizeof(alphabet), 96, 30, 12, true);
 }
 
 int main(void)

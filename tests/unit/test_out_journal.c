@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "conn_fixture.h"
+
 #include "output.h"
 
 #define TS_NS	   1732640000123456789ull
@@ -55,15 +57,6 @@ static void forget_sent(void)
 			free(sent[e][i]);
 	nsent = 0;
 }
-
-static const struct conn_id id4 = {
-    .uid = "CHhAvVGS1DHFjwGM9",
-    .family = 4,
-    .orig_h = {10, 0, 0, 1},
-    .resp_h = {10, 0, 0, 2},
-    .orig_p = 40512,
-    .resp_p = 25,
-};
 
 static struct event base(enum event_type type, bool is_orig)
 {

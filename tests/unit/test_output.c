@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "conn_fixture.h"
+
 #include "output.h"
 
 #define TS_NS 1732640000123456789ull
@@ -26,15 +28,6 @@
 #define TEXT_TO_RESP TEXT_ID " -> 10.0.0.2:25 "
 #define TEXT_TO_ORIG TEXT_ID " <- 10.0.0.2:25 "
 #define TEXT_CONN    TEXT_ID " -- 10.0.0.2:25 "
-
-static const struct conn_id id4 = {
-    .uid = "CHhAvVGS1DHFjwGM9",
-    .family = 4,
-    .orig_h = {10, 0, 0, 1},
-    .resp_h = {10, 0, 0, 2},
-    .orig_p = 40512,
-    .resp_p = 25,
-};
 
 typedef struct sink *(*sink_new_fn)(FILE *out);
 
