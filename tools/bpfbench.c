@@ -5,13 +5,13 @@
  *   build/tools/bpfbench [-n REPEAT] [-t TRIALS]      (root)
  *
  * Loads build/smtpmon.bpf.o through its skeleton (port 25 monitored, 32 MB
- * ring as smtpmon run uses by default) and runs each program on five
+ * ring as smtpmon run uses by default) and runs each program on six
  * packets, REPEAT times per trial (default 1000000), TRIALS trials (default
  * 5): a non-SMTP TCP segment with 1448 payload bytes, a pure ACK to port 25,
- * an SMTP segment with 1448 payload bytes, a 64000-byte GSO super-packet to
- * port 25 (REPEAT / 44 times: the same bytes) and a 1448-byte segment of a flow that the flows map
- * marks encrypted (TLS after STARTTLS). A trial is split into batches small enough for the ring,
- * which is drained after each batch, so no record is lost.
+ * a FIN without payload (it makes a record), an SMTP segment with 1448 payload bytes, a 64000-byte
+ * GSO super-packet to port 25 (REPEAT / 44 times: the same bytes) and a 1448-byte segment of a flow
+ * that the flows map marks encrypted (TLS after STARTTLS). A trial is split into batches small
+ * enough for the ring, which is drained after each batch, so no record is lost.
  *
  * Prints one line per program and packet:
  *   PROG CASE ns NS runs RUNS records_per_run R drops D
@@ -72,6 +72,7 @@ struct bench_case {
 static const struct bench_case cases[] = {
     {"non_smtp", 5201, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
     {"smtp_ack", SMTP_PORT, SMTPMON_TCP_ACK, 0, PAYLOAD_TEXT, false},
+    {"smtp_fin", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_FIN, 0, PAYLOAD_TEXT, false},
     {"smtp_1448", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
     {"smtp_gso_64k", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, GSO_PAYLOAD, PAYLOAD_TEXT,
      false},

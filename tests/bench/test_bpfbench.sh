@@ -31,6 +31,7 @@ check() {
 for prog in tc xdp; do
 	check "$prog" non_smtp 0
 	check "$prog" smtp_ack 0
+	check "$prog" smtp_fin 1
 	check "$prog" smtp_1448 1
 	check "$prog" tls_suppressed 0
 done
