@@ -54,6 +54,7 @@
 #define IP_HLEN	       20
 #define TCP_HLEN       20
 #define HDRS_LEN       (ETH_HLEN + IP_HLEN + TCP_HLEN)
+#define MAX_TRIALS     1000
 
 enum payload_kind { PAYLOAD_TEXT, PAYLOAD_TLS };
 
@@ -226,76 +227,119 @@ static int run_batch(const struct prog_under_test *p, void *pkt, size_t len, uin
 	return 0;
 }
 
-static int bench(const struct prog_under_test *p, const struct bench_case *c,
-		 struct smtpmon_bpf *skel, struct ring_buffer *rb, struct drained *d,
-		 uint32_t repeat, int trials)
+/* One program on one packet, measured trial by trial, interleaved with the
+ * others (drift on a shared machine then hits every case alike). */
+struct measurement {
+	const struct prog_under_test *p;
+	const struct bench_case *c;
+	uint8_t *pkt;
+	size_t len;
+	uint32_t repeat, batch;
+	uint64_t records_per_run, records, drops, seen; /* this case's own */
+	bool supported;
+	double ns[MAX_TRIALS];
+};
+
+/* The program's packet and ring-drop counters moved by this case alone:
+ * read around each of its runs, as the cases take turns. */
+static int count_around(struct measurement *m, struct smtpmon_bpf *skel, bool after)
 {
-	static uint8_t pkt[HDRS_LEN + GSO_PAYLOAD];
-	size_t len = build_packet(c, pkt);
-	double kernel[trials], k = 0;
-	uint64_t drops_before, drops_after, seen_before, seen_after;
-	uint32_t batch;
+	uint64_t seen, drops;
+
+	if (read_stat(skel, m->p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops) ||
+	    read_stat(skel, m->p->stat_prog, SMTPMON_STAT_PACKETS, &seen))
+		return -1;
+	m->seen += after ? seen : -seen;
+	m->drops += after ? drops : -drops;
+	return 0;
+}
+
+/* The flow state the case needs, one run to size the batches. 0, or -1
+ * after a message; an unsupported case is not an error. */
+static int measure_prepare(struct measurement *m, struct smtpmon_bpf *skel, struct ring_buffer *rb,
+			   struct drained *d, uint32_t repeat)
+{
+	double k = 0;
 	int err;
 
+	m->pkt = malloc(HDRS_LEN + GSO_PAYLOAD);
+	if (!m->pkt) {
+		fprintf(stderr, "bpfbench: out of memory\n");
+		return -1;
+	}
+	m->len = build_packet(m->c, m->pkt);
 	/* Super-packets get fewer runs: the same bytes as REPEAT MSS segments. */
-	if (c->payload_len > MSS_PAYLOAD)
-		repeat = repeat / (c->payload_len / MSS_PAYLOAD) + 1;
-
-	if (c->encrypted_flow && mark_flow_encrypted(skel, c))
+	m->repeat = m->c->payload_len > MSS_PAYLOAD ? repeat / (m->c->payload_len / MSS_PAYLOAD) + 1
+						    : repeat;
+	if (m->c->encrypted_flow && mark_flow_encrypted(skel, m->c))
 		return -1;
-	if (read_stat(skel, p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops_before) ||
-	    read_stat(skel, p->stat_prog, SMTPMON_STAT_PACKETS, &seen_before))
+	if (count_around(m, skel, false))
 		return -1;
-
-	/* One run tells how many ring bytes a run takes, hence the batch size. */
 	*d = (struct drained){0};
-	err = run_batch(p, pkt, len, 1, rb, &k);
+	err = run_batch(m->p, m->pkt, m->len, 1, rb, &k);
+	if (count_around(m, skel, true))
+		return -1;
 	if (err) {
-		printf("%s %s unsupported (%zu-byte packet: %s)\n", p->name, c->name, len,
+		printf("%s %s unsupported (%zu-byte packet: %s)\n", m->p->name, m->c->name, m->len,
 		       strerror(-err));
 		return 0;
 	}
-	uint64_t records_per_run = d->records, bytes_per_run = d->bytes;
-	batch = bytes_per_run ? (uint32_t)(RING_BYTES / 2 / (bytes_per_run + 64)) : repeat;
-	if (batch == 0)
-		batch = 1;
+	m->supported = true;
+	m->records_per_run = m->records = d->records;
+	/* One run tells how many ring bytes a run takes, hence the batch size. */
+	m->batch = d->bytes ? (uint32_t)(RING_BYTES / 2 / (d->bytes + 64)) : m->repeat;
+	if (m->batch == 0)
+		m->batch = 1;
+	return 0;
+}
 
-	for (int t = 0; t < trials; t++) {
-		k = 0;
-		for (uint32_t done = 0; done < repeat;) {
-			uint32_t n = repeat - done < batch ? repeat - done : batch;
-			err = run_batch(p, pkt, len, n, rb, &k);
-			if (err) {
-				fprintf(stderr, "bpfbench: %s %s: test run: %s\n", p->name, c->name,
-					strerror(-err));
-				return -1;
-			}
-			done += n;
-		}
-		kernel[t] = k / repeat;
-	}
-	if (read_stat(skel, p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops_after) ||
-	    read_stat(skel, p->stat_prog, SMTPMON_STAT_PACKETS, &seen_after))
+static int measure_trial(struct measurement *m, int t, struct smtpmon_bpf *skel,
+			 struct ring_buffer *rb, struct drained *d)
+{
+	double k = 0;
+
+	if (count_around(m, skel, false))
 		return -1;
-	uint64_t runs = 1 + (uint64_t)repeat * (uint64_t)trials;
-	if (seen_after - seen_before != runs) {
+	*d = (struct drained){0};
+	for (uint32_t done = 0; done < m->repeat;) {
+		uint32_t n = m->repeat - done < m->batch ? m->repeat - done : m->batch;
+		int err = run_batch(m->p, m->pkt, m->len, n, rb, &k);
+
+		if (err) {
+			fprintf(stderr, "bpfbench: %s %s: test run: %s\n", m->p->name, m->c->name,
+				strerror(-err));
+			return -1;
+		}
+		done += n;
+	}
+	m->ns[t] = k / m->repeat;
+	m->records += d->records;
+	return count_around(m, skel, true);
+}
+
+/* Checks that every run was counted and drained and nothing dropped, then
+ * prints the median. */
+static int measure_finish(struct measurement *m, int trials)
+{
+	uint64_t runs = 1 + (uint64_t)m->repeat * (uint64_t)trials;
+
+	if (m->seen != runs) {
 		fprintf(stderr, "bpfbench: %s %s: the program counted %llu packets, not %llu\n",
-			p->name, c->name, (unsigned long long)(seen_after - seen_before),
+			m->p->name, m->c->name, (unsigned long long)m->seen,
 			(unsigned long long)runs);
 		return -1;
 	}
-	if (d->records != records_per_run * runs) {
-		fprintf(stderr, "bpfbench: %s %s: %llu records drained, not %llu\n", p->name,
-			c->name, (unsigned long long)d->records,
-			(unsigned long long)(records_per_run * runs));
+	if (m->records != m->records_per_run * runs) {
+		fprintf(stderr, "bpfbench: %s %s: %llu records drained, not %llu\n", m->p->name,
+			m->c->name, (unsigned long long)m->records,
+			(unsigned long long)(m->records_per_run * runs));
 		return -1;
 	}
-	qsort(kernel, (size_t)trials, sizeof(double), cmp_double);
-	printf("%s %s ns %.1f runs %llu records_per_run %llu drops %llu\n", p->name, c->name,
-	       kernel[trials / 2], (unsigned long long)runs, (unsigned long long)records_per_run,
-	       (unsigned long long)(drops_after - drops_before));
-	fflush(stdout);
-	return drops_after != drops_before ? -1 : 0;
+	qsort(m->ns, (size_t)trials, sizeof(double), cmp_double);
+	printf("%s %s ns %.1f runs %llu records_per_run %llu drops %llu\n", m->p->name, m->c->name,
+	       m->ns[trials / 2], (unsigned long long)runs, (unsigned long long)m->records_per_run,
+	       (unsigned long long)m->drops);
+	return m->drops ? -1 : 0;
 }
 
 /* The test-run loop's own cost per run: an empty program of the type. */
@@ -351,8 +395,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (repeat == 0 || trials <= 0 || trials > 1000) {
-		fprintf(stderr, "bpfbench: REPEAT and TRIALS must be positive (TRIALS <= 1000)\n");
+	if (repeat == 0 || trials <= 0 || trials > MAX_TRIALS) {
+		fprintf(stderr, "bpfbench: REPEAT and TRIALS must be positive (TRIALS <= %d)\n",
+			MAX_TRIALS);
 		return 2;
 	}
 
@@ -385,10 +430,26 @@ int main(int argc, char **argv)
 	if (bench_empty("tc", BPF_PROG_TYPE_SCHED_CLS, TC_RETVAL_NEXT, repeat, trials) ||
 	    bench_empty("xdp", BPF_PROG_TYPE_XDP, XDP_PASS, repeat, trials))
 		status = 1;
-	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
-		for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++)
-			if (bench(&progs[i], &cases[j], skel, rb, &drained, repeat, trials))
+	enum {
+		NPROGS = sizeof(progs) / sizeof(progs[0]),
+		NCASES = sizeof(cases) / sizeof(cases[0])
+	};
+	static struct measurement m[NPROGS * NCASES];
+	for (size_t i = 0; i < NPROGS * NCASES; i++) {
+		m[i].p = &progs[i / NCASES];
+		m[i].c = &cases[i % NCASES];
+		if (measure_prepare(&m[i], skel, rb, &drained, repeat))
+			status = 1;
+	}
+	for (int t = 0; t < trials && !status; t++)
+		for (size_t i = 0; i < NPROGS * NCASES; i++)
+			if (m[i].supported && measure_trial(&m[i], t, skel, rb, &drained))
 				status = 1;
+	for (size_t i = 0; i < NPROGS * NCASES && !status; i++)
+		if (m[i].supported && measure_finish(&m[i], trials))
+			status = 1;
+	for (size_t i = 0; i < NPROGS * NCASES; i++)
+		free(m[i].pkt);
 	ring_buffer__free(rb);
 	smtpmon_bpf__destroy(skel);
 	return status;
