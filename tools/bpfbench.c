@@ -10,14 +10,15 @@
  * 5): a non-SMTP TCP segment with 1448 payload bytes, a pure ACK to port 25,
  * a FIN without payload (it makes a record), an SMTP segment with 1448 payload bytes, a 64000-byte
  * GSO super-packet to port 25 (REPEAT / 44 times: the same bytes) and a 1448-byte segment of a flow
- * that the flows map marks encrypted (TLS after STARTTLS). A trial is split into batches small
- * enough for the ring, which is drained after each batch, so no record is lost.
+ * that the flows map marks encrypted (TLS after STARTTLS). Trials take turns across all programs
+ * and packets, so that drift on a shared machine hits every case alike. A trial is split into
+ * batches small enough for the ring, which is drained after each batch, so no record is lost.
  *
  * Prints one line per program and packet:
  *   PROG CASE ns NS runs RUNS records_per_run R drops D
  * NS is the median over trials of the kernel's own average (whole ns, the
  * kernel truncates); R the records drained per run; D
- * the ring-drop counter of the program afterwards (must be 0). A case the kernel cannot run (a TC
+ * the ring drops of that case (must be 0). A case the kernel cannot run (a TC
  * test run is limited to one page of packet data) prints "unsupported" and the reason. Exit status
  * 1 if any run failed or any record was dropped.
  *
