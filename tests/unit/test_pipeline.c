@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "pipeline.h"
+#include "tcp_fixture.h"
 
 #define MAX_EVENTS 4096
 #define MS	   1000000ull
@@ -128,12 +129,6 @@ static const struct seen *last_conn(const struct capture *cap)
 
 /* ---- a scripted TCP connection ----------------------------------------- */
 
-struct endpoint {
-	uint8_t addr[16];
-	uint16_t port;
-	uint32_t seq; /* next sequence number to send */
-};
-
 struct session {
 	struct pipeline *p;
 	uint64_t ts;
@@ -160,23 +155,9 @@ static void session_init(struct session *s, struct pipeline *p, uint32_t cli_ip,
  * segment but the first SYN acknowledges everything the peer sent. */
 static struct segment make(struct session *s, bool from_cli, uint8_t flags, const char *data)
 {
-	struct endpoint *src = from_cli ? &s->cli : &s->srv, *dst = from_cli ? &s->srv : &s->cli;
-	uint32_t len = data ? strlen(data) : 0;
-	struct segment seg = {
-	    .ts_ns = s->ts,
-	    .family = 4,
-	    .flags = flags,
-	    .sport = src->port,
-	    .dport = dst->port,
-	    .seq = src->seq,
-	    .ack = dst->seq,
-	    .payload = (const uint8_t *)data,
-	    .payload_len = len,
-	};
+	struct segment seg = tcp_segment(from_cli ? &s->cli : &s->srv, from_cli ? &s->srv : &s->cli,
+					 flags, data, data ? strlen(data) : 0, s->ts);
 
-	memcpy(seg.saddr, src->addr, 16);
-	memcpy(seg.daddr, dst->addr, 16);
-	src->seq += len + !!(flags & SEG_SYN) + !!(flags & SEG_FIN);
 	s->ts += MS;
 	return seg;
 }

@@ -16,42 +16,26 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "tcp_fixture.h"
 #include "smtp.h"
 
 #define SEC 1000000000ull
 
-struct peer {
-	uint8_t addr[16];
-	uint16_t port;
-	uint32_t seq;
-};
-
 struct conn {
 	struct pipeline *p;
-	struct peer cli, srv;
+	struct endpoint cli, srv;
 };
 
 /* One segment that acknowledges everything the peer sent. */
 static void sendseg(struct conn *c, bool from_cli, uint8_t flags, const char *data, size_t len)
 {
-	struct peer *src = from_cli ? &c->cli : &c->srv, *dst = from_cli ? &c->srv : &c->cli;
 	struct timespec now;
-	struct segment seg = {
-	    .family = 4,
-	    .flags = flags,
-	    .sport = src->port,
-	    .dport = dst->port,
-	    .seq = src->seq,
-	    .ack = dst->seq,
-	    .payload = (const uint8_t *)data,
-	    .payload_len = (uint32_t)len,
-	};
+	struct segment seg;
 
+	/* Wall-clock time: the sessions view reports ages against now. */
 	clock_gettime(CLOCK_REALTIME, &now);
-	seg.ts_ns = (uint64_t)now.tv_sec * SEC + (uint64_t)now.tv_nsec;
-	memcpy(seg.saddr, src->addr, 16);
-	memcpy(seg.daddr, dst->addr, 16);
-	src->seq += (uint32_t)len + !!(flags & SEG_SYN);
+	seg = tcp_segment(from_cli ? &c->cli : &c->srv, from_cli ? &c->srv : &c->cli, flags, data,
+			  len, (uint64_t)now.tv_sec * SEC + (uint64_t)now.tv_nsec);
 	pipeline_segment(c->p, &seg);
 }
 
