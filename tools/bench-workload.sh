@@ -34,9 +34,10 @@ d=$LAB_DIR
 lab_srv ip link set dev "$LAB_SRV_IF" gso_max_segs 1
 lab_cli ip link set dev "$LAB_CLI_IF" gso_max_segs 1
 
-# -B: a 64 MB kernel buffer, so the capture keeps up with the veth. Started directly (not
+# -B: a 64 MB kernel buffer, so the capture keeps up with the veth; -U: each packet written as
+# read, so that wait_quiet below sees the buffer drained. Started directly (not
 # through a shell function, whose subshell would get the signal meant for tcpdump).
-ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -B 65536 -n -Z root -w "$out.tmp" tcp \
+ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -B 65536 -U -n -Z root -w "$out.tmp" tcp \
 	2>"$d/tcpdump.err" &
 tcpdump_pid=$!
 for _ in $(seq 100); do

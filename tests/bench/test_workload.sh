@@ -40,16 +40,16 @@ for kind in attachment pipelined starttls rejected; do
 	check "the load ran $kind sessions" test "$(sum ".sessions.$kind // 0")" -gt 0
 done
 sessions=$(sum '[.sessions[]] | add')
-check "one EHLO per session and one more per STARTTLS ($sessions sessions)" \
+check "one EHLO per session and one more per STARTTLS ($sessions sessions; tshark $(count EHLO))" \
 	test "$(count EHLO)" -eq "$((sessions + 0))"
 # tshark names the command by its first four letters ("STAR").
 check "STARTTLS commands = starttls sessions" \
 	test "$(($(count STARTTLS) + $(count STAR)))" -eq "$(sum .sessions.starttls)"
-check "a 220 answer per STARTTLS and greeting" \
+check "a 220 answer per STARTTLS and greeting (tshark $(count 220))" \
 	test "$(count 220)" -eq "$((sessions + $(sum .sessions.starttls)))"
-check "554 replies = refused recipients ($(sum .refused_rcpts))" test "$(count 554)" -eq "$(sum .refused_rcpts)"
+check "554 replies = refused recipients ($(sum .refused_rcpts); tshark $(count 554))" test "$(count 554)" -eq "$(sum .refused_rcpts)"
 # Mails inside TLS are invisible: the cleartext DATA commands are the other kinds' mails.
-check "DATA commands = attachment + pipelined mails" \
+check "DATA commands = attachment + pipelined mails (tshark $(count DATA))" \
 	test "$(count DATA)" -eq "$(sum '.mails.attachment + .mails.pipelined')"
 check "more RCPT than MAIL (several recipients)" test "$(count RCPT)" -gt "$(count MAIL)"
 check "pipelined: client segments carrying MAIL, RCPT and DATA together" \
