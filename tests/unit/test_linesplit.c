@@ -377,6 +377,60 @@ static void test_plain_run_against_model(void **state)
 	against_model(alphabet, sizeof(alphabet), 96, 30, 12, true);
 }
 
+/* linesplit_plain_run() straight from its contract, a line at a time. */
+static size_t model_plain_run(size_t max, const uint8_t *data, size_t len)
+{
+	size_t line = 0;
+
+	while (line < len && data[line] != '.') {
+		size_t lf = line, text;
+
+		while (lf < len && data[lf] != '\n' && data[lf] != '\0' &&
+		       (data[lf] != '\r' || (lf + 1 < len && data[lf + 1] == '\n')))
+			lf++;
+		if (lf == len || data[lf] != '\n')
+			break;
+		text = lf - line - (lf > line && data[lf - 1] == '\r');
+		if (text > max)
+			break;
+		line = lf + 1;
+	}
+	return line;
+}
+
+/* The block scan against the model on inputs that cross many 16-byte blocks: mostly plain
+ * lines of random length, with now and then a byte that ends the run. */
+static void test_plain_run_blocks_against_model(void **state)
+{
+	static const uint8_t rare[] = {'.', '\r', '\0', '\n'};
+	uint8_t data[300];
+
+	(void)state;
+	for (int iter = 0; iter < 50000; iter++) {
+		size_t len = rnd(sizeof(data) + 1), max = 1 + rnd(40), got, want;
+		struct linesplit ls;
+
+		for (size_t i = 0; i < len; i++) {
+			unsigned r = rnd(100);
+
+			data[i] = r < 6 ? '\n' : r < 9 ? '\r' : r < 10 ? rare[rnd(sizeof(rare))] : 'a';
+			if (data[i] == '\n' && i > 0 && rnd(2))
+				data[i - 1] = '\r';
+		}
+		linesplit_init(&ls, max);
+		got = linesplit_plain_run(&ls, data, len);
+		linesplit_free(&ls);
+		want = model_plain_run(max, data, len);
+		if (got != want) {
+			print_error("iteration %d, max %zu, len %zu:", iter, max, len);
+			for (size_t i = 0; i < len; i++)
+				print_error(" %02x", data[i]);
+			print_error("\n");
+			assert_int_equal(got, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +443,7 @@ int main(void)
 	    cmocka_unit_test(test_against_model),
 	    cmocka_unit_test(test_plain_run),
 	    cmocka_unit_test(test_plain_run_against_model),
+	    cmocka_unit_test(test_plain_run_blocks_against_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
