@@ -6,8 +6,8 @@
  *
  * Per packet: parse headers (parse.bpf.h); leave at once unless a port is in
  * port_bits; leave pure ACKs; look up the flow's state; then emit one record
- * per SMTPMON_CHUNK_MAX bytes of payload (a bpf_loop for super-packets), each
- * reserved in the smallest size class that holds it. The payload segments of
+ * per piece of payload (pieces: smtpmon.h; a bpf_loop for super-packets),
+ * each reserved in the smallest size class that holds it. The payload segments of
  * encrypted flows are only counted: they leave right after the flow lookup
  * (or a per-CPU cache of the last such flow), and only their SYN/FIN/RST make
  * a (length-only) record, whose sequence number tells user space how far the
@@ -38,12 +38,15 @@
 
 #define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
 /* Payload capacity of the record size classes: most command and reply
- * segments fit the small one, DATA bodies the large one; records that copy
- * nothing (or a skipped body's tail) take the header and 8 bytes. */
-#define CLASS_T SMTPMON_SKIP_TAIL /* flags-only, encrypted and skipped records */
-#define CLASS_S (256 - REC_HDR_LEN)
-#define CLASS_M (1024 - REC_HDR_LEN)
-#define CLASS_L SMTPMON_CHUNK_MAX
+ * segments fit the small one, MSS-sized body segments the large one, pieces
+ * of super-packets the two largest (which they fill exactly); records that
+ * copy nothing (or a skipped body's tail) take the header and 8 bytes. */
+#define CLASS_T	  SMTPMON_SKIP_TAIL /* flags-only, encrypted and skipped records */
+#define CLASS_S	  (256 - REC_HDR_LEN)
+#define CLASS_M	  (1024 - REC_HDR_LEN)
+#define CLASS_L	  SMTPMON_CHUNK_MIN
+#define CLASS_XL  SMTPMON_CHUNK_MID
+#define CLASS_XXL SMTPMON_CHUNK_MAX
 
 /* Monitored ports as a bitmap in .bss, which user space maps and rewrites
  * on a reload: the test that sends every other packet away is one load, no
@@ -197,7 +200,23 @@ static __always_inline struct smtpmon_rec *reserve(__u32 copy)
 		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_S, 0);
 	if (copy <= CLASS_M)
 		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_M, 0);
-	return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_L, 0);
+	if (copy <= CLASS_L)
+		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_L, 0);
+	if (copy <= CLASS_XL)
+		return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_XL, 0);
+	return bpf_ringbuf_reserve(&events, REC_HDR_LEN + CLASS_XXL, 0);
+}
+
+/* The next piece of a segment with left bytes still to go (smtpmon.h). */
+static __always_inline __u32 piece_len(__u32 left)
+{
+	if (left >= CLASS_XXL)
+		return CLASS_XXL;
+	if (left >= CLASS_XL)
+		return CLASS_XL;
+	if (left > CLASS_L)
+		return CLASS_L;
+	return left;
 }
 
 /* The header of a record about to be submitted; the payload is the caller's. */
@@ -255,7 +274,7 @@ static __always_inline void submit(struct smtpmon_rec *r, __u32 size, bool bulk)
 	bpf_ringbuf_submit(r, flags);
 }
 
-/* One record: the next min(left, CLASS_L) payload bytes (all of them,
+/* One record: the next piece_len(left) payload bytes (all of them,
  * uncopied, for the SYN/FIN/RST of an encrypted flow). Returns 1 when
  * nothing is left, which also ends a bpf_loop. */
 static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
@@ -264,8 +283,8 @@ static __always_inline long emit_chunk(struct emit_ctx *e, const bool xdp)
 	__u8 flags = e->tcp_flags;
 	struct smtpmon_rec *r;
 
-	if (!e->encrypted && len > CLASS_L)
-		len = CLASS_L;
+	if (!e->encrypted)
+		len = piece_len(len);
 	copy = e->encrypted ? 0 : len;
 	if (!e->first)
 		flags &= ~SMTPMON_TCP_SYN;
@@ -642,6 +661,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 			e.truncated = true;
 			stat_add(cpu, SMTPMON_STAT_TRUNCATED_BYTES, payload_len - SMTPMON_SKB_MAX);
 		}
+		/* An upper bound: emit_chunk ends the loop after the last piece. */
 		if (e.left)
 			nchunks = (e.left + CLASS_L - 1) / CLASS_L;
 	}

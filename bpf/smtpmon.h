@@ -28,8 +28,15 @@
 #include <linux/types.h>
 #endif
 
-/* Largest payload piece carried by one record; bigger segments are split. */
-#define SMTPMON_CHUNK_MAX 2048
+/* Payload pieces: a segment of up to SMTPMON_CHUNK_MIN bytes is one record;
+ * a bigger one is cut into pieces of SMTPMON_CHUNK_MAX, SMTPMON_CHUNK_MID or
+ * SMTPMON_CHUNK_MIN bytes, each the largest that the rest still fills, and
+ * what is left after that (under SMTPMON_CHUNK_MIN bytes). A 64 KB GRO
+ * super-packet makes 8 records, not 32: what a record costs on both sides of
+ * the ring is mostly per record, not per byte. */
+#define SMTPMON_CHUNK_MIN 2048
+#define SMTPMON_CHUNK_MID 8192
+#define SMTPMON_CHUNK_MAX 32768
 /* Super-packets (GRO/GSO/BIG TCP) up to this many bytes are fully copied. */
 #define SMTPMON_SKB_MAX	  (512 * 1024)
 #define SMTPMON_FLOWS_MAX 65536

@@ -350,24 +350,42 @@ static void test_flags_only(void **state)
 
 static uint8_t big[40000];
 
-static void check_chunks(struct fixture *fx, size_t len, uint8_t hook)
+/* The length of the record that starts a segment's rest of left bytes, as
+ * smtpmon.h states the cutting rule. */
+static size_t want_piece(size_t left)
 {
-	size_t n = (len + SMTPMON_CHUNK_MAX - 1) / SMTPMON_CHUNK_MAX;
+	static const size_t pieces[] = {SMTPMON_CHUNK_MAX, SMTPMON_CHUNK_MID, SMTPMON_CHUNK_MIN};
 
-	assert_int_equal(fx->nrecs, n);
-	for (size_t i = 0; i < n; i++) {
+	if (left <= SMTPMON_CHUNK_MIN)
+		return left;
+	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++)
+		if (left >= pieces[i])
+			return pieces[i];
+	fail_msg("unreachable: %zu", left);
+	return 0;
+}
+
+static void check_chunks(struct fixture *fx, size_t len, uint8_t hook, size_t want_records)
+{
+	size_t off = 0;
+
+	assert_int_equal(fx->nrecs, want_records);
+	for (size_t i = 0; i < fx->nrecs; i++) {
 		const struct rec *r = &fx->recs[i];
-		size_t want = i + 1 < n ? SMTPMON_CHUNK_MAX : len - i * SMTPMON_CHUNK_MAX;
+		size_t want = want_piece(len - off);
+		bool last = i + 1 == fx->nrecs;
 
 		assert_int_equal(r->h.hook, hook);
-		assert_int_equal(r->h.seq, 1000 + i * SMTPMON_CHUNK_MAX);
+		assert_int_equal(r->h.seq, 1000 + off);
 		assert_int_equal(r->h.payload_len, want);
 		assert_int_equal(r->h.copied_len, want);
-		assert_memory_equal(r->h.payload, big + i * SMTPMON_CHUNK_MAX, want);
+		assert_memory_equal(r->h.payload, big + off, want);
 		/* FIN and PSH belong to the segment's last byte only. */
-		assert_int_equal(r->h.tcp_flags & SMTPMON_TCP_FIN, i + 1 < n ? 0 : SMTPMON_TCP_FIN);
-		assert_int_equal(r->h.tcp_flags & SMTPMON_TCP_PSH, i + 1 < n ? 0 : SMTPMON_TCP_PSH);
+		assert_int_equal(r->h.tcp_flags & SMTPMON_TCP_FIN, last ? SMTPMON_TCP_FIN : 0);
+		assert_int_equal(r->h.tcp_flags & SMTPMON_TCP_PSH, last ? SMTPMON_TCP_PSH : 0);
+		off += want;
 	}
+	assert_int_equal(off, len);
 }
 
 static void test_split_tc(void **state)
@@ -380,7 +398,7 @@ static void test_split_tc(void **state)
 	s.flags |= SMTPMON_TCP_FIN;
 	s.tot_len_zero = true; /* BIG TCP: the length comes from the skb */
 	run_tc(fx, &s);
-	check_chunks(fx, 3000, SMTPMON_HOOK_TC);
+	check_chunks(fx, 3000, SMTPMON_HOOK_TC, 2); /* 2048 + 952 */
 	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), 3000);
 }
 
@@ -394,7 +412,10 @@ static void test_split_xdp_frags(void **state)
 	s.flags |= SMTPMON_TCP_FIN;
 	/* 40 KB: test_run builds a multi-buffer frame; the copy crosses fragments. */
 	run_prog(fx, fx->skel->progs.smtpmon_xdp, &s, 2 /* XDP_PASS */);
-	check_chunks(fx, sizeof(big), SMTPMON_HOOK_XDP);
+	check_chunks(fx, sizeof(big), SMTPMON_HOOK_XDP, 5); /* 32768 + 3 * 2048 + 1088 */
+	s.payload_len = 20000;
+	run_prog(fx, fx->skel->progs.smtpmon_xdp, &s, 2 /* XDP_PASS */);
+	check_chunks(fx, 20000, SMTPMON_HOOK_XDP, 4); /* 2 * 8192 + 2048 + 1568 */
 }
 
 static struct smtpmon_flow_key test_flow_key(void)
