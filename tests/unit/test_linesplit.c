@@ -413,7 +413,10 @@ static void test_plain_run_blocks_against_model(void **state)
 		for (size_t i = 0; i < len; i++) {
 			unsigned r = rnd(100);
 
-			data[i] = r < 6 ? '\n' : r < 9 ? '\r' : r < 10 ? rare[rnd(sizeof(rare))] : 'a';
+			data[i] = r < 6	   ? '\n'
+				  : r < 9  ? '\r'
+				  : r < 10 ? rare[rnd(sizeof(rare))]
+					   : 'a';
 			if (data[i] == '\n' && i > 0 && rnd(2))
 				data[i - 1] = '\r';
 		}
