@@ -115,17 +115,14 @@ static __always_inline void stat_add(struct smtpmon_percpu *cpu, __u32 stat, __u
 		cpu->stats[stat] += n;
 }
 
-/* The segment is of the flow whose data segments this CPU suppressed last:
- * addresses and ports compared as words, straight from the parsed header. */
-static __always_inline bool cached_tls_segment(const struct smtpmon_tls_cache *c,
-					       const struct smtpmon_rec *h)
+/* The segment is of the flow whose data segments this CPU suppressed last.
+ * Ports first: they tell most other segments apart before the addresses are
+ * even read from the packet. */
+static __always_inline bool cached_tls_segment(const struct smtpmon_tls_cache *c, void *data,
+					       void *data_end, const struct pkt *p)
 {
-	const __u64 *x = (const void *)c->saddr, *y = (const void *)h->saddr;
-
-	_Static_assert(__builtin_offsetof(struct smtpmon_rec, saddr) % 8 == 0, "aligned");
-	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] &&
-	       *(const __u32 *)(void *)&c->sport == *(const __u32 *)(void *)&h->sport &&
-	       c->family == h->family;
+	return c->sport == p->sport && c->dport == p->dport && c->family == p->family &&
+	       pkt_addresses_match(data, data_end, p, c->saddr, c->daddr);
 }
 
 static __always_inline void cache_tls_segment(struct smtpmon_tls_cache *c,
@@ -524,8 +521,24 @@ static __always_inline void track_starttls(struct emit_ctx *e, __u32 payload_off
 	__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_STARTTLS);
 }
 
-static __always_inline void handle_packet(void *ctx, void *data, void *data_end, __u32 pkt_len,
-					  __u32 ifindex, __u8 dir, const bool xdp)
+/* Where the TCP payload ends: where the IP datagram ends when its length
+ * field says so and that much is in the linear part (Ethernet padding is not
+ * payload); otherwise the packet's length (all fragments of an XDP frame: a
+ * helper call, hence asked only when needed), bounded by the IP length unless
+ * that is 0 (BIG TCP) or larger than what is there. */
+static __always_inline __u32 payload_end(void *ctx, void *data, void *data_end, const struct pkt *p,
+					 const bool xdp)
+{
+	if (p->ip_end && data + p->ip_end <= data_end)
+		return p->ip_end;
+
+	__u32 end = xdp ? (__u32)bpf_xdp_get_buff_len(ctx) : ((struct __sk_buff *)ctx)->len;
+
+	return p->ip_end && p->ip_end < end ? p->ip_end : end;
+}
+
+static __always_inline void handle_packet(void *ctx, void *data, void *data_end, __u32 ifindex,
+					  __u8 dir, const bool xdp)
 {
 	const __u8 prog = xdp			       ? SMTPMON_PROG_XDP
 			  : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
@@ -538,9 +551,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	if (!cpu)
 		return; /* cannot happen: prog < max_entries */
 	stat_add(cpu, SMTPMON_STAT_PACKETS, 1);
-	/* The rest of e only for segments that get that far. */
-	__builtin_memset(&e.hdr, 0, sizeof(e.hdr));
-	switch (parse_packet(data, data_end, &p, &e.hdr)) {
+	switch (parse_packet(data, data_end, &p)) {
 	case PARSE_TCP:
 		break;
 	case PARSE_FRAGMENT:
@@ -552,11 +563,6 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	default:
 		return;
 	}
-	/* The IP length bounds the payload (Ethernet padding), unless it is 0
-	 * (BIG TCP) or larger than what is there. */
-	__u32 end = pkt_len;
-	if (p.ip_end && p.ip_end < end)
-		end = p.ip_end;
 	const bool data_only =
 	    !(p.tcp_flags & (SMTPMON_TCP_SYN | SMTPMON_TCP_FIN | SMTPMON_TCP_RST));
 	struct smtpmon_tls_cache *cached = &cpu->tls;
@@ -565,16 +571,20 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	 * suppressed last leaves here, before even the port test (a reload
 	 * that changes the ports advances the epoch). */
 	__u64 epoch = flow_epoch;
-	if (data_only && p.payload_off < end && cached->epoch == epoch &&
-	    cached_tls_segment(cached, &e.hdr)) {
+	/* Payload in the linear part (on XDP, a frame whose payload is all in
+	 * fragments takes the long way, to the same result). */
+	if (data_only && data + p.payload_off < data_end && cached->epoch == epoch &&
+	    cached_tls_segment(cached, data, data_end, &p)) {
 		stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
-		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, end - p.payload_off);
+		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES,
+			 payload_end(ctx, data, data_end, &p, xdp) - p.payload_off);
 		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
 		return;
 	}
-	if (!is_port(e.hdr.dport) && !is_port(e.hdr.sport))
+	if (!is_port(p.dport) && !is_port(p.sport))
 		return;
 	stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
+	__u32 end = payload_end(ctx, data, data_end, &p, xdp);
 	if (p.payload_off > end) {
 		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
 		return;
@@ -582,6 +592,12 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	__u32 payload_len = end - p.payload_off;
 	if (!payload_len && data_only)
 		return;
+	/* The rest of e only for segments that get this far. */
+	__builtin_memset(&e.hdr, 0, sizeof(e.hdr));
+	if (!pkt_fill_header(data, data_end, &p, &e.hdr)) {
+		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);
+		return;
+	}
 	__builtin_memset(&e, 0, __builtin_offsetof(struct emit_ctx, hdr));
 
 	e.ctx = ctx;
@@ -679,16 +695,16 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 SEC("tc")
 int smtpmon_tc_ingress(struct __sk_buff *skb)
 {
-	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
-		      skb->ifindex, SMTPMON_DIR_INGRESS, false);
+	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex,
+		      SMTPMON_DIR_INGRESS, false);
 	return TCX_NEXT;
 }
 
 SEC("tc")
 int smtpmon_tc_egress(struct __sk_buff *skb)
 {
-	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
-		      skb->ifindex, SMTPMON_DIR_EGRESS, false);
+	handle_packet(skb, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex,
+		      SMTPMON_DIR_EGRESS, false);
 	return TCX_NEXT;
 }
 
@@ -698,7 +714,7 @@ SEC("xdp.frags")
 int smtpmon_xdp(struct xdp_md *ctx)
 {
 	handle_packet(ctx, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
-		      bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex, SMTPMON_DIR_INGRESS, true);
+		      ctx->ingress_ifindex, SMTPMON_DIR_INGRESS, true);
 	return XDP_PASS;
 }
 

@@ -10,23 +10,28 @@
  * 5): a non-SMTP TCP segment with 1448 payload bytes, a pure ACK to port 25,
  * a FIN without payload (it makes a record), an SMTP segment with 1448 payload bytes, a 64000-byte
  * GSO super-packet to port 25 (REPEAT / 44 times: the same bytes) and a 1448-byte segment of a flow
- * that the flows map marks encrypted (TLS after STARTTLS). Trials take turns across all programs
- * and packets, so that drift on a shared machine hits every case alike. A trial is split into
- * batches small enough for the ring, which is drained after each batch, so no record is lost.
+ * that the flows map marks encrypted (TLS after STARTTLS). An empty program of each type
+ * ("return TC_NEXT" / "return XDP_PASS") on the non-SMTP packet measures the kernel's own loop
+ * around the program (context set-up, timer), which the kernel's figure includes.
  *
- * Prints one line per program and packet:
- *   PROG CASE ns NS runs RUNS records_per_run R drops D
- * NS is the median over trials of the kernel's own average (whole ns, the
- * kernel truncates); R the records drained per run; D
- * the ring drops of that case (must be 0). A case the kernel cannot run (a TC
- * test run is limited to one page of packet data) prints "unsupported" and the reason. Exit status
- * 1 if any run failed or any record was dropped.
+ * Every trial runs every case once, one after the other, in the opposite order every other
+ * trial; cases that are compared run next to each other (the empty program and the non-SMTP
+ * packet; the pure ACK and the encrypted flow's segment), so a comparison is made within each
+ * trial and drift on a shared machine, which moves whole trials, cancels out. A trial is split
+ * into at least BATCHES_MIN batches, small enough for the ring, which is drained after each
+ * batch, so no record is lost.
  *
- * The kernel's average includes its own loop around the program (context
- * set-up, timer): first, per hook, an empty program of the same type
- * ("return TC_NEXT" / "return XDP_PASS") is run on the non-SMTP packet:
+ * Prints:
  *   PROG empty ns NS
- * and make bench subtracts it to get what smtpmon's program itself costs.
+ *   PROG CASE ns NS runs RUNS records_per_run R drops D net NET
+ *   PROG CASE_A minus CASE_B ns DIFF
+ * NS is the median over trials of the kernel's own average (whole ns, the kernel truncates);
+ * NET the median over trials of the case's figure minus the empty program's in the same trial
+ * (what smtpmon's program itself costs); DIFF the median over trials of the difference of two
+ * cases in the same trial; R the records drained per run; D the ring drops of that case (must
+ * be 0). A case the kernel cannot run (a TC test run is limited to one page of packet data)
+ * prints "unsupported" and the reason. Exit status 1 if any run failed or any record was
+ * dropped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +61,7 @@
 #define TCP_HLEN       20
 #define HDRS_LEN       (ETH_HLEN + IP_HLEN + TCP_HLEN)
 #define MAX_TRIALS     1000
+#define BATCHES_MIN    10 /* per trial */
 
 enum payload_kind { PAYLOAD_TEXT, PAYLOAD_TLS };
 
@@ -69,17 +75,28 @@ struct bench_case {
 	uint32_t payload_len;
 	enum payload_kind kind;
 	bool encrypted_flow; /* insert the flow into `flows` as encrypted first */
+	bool empty_program;  /* run the empty program of the type instead of smtpmon's */
 };
 
+/* In trial order (see the top). */
 static const struct bench_case cases[] = {
-    {"non_smtp", 5201, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
-    {"smtp_ack", SMTP_PORT, SMTPMON_TCP_ACK, 0, PAYLOAD_TEXT, false},
-    {"smtp_fin", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_FIN, 0, PAYLOAD_TEXT, false},
-    {"smtp_1448", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false},
-    {"smtp_gso_64k", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, GSO_PAYLOAD, PAYLOAD_TEXT,
+    {"empty", 5201, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false, true},
+    {"non_smtp", 5201, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false, false},
+    {"smtp_ack", SMTP_PORT, SMTPMON_TCP_ACK, 0, PAYLOAD_TEXT, false, false},
+    {"tls_suppressed", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TLS, true,
      false},
-    {"tls_suppressed", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TLS,
-     true},
+    {"smtp_fin", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_FIN, 0, PAYLOAD_TEXT, false, false},
+    {"smtp_1448", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, MSS_PAYLOAD, PAYLOAD_TEXT, false,
+     false},
+    {"smtp_gso_64k", SMTP_PORT, SMTPMON_TCP_ACK | SMTPMON_TCP_PSH, GSO_PAYLOAD, PAYLOAD_TEXT, false,
+     false},
+};
+
+/* Differences printed as "PROG A minus B": the goal that a segment of an encrypted flow
+ * costs no more than an SMTP segment without payload, in its two readings. */
+static const char *const compared[][2] = {
+    {"tls_suppressed", "smtp_ack"},
+    {"tls_suppressed", "smtp_fin"},
 };
 
 static const uint8_t client_ip[4] = {10, 0, 0, 1};
@@ -203,19 +220,19 @@ static int cmp_double(const void *a, const void *b)
 
 struct prog_under_test {
 	const char *name;
-	struct bpf_program *prog;
+	int fd, empty_fd; /* smtpmon's program; the empty one of the same type */
 	enum smtpmon_prog stat_prog;
 	int want_retval;
 };
 
 /* One test run of `repeat` repetitions; the ring is drained afterwards.
  * Returns 0, or -errno of the syscall. */
-static int run_batch(const struct prog_under_test *p, void *pkt, size_t len, uint32_t repeat,
-		     struct ring_buffer *rb, double *kernel_ns)
+static int run_batch(const struct prog_under_test *p, int fd, void *pkt, size_t len,
+		     uint32_t repeat, struct ring_buffer *rb, double *kernel_ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)len,
 		    .repeat = repeat);
-	if (bpf_prog_test_run_opts(bpf_program__fd(p->prog), &opts))
+	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
 	*kernel_ns += (double)opts.duration * repeat;
 	if ((int)opts.retval != p->want_retval) {
@@ -233,6 +250,7 @@ static int run_batch(const struct prog_under_test *p, void *pkt, size_t len, uin
 struct measurement {
 	const struct prog_under_test *p;
 	const struct bench_case *c;
+	int fd;
 	uint8_t *pkt;
 	size_t len;
 	uint32_t repeat, batch;
@@ -247,6 +265,8 @@ static int count_around(struct measurement *m, struct smtpmon_bpf *skel, bool af
 {
 	uint64_t seen, drops;
 
+	if (m->c->empty_program)
+		return 0;
 	if (read_stat(skel, m->p->stat_prog, SMTPMON_STAT_RING_DROPS, &drops) ||
 	    read_stat(skel, m->p->stat_prog, SMTPMON_STAT_PACKETS, &seen))
 		return -1;
@@ -269,6 +289,7 @@ static int measure_prepare(struct measurement *m, struct smtpmon_bpf *skel, stru
 		return -1;
 	}
 	m->len = build_packet(m->c, m->pkt);
+	m->fd = m->c->empty_program ? m->p->empty_fd : m->p->fd;
 	/* Super-packets get fewer runs: the same bytes as REPEAT MSS segments. */
 	m->repeat = m->c->payload_len > MSS_PAYLOAD ? repeat / (m->c->payload_len / MSS_PAYLOAD) + 1
 						    : repeat;
@@ -277,7 +298,7 @@ static int measure_prepare(struct measurement *m, struct smtpmon_bpf *skel, stru
 	if (count_around(m, skel, false))
 		return -1;
 	*d = (struct drained){0};
-	err = run_batch(m->p, m->pkt, m->len, 1, rb, &k);
+	err = run_batch(m->p, m->fd, m->pkt, m->len, 1, rb, &k);
 	if (count_around(m, skel, true))
 		return -1;
 	if (err) {
@@ -289,6 +310,11 @@ static int measure_prepare(struct measurement *m, struct smtpmon_bpf *skel, stru
 	m->records_per_run = m->records = d->records;
 	/* One run tells how many ring bytes a run takes, hence the batch size. */
 	m->batch = d->bytes ? (uint32_t)(RING_BYTES / 2 / (d->bytes + 64)) : m->repeat;
+	/* The kernel truncates each batch's average to whole ns; noise makes that
+	 * rounding differ from batch to batch, so several batches per trial give
+	 * the trial's figure a finer resolution. */
+	if (m->batch > m->repeat / BATCHES_MIN)
+		m->batch = m->repeat / BATCHES_MIN;
 	if (m->batch == 0)
 		m->batch = 1;
 	return 0;
@@ -304,7 +330,7 @@ static int measure_trial(struct measurement *m, int t, struct smtpmon_bpf *skel,
 	*d = (struct drained){0};
 	for (uint32_t done = 0; done < m->repeat;) {
 		uint32_t n = m->repeat - done < m->batch ? m->repeat - done : m->batch;
-		int err = run_batch(m->p, m->pkt, m->len, n, rb, &k);
+		int err = run_batch(m->p, m->fd, m->pkt, m->len, n, rb, &k);
 
 		if (err) {
 			fprintf(stderr, "bpfbench: %s %s: test run: %s\n", m->p->name, m->c->name,
@@ -318,13 +344,12 @@ static int measure_trial(struct measurement *m, int t, struct smtpmon_bpf *skel,
 	return count_around(m, skel, true);
 }
 
-/* Checks that every run was counted and drained and nothing dropped, then
- * prints the median. */
-static int measure_finish(struct measurement *m, int trials)
+/* Checks that every run was counted and drained and nothing dropped. */
+static int measure_check(const struct measurement *m, int trials)
 {
 	uint64_t runs = 1 + (uint64_t)m->repeat * (uint64_t)trials;
 
-	if (m->seen != runs) {
+	if (!m->c->empty_program && m->seen != runs) {
 		fprintf(stderr, "bpfbench: %s %s: the program counted %llu packets, not %llu\n",
 			m->p->name, m->c->name, (unsigned long long)m->seen,
 			(unsigned long long)runs);
@@ -336,45 +361,68 @@ static int measure_finish(struct measurement *m, int trials)
 			(unsigned long long)(m->records_per_run * runs));
 		return -1;
 	}
-	qsort(m->ns, (size_t)trials, sizeof(double), cmp_double);
-	printf("%s %s ns %.1f runs %llu records_per_run %llu drops %llu\n", m->p->name, m->c->name,
-	       m->ns[trials / 2], (unsigned long long)runs, (unsigned long long)m->records_per_run,
-	       (unsigned long long)m->drops);
 	return m->drops ? -1 : 0;
 }
 
-/* The test-run loop's own cost per run: an empty program of the type. */
-static int bench_empty(const char *name, enum bpf_prog_type type, int retval, uint32_t repeat,
-		       int trials)
+/* Median over trials of a's figure minus b's in the same trial (b NULL: of a's figure). */
+static double median_minus(const struct measurement *a, const struct measurement *b, int trials)
+{
+	double v[MAX_TRIALS];
+
+	for (int t = 0; t < trials; t++)
+		v[t] = a->ns[t] - (b ? b->ns[t] : 0);
+	qsort(v, (size_t)trials, sizeof(double), cmp_double);
+	return v[trials / 2];
+}
+
+static const struct measurement *find(const struct measurement *m, size_t n,
+				      const struct prog_under_test *p, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].p == p && m[i].supported && !strcmp(m[i].c->name, name))
+			return &m[i];
+	return NULL;
+}
+
+static void print_results(const struct measurement *m, size_t n, const struct prog_under_test *p,
+			  int trials)
+{
+	const struct measurement *empty = find(m, n, p, "empty");
+
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].p != p || !m[i].supported)
+			continue;
+		if (m[i].c->empty_program) {
+			printf("%s empty ns %.1f\n", p->name, median_minus(&m[i], NULL, trials));
+			continue;
+		}
+		printf("%s %s ns %.1f runs %llu records_per_run %llu drops %llu net %.1f\n",
+		       p->name, m[i].c->name, median_minus(&m[i], NULL, trials),
+		       (unsigned long long)(1 + (uint64_t)m[i].repeat * (uint64_t)trials),
+		       (unsigned long long)m[i].records_per_run, (unsigned long long)m[i].drops,
+		       empty ? median_minus(&m[i], empty, trials) : 0.0);
+	}
+	for (size_t k = 0; k < sizeof(compared) / sizeof(compared[0]); k++) {
+		const struct measurement *a = find(m, n, p, compared[k][0]),
+					 *b = find(m, n, p, compared[k][1]);
+		if (a && b)
+			printf("%s %s minus %s ns %.1f\n", p->name, a->c->name, b->c->name,
+			       median_minus(a, b, trials));
+	}
+}
+
+/* The empty program of a type: what the kernel's test-run loop costs. An fd, or -1. */
+static int load_empty(const char *name, enum bpf_prog_type type, int retval)
 {
 	const struct bpf_insn insns[] = {
 	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = retval},
 	    {.code = BPF_JMP | BPF_EXIT},
 	};
-	static uint8_t pkt[HDRS_LEN + MSS_PAYLOAD];
-	size_t len = build_packet(&cases[0], pkt);
-	double ns[trials];
 	int fd = bpf_prog_load(type, "smtpmon_empty", "GPL", insns, 2, NULL);
 
-	if (fd < 0) {
+	if (fd < 0)
 		fprintf(stderr, "bpfbench: load empty %s program: %s\n", name, strerror(errno));
-		return -1;
-	}
-	for (int t = 0; t < trials; t++) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)len,
-			    .repeat = repeat);
-		if (bpf_prog_test_run_opts(fd, &opts)) {
-			fprintf(stderr, "bpfbench: empty %s: test run: %s\n", name,
-				strerror(errno));
-			close(fd);
-			return -1;
-		}
-		ns[t] = opts.duration;
-	}
-	close(fd);
-	qsort(ns, (size_t)trials, sizeof(double), cmp_double);
-	printf("%s empty ns %.1f\n", name, ns[trials / 2]);
-	return 0;
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -424,33 +472,46 @@ int main(int argc, char **argv)
 		smtpmon_bpf__destroy(skel);
 		return 1;
 	}
-	const struct prog_under_test progs[] = {
-	    {"tc", skel->progs.smtpmon_tc_ingress, SMTPMON_PROG_TC_INGRESS, TC_RETVAL_NEXT},
-	    {"xdp", skel->progs.smtpmon_xdp, SMTPMON_PROG_XDP, XDP_PASS},
+	struct prog_under_test progs[] = {
+	    {"tc", bpf_program__fd(skel->progs.smtpmon_tc_ingress),
+	     load_empty("tc", BPF_PROG_TYPE_SCHED_CLS, TC_RETVAL_NEXT), SMTPMON_PROG_TC_INGRESS,
+	     TC_RETVAL_NEXT},
+	    {"xdp", bpf_program__fd(skel->progs.smtpmon_xdp),
+	     load_empty("xdp", BPF_PROG_TYPE_XDP, XDP_PASS), SMTPMON_PROG_XDP, XDP_PASS},
 	};
-	if (bench_empty("tc", BPF_PROG_TYPE_SCHED_CLS, TC_RETVAL_NEXT, repeat, trials) ||
-	    bench_empty("xdp", BPF_PROG_TYPE_XDP, XDP_PASS, repeat, trials))
-		status = 1;
 	enum {
 		NPROGS = sizeof(progs) / sizeof(progs[0]),
-		NCASES = sizeof(cases) / sizeof(cases[0])
+		NCASES = sizeof(cases) / sizeof(cases[0]),
+		N = NPROGS * NCASES
 	};
-	static struct measurement m[NPROGS * NCASES];
-	for (size_t i = 0; i < NPROGS * NCASES; i++) {
+	static struct measurement m[N];
+	for (size_t i = 0; i < NPROGS; i++)
+		if (progs[i].empty_fd < 0)
+			status = 1;
+	for (size_t i = 0; i < N && !status; i++) {
 		m[i].p = &progs[i / NCASES];
 		m[i].c = &cases[i % NCASES];
 		if (measure_prepare(&m[i], skel, rb, &drained, repeat))
 			status = 1;
 	}
+	/* Every other trial in reverse: neither of two neighbours always runs first. */
 	for (int t = 0; t < trials && !status; t++)
-		for (size_t i = 0; i < NPROGS * NCASES; i++)
+		for (size_t k = 0; k < N; k++) {
+			size_t i = t % 2 ? N - 1 - k : k;
+
 			if (m[i].supported && measure_trial(&m[i], t, skel, rb, &drained))
 				status = 1;
-	for (size_t i = 0; i < NPROGS * NCASES && !status; i++)
-		if (m[i].supported && measure_finish(&m[i], trials))
+		}
+	for (size_t i = 0; i < N && !status; i++)
+		if (m[i].supported && measure_check(&m[i], trials))
 			status = 1;
-	for (size_t i = 0; i < NPROGS * NCASES; i++)
+	for (size_t i = 0; i < NPROGS && !status; i++)
+		print_results(m, N, &progs[i], trials);
+	for (size_t i = 0; i < N; i++)
 		free(m[i].pkt);
+	for (size_t i = 0; i < NPROGS; i++)
+		if (progs[i].empty_fd >= 0)
+			close(progs[i].empty_fd);
 	ring_buffer__free(rb);
 	smtpmon_bpf__destroy(skel);
 	return status;
