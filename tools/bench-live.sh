@@ -4,9 +4,10 @@
 # A throwaway veth pair (tests/lab/lab.sh), a plain SMTP sink (tools/smtp-sink.py) on the
 # server side so that the MTA is not the bottleneck, and a bulk SMTP load from the client side
 # (tools/smtp-load.py --mix bulk: sessions of ten 8 MB mails, LIVE_MB megabytes per run, one
-# worker, so every run sends the same sessions). RUNS rounds (default 5), each with the load
+# worker, so every run sends the same sessions). RUNS rounds (default 5), each running the load
 # alone, with `smtpmon run` attached (TC, default ring) and with `smtpmon run --bodies skip`,
-# in turn; every figure is the median over rounds of a same-round ratio.
+# then the same three in reverse order (drift within a round cancels out); every figure is the
+# median over rounds of a same-round ratio of the two runs' means.
 #   - throughput ratio (attached / alone), smtpmon CPU seconds per GB (utime + stime from
 #     /proc/PID/stat, counted from just after attach: loading is not per GB), ring drops (kernel counter ring_drops, summed over all rounds)
 #   - events lost: one more run, attached and with tcpdump on the same interface; the live
@@ -14,10 +15,10 @@
 #     `smtpmon read` of the capture
 #   - --bodies skip: ring payload bytes (kernel counter payload_bytes) against copy mode, and
 #     the requests and replies of both modes compared
-#   - collateral: iperf3 (port 5201, IPERF_SECONDS each) alone vs with smtpmon attached
+#   - collateral: iperf3 (port 5201, IPERF_SECONDS each) alone, attached, attached, alone
 #
-#   tools/bench-live.sh      env: RUNS, LIVE_MB (default 1000), CHECK_MB (default 300),
-#                            IPERF_SECONDS (default 3),
+#   tools/bench-live.sh      env: RUNS, LIVE_MB (default 3000: runs of about 3 s, as 1 s runs
+#                            vary by 15 %), CHECK_MB (default 300), IPERF_SECONDS (default 3),
 #                            BENCH_RESULTS (rows appended, see tools/bench-lib.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ if [[ $EUID -ne 0 ]]; then
 	exit 0
 fi
 RUNS=${RUNS:-5}
-LIVE_MB=${LIVE_MB:-1000}
+LIVE_MB=${LIVE_MB:-3000}
 IPERF_SECONDS=${IPERF_SECONDS:-3}
 CHECK_MB=${CHECK_MB:-300}
 SMTPMON=${SMTPMON:-build/smtpmon}
@@ -118,21 +119,44 @@ dialogue() {
 		| @tsv' "$1" | sort
 }
 
-echo "live: $LIVE_MB MB bulk SMTP per run over a veth pair, $RUNS rounds"
+# run NAME MODE: one load run alone, or with smtpmon in copy or skip mode; Gbit/s in $GBIT.
+# (Not in a $(...) subshell: the cleanup trap must know smtpmon's PID.)
+run() {
+	local name=$1 mode=$2
+	case $mode in
+	alone) GBIT=$(load "$name") ;;
+	copy) mon_start "$name" ;;
+	skip) mon_start "$name" --bodies skip ;;
+	esac
+	if [[ $mode != alone ]]; then
+		GBIT=$(load "$name")
+		mon_stop "$name"
+	fi
+}
+
+mean() { echo "($1 + $2) / 2" | bc -l; }
+
+echo "live: $LIVE_MB MB bulk SMTP per run over a veth pair, $RUNS rounds of 6 runs"
 : >"$d/rounds"
 for round in $(seq "$RUNS"); do
-	alone=$(load "alone$round")
-	mon_start "copy$round"
-	copy=$(load "copy$round")
-	mon_stop "copy$round"
-	mon_start "skip$round" --bodies skip
-	skip=$(load "skip$round")
-	mon_stop "skip$round"
+	run "alone$round" alone && a1=$GBIT
+	run "copy$round" copy && c1=$GBIT
+	run "skip$round" skip && s1=$GBIT
+	run "skip${round}b" skip && s2=$GBIT
+	run "copy${round}b" copy && c2=$GBIT
+	run "alone${round}b" alone && a2=$GBIT
+	alone=$(mean "$a1" "$a2")
+	copy=$(mean "$c1" "$c2")
+	skip=$(mean "$s1" "$s2")
 	bytes=$(jq .bytes "$d/copy$round.load.json")
-	echo "$round $alone $copy $skip $(cat "$d/copy$round.cpu") $(cat "$d/skip$round.cpu") $bytes" \
-		"$(kernel "copy$round" ring_drops) $(kernel "skip$round" ring_drops)" \
+	echo "$round $alone $copy $skip" \
+		"$(mean "$(cat "$d/copy$round.cpu")" "$(cat "$d/copy${round}b.cpu")")" \
+		"$(mean "$(cat "$d/skip$round.cpu")" "$(cat "$d/skip${round}b.cpu")")" "$bytes" \
+		"$(($(kernel "copy$round" ring_drops) + $(kernel "copy${round}b" ring_drops)))" \
+		"$(($(kernel "skip$round" ring_drops) + $(kernel "skip${round}b" ring_drops)))" \
 		"$(kernel "copy$round" payload_bytes) $(kernel "skip$round" payload_bytes)" >>"$d/rounds"
-	echo "  round $round: Gbit/s alone $(f2 "$alone"), copy $(f2 "$copy"), skip $(f2 "$skip")"
+	echo "  round $round: Gbit/s alone $(f2 "$a1") $(f2 "$a2"), copy $(f2 "$c1") $(f2 "$c2")," \
+		"skip $(f2 "$s1") $(f2 "$s2")"
 done
 col() { awk -v k="$1" '{ print $k }' "$d/rounds"; }
 ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/rounds" | median; }
@@ -201,12 +225,15 @@ bench_goal live "requests+replies skip vs copy" "$differ differ of $(wc -l <"$d/
 # Collateral: iperf3 on port 5201 across the same interface.
 : >"$d/iperf"
 for round in $(seq "$RUNS"); do
-	alone=$(iperf)
+	a1=$(iperf)
 	mon_start "iperf$round"
-	with=$(iperf)
+	w1=$(iperf)
+	w2=$(iperf)
 	mon_stop "iperf$round"
-	echo "$alone $with" >>"$d/iperf"
-	echo "  iperf3 round $round: Gbit/s alone $(f2 "$alone"), attached $(f2 "$with")"
+	a2=$(iperf)
+	echo "$(mean "$a1" "$a2") $(mean "$w1" "$w2")" >>"$d/iperf"
+	echo "  iperf3 round $round: Gbit/s alone $(f2 "$a1") $(f2 "$a2"), attached $(f2 "$w1")" \
+		"$(f2 "$w2")"
 done
 bench_row collateral "iperf3 alone" "$(f2 "$(awk '{ print $1 }' "$d/iperf" | median)") Gbit/s"
 iratio=$(awk '{ print $2 / $1 }' "$d/iperf" | median)

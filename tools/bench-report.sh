@@ -49,19 +49,25 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   alternated; wall time (bash EPOCHREALTIME) and peak RSS (\`/usr/bin/time -f %M\`).
   events/s counts smtpmon's JSON lines. The second RSS line is the same measurement on the
   30 MB workload (recorded the same way).
-- **bpf**: \`build/tools/bpfbench -n 1000000 -t 5\` (tools/bpfbench.c): BPF_PROG_TEST_RUN of
+- **bpf**: \`build/tools/bpfbench -n 200000 -t 21\` (tools/bpfbench.c): BPF_PROG_TEST_RUN of
   the TC ingress and the XDP program on one packet per case, the ring (32 MB, as smtpmon run)
-  drained between batches, the ring-drop counter and the records drained checked; the value
-  is the kernel's own per-run average (whole ns), median of 5 trials. The kernel cannot
-  test-run a TC program on more than one page of packet, so the 64 KB super-packet is
-  measured on XDP only (multi-buffer).
-- **live**, **collateral**: \`tools/bench-live.sh\` (LIVE_MB=1000, IPERF_SECONDS=3): a veth pair,
+  drained between batches, the ring-drop counter and the records drained checked. The value
+  is the kernel's own per-run average, median of 21 trials; each trial runs every case once,
+  in reverse order every other trial, in at least 10 batches (the kernel truncates each
+  batch's average to whole ns). "net" subtracts an empty program of the same type run in
+  the same trial (the kernel's test-run loop); "minus" is the median of the per-trial
+  differences of two cases run next to each other. The kernel cannot test-run a TC program
+  on more than one page of packet, so the 64 KB super-packet is measured on XDP only
+  (multi-buffer).
+- **live**, **collateral**: \`tools/bench-live.sh\` (LIVE_MB=3000, IPERF_SECONDS=3): a veth pair,
   tools/smtp-sink.py as server, tools/smtp-load.py --mix bulk (sessions of ten 8 MB mails,
   one worker) as client; per round the load alone, with \`smtpmon run -i VETH --control none\`
-  (TC, default 32 MB ring) and with \`--bodies skip\`; CPU from /proc/PID/stat; drops and
+  (TC, default 32 MB ring) and with \`--bodies skip\`, then the three in reverse order, each
+  figure the median over rounds of the ratio of the two runs' means; CPU from /proc/PID/stat; drops and
   payload bytes from smtpmon's final kernel counters. Events lost: one more attached run
   captured by tcpdump on the same interface; its requests and replies (event, command,
-  argument, code, message) against \`smtpmon read\` of the capture. iperf3 -c to port 5201.
+  argument, code, message) against \`smtpmon read\` of the capture. iperf3 -c to port 5201,
+  per round alone, attached, attached, alone.
 - **state**: \`tools/gen-state-pcap.py idle 10000 F\` (and 100, for the baseline: per connection
   = RSS difference / 9900), \`tools/gen-state-pcap.py synflood 1000000 F\`, each read with
   \`build/smtpmon read --idle-timeout 100000 [--max-conns N] F\` under \`/usr/bin/time -f %M\`;
