@@ -6,11 +6,15 @@
  * distance from the next byte to deliver, so wrap-around needs no special
  * case. In-order bytes go straight from the caller's buffer to deliver();
  * only out-of-order pieces are copied, into a sorted list of non-overlapping
- * ranges. Each range is charged its payload plus its node size against the
- * limits, so a flood of one-byte segments is bounded like a few big ones.
+ * ranges. A piece that starts where the range before it ends extends that
+ * range, so the segments behind one hole make one range however many they
+ * are (a loss on a fast link leaves thousands). Each range is charged its
+ * room for payload plus its node size against the limits, so a flood of
+ * one-byte segments with holes between them is bounded like a few big ones.
  * Invariants: no buffered range starts at or before next (it would have been
  * drained), and next == stats.delivered + stats.gap_bytes.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +25,9 @@
 #define SEQ_SPACE_MAX (1u << 31)
 /* Delivered bytes kept to check retransmissions against (per direction). */
 #define RECENT_BYTES 128
-/* Buffered ranges per direction: a 256 KiB buffer of 1460-byte segments
- * needs 180; the cap keeps a flood of tiny segments from making every
- * insertion walk thousands of ranges. */
+/* Buffered ranges per direction, in effect holes: touching pieces share a
+ * range. The cap keeps a flood of tiny segments with holes between them
+ * from making every insertion walk thousands of ranges. */
 #define RANGES_MAX 1024
 
 enum range_kind {
@@ -35,8 +39,9 @@ enum range_kind {
 struct range {
 	struct range *next;
 	uint64_t off, len;
+	uint64_t room; /* bytes allocated in data: >= len for RANGE_DATA, 0 otherwise */
 	enum range_kind kind;
-	uint8_t data[]; /* len bytes for RANGE_DATA, empty otherwise */
+	uint8_t data[];
 };
 
 struct reasm {
@@ -71,9 +76,9 @@ static uint64_t range_end(const struct range *rg)
 	return rg->off + rg->len;
 }
 
-static size_t range_cost(enum range_kind kind, uint64_t len)
+static size_t range_cost(enum range_kind kind, uint64_t room)
 {
-	return sizeof(struct range) + (kind == RANGE_DATA ? len : 0);
+	return sizeof(struct range) + (kind == RANGE_DATA ? room : 0);
 }
 
 struct reasm *reasm_new(const struct reasm_ops *ops, void *ctx, size_t max_buffer,
@@ -92,7 +97,7 @@ struct reasm *reasm_new(const struct reasm_ops *ops, void *ctx, size_t max_buffe
 
 static void release(struct reasm *r, struct range *rg)
 {
-	size_t cost = range_cost(rg->kind, rg->len);
+	size_t cost = range_cost(rg->kind, rg->room);
 
 	r->buffered -= cost;
 	*r->total_buffered -= cost;
@@ -192,16 +197,72 @@ static bool fits(const struct reasm *r, size_t cost)
 	return r->buffered + cost <= r->max_buffer && r->nranges < RANGES_MAX;
 }
 
-static bool insert(struct reasm *r, struct range **link, uint64_t off, enum range_kind kind,
-		   const uint8_t *data, uint64_t len)
+static void charge(struct reasm *r, size_t cost)
 {
-	size_t cost = range_cost(kind, len);
-	struct range *rg = malloc(sizeof(*rg) + (kind == RANGE_DATA ? len : 0));
+	r->buffered += cost;
+	*r->total_buffered += cost;
+	if (r->buffered > r->stats.buffered_peak)
+		r->stats.buffered_peak = r->buffered;
+}
 
+/* Appends len bytes at the end of rg: in place while there is room, else
+ * with room for a quarter more (as the limit allows), so that a range grown a
+ * segment at a time is moved only now and then; *moved tells when it was. */
+static bool extend(struct reasm *r, struct range *rg, const uint8_t *data, uint64_t len,
+		   bool *moved)
+{
+	uint64_t need = rg->len + len, room = need + need / 4;
+
+	if (rg->kind == RANGE_DATA && need > rg->room) {
+		struct range **link = &r->head;
+
+		if (!fits(r, room - rg->room))
+			room = need;
+		if (!fits(r, room - rg->room))
+			return false;
+		while (*link != rg)
+			link = &(*link)->next;
+		struct range *grown = realloc(rg, sizeof(*rg) + room);
+		if (!grown)
+			return false;
+		charge(r, room - grown->room);
+		grown->room = room;
+		*moved = grown != rg;
+		*link = rg = grown;
+		if (!grown->next)
+			r->tail = grown;
+	}
+	if (rg->kind == RANGE_DATA)
+		memcpy(rg->data + rg->len, data, len);
+	rg->len = need;
+	return true;
+}
+
+/* Buffers [off, off + len) at *link, which points at the first range after
+ * it: appended to the range before it when they touch, else a range of its
+ * own. false when the limits or memory do not allow it; *moved when the
+ * range before moved (link, its next field, is stale then). */
+static bool insert(struct reasm *r, struct range **link, uint64_t off, enum range_kind kind,
+		   const uint8_t *data, uint64_t len, bool *moved)
+{
+	if (link != &r->head) {
+		/* link is the next field of the range before. */
+		struct range *before =
+		    (struct range *)((char *)link - offsetof(struct range, next));
+
+		if (before->kind == kind && range_end(before) == off)
+			return extend(r, before, data, len, moved);
+	}
+
+	size_t cost = range_cost(kind, len);
+	if (!fits(r, cost))
+		return false;
+	struct range *rg = malloc(sizeof(*rg) + (kind == RANGE_DATA ? len : 0));
 	if (!rg)
 		return false;
 	rg->off = off;
 	rg->len = len;
+	rg->room = kind == RANGE_DATA ? len : 0;
 	rg->kind = kind;
 	if (kind == RANGE_DATA)
 		memcpy(rg->data, data, len);
@@ -209,11 +270,8 @@ static bool insert(struct reasm *r, struct range **link, uint64_t off, enum rang
 	*link = rg;
 	if (!rg->next)
 		r->tail = rg;
-	r->buffered += cost;
-	*r->total_buffered += cost;
+	charge(r, cost);
 	r->nranges++;
-	if (r->buffered > r->stats.buffered_peak)
-		r->stats.buffered_peak = r->buffered;
 	return true;
 }
 
@@ -226,15 +284,17 @@ static bool place(struct reasm *r, struct range **link, uint64_t off, enum range
 {
 	if (off > r->next) {
 		size_t cost = range_cost(kind, len);
-		if (fits(r, cost) && insert(r, link, off, kind, data, len))
-			return true;
+		bool moved = false;
+
+		if (insert(r, link, off, kind, data, len, &moved))
+			return !moved;
 		while (!fits(r, cost) && r->head && r->head->off < off)
 			skip_to(r, r->head->off);
-		if (off > r->next && fits(r, cost)) {
+		if (off > r->next) {
 			struct range **at = &r->head;
 			while (*at && (*at)->off < off)
 				at = &(*at)->next;
-			if (insert(r, at, off, kind, data, len))
+			if (insert(r, at, off, kind, data, len, &moved))
 				return false;
 		}
 		if (off > r->next)

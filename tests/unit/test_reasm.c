@@ -459,6 +459,32 @@ static void test_range_count_limit(void **state)
 	fixture_free(f);
 }
 
+/* One hole, then 20000 one-byte segments behind it (a 64 KB super-packet cut
+ * small): they touch, so they make one range, not 20000; nothing is lost when
+ * the hole is filled. */
+static void test_touching_pieces_make_one_range(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1 << 20);
+	static uint8_t stream[20001];
+
+	for (size_t i = 0; i < sizeof(stream); i++)
+		stream[i] = (uint8_t)(i * 7 + i / 251);
+	f->rc.truth = stream;
+	reasm_segment(f->r, 0, NULL, 0, true, 0);
+	for (uint32_t i = 1; i < sizeof(stream); i++)
+		reasm_segment(f->r, 1 + i, stream + i, 1, false, 0);
+	assert_int_equal(f->rc.out_len, 0);
+	assert_true(reasm_buffered(f->r) >= 20000);
+	assert_true(reasm_buffered(f->r) < 20000 + 20000 / 4 + 1024); /* room, not nodes */
+	reasm_segment(f->r, 1, stream, 1, false, 0);
+	assert_int_equal(f->rc.ngaps, 0);
+	assert_int_equal(f->rc.out_len, sizeof(stream));
+	assert_int_equal(f->rc.mismatches, 0);
+	assert_int_equal(reasm_buffered(f->r), 0);
+	fixture_free(f);
+}
+
 static void test_flush(void **state)
 {
 	(void)state;
@@ -704,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(test_buffer_limit),
 	    cmocka_unit_test(test_buffer_limit_zero),
 	    cmocka_unit_test(test_range_count_limit),
+	    cmocka_unit_test(test_touching_pieces_make_one_range),
 	    cmocka_unit_test(test_flush),
 	    cmocka_unit_test(test_null_payload),
 	    cmocka_unit_test(test_absurd_lengths),
