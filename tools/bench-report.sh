@@ -92,7 +92,7 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   but 26 000-47 000 ring drops per run: dropped); SCHED_IDLE with a thread that raises the
   priority once the ring is a quarter full (77 raises per GB, slower than plain: dropped).
   Kept: records of up to 32 KB (8 instead of 32 per 64 KB super-packet; smtpmon CPU
-  0.28 -> 0.24 s/GB, throughput 78-83 % -> 87 %). \`--bodies skip\` meets the goal.
+  0.28-0.32 -> 0.24-0.28 s/GB, throughput 78-83 % -> 83-87 %). \`--bodies skip\` meets the goal.
 - **TLS-suppressed segment against a pure ACK.** Both leave before any map lookup and cost
   8-11 ns net; the suppressed segment must first be recognised as the cached encrypted
   flow's (ports, family, addresses read from the packet), which the ACK does not need: the
