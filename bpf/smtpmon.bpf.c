@@ -571,15 +571,19 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	 * suppressed last leaves here, before even the port test (a reload
 	 * that changes the ports advances the epoch). */
 	__u64 epoch = flow_epoch;
-	/* Payload in the linear part (on XDP, a frame whose payload is all in
-	 * fragments takes the long way, to the same result). */
+	/* Bytes after the TCP header in the linear part (on XDP, a frame whose
+	 * payload is all in fragments takes the long way, to the same result);
+	 * Ethernet padding after a pure ACK is no payload. */
 	if (data_only && data + p.payload_off < data_end && cached->epoch == epoch &&
 	    cached_tls_segment(cached, data, data_end, &p)) {
-		stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
-		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES,
-			 payload_end(ctx, data, data_end, &p, xdp) - p.payload_off);
-		stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
-		return;
+		__u32 end = payload_end(ctx, data, data_end, &p, xdp);
+
+		if (end > p.payload_off) {
+			stat_add(cpu, SMTPMON_STAT_MATCHED, 1);
+			stat_add(cpu, SMTPMON_STAT_SUPPRESSED_BYTES, end - p.payload_off);
+			stat_add(cpu, SMTPMON_STAT_SUPPRESSED_PACKETS, 1);
+			return;
+		}
 	}
 	if (!is_port(p.dport) && !is_port(p.sport))
 		return;

@@ -508,6 +508,17 @@ static void test_encrypted_flow(void **state)
 	s.flags = SMTPMON_TCP_ACK | SMTPMON_TCP_PSH;
 	s.payload_len = 10;
 	assert_int_equal(run_tc(fx, &s), 0);
+	/* A pure ACK padded to the Ethernet minimum, while the per-CPU cache
+	 * holds this flow: the padding is no payload, nothing is suppressed. */
+	uint64_t suppressed = stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS);
+	s.flags = SMTPMON_TCP_ACK;
+	s.payload_len = 0;
+	s.pad_to = 60;
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), suppressed);
+	s.payload_len = 10;
+	assert_int_equal(run_tc(fx, &s), 0);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SUPPRESSED_PACKETS), suppressed + 1);
 }
 
 /* Port reuse: the new connection's SYN empties the per-CPU cache of the
