@@ -31,14 +31,21 @@ f1() { printf '%.1f' "$(echo "$1" | bc -l)"; }
 
 now() { echo "$EPOCHREALTIME"; }
 
-# wait_quiet FILE: until a capture file has stopped growing (tcpdump drains its kernel buffer
-# behind the traffic; a signal before that loses the packets still in the buffer).
-wait_quiet() {
-	local last=-1 size
-	for _ in $(seq 100); do
-		size=$(stat -c %s "$1")
-		[[ $size == "$last" ]] && return 0
-		last=$size
-		sleep 0.3
+# END_FILTER: what a capture's filter must also take for capture_end.
+END_FILTER='udp port 9'
+# capture_end FILE COMMAND...: COMMAND (e.g. lab_cli) sends a UDP datagram to port 9 of the
+# lab's server, after all the traffic; tcpdump (with -U) writes packets in the order it read
+# them, so once the datagram is in FILE everything before it is too, and tcpdump can be
+# stopped. (Waiting for the file to stop growing was not enough: a capture that stalled for a
+# moment was stopped with its last packets still in the kernel buffer.)
+capture_end() {
+	local file=$1
+	shift
+	"$@" bash -c "echo end >/dev/udp/$LAB_SRV4/9" || return 1
+	for _ in $(seq 300); do
+		tcpdump -r "$file" -n -c 1 "$END_FILTER" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
 	done
+	echo "bench: the end marker never reached $file" >&2
+	return 1
 }

@@ -173,7 +173,7 @@ bench_goal live "ring drops, 32 MB ring (all rounds)" "$drops" "0" "$drops == 0"
 # A smaller run (CHECK_MB) and a 1 GB capture buffer, so tcpdump loses nothing even when it
 # falls behind; if it still drops, the comparison proves nothing and says so.
 ip netns exec "$LAB_SRV_NS" tcpdump -i "$LAB_SRV_IF" -s 0 -B 1048576 -U -n -Z root -w "$d/check.pcap" \
-	'tcp port 25' 2>"$d/tcpdump.err" &
+	"tcp port 25 or $END_FILTER" 2>"$d/tcpdump.err" &
 TCPDUMP_PID=$!
 for _ in $(seq 100); do
 	grep -q 'listening on' "$d/tcpdump.err" && break
@@ -182,7 +182,7 @@ done
 mon_start check
 LIVE_MB=$CHECK_MB load check >/dev/null
 mon_stop check
-wait_quiet "$d/check.pcap"
+capture_end "$d/check.pcap" lab_cli
 kill -TERM "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" || true
 TCPDUMP_PID=
