@@ -192,9 +192,15 @@ static void skip_to(struct reasm *r, uint64_t target)
 	}
 }
 
+static bool bytes_fit(const struct reasm *r, size_t cost)
+{
+	return r->buffered + cost <= r->max_buffer;
+}
+
+/* Room for one more range of this cost. */
 static bool fits(const struct reasm *r, size_t cost)
 {
-	return r->buffered + cost <= r->max_buffer && r->nranges < RANGES_MAX;
+	return bytes_fit(r, cost) && r->nranges < RANGES_MAX;
 }
 
 static void charge(struct reasm *r, size_t cost)
@@ -216,9 +222,9 @@ static bool extend(struct reasm *r, struct range *rg, const uint8_t *data, uint6
 	if (rg->kind == RANGE_DATA && need > rg->room) {
 		struct range **link = &r->head;
 
-		if (!fits(r, room - rg->room))
+		if (!bytes_fit(r, room - rg->room))
 			room = need;
-		if (!fits(r, room - rg->room))
+		if (!bytes_fit(r, room - rg->room))
 			return false;
 		while (*link != rg)
 			link = &(*link)->next;

@@ -485,6 +485,27 @@ static void test_touching_pieces_make_one_range(void **state)
 	fixture_free(f);
 }
 
+/* With as many holes as a direction may hold, a piece touching the last
+ * range still joins it: no hole is given up for it. */
+static void test_touching_piece_at_the_range_cap(void **state)
+{
+	(void)state;
+	struct fixture *f = fixture_new(1 << 30);
+	static uint8_t stream[2 * 1024 + 2];
+
+	for (size_t i = 0; i < sizeof(stream); i++)
+		stream[i] = (uint8_t)(i * 13);
+	f->rc.truth = stream;
+	reasm_segment(f->r, 0, NULL, 0, true, 0);
+	for (uint32_t i = 1; i <= 1024; i++) /* bytes 2, 4, ..., 2048: holes before each */
+		reasm_segment(f->r, 1 + 2 * i, stream + 2 * i, 1, false, 0);
+	assert_int_equal(f->rc.ngaps, 0);
+	reasm_segment(f->r, 1 + 2049, stream + 2049, 1, false, 0);
+	assert_int_equal(f->rc.ngaps, 0);
+	assert_int_equal(f->rc.out_len, 0);
+	fixture_free(f);
+}
+
 static void test_flush(void **state)
 {
 	(void)state;
@@ -731,6 +752,7 @@ int main(void)
 	    cmocka_unit_test(test_buffer_limit_zero),
 	    cmocka_unit_test(test_range_count_limit),
 	    cmocka_unit_test(test_touching_pieces_make_one_range),
+	    cmocka_unit_test(test_touching_piece_at_the_range_cap),
 	    cmocka_unit_test(test_flush),
 	    cmocka_unit_test(test_null_payload),
 	    cmocka_unit_test(test_absurd_lengths),
