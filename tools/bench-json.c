@@ -19,6 +19,8 @@
 
 #include "output.h"
 
+#include "../tests/unit/conn_fixture.h"
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -29,20 +31,12 @@ static uint64_t now_ns(void)
 
 int main(int argc, char **argv)
 {
-	static const struct conn_id id = {
-	    .uid = "CHhAvVGS1DHFjwGM9",
-	    .family = 4,
-	    .orig_h = {10, 0, 0, 1},
-	    .resp_h = {10, 0, 0, 2},
-	    .orig_p = 40512,
-	    .resp_p = 25,
-	};
 	long events = argc > 1 ? atol(argv[1]) : 2000000;
 	struct event evs[4] = {
-	    {.type = EV_SMTP_REQUEST, .id = &id, .is_orig = true},
-	    {.type = EV_SMTP_REPLY, .id = &id},
-	    {.type = EV_SMTP_REPLY, .id = &id},
-	    {.type = EV_SMTP_CONNECTION, .id = &id},
+	    {.type = EV_SMTP_REQUEST, .id = &id4, .is_orig = true},
+	    {.type = EV_SMTP_REPLY, .id = &id4},
+	    {.type = EV_SMTP_REPLY, .id = &id4},
+	    {.type = EV_SMTP_CONNECTION, .id = &id4},
 	};
 	FILE *out = fopen("/dev/null", "w");
 	struct sink *sink;

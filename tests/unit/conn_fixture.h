@@ -1,6 +1,7 @@
 /*
  * conn_fixture.h - the IPv4 connection the output tests write events for
- * (10.0.0.1:40512 -> 10.0.0.2:25), shared so that their expected texts agree.
+ * (10.0.0.1:40512 -> 10.0.0.2:25), shared so that their expected texts agree
+ * (tools/bench-json.c times its events on it too).
  */
 #ifndef SMTPMON_TEST_CONN_FIXTURE_H
 #define SMTPMON_TEST_CONN_FIXTURE_H
