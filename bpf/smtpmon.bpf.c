@@ -136,9 +136,17 @@ static __always_inline void cache_tls_segment(struct smtpmon_tls_cache *c,
 	c->epoch = epoch;
 }
 
+/* The explicit bound is for the verifiers of Linux 6.1 and 6.12: a port read
+ * back from the stack has lost its 16-bit range there, and without the mask
+ * (which the barrier keeps clang from dropping as redundant) the index could
+ * be anything. */
 static __always_inline bool is_port(__u16 port)
 {
-	return port_bits[port >> 3] & (1 << (port & 7));
+	__u32 idx = port >> 3;
+
+	barrier_var(idx);
+	idx &= sizeof(port_bits) - 1;
+	return port_bits[idx] & (1 << (port & 7));
 }
 
 /* When both ports are monitored, both directions must still agree on which
@@ -158,8 +166,27 @@ static __always_inline bool dst_is_server(const struct smtpmon_rec *h)
 	return true;
 }
 
+/* The smaller of len and max, as a bound the verifiers of Linux 6.1 and 6.12
+ * see. In C, clang tests the original in one register and goes on with a copy
+ * in another, and those verifiers do not carry the test over to the copy; in
+ * assembly the test and the result are one register. */
+#define min_len(len, max)                                                                          \
+	({                                                                                         \
+		__u32 __n = (len);                                                                 \
+		asm volatile("if %[n] <= %[m] goto +1; %[n] = %[m]"                                \
+			     : [n] "+r"(__n)                                                       \
+			     : [m] "i"(max));                                                      \
+		__n;                                                                               \
+	})
+
+/* Helpers refuse a size that may be 0. The verifiers of Linux 6.1 and 6.12
+ * learn nothing from "len != 0" (later ones do), but do from a signed
+ * "len > 0", which the barrier keeps clang from turning back into the first. */
 static __always_inline long load_bytes(void *ctx, __u32 off, void *to, __u32 len, const bool xdp)
 {
+	barrier_var(len);
+	if ((__s32)len <= 0)
+		return -1;
 	return xdp ? bpf_xdp_load_bytes(ctx, off, to, len) : bpf_skb_load_bytes(ctx, off, to, len);
 }
 
@@ -380,7 +407,7 @@ static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, _
 						__u64 *window, const bool xdp)
 {
 	struct smtpmon_flow *f = e->flow;
-	__u32 n = len < 5 ? len : 5;
+	__u32 n = min_len(len, 5);
 	__u8 b[5];
 	__u64 w;
 
@@ -410,7 +437,7 @@ static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, _
 static __always_inline bool ends_with_go_ahead(void *ctx, __u32 off, __u32 len, const bool xdp)
 {
 	char buf[GO_AHEAD_SCAN];
-	__u32 n = len < GO_AHEAD_SCAN ? len : GO_AHEAD_SCAN, start = 0;
+	__u32 n = min_len(len, GO_AHEAD_SCAN), start = 0;
 	bool found = n == len; /* a short segment: its first line counts */
 
 	if (n < 6 || load_bytes(ctx, off + len - n, buf, n, xdp) < 0)
