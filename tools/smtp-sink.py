@@ -62,8 +62,9 @@ def serve(conn):
 
 
 def main():
+    family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
     srv = socket.create_server((sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 25),
-                               backlog=128)
+                               family=family, backlog=128)
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()
