@@ -90,7 +90,19 @@ $(BUILD)/smtpmonctl: $(OBJ)/smtpmonctl.o $(LIB)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) | $(BUILD)/tests
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) -I$(BUILD)/tests $< $(LIB) -o $@ $(LDFLAGS) $(LIBS) -lcmocka
+
+# BPF objects of the unit tests (tests/unit/*.bpf.c), with their skeletons.
+$(BUILD)/tests/%.bpf.o: tests/unit/%.bpf.c | $(BUILD)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BUILD)/tests/%.skel.h: $(BUILD)/tests/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/tests/test_bpf_log: $(BUILD)/tests/rejected.skel.h
 
 # Segmentation-invariance driver (tests/corpus/test_reseg.sh): smtpmon's own
 # pcap source with pipeline_segment/pipeline_tick intercepted to re-cut segments.

@@ -16,23 +16,19 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <linux/capability.h>
 
 #include "attach.h"
+#include "bpf_log.h"
 #include "capture.h"
+#include "kernel_check.h"
 #include "smtpmon.skel.h"
 
 #define REC_HDR_LEN offsetof(struct smtpmon_rec, payload)
-/* bpf_loop (5.17) and bpf_xdp_load_bytes (5.18). */
-#define KERNEL_MIN_MAJOR 5
-#define KERNEL_MIN_MINOR 18
 
 struct capture {
 	struct smtpmon_bpf *skel;
@@ -90,56 +86,6 @@ static int64_t sample_boot_to_wall(void)
 	uint64_t w2 = clock_ns(CLOCK_REALTIME);
 
 	return (int64_t)(w1 + (w2 - w1) / 2) - (int64_t)b;
-}
-
-static int libbpf_print_all(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	(void)level;
-	return vfprintf(stderr, fmt, args);
-}
-
-static int libbpf_print_none(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	(void)level;
-	(void)fmt;
-	(void)args;
-	return 0;
-}
-
-static bool kernel_recent_enough(void)
-{
-	struct utsname u;
-	int major, minor;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return true; /* unknown: let the load decide */
-	if (major > KERNEL_MIN_MAJOR || (major == KERNEL_MIN_MAJOR && minor >= KERNEL_MIN_MINOR))
-		return true;
-	fprintf(stderr, "smtpmon: kernel %s is too old: live capture needs Linux >= %d.%d\n",
-		u.release, KERNEL_MIN_MAJOR, KERNEL_MIN_MINOR);
-	return false;
-}
-
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-static bool privileged_enough(void)
-{
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-
-	if (syscall(SYS_capget, &h, d))
-		return true; /* unknown: let the load decide */
-	/* Without CAP_PERFMON the verifier refuses the programs' pointer
-	 * arithmetic (EPERM), which would be a far less helpful message. */
-	if (has_cap(d, CAP_SYS_ADMIN) ||
-	    (has_cap(d, CAP_BPF) && has_cap(d, CAP_NET_ADMIN) && has_cap(d, CAP_PERFMON)))
-		return true;
-	fprintf(stderr,
-		"smtpmon: live capture needs root (or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON)\n");
-	return false;
 }
 
 static bool is_loopback(const char *ifname)
@@ -318,7 +264,7 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	struct smtpmon_bpf *skel;
 	int err;
 
-	libbpf_set_print(opts->verbose ? libbpf_print_all : libbpf_print_none);
+	bpf_log_start(opts->verbose);
 	skel = smtpmon_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "smtpmon: open BPF object: %s\n", strerror(errno));
@@ -348,11 +294,16 @@ static int load(struct capture *c, const struct capture_opts *opts)
 				"and CAP_NET_ADMIN; check kernel.unprivileged_bpf_disabled "
 				"and lockdown)\n",
 				strerror(-err));
-		else
+		else if (opts->verbose)
+			fprintf(stderr, "smtpmon: load BPF programs: rejected by the kernel (%s)\n",
+				strerror(-err));
+		else {
 			fprintf(stderr,
-				"smtpmon: load BPF programs: rejected by the kernel (%s)%s\n",
-				strerror(-err),
-				opts->verbose ? "" : "; run with --verbose for the verifier log");
+				"smtpmon: load BPF programs: rejected by the kernel (%s):\n",
+				strerror(-err));
+			bpf_log_print_reason();
+			fprintf(stderr, "smtpmon: run with --verbose for the whole verifier log\n");
+		}
 		return -1;
 	}
 	c->ring_size = opts->ring_size;
@@ -384,9 +335,8 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	int out_tc = bpf_program__fd(c->skel->progs.smtpmon_tc_egress);
 	char desc[96];
 
-	const char *legacy = getenv("SMTPMON_FORCE_LEGACY_TC");
-
-	c->att.force_legacy_tc = legacy && *legacy && strcmp(legacy, "0");
+	c->att.tc_attach = opts->tc_attach;
+	c->att.xdp_mode = opts->xdp_mode;
 	for (size_t i = 0; i < opts->nifaces; i++) {
 		const char *ifname = opts->ifaces[i];
 		int err;
@@ -415,15 +365,8 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 {
 	struct capture *c;
 
-	if (!kernel_recent_enough() || !privileged_enough())
+	if (!kernel_check(opts->ingress == INGRESS_XDP))
 		return NULL;
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		fprintf(stderr,
-			"smtpmon: kernel BTF /sys/kernel/btf/vmlinux not readable (%s): "
-			"live capture needs a kernel built with CONFIG_DEBUG_INFO_BTF\n",
-			strerror(errno));
-		return NULL;
-	}
 	for (size_t i = 0; i < opts->nifaces; i++)
 		if (!if_nametoindex(opts->ifaces[i])) {
 			fprintf(stderr, "smtpmon: unknown interface '%s'\n", opts->ifaces[i]);
