@@ -158,7 +158,7 @@ int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_f
 
 	if (!ifindex)
 		return -1;
-	if (!s->force_legacy_tc) {
+	if (s->tc_attach != TC_ATTACH_CLSACT) {
 		fd = bpf_link_create(prog_fd, ifindex,
 				     ingress ? ATTACH_TYPE_TCX_INGRESS : ATTACH_TYPE_TCX_EGRESS,
 				     NULL);
@@ -167,6 +167,13 @@ int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_f
 			return 0;
 		}
 		/* EINVAL: a kernel without TCX; anything else is a real error. */
+		if (errno == EINVAL && s->tc_attach == TC_ATTACH_TCX) {
+			fprintf(stderr,
+				"smtpmon: attach TCX to %s: this kernel has no TCX (Linux >= 6.6); "
+				"--tc-attach=auto uses clsact filters instead\n",
+				ifname);
+			return -1;
+		}
 		if (errno != EINVAL) {
 			fprintf(stderr, "smtpmon: attach TCX %s to %s: %s\n",
 				ingress ? "ingress" : "egress", ifname, strerror(errno));
@@ -175,6 +182,12 @@ int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_f
 	}
 	return attach_tc_legacy(s, ifname, ifindex, ingress, prog_fd);
 }
+
+static const unsigned xdp_mode_flags[] = {
+    [XDP_MODE_AUTO] = 0,
+    [XDP_MODE_NATIVE] = XDP_FLAGS_DRV_MODE,
+    [XDP_MODE_GENERIC] = XDP_FLAGS_SKB_MODE,
+};
 
 static void describe_xdp_owner(const char *ifname, __u32 prog_id)
 {
@@ -205,13 +218,19 @@ int attach_xdp(struct attach_set *s, const char *ifname, int prog_fd)
 		describe_xdp_owner(ifname, q.prog_id);
 		return -1;
 	}
-	/* No mode flag: the kernel picks native when the driver has it. */
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, NULL);
+	/* Auto: no mode flag, the kernel picks native when the driver has it. */
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_mode_flags[s->xdp_mode]);
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 	if (fd < 0) {
 		int err = errno;
 
 		if (err == EBUSY && !bpf_xdp_query(ifindex, 0, &q) && q.prog_id)
 			describe_xdp_owner(ifname, q.prog_id);
+		else if (err == EOPNOTSUPP && s->xdp_mode == XDP_MODE_NATIVE)
+			fprintf(stderr,
+				"smtpmon: attach XDP to %s: its driver has no native XDP "
+				"(--xdp-mode=native); --xdp-mode=auto uses generic XDP\n",
+				ifname);
 		else
 			fprintf(stderr, "smtpmon: attach XDP to %s: %s\n", ifname, strerror(err));
 		return -1;

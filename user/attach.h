@@ -1,13 +1,16 @@
 /*
  * attach.h - hook BPF programs to interfaces and take them off again.
  *
- * TC: a TCX link (kernel >= 6.6, created with bpf_link_create since libbpf
- * 1.1 has no bpf_program__attach_tcx); on older kernels a legacy clsact
- * filter with our own handle and priority, after removing a stale filter of
- * ours left there by a killed run. XDP: a link, native where the driver has
- * it, generic otherwise; refused with a clear message when another program
- * owns the hook. Links die with the process, so only legacy filters need
- * attach_detach_all(). Every failure is reported on stderr as one line
+ * TC (s->tc_attach): a TCX link (kernel >= 6.6, created with bpf_link_create
+ * since libbpf 1.1 has no bpf_program__attach_tcx), or a legacy clsact filter
+ * with our own handle and priority, after removing a stale filter of ours left
+ * there by a killed run; auto takes TCX where the kernel has it. XDP
+ * (s->xdp_mode): a link, native where the driver has it, generic otherwise, or
+ * the one mode asked for; refused with a clear message when another program
+ * owns the hook. What was asked for and cannot be had (TCX on a kernel
+ * without it, native XDP on a driver without it) is refused, never replaced. Links die with the
+ * process, so only legacy filters need attach_detach_all(). Every failure is reported on stderr as
+ * one line
  * ("smtpmon: attach TC egress to eth0: ...") and returns -1.
  */
 #ifndef SMTPMON_ATTACH_H
@@ -18,6 +21,18 @@
 #include <stddef.h>
 
 #define ATTACH_MAX 32
+
+enum tc_attach {
+	TC_ATTACH_AUTO = 0, /* TCX where the kernel has it, else clsact */
+	TC_ATTACH_TCX,
+	TC_ATTACH_CLSACT,
+};
+
+enum xdp_mode {
+	XDP_MODE_AUTO = 0, /* native where the driver has it, else generic */
+	XDP_MODE_NATIVE,
+	XDP_MODE_GENERIC,
+};
 
 enum attach_kind {
 	ATTACH_TCX = 0,
@@ -39,7 +54,8 @@ struct attachment {
 struct attach_set {
 	struct attachment a[ATTACH_MAX];
 	size_t n;
-	bool force_legacy_tc; /* use clsact filters even where TCX exists (tests) */
+	enum tc_attach tc_attach;
+	enum xdp_mode xdp_mode;
 };
 
 int attach_tc(struct attach_set *s, const char *ifname, bool ingress, int prog_fd);

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "pipeline.h"
 #include "smtpmon.h"
 
@@ -36,6 +37,8 @@ struct capture_opts {
 	char ifaces[CAPTURE_MAX_IFACES][IF_NAMESIZE];
 	size_t nifaces;
 	enum ingress_hook ingress;
+	enum tc_attach tc_attach;
+	enum xdp_mode xdp_mode;
 	size_t ring_size; /* bytes, power of two */
 	bool bodies_skip; /* the kernel stops copying message bodies (issue 5) */
 	bool verbose;	  /* libbpf debug output and verifier log */

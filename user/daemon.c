@@ -124,10 +124,12 @@ static void warn_restart_only(const struct settings *now, const struct settings 
 		ifaces_same = !strcmp(a->ifaces[i], b->ifaces[i]);
 	if (!ifaces_same)
 		fprintf(stderr, "smtpmon: reload: interfaces changed: restart to apply\n");
-	if (a->ingress != b->ingress || a->ring_size != b->ring_size ||
+	if (a->ingress != b->ingress || a->tc_attach != b->tc_attach ||
+	    a->xdp_mode != b->xdp_mode || a->ring_size != b->ring_size ||
 	    a->bodies_skip != b->bodies_skip)
-		fprintf(stderr, "smtpmon: reload: ingress, ring_size or bodies changed: restart "
-				"to apply\n");
+		fprintf(stderr,
+			"smtpmon: reload: ingress, tc_attach, xdp_mode, ring_size or bodies "
+			"changed: restart to apply\n");
 	if (strcmp(now->control_path, next->control_path) ||
 	    strcmp(now->control_group, next->control_group) ||
 	    strcmp(now->metrics_listen, next->metrics_listen))

@@ -45,6 +45,12 @@ static const char usage[] =
     "Options for run:\n"
     "  -i, --interface IFACE attach to IFACE (repeatable; replaces the file's list)\n"
     "  --ingress tc|xdp      ingress hook (default tc)\n"
+    "  --tc-attach auto|tcx|clsact\n"
+    "                        TC hooks: TCX links (Linux >= 6.6) or clsact\n"
+    "                        filters; auto: TCX where the kernel has it\n"
+    "  --xdp-mode auto|native|generic\n"
+    "                        XDP in the driver or in the stack; auto: native\n"
+    "                        where the driver has it\n"
     "  --ring-size BYTES     BPF ring buffer size, power of two (default 32M)\n"
     "  --bodies copy|skip    skip: the kernel stops copying message bodies\n"
     "                        (commands, replies and headers only; no smtp_data\n"
@@ -71,7 +77,8 @@ struct setting_key {
 	setter_fn set;
 	size_t offset;
 	unsigned long long min, max, scale;
-	bool is_u64; /* the field is a uint64_t, not a size_t */
+	bool is_u64;		    /* the field is a uint64_t, not a size_t */
+	const char *const *choices; /* set_choice: the words, NULL-terminated */
 };
 
 static bool fail(char *why, size_t len, const char *fmt, ...)
@@ -144,18 +151,31 @@ static bool set_ports(struct settings *s, const struct setting_key *k, const cha
 	       fail(why, n, "bad port list '%s' (want e.g. 25,587)", v);
 }
 
-static bool set_ingress(struct settings *s, const struct setting_key *k, const char *v, char *why,
-			size_t n)
+/* A word from k->choices, stored as its index in the enum at k->offset. */
+_Static_assert(sizeof(enum ingress_hook) == sizeof(int) && sizeof(enum tc_attach) == sizeof(int) &&
+		   sizeof(enum xdp_mode) == sizeof(int),
+	       "set_choice stores an int");
+static bool set_choice(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		       size_t n)
 {
-	(void)k;
-	if (!strcmp(v, "tc"))
-		s->capture.ingress = INGRESS_TC;
-	else if (!strcmp(v, "xdp"))
-		s->capture.ingress = INGRESS_XDP;
-	else
-		return fail(why, n, "want tc or xdp, got '%s'", v);
-	return true;
+	char want[64] = "";
+
+	for (int i = 0; k->choices[i]; i++) {
+		if (!strcmp(v, k->choices[i])) {
+			memcpy((char *)s + k->offset, &i, sizeof(i));
+			return true;
+		}
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%s",
+			 i ? (k->choices[i + 1] ? ", " : " or ") : "", k->choices[i]);
+	}
+	return fail(why, n, "want %s, got '%s'", want, v);
 }
+
+static const char *const ingress_names[] = {[INGRESS_TC] = "tc", [INGRESS_XDP] = "xdp", NULL};
+static const char *const tc_attach_names[] = {
+    [TC_ATTACH_AUTO] = "auto", [TC_ATTACH_TCX] = "tcx", [TC_ATTACH_CLSACT] = "clsact", NULL};
+static const char *const xdp_mode_names[] = {
+    [XDP_MODE_AUTO] = "auto", [XDP_MODE_NATIVE] = "native", [XDP_MODE_GENERIC] = "generic", NULL};
 
 static bool set_ring_size(struct settings *s, const struct setting_key *k, const char *v, char *why,
 			  size_t n)
@@ -274,7 +294,20 @@ static bool set_metrics_listen(struct settings *s, const struct setting_key *k, 
 static const struct setting_key setting_keys[] = {
     {.section = "capture", .key = "interfaces", .option = NULL, .set = set_interfaces},
     {.section = "capture", .key = "ports", .option = "ports", .set = set_ports},
-    {.section = "capture", .key = "ingress", .option = "ingress", .set = set_ingress},
+#define CHOICE(field, names)                                                                       \
+	.set = set_choice, .offset = offsetof(struct settings, field), .choices = (names)
+    {.section = "capture",
+     .key = "ingress",
+     .option = "ingress",
+     CHOICE(capture.ingress, ingress_names)},
+    {.section = "capture",
+     .key = "tc_attach",
+     .option = "tc-attach",
+     CHOICE(capture.tc_attach, tc_attach_names)},
+    {.section = "capture",
+     .key = "xdp_mode",
+     .option = "xdp-mode",
+     CHOICE(capture.xdp_mode, xdp_mode_names)},
     {.section = "capture", .key = "ring_size", .option = "ring-size", .set = set_ring_size},
     {.section = "capture", .key = "bodies", .option = "bodies", .set = set_bodies},
 #define NUMBER(field, lo, hi, mult, u64)                                                           \

@@ -2,7 +2,7 @@
 # test_detach.sh - acceptance 4: after SIGTERM and after SIGKILL nothing of smtpmon remains
 # attached (ip link, tc filter show, bpftool prog/link), and a restart after SIGKILL works,
 # for TCX ingress, XDP ingress and the legacy clsact path (forced with
-# SMTPMON_FORCE_LEGACY_TC=1, the path kernels < 6.6 take). Legacy filters cannot die with the
+# --tc-attach=clsact, the path kernels < 6.6 take). Legacy filters cannot die with the
 # process: after SIGKILL the filter is still there by design, and the restart must replace it.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -24,11 +24,7 @@ legacy_filters() {
 
 for mode in tc xdp legacy; do
 	args=(-i "$ifname" --ingress="${mode/legacy/tc}")
-	if [[ $mode == legacy ]]; then
-		export SMTPMON_FORCE_LEGACY_TC=1
-	else
-		unset SMTPMON_FORCE_LEGACY_TC
-	fi
+	[[ $mode == legacy ]] && args+=(--tc-attach=clsact)
 
 	# SIGTERM
 	live_start "$ns" "$d/out.json" "$d/err" 2 "${args[@]}" || { live_fail "$mode: start"; continue; }
