@@ -4,6 +4,7 @@
 #   make            build/smtpmon and build/smtpmonctl
 #   make test       everything tests/run-tests runs (root: namespaces, BPF)
 #   make unit       cmocka unit tests only
+#   make test-kernels [KERNEL=6.1|6.12|linux-image-...]   the kernel matrix (QEMU)
 #   make san        build/san/smtpmon with ASan + UBSan
 #   make fuzz       libFuzzer harnesses (FUZZ_SECONDS each, default 60)
 #   make bench      benchmarks against peers measured in the same run
@@ -51,7 +52,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test unit san fuzz fuzz-build bench demo vmlinux clean format
+.PHONY: all deps test test-kernels unit san fuzz fuzz-build bench demo vmlinux clean format
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -148,6 +149,11 @@ deps:
 test: deps
 	$(Q)$(MAKE) --no-print-directory all san
 	$(Q)tests/run-tests.sh
+
+# The kernel matrix alone (also part of make test): KERNEL=6.1, 6.12 or a Debian
+# linux-image package name; default the newest 6.1 and 6.12.
+test-kernels: all $(BUILD)/tests/test_bpf_prog $(BUILD)/tests/test_bpf_log
+	$(Q)tests/kernels/test_kernels.sh $(KERNEL)
 
 bench: all $(BUILD)/tools/bpfbench
 	$(Q)tools/bench.sh

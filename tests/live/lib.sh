@@ -13,6 +13,7 @@
 #   live_ids ERRFILE prog|link   the kernel ids smtpmon reported for its attachments
 #   live_assert_detached NS IF ERRFILE   nothing of that run is attached or loaded any more
 #   live_counter ERRFILE NAME    a kernel counter from the final statistics line
+#   live_normalise FILE      FILE's events as live and offline runs must both report them
 #
 # Tests print "ok ..." / "FAIL ..." lines; live_fail counts failures, live_done exits with
 # 1 if any. Only our own processes are signalled, by PID.
@@ -113,6 +114,20 @@ live_assert_detached() {
 		bash -c "! ip netns exec '$ns' ip link show dev '$ifname' | grep -q 'xdp'"
 }
 
+# live_normalise FILE: the events of FILE without what differs between a live run and `read`
+# of its capture (timestamps, uids, durations, packet counts), grouped by connection in
+# order of appearance.
+# A connection closed by a FIN from one side and an RST from the other within microseconds
+# (swaks after TLS: client FIN, client RST, server FIN 9 us apart) ends "FIN" or "RST"
+# depending on which of the two packets reached the observer first; the ingress hook and
+# the egress hook run on different CPUs, so the ring buffer and tcpdump may order them
+# differently (seen once in CI). Both mean "closed": only that distinction is dropped.
+live_normalise() {
+	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
+		| if .end == "FIN" or .end == "RST" then .end = "closed" else . end
+		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
+		cat -n | sort -s -k2,2 | cut -f2-
+}
 # live_has FILE 'jq condition': some event of the JSON-lines FILE satisfies it.
 live_has() {
 	jq -e -s "any(.[]; $2)" "$1" >/dev/null

@@ -60,17 +60,6 @@ use_topology() {
 	d=$LAB_DIR
 }
 
-# A connection closed by a FIN from one side and an RST from the other within microseconds
-# (swaks after TLS: client FIN, client RST, server FIN 9 us apart) ends "FIN" or "RST"
-# depending on which of the two packets reached the observer first; the ingress hook and
-# the egress hook run on different CPUs, so the ring buffer and tcpdump may order them
-# differently (seen once in CI). Both mean "closed": only that distinction is dropped.
-normalise() {
-	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
-		| if .end == "FIN" or .end == "RST" then .end = "closed" else . end
-		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
-		cat -n | sort -s -k2,2 | cut -f2-
-}
 timestamps() {
 	jq -r '[[."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"], .ts] | "\(.[0])\t\(.[1])"' "$1" |
 		cat -n | sort -s -k2,2 | cut -f3
@@ -129,8 +118,8 @@ for mode in "${modes[@]}"; do
 		live_check "$mode: the capture's commands and replies agree with tshark" \
 			python3 tests/oracle/tshark_compare.py --smtpmon "$SMTPMON" "$d/$mode.pcap"
 	fi
-	normalise "$d/live.json" >"$d/live.norm"
-	normalise "$d/offline.json" >"$d/offline.norm"
+	live_normalise "$d/live.json" >"$d/live.norm"
+	live_normalise "$d/offline.json" >"$d/offline.norm"
 	nconn=$(grep -c '"smtp_connection"' "$d/offline.norm")
 	live_check "$mode: the capture holds a connection per session ($nconn)" \
 		test "$nconn" -ge "$nsessions"

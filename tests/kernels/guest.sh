@@ -1,0 +1,166 @@
+#!/bin/bash
+# guest.sh - /init of a kernel-matrix guest (tests/kernels/test_kernels.sh boots it under QEMU).
+#
+# On the guest's kernel, with the binaries built on the host:
+#   1. build/tests/test_bpf_prog: every program through BPF_PROG_TEST_RUN on hand-made frames;
+#      build/tests/test_bpf_log: what this kernel's verifier says about a program it refuses;
+#   2. for TC (TCX or clsact, whatever the kernel has) and XDP ingress: two network
+#      namespaces joined by a veth pair, tools/smtp-sink.py in one, smtp_session.py sessions
+#      over IPv4 and IPv6 from the other, `smtpmon run --data` on the server's interface and
+#      tcpdump on the same interface; then `smtpmon read --data` of the capture;
+#   3. after smtpmon exits: none of its programs loaded, no filter, no XDP left;
+#   4. the refusals: --xdp-mode=native on a device whose driver has no XDP (lo),
+#      --tc-attach=tcx on a kernel without TCX: one line and exit status 1.
+# It reports on the second serial port (ttyS1; the kernel's console is ttyS0), for the host to
+# judge: "@@ ok WHAT" / "@@ FAIL WHAT" lines, files gzip'ed and base64'ed between
+# "@@ file NAME" and "@@ end", "@@ done" at the very end. Then it powers the guest off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t bpf bpf /sys/fs/bpf
+cd /smtpmon || exit 1
+SMTPMON=build/smtpmon
+stty -F /dev/ttyS1 raw -echo
+exec 3>/dev/ttyS1
+
+ok() { echo "@@ ok $*" >&3; }
+fail() { echo "@@ FAIL $*" >&3; }
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else fail "$what"; fi
+}
+show_file() {
+	{
+		echo "@@ file $1"
+		gzip -c "$2" | base64
+		echo "@@ end"
+	} >&3
+}
+
+echo "@@ kernel $(uname -r)" >&3
+for m in $(cat /modules/order); do
+	insmod "/modules/$m.ko" || fail "insmod $m"
+done
+ip link set lo up
+
+# 1. Program test runs, and the verifier's own words about a program it refuses.
+timeout 300 build/tests/test_bpf_prog >/tmp/test_bpf_prog.log 2>&1
+rc=$?
+show_file test_bpf_prog.log /tmp/test_bpf_prog.log
+check "BPF_PROG_TEST_RUN of every program (test_bpf_prog exit $rc)" test $rc -eq 0
+timeout 120 build/tests/test_bpf_log >/tmp/test_bpf_log.log 2>&1
+rc=$?
+show_file test_bpf_log.log /tmp/test_bpf_log.log
+check "a refused program's reason (test_bpf_log exit $rc)" test $rc -eq 0
+
+# 2. The lab.
+ip netns add srv && ip netns add cli &&
+	ip link add vs type veth peer name vc &&
+	ip link set vs netns srv && ip link set vc netns cli || fail "lab: namespaces and veth"
+for ns in srv cli; do
+	ip -n $ns link set lo up
+done
+ip -n srv addr add 10.77.0.1/24 dev vs
+ip -n srv addr add fd77::1/64 dev vs nodad
+ip -n cli addr add 10.77.0.2/24 dev vc
+ip -n cli addr add fd77::2/64 dev vc nodad
+ip -n srv link set vs up
+ip -n cli link set vc up
+ip netns exec srv python3 tools/smtp-sink.py 10.77.0.1 25 &
+sink4=$!
+ip netns exec srv python3 tools/smtp-sink.py fd77::1 25 &
+sink6=$!
+
+# Waits until FILE has N lines matching PATTERN (or PID died, or 60 s passed).
+wait_lines() {
+	local file=$1 pattern=$2 n=$3 pid=$4 i
+	for i in $(seq 600); do
+		(($(grep -c "$pattern" "$file") >= n)) && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# The kernel frees programs after an RCU grace period: poll a little.
+no_program_left() {
+	local i
+	for i in $(seq 50); do
+		bpftool prog show | grep -q ' name smtpmon_' || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+for mode in tc xdp; do
+	d=/tmp/$mode
+	mkdir -p $d
+	ip netns exec srv tcpdump -i vs -s 0 -U --immediate-mode -n -Z root -w $d/capture.pcap \
+		tcp port 25 2>$d/tcpdump.err &
+	tcpdump=$!
+	wait_lines $d/tcpdump.err 'listening on' 1 $tcpdump || fail "$mode: tcpdump starts"
+	ip netns exec srv $SMTPMON run -i vs --ingress=$mode --data --control none \
+		>$d/live.json 2>$d/live.err &
+	smtpmon=$!
+	if ! wait_lines $d/live.err '^smtpmon: attached ' 2 $smtpmon; then
+		fail "$mode: smtpmon run attaches"
+		show_file $mode-live.err $d/live.err
+		kill $tcpdump
+		continue
+	fi
+	ok "$mode: smtpmon run attaches: $(grep '^smtpmon: attached ' $d/live.err | cut -d' ' -f3- |
+		tr '\n' ';')"
+	for server in 10.77.0.1 fd77::1; do
+		ip netns exec cli timeout 120 python3 tests/kernels/smtp_session.py $server 25 64 ||
+			fail "$mode: SMTP session to $server"
+	done
+	sleep 1 # the last FIN and ACK
+	kill -INT $tcpdump
+	wait $tcpdump
+	kill -TERM $smtpmon
+	wait $smtpmon
+	check "$mode: smtpmon run exits 0 on SIGTERM (exit $?)" test $? -eq 0
+	check "$mode: no program of smtpmon left loaded" no_program_left
+	check "$mode: no filter left on vs" \
+		bash -c '! ip netns exec srv tc filter show dev vs ingress | grep -q . &&
+			! ip netns exec srv tc filter show dev vs egress | grep -q .'
+	check "$mode: no XDP left on vs" bash -c '! ip -n srv link show dev vs | grep -q xdp'
+	$SMTPMON read --data $d/capture.pcap >$d/offline.json 2>$d/offline.err ||
+		fail "$mode: smtpmon read of the capture: $(cat $d/offline.err)"
+	show_file $mode-live.json $d/live.json
+	show_file $mode-offline.json $d/offline.json
+	show_file $mode-live.err $d/live.err
+done
+kill $sink4 $sink6
+
+# 4. Refusals: what the kernel or the device cannot do is one line and exit status 1.
+refused() { # WHAT EXPECTED-WORDS smtpmon run options...
+	local what=$1 words=$2
+	shift 2
+	ip netns exec srv timeout 60 $SMTPMON run --control none "$@" >/dev/null 2>/tmp/refused.err
+	local rc=$? lines
+	lines=$(wc -l </tmp/refused.err)
+	if [[ $rc -eq 1 && $lines -eq 1 ]] && grep -q "$words" /tmp/refused.err; then
+		ok "$what: exit 1, one line: $(cat /tmp/refused.err)"
+	else
+		fail "$what: exit $rc, $lines lines: $(head -3 /tmp/refused.err | tr '\n' '|')"
+	fi
+}
+refused "native XDP on lo, whose driver has none" "no native XDP" \
+	-i lo --ingress=xdp --xdp-mode=native
+kernel=$(uname -r)
+major=${kernel%%.*} minor=${kernel#*.}
+minor=${minor%%.*}
+if ((major < 6 || (major == 6 && minor < 6))); then
+	refused "TCX on a kernel before 6.6" "has no TCX" -i vs --tc-attach=tcx
+else
+	ip netns exec srv timeout -s INT 20 $SMTPMON run --control none -i vs --tc-attach=tcx \
+		>/dev/null 2>/tmp/tcx.err
+	check "TCX asked for and attached on $kernel" grep -q 'attached vs TCX egress' /tmp/tcx.err
+fi
+echo "@@ done" >&3
+poweroff -f
