@@ -12,10 +12,12 @@ build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap
 # Lab peers: a real Postfix with Cyrus SASL (saslpasswd2 + the sasldb plugin), swaks with
 # STARTTLS (IO::Socket::SSL), capture and oracle tools, what the scripts call, systemd for
 # the journal and unit tests (journald, systemd-analyze, systemd-nspawn), bc and time for
-# make bench.
+# make bench; the kernel matrix (tests/kernels): QEMU, a static busybox for the guest, and
+# what builds its initramfs (cpio, xz and zstd for modules, file, strings from binutils).
 test_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-socket-ssl-perl
 	tcpdump tshark iproute2 jq python3 openssl procps psmisc coreutils util-linux
-	systemd systemd-container bc time python3-prometheus-client iperf3 mandoc)
+	systemd systemd-container bc time python3-prometheus-client iperf3 mandoc
+	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

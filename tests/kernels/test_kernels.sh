@@ -107,6 +107,10 @@ boot_one() {
 	extract_files "$report" "$dir" || live_fail "$kver: the guest's files decode"
 	[[ -s $dir/test_bpf_prog.log ]] && grep -E '^\[  (PASSED|FAILED) ' "$dir/test_bpf_prog.log"
 	for mode in tc xdp; do
+		if [[ ! -f $dir/$mode-live.json || ! -f $dir/$mode-offline.json ]]; then
+			live_fail "$kver $mode: the guest sent live and offline events"
+			continue
+		fi
 		live_normalise "$dir/$mode-live.json" >"$dir/$mode-live.norm"
 		live_normalise "$dir/$mode-offline.json" >"$dir/$mode-offline.norm"
 		sessions=$(jq -s '[.[] | select(.event == "smtp_connection" and .transactions == 1)]
