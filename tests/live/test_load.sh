@@ -1,6 +1,8 @@
 #!/bin/bash
 # test_load.sh - acceptance 6: the BPF object passes this kernel's verifier and the programs
-# attach, see traffic and leave again; plus the one-line errors of `smtpmon run`.
+# attach, see traffic and leave again; plus the one-line errors of `smtpmon run` (exit 1):
+# unknown interface, no privileges, native XDP where the driver has none, XDP hook taken.
+# (TCX asked for on a kernel without it: tests/kernels, on Debian's 6.1.)
 #
 # In a throwaway veth pair with Postfix (tests/lab): for --ingress=tc and --ingress=xdp,
 # smtpmon starts, bpftool shows the programs and links it reported, a plain SMTP session
@@ -58,6 +60,8 @@ expect_error "unknown interface" "unknown interface 'nosuch0'" \
 	"$SMTPMON" run -i nosuch0
 expect_error "not root" "needs root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$SMTPMON" run -i lo
+expect_error "native XDP asked for on lo, whose driver has none" "its driver has no native XDP" \
+	"$SMTPMON" run -i lo --ingress=xdp --xdp-mode=native --control none
 # Another program owns the XDP hook: refuse with a clear message.
 ip -n "$LAB_SRV_NS" link set dev "$LAB_SRV_IF" xdpgeneric obj build/smtpmon.bpf.o sec xdp.frags \
 	2>/dev/null
