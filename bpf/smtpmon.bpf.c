@@ -35,6 +35,7 @@
 
 #include "smtpmon.h"
 #include "parse.bpf.h"
+#include "bounds.bpf.h"
 
 #define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
 /* Payload capacity of the record size classes: most command and reply
@@ -165,19 +166,6 @@ static __always_inline bool dst_is_server(const struct smtpmon_rec *h)
 			return h->daddr[i] < h->saddr[i];
 	return true;
 }
-
-/* The smaller of len and max, as a bound the verifiers of Linux 6.1 and 6.12
- * see. In C, clang tests the original in one register and goes on with a copy
- * in another, and those verifiers do not carry the test over to the copy; in
- * assembly the test and the result are one register. */
-#define min_len(len, max)                                                                          \
-	({                                                                                         \
-		__u32 __n = (len);                                                                 \
-		asm volatile("if %[n] <= %[m] goto +1; %[n] = %[m]"                                \
-			     : [n] "+r"(__n)                                                       \
-			     : [m] "i"(max));                                                      \
-		__n;                                                                               \
-	})
 
 /* Helpers refuse a size that may be 0. The verifiers of Linux 6.1 and 6.12
  * learn nothing from "len != 0" (later ones do), but do from a signed

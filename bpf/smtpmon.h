@@ -185,4 +185,66 @@ struct smtpmon_percpu {
 	struct smtpmon_tls_cache tls;
 };
 
+/* ---- TLS plaintext (tls.bpf.c, docs/tls-plaintext.md) ---- */
+
+/* The TLS libraries probed; each has its own counters. */
+enum smtpmon_tls_lib {
+	SMTPMON_TLS_OPENSSL = 0,
+	SMTPMON_TLS_GNUTLS,
+	SMTPMON_TLS_LIB_MAX,
+};
+
+/* What the probed call did with the plaintext, seen from the process. */
+enum smtpmon_tls_op {
+	SMTPMON_TLS_READ = 0, /* received from the peer */
+	SMTPMON_TLS_WRITE,    /* sent to the peer */
+};
+
+/* The process's end of the TCP connection: the side on a monitored port
+ * (server: smtpd) or the other one (client: the MTA's own delivery, a
+ * local submission). */
+enum smtpmon_tls_role {
+	SMTPMON_TLS_SERVER = 0,
+	SMTPMON_TLS_CLIENT,
+};
+
+/* Plaintext a call returned or sent is cut into records of at most this
+ * many bytes, and at most SMTPMON_TLS_PIECES of them per call. */
+#define SMTPMON_TLS_CHUNK  16384
+#define SMTPMON_TLS_PIECES 64
+
+/* One record of the ring buffer "tls_events". offset counts the bytes of
+ * this direction (op) that the library passed through this TLS object since
+ * it was first seen (0: the session's first plaintext byte if the object is
+ * new): a jump is a loss (ring full, a call on no known socket). */
+struct smtpmon_tls_rec {
+	__u64 ts_ns;  /* bpf_ktime_get_boot_ns() */
+	__u64 offset; /* of payload[0] in the direction's plaintext */
+	__u32 tgid;
+	__u32 payload_len; /* bytes this record covers */
+	__u32 copied_len;  /* bytes of payload[] that follow */
+	__u8 family;	   /* AF_INET (2) or AF_INET6 (10), as the socket says */
+	__u8 op;	   /* enum smtpmon_tls_op */
+	__u8 role;	   /* enum smtpmon_tls_role */
+	__u8 lib;	   /* enum smtpmon_tls_lib */
+	__u8 laddr[16];	   /* the process's address; IPv4 in the first 4 bytes */
+	__u8 raddr[16];	   /* the peer's */
+	__u16 lport;	   /* host byte order */
+	__u16 rport;
+	char comm[16];
+	__u8 payload[];
+};
+
+enum smtpmon_tls_stat {
+	SMTPMON_TLS_STAT_CALLS = 0,	  /* probed calls that passed plaintext */
+	SMTPMON_TLS_STAT_COPIED_BYTES,	  /* plaintext bytes copied into the ring */
+	SMTPMON_TLS_STAT_RECORDS,	  /* records submitted */
+	SMTPMON_TLS_STAT_NOT_MONITORED,	  /* calls on sockets of no monitored port */
+	SMTPMON_TLS_STAT_NO_SOCKET,	  /* calls whose TLS object is tied to no TCP socket yet */
+	SMTPMON_TLS_STAT_RING_DROPS,	  /* records lost: ring full */
+	SMTPMON_TLS_STAT_RING_DROP_BYTES, /* plaintext bytes lost: ring full */
+	SMTPMON_TLS_STAT_TRUNCATED_BYTES, /* bytes of a call beyond SMTPMON_TLS_PIECES records */
+	SMTPMON_TLS_STAT_MAX,
+};
+
 #endif /* SMTPMON_H */

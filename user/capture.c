@@ -26,6 +26,7 @@
 #include "bpf_log.h"
 #include "capture.h"
 #include "kernel_check.h"
+#include "tls_probe.h"
 #include "smtpmon.skel.h"
 
 #define REC_HDR_LEN offsetof(struct smtpmon_rec, payload)
@@ -45,6 +46,10 @@ struct capture {
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
 	bool capturing; /* opened and attached: counters are worth printing */
 	uint64_t skip_marks, skip_mark_errors;
+	/* TLS plaintext (tls_probe.h); tc_rb reads the wire's ring alone. */
+	struct tls_probe *tls;
+	struct ring_buffer *tc_rb;
+	uint64_t tls_records, tls_bad_records;
 };
 
 const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
@@ -249,10 +254,9 @@ static void mark_skip(void *ctx, const struct conn_id *id, const struct pipeline
 
 static void write_port_bits(struct smtpmon_bpf *skel, const struct config *cfg)
 {
-	uint8_t bits[sizeof(skel->bss->port_bits)] = {0};
+	uint8_t bits[sizeof(skel->bss->port_bits)];
 
-	for (size_t i = 0; i < cfg->nports; i++)
-		bits[cfg->ports[i] >> 3] |= (uint8_t)(1u << (cfg->ports[i] & 7));
+	config_port_bits(cfg, bits);
 	/* Byte by byte into the live map: a packet racing the update sees
 	 * either the old or the new bit of its port, never garbage. */
 	for (size_t i = 0; i < sizeof(bits); i++)
@@ -360,6 +364,80 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	return 0;
 }
 
+/* An address as the pipeline keys it: IPv4 in 4 bytes, also when an IPv6
+ * socket carries it (::ffff:a.b.c.d). */
+static uint8_t pipeline_address(uint8_t af, const uint8_t *in, uint8_t out[16])
+{
+	static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+	memset(out, 0, 16);
+	if (af == AF_INET6 && memcmp(in, v4_mapped, sizeof(v4_mapped))) {
+		memcpy(out, in, 16);
+		return 6;
+	}
+	memcpy(out, af == AF_INET6 ? in + 12 : in, 4);
+	return 4;
+}
+
+static int on_tls_record(void *ctx, void *data, size_t size)
+{
+	struct capture *c = ctx;
+	const struct smtpmon_tls_rec *r = data;
+	bool server_end;
+	struct plaintext pt;
+
+	if (size < sizeof(*r) || r->copied_len > size - sizeof(*r) ||
+	    r->copied_len != r->payload_len || r->op > SMTPMON_TLS_WRITE ||
+	    r->role > SMTPMON_TLS_CLIENT || (r->family != AF_INET && r->family != AF_INET6)) {
+		c->tls_bad_records++;
+		return 0;
+	}
+	/* What the wire showed before this plaintext existed (the 220 to
+	 * STARTTLS, the SYN on 465) must reach the pipeline first. */
+	ring_buffer__consume(c->tc_rb);
+	c->tls_records++;
+	server_end = r->role == SMTPMON_TLS_SERVER;
+	pt = (struct plaintext){
+	    .ts_ns = r->ts_ns + (uint64_t)c->boot_to_wall_ns,
+	    .client_port = server_end ? r->rport : r->lport,
+	    .server_port = server_end ? r->lport : r->rport,
+	    .from_client = server_end == (r->op == SMTPMON_TLS_READ),
+	    .view = server_end ? PLAINTEXT_SERVER_END : PLAINTEXT_CLIENT_END,
+	    .offset = r->offset,
+	    .data = r->payload,
+	    .len = r->copied_len,
+	};
+	pt.family = pipeline_address(r->family, server_end ? r->raddr : r->laddr, pt.client);
+	if (pipeline_address(r->family, server_end ? r->laddr : r->raddr, pt.server) != pt.family) {
+		c->tls_bad_records++;
+		return 0;
+	}
+	pipeline_plaintext(c->p, &pt);
+	return 0;
+}
+
+/* The probes on the TLS libraries: their ring joins the wire's in c->rb.
+ * Without them capture goes on (tls_probe_open said why). */
+static void open_tls(struct capture *c, const struct capture_opts *opts)
+{
+	struct tls_probe_opts tls = opts->tls;
+
+	/* The plaintext of a session is no more than its wire bytes: the
+	 * same room. */
+	tls.ring_size = opts->ring_size;
+	c->tls = tls_probe_open(&tls, c->cfg);
+	if (!c->tls)
+		return;
+	c->tc_rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
+	if (!c->tc_rb || ring_buffer__add(c->rb, tls_probe_ring_fd(c->tls), on_tls_record, c)) {
+		fprintf(stderr, "smtpmon: TLS plaintext: ring buffer: %s\n", strerror(errno));
+		ring_buffer__free(c->tc_rb);
+		c->tc_rb = NULL;
+		tls_probe_close(c->tls);
+		c->tls = NULL;
+	}
+}
+
 struct capture *capture_open(const struct capture_opts *opts, const struct config *cfg,
 			     struct pipeline *p)
 {
@@ -396,6 +474,8 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 		pipeline_set_skip_hook(p, mark_skip, c);
 	if (attach_all(c, opts))
 		goto fail;
+	if (opts->tls_plaintext)
+		open_tls(c, opts);
 	c->capturing = true;
 	return c;
 fail:
@@ -423,6 +503,8 @@ void capture_set_ports(struct capture *c, const struct config *cfg)
 {
 	c->cfg = cfg;
 	write_port_bits(c->skel, cfg);
+	if (c->tls)
+		tls_probe_set_ports(c->tls, cfg);
 	/* The per-CPU TLS caches skip the port test: make them stale. */
 	__sync_fetch_and_add(&c->skel->bss->flow_epoch, 1);
 }
@@ -482,6 +564,26 @@ bool capture_needs_net_admin(const struct capture *c)
 	return false;
 }
 
+static void print_tls_counters(const struct capture *c, const struct pipeline_stats *ps)
+{
+	uint64_t tc[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX];
+
+	if (!tls_probe_counters(c->tls, tc))
+		return;
+	for (int lib = 0; lib < SMTPMON_TLS_LIB_MAX; lib++) {
+		fprintf(stderr, "smtpmon: tls %s:", tls_probe_lib_names[lib]);
+		for (int k = 0; k < SMTPMON_TLS_STAT_MAX; k++)
+			fprintf(stderr, " %s %" PRIu64 "%s", tls_probe_stat_names[k], tc[lib][k],
+				k + 1 < SMTPMON_TLS_STAT_MAX ? "," : "\n");
+	}
+	fprintf(stderr,
+		"smtpmon: user tls: records %" PRIu64 ", bad_records %" PRIu64
+		", delivered_bytes %" PRIu64 ", unmatched %" PRIu64 ", other_end %" PRIu64
+		", overlap_bytes %" PRIu64 "\n",
+		c->tls_records, c->tls_bad_records, ps->plain_bytes, ps->plain_unmatched,
+		ps->plain_other_view, ps->plain_overlap_bytes);
+}
+
 static void print_counters(const struct capture *c)
 {
 	struct capture_counters cc;
@@ -507,6 +609,8 @@ static void print_counters(const struct capture *c)
 		c->records, c->bad_records, c->tls_marks, c->tls_mark_errors, ps->conns_total,
 		ps->conns_evicted, ps->gaps, ps->gap_bytes, c->skip_marks, c->skip_mark_errors,
 		ps->skipped_bytes, ps->skip_fallbacks);
+	if (c->tls)
+		print_tls_counters(c, ps);
 }
 
 void capture_close(struct capture *c)
@@ -520,9 +624,11 @@ void capture_close(struct capture *c)
 		ring_buffer__consume(c->rb);
 		print_counters(c);
 	}
+	tls_probe_close(c->tls);
 	pipeline_set_tls_hook(c->p, NULL, NULL);
 	pipeline_set_skip_hook(c->p, NULL, NULL);
 	ring_buffer__free(c->rb);
+	ring_buffer__free(c->tc_rb);
 	if (c->ring_consumer)
 		munmap((void *)c->ring_consumer, c->page_size);
 	if (c->ring_producer)

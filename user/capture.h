@@ -24,6 +24,7 @@
 
 #include "attach.h"
 #include "pipeline.h"
+#include "tls_probe.h"
 #include "smtpmon.h"
 
 #define CAPTURE_MAX_IFACES 16
@@ -39,9 +40,11 @@ struct capture_opts {
 	enum ingress_hook ingress;
 	enum tc_attach tc_attach;
 	enum xdp_mode xdp_mode;
-	size_t ring_size; /* bytes, power of two */
-	bool bodies_skip; /* the kernel stops copying message bodies (issue 5) */
-	bool verbose;	  /* libbpf debug output and verifier log */
+	size_t ring_size;   /* bytes, power of two */
+	bool bodies_skip;   /* the kernel stops copying message bodies (issue 5) */
+	bool verbose;	    /* libbpf debug output and verifier log */
+	bool tls_plaintext; /* probe the TLS libraries (tls_probe.h) */
+	struct tls_probe_opts tls;
 };
 
 /* Kernel and ring counters, monotonic except ring_used. */

@@ -10,8 +10,11 @@ void config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ports[0] = 25;
-	cfg->ports[1] = 587;
-	cfg->nports = 2;
+	cfg->ports[1] = 465;
+	cfg->ports[2] = 587;
+	cfg->nports = 3;
+	cfg->implicit_tls_ports[0] = 465;
+	cfg->nimplicit_tls_ports = 1;
 	cfg->events_mask = EV_MASK_ALL; /* smtp_data also needs emit_data */
 	cfg->max_line = 16384;
 	cfg->max_conns = 65536;
@@ -24,7 +27,7 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout_ns = 300ull * 1000000000ull;
 }
 
-bool config_parse_ports(struct config *cfg, const char *list)
+static bool parse_port_list(const char *list, uint16_t *out, size_t *nout, bool empty_ok)
 {
 	uint16_t ports[CONFIG_MAX_PORTS];
 	size_t n = 0;
@@ -41,17 +44,44 @@ bool config_parse_ports(struct config *cfg, const char *list)
 		ports[n++] = (uint16_t)v;
 		p = *end ? end + 1 : end;
 	}
-	if (n == 0)
+	if (n == 0 && !empty_ok)
 		return false;
-	memcpy(cfg->ports, ports, n * sizeof(ports[0]));
-	cfg->nports = n;
+	memcpy(out, ports, n * sizeof(ports[0]));
+	*nout = n;
 	return true;
+}
+
+bool config_parse_ports(struct config *cfg, const char *list)
+{
+	return parse_port_list(list, cfg->ports, &cfg->nports, false);
+}
+
+bool config_parse_implicit_tls_ports(struct config *cfg, const char *list)
+{
+	return parse_port_list(list, cfg->implicit_tls_ports, &cfg->nimplicit_tls_ports, true);
+}
+
+static bool in_list(const uint16_t *ports, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
 }
 
 bool config_is_port(const struct config *cfg, uint16_t port)
 {
+	return in_list(cfg->ports, cfg->nports, port);
+}
+
+bool config_is_implicit_tls_port(const struct config *cfg, uint16_t port)
+{
+	return in_list(cfg->implicit_tls_ports, cfg->nimplicit_tls_ports, port);
+}
+
+void config_port_bits(const struct config *cfg, uint8_t bits[65536 / 8])
+{
+	memset(bits, 0, 65536 / 8);
 	for (size_t i = 0; i < cfg->nports; i++)
-		if (cfg->ports[i] == port)
-			return true;
-	return false;
+		bits[cfg->ports[i] >> 3] |= (uint8_t)(1u << (cfg->ports[i] & 7));
 }

@@ -14,6 +14,11 @@
 struct config {
 	uint16_t ports[CONFIG_MAX_PORTS]; /* monitored (server) ports */
 	size_t nports;
+	/* Those of them where TLS starts with the connection (465): their wire
+	 * bytes are never parsed as SMTP, their lines come from the TLS
+	 * library's plaintext only. */
+	uint16_t implicit_tls_ports[CONFIG_MAX_PORTS];
+	size_t nimplicit_tls_ports;
 	unsigned events_mask;	 /* EV_MASK() bits of the events to emit */
 	bool emit_data;		 /* smtp_data events (off by default: privacy) */
 	bool keep_credentials;	 /* otherwise AUTH payloads become "[redacted]" */
@@ -25,8 +30,13 @@ struct config {
 };
 
 void config_defaults(struct config *cfg);
-/* "25,587" -> ports; false (and cfg untouched) on a malformed list. */
+/* "25,587" -> ports; false (and the list untouched) on a malformed list. */
 bool config_parse_ports(struct config *cfg, const char *list);
+bool config_parse_implicit_tls_ports(struct config *cfg, const char *list);
 bool config_is_port(const struct config *cfg, uint16_t port);
+bool config_is_implicit_tls_port(const struct config *cfg, uint16_t port);
+/* The monitored ports as the BPF programs' bitmap (bit port & 7 of byte
+ * port >> 3). */
+void config_port_bits(const struct config *cfg, uint8_t bits[65536 / 8]);
 
 #endif

@@ -80,6 +80,7 @@ struct event {
 	uint64_t ts_ns;
 	const struct conn_id *id;
 	bool is_orig;
+	bool in_tls; /* a line from inside TLS (the TLS library's plaintext) */
 	union {
 		struct {
 			struct bytes command, arg;

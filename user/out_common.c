@@ -136,6 +136,10 @@ void event_fields(const struct event *ev, const struct field_visitor *v, void *c
 	case EV_TYPE_MAX:
 		break;
 	}
+	/* Our own field: only where it is true, so that the events outside TLS
+	 * keep Zeek's field set (smtp_connection has its own "tls"). */
+	if (ev->in_tls && ev->type != EV_SMTP_CONNECTION)
+		v->boolean(ctx, "tls", true);
 }
 
 static void report_write_error(bool *reported)

@@ -25,6 +25,9 @@
  * ACK, a second RST) before it is forgotten; capped by the idle timeout. */
 #define CLOSED_LINGER_NS  (30ull * 1000000000ull)
 #define TABLE_MIN_BUCKETS 1024
+/* How long a connection with TLS plaintext outlives its FIN or RST, for the
+ * plaintext of its last lines, which comes through another ring buffer. */
+#define PLAIN_END_WAIT_NS (500ull * 1000000ull)
 
 struct list {
 	struct list *prev, *next;
@@ -59,6 +62,22 @@ struct conn {
 	bool partial;
 	bool closed;	/* ended by FIN/RST; lingering without buffers */
 	bool encrypted; /* the source hands over only SYN/FIN/RST (SEG_ENCRYPTED) */
+	/* The wire carries TLS from here on (the 220 to STARTTLS, or an
+	 * implicit-TLS port): its bytes are only counted. */
+	bool wire_tls;
+	bool implicit_tls;
+	/* TLS plaintext (pipeline_plaintext): which end's library feeds the
+	 * session (the other end's view of the same bytes is left out), and
+	 * how far each direction went. */
+	bool plain_started;
+	uint8_t plain_view;
+	uint64_t plain_pos[2];
+	/* Ended by FIN/RST while plaintext flows: the last lines the library
+	 * passed before the close may still be on their way (another ring);
+	 * the end waits until end_at. */
+	bool end_pending;
+	enum conn_end pending_end;
+	uint64_t end_at;
 };
 
 struct pipeline {
@@ -76,7 +95,8 @@ struct pipeline {
 	uint64_t now_ns;   /* latest time seen */
 	uint64_t event_ns; /* timestamp of the events being produced */
 	uint64_t conn_counter;
-	uint32_t uid_key; /* from the first timestamp: uids depend on the input only */
+	size_t pending_ends; /* connections with end_pending */
+	uint32_t uid_key;    /* from the first timestamp: uids depend on the input only */
 	size_t total_buffered;
 	bool oom_reported;
 	struct pipeline_stats stats;
@@ -274,6 +294,13 @@ static void offer_skip(struct conn *c, struct direction *d)
 	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
 }
 
+static void wire_turns_tls(struct conn *c)
+{
+	c->wire_tls = true;
+	if (c->p->tls_fn)
+		c->p->tls_fn(c->p->tls_ctx, &c->id);
+}
+
 static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 {
 	struct direction *d = ctx;
@@ -281,7 +308,7 @@ static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 	uint64_t off = d->pos;
 
 	d->pos += len;
-	if (smtp_is_tls(c->smtp) || c->encrypted)
+	if (c->wire_tls || c->encrypted)
 		return;
 	if (data) {
 		smtp_deliver(c->smtp, d->is_orig, data, len);
@@ -293,8 +320,8 @@ static void on_deliver(void *ctx, const uint8_t *data, size_t len)
 	}
 	/* Watching the state rather than smtp_starttls events works whatever
 	 * the event mask. */
-	if (smtp_is_tls(c->smtp) && c->p->tls_fn)
-		c->p->tls_fn(c->p->tls_ctx, &c->id);
+	if (smtp_is_tls(c->smtp))
+		wire_turns_tls(c);
 }
 
 static void on_gap(void *ctx, uint64_t off, uint64_t len)
@@ -309,7 +336,7 @@ static void on_gap(void *ctx, uint64_t off, uint64_t len)
 	ev.gap.seq = off;
 	ev.gap.length = len;
 	emit(c, &ev);
-	if (!smtp_is_tls(c->smtp))
+	if (!c->wire_tls)
 		smtp_gap(c->smtp, d->is_orig, off, len);
 }
 
@@ -409,10 +436,14 @@ static void check_fin(struct conn *c, struct direction *d)
 
 /* Flushes, finishes the session, emits the summary. FIN/RST ends leave the
  * tuple lingering as closed; other ends forget it. */
-static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
+static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 {
 	struct event ev = {.type = EV_SMTP_CONNECTION};
 
+	if (c->end_pending) {
+		c->end_pending = false;
+		p->pending_ends--;
+	}
 	for (int i = 1; i >= 0; i--) {
 		reasm_flush(c->dir[i].reasm);
 		check_fin(c, &c->dir[i]);
@@ -431,6 +462,22 @@ static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
 	list_push_front(&p->closed, &c->lru);
 }
 
+/* conn_finish(), but a FIN or RST of a connection with TLS plaintext waits
+ * PLAIN_END_WAIT_NS for its last plaintext (expire() ends it then). */
+static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
+{
+	if (c->plain_started && (end == CONN_END_FIN || end == CONN_END_RST)) {
+		if (!c->end_pending) {
+			c->end_pending = true;
+			c->pending_end = end;
+			c->end_at = p->now_ns + PLAIN_END_WAIT_NS;
+			p->pending_ends++;
+		}
+		return;
+	}
+	conn_finish(p, c, end);
+}
+
 static void evict(struct pipeline *p, struct conn *c)
 {
 	p->stats.conns_evicted++;
@@ -443,6 +490,15 @@ static void expire(struct pipeline *p, uint64_t now)
 	uint64_t linger = timeout < CLOSED_LINGER_NS ? timeout : CLOSED_LINGER_NS;
 	struct conn *c;
 
+	/* Few connections wait for their plaintext at a time: a walk is fine. */
+	for (struct list *e = p->active.next; p->pending_ends && e != &p->active;) {
+		c = (struct conn *)((char *)e - offsetof(struct conn, lru));
+		e = e->next;
+		if (c->end_pending && now >= c->end_at) {
+			p->event_ns = c->end_at;
+			conn_finish(p, c, c->pending_end);
+		}
+	}
 	while ((c = list_oldest(&p->active)) && now > c->last_ns && now - c->last_ns > timeout) {
 		p->event_ns = c->last_ns + timeout;
 		p->stats.conns_timed_out++;
@@ -520,6 +576,10 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	list_push_front(&p->active, &c->lru);
 	p->stats.conns_total++;
 	p->stats.conns_active++;
+	if (config_is_implicit_tls_port(p->cfg, c->id.resp_p)) {
+		c->implicit_tls = true;
+		wire_turns_tls(c);
+	}
 	return c;
 }
 
@@ -598,7 +658,7 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	if (c && new_syn && (c->closed || c->dir[0].fin || c->dir[1].fin)) {
 		/* port reuse */
 		if (!c->closed)
-			conn_end(p, c, CONN_END_FIN);
+			conn_finish(p, c, CONN_END_FIN);
 		if (c->closed)
 			conn_delete(p, c);
 		c = NULL;
@@ -614,6 +674,80 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	}
 	conn_segment(p, c, seg);
 	enforce_total_buffer(p, c->closed ? NULL : c);
+}
+
+/* Plaintext bytes at stream offset off of one direction: what was seen
+ * already is cut off, a hole before them is a gap. */
+static void plain_deliver(struct conn *c, bool is_orig, uint64_t off, const uint8_t *data,
+			  size_t len)
+{
+	uint64_t *pos = &c->plain_pos[is_orig];
+
+	if (off + len <= *pos) {
+		c->p->stats.plain_overlap_bytes += len;
+		return;
+	}
+	if (off < *pos) {
+		c->p->stats.plain_overlap_bytes += *pos - off;
+		data += *pos - off;
+		len -= *pos - off;
+		off = *pos;
+	}
+	if (off > *pos) {
+		struct event ev = {.type = EV_CONTENT_GAP, .is_orig = is_orig, .in_tls = true};
+
+		ev.gap.seq = *pos;
+		ev.gap.length = off - *pos;
+		c->p->stats.gaps++;
+		c->p->stats.gap_bytes += ev.gap.length;
+		emit(c, &ev);
+		smtp_gap(c->smtp, is_orig, *pos, off - *pos);
+	}
+	*pos = off + len;
+	c->p->stats.plain_bytes += len;
+	smtp_deliver(c->smtp, is_orig, data, len);
+}
+
+void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
+{
+	struct segment key = {
+	    .family = pt->family, .sport = pt->client_port, .dport = pt->server_port};
+	struct conn *c;
+	bool is_orig;
+
+	p->stats.plain_records++;
+	memcpy(key.saddr, pt->client, sizeof(key.saddr));
+	memcpy(key.daddr, pt->server, sizeof(key.daddr));
+	if (pt->ts_ns > p->now_ns)
+		p->now_ns = pt->ts_ns;
+	c = lookup(p, &key);
+	/* The wire must have shown the connection turn to TLS: otherwise these
+	 * are bytes of a session the wire does not show (not on a monitored
+	 * interface, or not begun as TLS), and nothing is guessed. */
+	if (!c || c->closed || !(c->wire_tls || c->encrypted)) {
+		p->stats.plain_unmatched++;
+		return;
+	}
+	if (!c->plain_started) {
+		c->plain_started = true;
+		c->plain_view = pt->view;
+		/* A session the wire saw only as encrypted (begun before us)
+		 * is picked up like a partial one. */
+		smtp_resume_in_tls(c->smtp, c->implicit_tls || !c->wire_tls);
+	} else if (pt->view != c->plain_view) {
+		/* Both ends on this host: the other end's library passes the
+		 * same bytes. */
+		p->stats.plain_other_view++;
+		return;
+	}
+	p->event_ns = pt->ts_ns;
+	if (pt->ts_ns > c->last_ns)
+		c->last_ns = pt->ts_ns;
+	list_remove(&c->lru);
+	list_push_front(&p->active, &c->lru);
+	/* key runs from the client to the server */
+	is_orig = sent_by_orig(c, &key) == pt->from_client;
+	plain_deliver(c, is_orig, pt->offset, pt->data, pt->len);
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns)
@@ -694,7 +828,7 @@ void pipeline_foreach_conn(const struct pipeline *p, pipeline_conn_fn fn, void *
 		    .last_ns = c->last_ns,
 		    .orig_bytes = reasm_stream_bytes(c->dir[1].reasm),
 		    .resp_bytes = reasm_stream_bytes(c->dir[0].reasm),
-		    .tls = smtp_is_tls(c->smtp),
+		    .tls = c->wire_tls,
 		    .partial = c->partial,
 		};
 		fn(ctx, &v);

@@ -37,6 +37,26 @@ struct pipeline_skip {
 typedef void (*pipeline_skip_fn)(void *ctx, const struct conn_id *id,
 				 const struct pipeline_skip *skip);
 
+/* Plaintext of a TLS session, from the TLS library of one end (capture.c,
+ * docs/tls-plaintext.md). It joins the connection the wire showed, by its
+ * 4-tuple, once the wire turned to TLS. */
+enum plaintext_view {
+	PLAINTEXT_SERVER_END = 0, /* the library of the process on the monitored port */
+	PLAINTEXT_CLIENT_END,
+};
+
+struct plaintext {
+	uint64_t ts_ns; /* wall clock */
+	uint8_t family; /* 4 or 6 */
+	uint8_t client[16], server[16];
+	uint16_t client_port, server_port;
+	bool from_client;	  /* the bytes went from the client to the server */
+	enum plaintext_view view; /* whose library passed them */
+	uint64_t offset;	  /* of data[0] in its direction, as that library counted */
+	const uint8_t *data;
+	uint32_t len;
+};
+
 struct pipeline_stats {
 	uint64_t segments;    /* segments handed in */
 	uint64_t ignored;     /* not on a monitored port */
@@ -48,14 +68,25 @@ struct pipeline_stats {
 	uint64_t events[EV_TYPE_MAX];
 	uint64_t buffered_bytes; /* out-of-order bytes held now */
 	uint64_t buffer_limit_hits;
-	uint64_t skipped_bytes;	 /* message body bytes the source skipped on request */
-	uint64_t skip_fallbacks; /* skipped bytes that hid the end of a body (a gap) */
+	uint64_t skipped_bytes;	      /* message body bytes the source skipped on request */
+	uint64_t skip_fallbacks;      /* skipped bytes that hid the end of a body (a gap) */
+	uint64_t plain_records;	      /* TLS plaintext pieces handed in */
+	uint64_t plain_bytes;	      /* ... delivered to sessions */
+	uint64_t plain_unmatched;     /* no connection of the wire in TLS to join */
+	uint64_t plain_other_view;    /* the other end's copy (both ends on this host) */
+	uint64_t plain_overlap_bytes; /* delivered already */
 };
 
 struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
 void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
 void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
+/* A piece of TLS plaintext: after STARTTLS (or from the start, on an
+ * implicit-TLS port) the session goes on with the lines inside TLS. The
+ * first end whose library reports a connection feeds it; the other end's
+ * copy is counted and left out. Pieces for no connection of the wire, or one
+ * that did not turn to TLS, are counted and dropped. */
+void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt);
 /* Time passes (idle timeouts); now_ns is the source's clock. */
 void pipeline_tick(struct pipeline *p, uint64_t now_ns);
 /* Push the events written so far out of the sink's buffers (a live source

@@ -26,7 +26,10 @@ static const char usage[] =
     "Options for both (they override the config file):\n"
     "  --config FILE         config file (run: default " SETTINGS_DEFAULT_FILE "\n"
     "                        when it exists; read: none)\n"
-    "  --ports LIST          monitored server ports (default 25,587)\n"
+    "  --ports LIST          monitored server ports (default 25,465,587)\n"
+    "  --implicit-tls-ports LIST\n"
+    "                        those where TLS starts at once (default 465):\n"
+    "                        their bytes are never parsed as SMTP\n"
     "  --output TYPE[:PATH]  json, text or journal; PATH for json and text\n"
     "                        (default stdout); repeatable; replaces the file's\n"
     "                        outputs (default: json on stdout)\n"
@@ -55,6 +58,9 @@ static const char usage[] =
     "  --bodies copy|skip    skip: the kernel stops copying message bodies\n"
     "                        (commands, replies and headers only; no smtp_data\n"
     "                        for skipped bytes)\n"
+    "  --tls on|off          the plaintext of sessions inside TLS from the TLS\n"
+    "                        libraries (OpenSSL, GnuTLS) with uprobes (default on)\n"
+    "  --tls-libraries LIST  more library files to probe, comma-separated\n"
     "  --control PATH|none   control socket for smtpmonctl\n"
     "                        (default " CONTROL_DEFAULT_PATH ")\n"
     "  --control-group GROUP group that may use the control socket (default smtpmon)\n"
@@ -202,6 +208,49 @@ static bool set_bodies(struct settings *s, const struct setting_key *k, const ch
 	return true;
 }
 
+static bool set_implicit_tls_ports(struct settings *s, const struct setting_key *k, const char *v,
+				   char *why, size_t n)
+{
+	(void)k;
+	return config_parse_implicit_tls_ports(&s->cfg, v) ||
+	       fail(why, n, "bad port list '%s' (want e.g. 465, or empty)", v);
+}
+
+static bool set_tls_plaintext(struct settings *s, const struct setting_key *k, const char *v,
+			      char *why, size_t n)
+{
+	(void)k;
+	if (!strcmp(v, "on") || !strcmp(v, "off")) {
+		s->capture.tls_plaintext = !strcmp(v, "on");
+		return true;
+	}
+	return set_bool(&s->capture.tls_plaintext, v, why, n);
+}
+
+static bool set_tls_libraries(struct settings *s, const struct setting_key *k, const char *v,
+			      char *why, size_t n)
+{
+	(void)k;
+	struct tls_probe_opts *t = &s->capture.tls;
+
+	t->nextra = 0;
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, " \t,");
+
+		if (len) {
+			if (t->nextra == TLS_PROBE_MAX_FILES)
+				return fail(why, n, "more than %d libraries", TLS_PROBE_MAX_FILES);
+			if (len >= TLS_PROBE_PATH_MAX || *p != '/')
+				return fail(why, n, "want absolute paths, got '%.*s'", (int)len, p);
+			memcpy(t->extra[t->nextra], p, len);
+			t->extra[t->nextra++][len] = '\0';
+		}
+		p += len;
+		p += strspn(p, " \t,");
+	}
+	return true;
+}
+
 static bool set_interfaces(struct settings *s, const struct setting_key *k, const char *v,
 			   char *why, size_t n)
 {
@@ -308,7 +357,13 @@ static const struct setting_key setting_keys[] = {
      .key = "xdp_mode",
      .option = "xdp-mode",
      CHOICE(capture.xdp_mode, xdp_mode_names)},
+    {.section = "capture",
+     .key = "implicit_tls_ports",
+     .option = "implicit-tls-ports",
+     .set = set_implicit_tls_ports},
     {.section = "capture", .key = "ring_size", .option = "ring-size", .set = set_ring_size},
+    {.section = "tls", .key = "plaintext", .option = "tls", .set = set_tls_plaintext},
+    {.section = "tls", .key = "libraries", .option = "tls-libraries", .set = set_tls_libraries},
     {.section = "capture", .key = "bodies", .option = "bodies", .set = set_bodies},
 #define NUMBER(field, lo, hi, mult, u64)                                                           \
 	.set = set_number, .offset = offsetof(struct settings, field), .min = (lo), .max = (hi),   \
@@ -628,6 +683,7 @@ static void defaults(struct settings *s)
 	memset(s, 0, sizeof(*s));
 	config_defaults(&s->cfg);
 	s->capture.ingress = INGRESS_TC;
+	s->capture.tls_plaintext = true;
 	s->capture.ring_size = 32u << 20; /* ~25 ms of a 10 Gbit/s burst; see make bench */
 	snprintf(s->control_path, sizeof(s->control_path), "%s", CONTROL_DEFAULT_PATH);
 	snprintf(s->control_group, sizeof(s->control_group), "smtpmon");

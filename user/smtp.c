@@ -130,6 +130,7 @@ struct smtp {
 	bool chunk_last; /* the current chunk is the LAST one */
 	bool chunk_orig; /* direction carrying the chunk */
 	bool nul_reported, single_cr_reported;
+	bool inside_tls; /* the bytes are TLS plaintext: events say so */
 	/* Commands after first_cmd, a ring of queue_cap: in queue_inline
 	 * until a client pipelines more, then on the heap (an idle
 	 * connection must stay small: make bench, 2 KB per connection). */
@@ -149,6 +150,7 @@ static bool wanted(const struct smtp *s, enum event_type type)
 
 static void emit(struct smtp *s, struct event *ev)
 {
+	ev->in_tls = s->inside_tls;
 	if (wanted(s, ev->type))
 		s->emit(s->ctx, ev);
 }
@@ -1111,6 +1113,26 @@ void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
 bool smtp_is_tls(const struct smtp *s)
 {
 	return s->state == ST_IN_TLS;
+}
+
+void smtp_resume_in_tls(struct smtp *s, bool implicit)
+{
+	s->inside_tls = true;
+	s->stats.tls = true;
+	if (implicit || s->state != ST_IN_TLS)
+		return;
+	/* RFC 3207 4.2: both sides discard what they knew; the client
+	 * starts over with EHLO. Nothing is pending: STARTTLS was the last
+	 * command and its 220 the last reply. */
+	s->state = ST_INITIATED;
+	s->first_cmd = CMD_NONE;
+	queue_clear(s);
+	s->mail_open = s->in_body = s->bdat_open = false;
+	for (int i = 0; i < 2; i++) {
+		linesplit_free(&s->dir[i].lines);
+		linesplit_init(&s->dir[i].lines, s->cfg->max_line);
+		s->dir[i].raw_remaining = s->dir[i].skip_off = s->dir[i].skip_len = 0;
+	}
 }
 
 const struct smtp_stats *smtp_stats(const struct smtp *s)

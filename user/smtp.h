@@ -77,8 +77,15 @@ enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len)
  * anywhere else are a gap at once. No smtp_data for skipped bytes. */
 void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len);
 
-/* True once the stream is encrypted: bytes are only counted from then on. */
+/* True once the stream is encrypted (the 220 to STARTTLS) and until
+ * smtp_resume_in_tls(): bytes are only counted then. */
 bool smtp_is_tls(const struct smtp *s);
+/* From now on the session is fed the plaintext inside TLS (the TLS library's
+ * read and write calls, not the wire), and its events carry in_tls. After
+ * STARTTLS the session starts over as RFC 3207 says (EHLO, a new
+ * transaction); implicit: the whole session is inside TLS (port 465), from
+ * the greeting on. */
+void smtp_resume_in_tls(struct smtp *s, bool implicit);
 const struct smtp_stats *smtp_stats(const struct smtp *s);
 const struct smtp_view *smtp_view(const struct smtp *s);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tls.bpf.c - the plaintext of SMTP sessions inside TLS, taken where the
+ * MTA's TLS library hands it over (docs/tls-plaintext.md), into the ring
+ * buffer "tls_events" (record layout and contract: smtpmon.h).
+ *
+ * A uprobe on the entry of a read or write function of the library (OpenSSL
+ * SSL_read, SSL_write and their _ex forms; GnuTLS gnutls_record_recv and
+ * gnutls_record_send) notes the TLS object and the buffer for the thread. A
+ * read or write system call the thread makes inside that call is the library
+ * moving the TLS records: its file descriptor is the TCP socket, which ties
+ * the TLS object to the socket (kept per process and object in "sessions",
+ * so that calls served from the library's own buffer need no system call).
+ * The return probe then finds the socket's addresses and ports in the kernel
+ * (fd -> file -> socket -> sock) and copies exactly the bytes the call
+ * returned or sent, and only when one of the two ports is monitored. Freeing
+ * the TLS object (SSL_free, gnutls_deinit) forgets it, so a new session that
+ * gets the same address starts afresh.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "smtpmon.h"
+#include "bounds.bpf.h"
+
+#define AF_INET	    2
+#define AF_INET6    10
+#define S_IFMT	    00170000
+#define S_IFSOCK    0140000
+#define PROTO_TCP   6
+#define NO_FD	    (-1)
+#define REC_HDR_LEN sizeof(struct smtpmon_tls_rec)
+/* Payload capacity of the record size classes: a command or reply line, a
+ * few, a body write, a full TLS record. */
+#define CLASS_S 128
+#define CLASS_M 1024
+#define CLASS_L 4096
+#define CLASS_X SMTPMON_TLS_CHUNK
+
+/* Monitored ports, rewritten by user space on a reload (as in
+ * smtpmon.bpf.c). */
+__u8 port_bits[65536 / 8];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* user space sets the size before load */
+} tls_events SEC(".maps");
+
+/* A probed call in progress, per thread. */
+struct call {
+	__u64 object; /* SSL * or gnutls_session_t */
+	__u64 buf;
+	__u64 len_out; /* the _ex functions: where the length is returned */
+	__s32 fd;      /* of the first read/write system call inside it */
+	__u8 op;       /* enum smtpmon_tls_op */
+	__u8 lib;      /* enum smtpmon_tls_lib */
+	__u8 pad[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call);
+} calls SEC(".maps");
+
+struct session_key {
+	__u64 object;
+	__u32 tgid;
+	__u32 pad;
+};
+
+enum tie {
+	TIE_UNKNOWN = 0, /* no socket seen yet */
+	TIE_MONITORED,
+	TIE_OTHER, /* a socket of no monitored port, or not TCP */
+};
+
+struct session {
+	__u64 offset[2]; /* per enum smtpmon_tls_op */
+	__u64 sk;	 /* the struct sock it was tied to */
+	__s32 fd;
+	__u8 tie; /* enum tie */
+	__u8 role;
+	__u8 family;
+	__u8 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport, rport;
+	__u32 pad2;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct session_key);
+	__type(value, struct session);
+} sessions SEC(".maps");
+
+struct lib_stats {
+	__u64 stats[SMTPMON_TLS_STAT_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SMTPMON_TLS_LIB_MAX);
+	__type(key, __u32);
+	__type(value, struct lib_stats);
+} tls_stats SEC(".maps");
+
+static __always_inline void count(__u8 lib, enum smtpmon_tls_stat stat, __u64 n)
+{
+	__u32 key = lib;
+	struct lib_stats *s = bpf_map_lookup_elem(&tls_stats, &key);
+
+	if (s && stat < SMTPMON_TLS_STAT_MAX)
+		s->stats[stat] += n;
+}
+
+static __always_inline bool port_monitored(__u16 port)
+{
+	__u32 idx = port >> 3;
+
+	barrier_var(idx);
+	idx &= sizeof(port_bits) - 1;
+	return port_bits[idx] & (1 << (port & 7));
+}
+
+/* ---- entry: note the call ---- */
+
+static __always_inline int enter(void *object, const void *buf, void *len_out, __u8 op, __u8 lib)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call c = {
+	    .object = (__u64)object,
+	    .buf = (__u64)buf,
+	    .len_out = (__u64)len_out,
+	    .fd = NO_FD,
+	    .op = op,
+	    .lib = lib,
+	};
+
+	bpf_map_update_elem(&calls, &id, &c, BPF_ANY);
+	return 0;
+}
+
+/* Arguments: (object, buffer, size[, where the _ex forms return the length]). */
+SEC("uprobe")
+int openssl_read(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL, SMTPMON_TLS_READ,
+		     SMTPMON_TLS_OPENSSL);
+}
+
+SEC("uprobe")
+int openssl_write(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL,
+		     SMTPMON_TLS_WRITE, SMTPMON_TLS_OPENSSL);
+}
+
+SEC("uprobe")
+int openssl_read_ex(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx),
+		     (void *)PT_REGS_PARM4(ctx), SMTPMON_TLS_READ, SMTPMON_TLS_OPENSSL);
+}
+
+SEC("uprobe")
+int openssl_write_ex(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx),
+		     (void *)PT_REGS_PARM4(ctx), SMTPMON_TLS_WRITE, SMTPMON_TLS_OPENSSL);
+}
+
+SEC("uprobe")
+int gnutls_recv(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL, SMTPMON_TLS_READ,
+		     SMTPMON_TLS_GNUTLS);
+}
+
+SEC("uprobe")
+int gnutls_send(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL,
+		     SMTPMON_TLS_WRITE, SMTPMON_TLS_GNUTLS);
+}
+
+/* SSL_free, gnutls_deinit: the object's address may serve a new session. */
+SEC("uprobe")
+int tls_free(struct pt_regs *ctx)
+{
+	struct session_key key = {.object = (__u64)PT_REGS_PARM1(ctx),
+				  .tgid = bpf_get_current_pid_tgid() >> 32};
+
+	bpf_map_delete_elem(&sessions, &key);
+	return 0;
+}
+
+/* ---- inside: the socket the library reads or writes ---- */
+
+static __always_inline int nested(long fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &id);
+
+	if (c && c->fd == NO_FD && fd >= 0 && fd < (1 << 30))
+		c->fd = (__s32)fd;
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_read")
+int tls_sys_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return nested((long)ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_write")
+int tls_sys_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return nested((long)ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_recvfrom")
+int tls_sys_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return nested((long)ctx->args[0]);
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int tls_sys_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return nested((long)ctx->args[0]);
+}
+
+/* The struct sock behind the current task's fd, or NULL if fd is not a
+ * socket. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+
+	if (!fdt || (unsigned)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* Ties s to the socket behind fd: addresses, ports, role. */
+static __always_inline void tie(struct session *s, int fd)
+{
+	struct sock *sk = fd_sock(fd);
+	__u16 family;
+
+	s->fd = fd;
+	s->sk = (__u64)sk;
+	s->tie = TIE_OTHER;
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != PROTO_TCP)
+		return;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET) {
+		bpf_core_read(s->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(s->raddr, 4, &sk->__sk_common.skc_daddr);
+	} else if (family == AF_INET6) {
+		bpf_core_read(s->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(s->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	} else {
+		return;
+	}
+	s->family = family;
+	s->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	s->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (port_monitored(s->lport))
+		s->role = SMTPMON_TLS_SERVER;
+	else if (port_monitored(s->rport))
+		s->role = SMTPMON_TLS_CLIENT;
+	else
+		return;
+	s->tie = TIE_MONITORED;
+}
+
+/* ---- return: copy what passed ---- */
+
+struct copy {
+	const struct session *s;
+	__u64 buf;
+	__u64 offset;
+	__u32 len, done;
+	__u32 tgid;
+	__u8 op, lib;
+	bool lost; /* a reservation failed: the rest is dropped too */
+};
+
+static __always_inline struct smtpmon_tls_rec *reserve(__u32 n, __u32 *cap)
+{
+	if (n <= CLASS_S) {
+		*cap = CLASS_S;
+		return bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_S, 0);
+	}
+	if (n <= CLASS_M) {
+		*cap = CLASS_M;
+		return bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_M, 0);
+	}
+	if (n <= CLASS_L) {
+		*cap = CLASS_L;
+		return bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_L, 0);
+	}
+	*cap = CLASS_X;
+	return bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_X, 0);
+}
+
+static long copy_piece(__u32 index, struct copy *c)
+{
+	const struct session *s = c->s;
+	struct smtpmon_tls_rec *r;
+	__u32 n, cap = 0;
+
+	(void)index;
+	if (c->done >= c->len)
+		return 1;
+	n = min_len(c->len - c->done, CLASS_X);
+	r = c->lost ? NULL : reserve(n, &cap);
+	if (!r) {
+		c->lost = true;
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROPS, 1);
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROP_BYTES, n);
+		c->done += n;
+		return 0;
+	}
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->offset = c->offset + c->done;
+	r->tgid = c->tgid;
+	r->payload_len = n;
+	r->family = s->family;
+	r->op = c->op;
+	r->role = s->role;
+	r->lib = c->lib;
+	__builtin_memcpy(r->laddr, s->laddr, sizeof(r->laddr));
+	__builtin_memcpy(r->raddr, s->raddr, sizeof(r->raddr));
+	r->lport = s->lport;
+	r->rport = s->rport;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	n = min_len(n, CLASS_X);
+	if (n > cap || (__s32)n <= 0 ||
+	    bpf_probe_read_user(r->payload, n, (const void *)(c->buf + c->done))) {
+		/* The buffer went away under us: a loss like a full ring. */
+		bpf_ringbuf_discard(r, 0);
+		c->lost = true;
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROPS, 1);
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROP_BYTES, n);
+		c->done += n;
+		return 0;
+	}
+	r->copied_len = n;
+	bpf_ringbuf_submit(r, 0);
+	count(c->lib, SMTPMON_TLS_STAT_RECORDS, 1);
+	count(c->lib, SMTPMON_TLS_STAT_COPIED_BYTES, n);
+	c->done += n;
+	return 0;
+}
+
+static __always_inline int leave(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call *cp = bpf_map_lookup_elem(&calls, &id);
+	struct session_key key = {.tgid = id >> 32};
+	struct session *s, fresh = {.fd = NO_FD};
+	struct call c;
+	__u64 len = 0;
+
+	if (!cp)
+		return 0;
+	c = *cp;
+	bpf_map_delete_elem(&calls, &id);
+	if (c.len_out) {
+		/* _ex: 1 and the length in *len_out, or 0 */
+		if ((int)ret != 1 || bpf_probe_read_user(&len, sizeof(len), (void *)c.len_out))
+			return 0;
+	} else if (ret > 0) {
+		len = (__u64)ret;
+	}
+	if (!len || len > (1u << 30) || c.op > SMTPMON_TLS_WRITE)
+		return 0;
+	count(c.lib, SMTPMON_TLS_STAT_CALLS, 1);
+	key.object = c.object;
+	s = bpf_map_lookup_elem(&sessions, &key);
+	if (!s) {
+		bpf_map_update_elem(&sessions, &key, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&sessions, &key);
+		if (!s)
+			return 0;
+	}
+	/* A system call inside the call names the socket: (re)tie when it is
+	 * another fd or, behind the same fd, another socket. */
+	if (c.fd != NO_FD &&
+	    (c.fd != s->fd || s->tie == TIE_UNKNOWN || (__u64)fd_sock(c.fd) != s->sk))
+		tie(s, c.fd);
+	__u64 offset = s->offset[c.op & 1];
+	s->offset[c.op & 1] += len;
+	if (s->tie == TIE_UNKNOWN) {
+		count(c.lib, SMTPMON_TLS_STAT_NO_SOCKET, 1);
+		return 0;
+	}
+	if (s->tie != TIE_MONITORED) {
+		count(c.lib, SMTPMON_TLS_STAT_NOT_MONITORED, 1);
+		return 0;
+	}
+	struct copy cc = {
+	    .s = s,
+	    .buf = c.buf,
+	    .offset = offset,
+	    .len = len > SMTPMON_TLS_CHUNK * SMTPMON_TLS_PIECES
+		       ? SMTPMON_TLS_CHUNK * SMTPMON_TLS_PIECES
+		       : (__u32)len,
+	    .tgid = id >> 32,
+	    .op = c.op,
+	    .lib = c.lib,
+	};
+	if (len > cc.len)
+		count(c.lib, SMTPMON_TLS_STAT_TRUNCATED_BYTES, len - cc.len);
+	bpf_loop(SMTPMON_TLS_PIECES, copy_piece, &cc, 0);
+	return 0;
+}
+
+/* OpenSSL's SSL_read and SSL_write return an int (the upper half of the
+ * register is not part of it), GnuTLS's a ssize_t, the _ex forms 1 or 0. */
+SEC("uretprobe")
+int tls_ret_int(struct pt_regs *ctx)
+{
+	return leave((int)PT_REGS_RC(ctx));
+}
+
+SEC("uretprobe")
+int tls_ret_long(struct pt_regs *ctx)
+{
+	return leave((long)PT_REGS_RC(ctx));
+}
+
+char LICENSE[] SEC("license") = "GPL";
