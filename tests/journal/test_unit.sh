@@ -128,7 +128,7 @@ done
 command -v mandoc >/dev/null || echo "note: mandoc not installed, man pages checked by groff only"
 
 echo "== example configuration"
-"$smtpmon" read --config etc/smtpmon.conf --output json ../shared/corpus/synthetic/synth-smtp.pcap \
+"$smtpmon" read --config etc/smtpmon.conf --output json tests/data/synthetic/synth-smtp.pcap \
 	>"$tmp/example.json" 2>"$tmp/example.err" && [[ -s $tmp/example.json ]] &&
 	ok "etc/smtpmon.conf accepted by smtpmon read --config" ||
 	fail "etc/smtpmon.conf: $(head -3 "$tmp/example.err")"

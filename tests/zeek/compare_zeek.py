@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """compare_zeek.py - smtpmon's events against Zeek's own test baselines.
 
-For every Zeek test in ../shared/corpus/zeek/baselines/ that holds
+For every Zeek test in tests/data/zeek/baselines/ that holds
 event-level output (see tests/zeek/README.md for the list and for what each
 baseline covers), run
 
@@ -586,7 +586,7 @@ def _self_check(test, text_events, json_events):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smtpmon", default="build/smtpmon")
-    ap.add_argument("--corpus", default="../shared/corpus/zeek")
+    ap.add_argument("--corpus", default="tests/data/zeek")
     ap.add_argument("--differences", default="docs/zeek-differences.md")
     ap.add_argument("--only", help="run only baselines whose name contains this")
     args = ap.parse_args()
