@@ -41,11 +41,13 @@ import sys
 HEADER_PREFIX = "### BTest baseline data"
 TS_FMT = "%.6f"
 
-# Weird names of weird.log, by what raises them in Zeek (reference
-# zeek-smtp.md a.14). Only the SMTP analyzer's own weirds (analyzer, BDAT
-# splitter, line splitter) are in smtpmon's scope; the others come from
-# layers smtpmon does not have. They are compared anyway whenever smtpmon
-# emits that name for the trace.
+# Weird names of weird.log, by what raises them in Zeek: the SMTP analyzer (the
+# Weird() calls of src/analyzer/protocol/smtp/SMTP.cc and BDAT.cc, and of the
+# line splitter tcp/ContentLine.cc), the MIME parser, the SMTP scripts, the log
+# writer. Only the SMTP analyzer's own weirds (analyzer, BDAT splitter, line
+# splitter) are in smtpmon's scope; the others come from layers smtpmon does
+# not have. They are compared anyway whenever smtpmon emits that name for the
+# trace.
 ANALYZER_WEIRDS = {
     "smtp_invalid_bdat_command", "smtp_huge_bdat_chunk", "smtp_missing_bdat_last_chunk",
     "smtp_bdat_remaining_at_end_data", "smtp_bdat_undelivered_at_done",
