@@ -1,6 +1,6 @@
 #!/bin/bash
 # run-fuzz.sh SECONDS - run every libFuzzer harness in build/fuzz (make
-# fuzz-build) for SECONDS each, seeded from ../shared/corpus.
+# fuzz-build) for SECONDS each, seeded from tests/data.
 #
 # Seeds are built at run time into a temporary directory, never into the
 # repository:
@@ -24,7 +24,7 @@ case $secs in
 	;;
 esac
 cd "$(dirname "$0")/.."
-corpus=../shared/corpus
+corpus=tests/data
 findings=build/fuzz-findings
 if [ ! -d "$corpus" ]; then
 	echo "run-fuzz: $corpus: no such directory" >&2

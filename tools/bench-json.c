@@ -8,10 +8,11 @@
  * Writes EVENTS (default 2,000,000) events to /dev/null through
  * sink_json_new: a rotation of smtp_request, smtp_reply (one with invalid
  * UTF-8 and control bytes to escape) and smtp_connection, and prints
- * ns/event and the output rate. The figure to compare with is
- * ../shared/reference/ecosystem.md section 6 (hand-written escaper,
- * ~180 ns/event for a 9-field event there, 85 ns of which were the loop's
- * own snprintf; there is no snprintf here).
+ * ns/event and the output rate. The figure to compare with: before this sink
+ * was written, a prototype hand-written escaper took ~180 ns per 9-field SMTP
+ * event (~179 bytes, 1 M events, gcc 12 -O2, 2-core Xeon VM), 85 ns of which
+ * were that loop's own snprintf; there is no snprintf here. json-c, jansson
+ * and cJSON took 1.2-2.1 us per event in the same loop.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,8 +1,9 @@
 /*
  * event.h - the events smtpmon emits, and the sink interface that writes them.
  *
- * Events follow Zeek's SMTP events and parameters (see
- * ../shared/reference/zeek-smtp.md): smtp_request, smtp_reply, smtp_data,
+ * Events follow Zeek's SMTP events and parameters (Zeek's
+ * src/analyzer/protocol/smtp/events.bif; where smtpmon differs:
+ * docs/zeek-differences.md): smtp_request, smtp_reply, smtp_data,
  * smtp_starttls, smtp_unexpected; plus content_gap, weird (Zeek's weird
  * names) and a per-connection smtp_connection summary. String fields are raw bytes (struct bytes,
  * not NUL-terminated, may contain anything); sinks are responsible for escaping. An event and

@@ -1,6 +1,6 @@
 /*
  * linesplit.h - one direction's byte stream cut into lines the way Zeek's
- * ContentLine analyzer does for SMTP (../shared/reference/zeek-smtp.md a.2).
+ * ContentLine analyzer (src/analyzer/protocol/tcp/ContentLine.cc) does for SMTP.
  *
  * CR LF, a bare LF and a bare CR each end a line; a CR ending one delivery and
  * an LF starting the next are one terminator. The first NUL of the direction

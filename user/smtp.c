@@ -1,6 +1,7 @@
 /*
  * smtp.c - Zeek's SMTP analyzer as a per-connection state machine (contract
- * in smtp.h, behaviour in ../shared/reference/zeek-smtp.md section a).
+ * in smtp.h; behaviour: SMTP_Analyzer in Zeek 9.1.0-dev's
+ * src/analyzer/protocol/smtp/SMTP.cc and BDAT.cc).
  *
  * Each direction is cut into lines (linesplit.c) unless a BDAT chunk is being
  * received, in which case its bytes are skipped raw. Client lines become
@@ -266,7 +267,7 @@ static void start_tls(struct smtp *s, bool orig)
 	emit(s, &ev);
 }
 
-/* ---- the state table (reference a.5b) ------------------------------------
+/* ---- the state table (Zeek: SMTP_Analyzer::UpdateState) ------------------
  * reply == 0: the command was just seen; otherwise the reply to it. */
 
 /* A command seen where it is not expected is reported; the session moves to
@@ -519,7 +520,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 	}
 }
 
-/* ---- command queue (reference a.6) --------------------------------------- */
+/* ---- command queue (Zeek: pending_cmd_q in NewCmd, NewReply) ------------- */
 
 static void queue_clear(struct smtp *s)
 {
@@ -622,7 +623,7 @@ static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 	}
 }
 
-/* ---- client lines (reference a.4) ---------------------------------------- */
+/* ---- client lines (Zeek: ProcessLine, sender side) ----------------------- */
 
 static bool is_blank(uint8_t c)
 {
@@ -677,7 +678,7 @@ struct bdat_arg {
 	const char *error; /* Zeek's text, or NULL */
 };
 
-/* Zeek's BDAT argument grammar (reference a.8). A NUL ends the number as it
+/* Zeek's BDAT argument grammar (parse_bdat_arg in BDAT.cc). A NUL ends the number as it
  * ends strtoull() in Zeek, and then counts as junk. */
 static struct bdat_arg parse_bdat_arg(const uint8_t *a, size_t n)
 {
@@ -867,7 +868,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 		chunk_done(s, orig);
 }
 
-/* ---- server lines (reference a.5) ---------------------------------------- */
+/* ---- server lines (Zeek: ProcessLine, receiver side, and NewReply) ------- */
 
 static void server_line(struct smtp *s, bool orig, const uint8_t *line, size_t len)
 {

@@ -5,9 +5,10 @@
  * byte stream (smtp_deliver), reports holes (smtp_gap) and the end of a
  * direction or of the connection. Events go to the emit callback with type
  * and fields filled; the caller adds ts and connection identity. The parser
- * follows ../shared/reference/zeek-smtp.md; deliberate differences are listed
- * in docs/zeek-differences.md. Memory per session is bounded by
- * cfg->max_line per direction plus a bounded command queue.
+ * follows Zeek's SMTP analyzer (src/analyzer/protocol/smtp/ of Zeek 9.1.0-dev);
+ * deliberate differences are listed in docs/zeek-differences.md. Memory per
+ * session is bounded by cfg->max_line per direction plus a bounded command
+ * queue.
  */
 #ifndef SMTPMON_SMTP_H
 #define SMTPMON_SMTP_H

@@ -11,7 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
-pcap=../shared/corpus/zeek/traces/smtp-mail-transactions-invalid.pcap
+pcap=tests/data/zeek/traces/smtp-mail-transactions-invalid.pcap
 . tests/live/lib.sh # live_ok, live_fail, live_check, live_done; nothing here needs root
 tmp=$(mktemp -d /tmp/smtpmon-config.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-corpus=../shared/corpus
+corpus=tests/data
 segdump=build/tests/segdump
 
 make -s "$segdump"

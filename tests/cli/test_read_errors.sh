@@ -8,7 +8,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
-corpus=../shared/corpus
+corpus=tests/data
 exim_pcap=$corpus/suricata/bug-3616-smtp/input.pcap
 damaged_pcap=$corpus/suricata/smtp-to-comma/10.7.29.101_49898-178.63.41.150_25.pcap
 
@@ -58,7 +58,7 @@ expect_unreadable wifi "$tmp/wifi.pcap" 'unsupported link type IEEE802_11 \(105\
 run "$exim_pcap" "$tmp/missing.pcap"
 [ "$rc" -eq 2 ] || fail "good + missing: exit status $rc, want 2"
 
-# The Exim session (60 packets; MANIFEST: MAIL FROM:<gurpartap@patriots.in>)
+# The Exim session (60 packets, MAIL FROM:<gurpartap@patriots.in>; tests/data/suricata/README.md)
 # with its last record cut by 10 bytes.
 cp "$exim_pcap" "$tmp/cut.pcap"
 truncate -s -10 "$tmp/cut.pcap"
@@ -70,7 +70,8 @@ jq -e -s 'any(.[]; .event == "smtp_request" and .command == "MAIL"
 	and .arg == "FROM: <gurpartap@patriots.in>")' "$tmp/out" >/dev/null ||
 	fail "truncated: no MAIL request from the earlier packets in: $(head -c 600 "$tmp/out")"
 
-# A corpus pcap whose 19th record header is garbage (MANIFEST: 18 readable).
+# A corpus pcap whose 19th record header is garbage: truncated on purpose upstream, 18
+# readable packets (tests/data/suricata/README.md).
 run "$damaged_pcap"
 [ "$rc" -eq 0 ] || fail "damaged: exit status $rc, want 0"
 grep -qx "smtpmon: $damaged_pcap: damaged record after 18 packets (.*), earlier packets kept" \

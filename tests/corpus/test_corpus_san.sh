@@ -1,5 +1,5 @@
 #!/bin/bash
-# Acceptance 2: every corpus pcap (../shared/corpus/**/*.pcap, *.pcapng) and
+# Acceptance 2: every corpus pcap (tests/data/**/*.pcap, *.pcapng) and
 # every pcap the lab tests recorded (build/lab-pcaps/*.pcap) runs through the
 # ASan+UBSan build (build/san/smtpmon, `make san`) without a sanitizer report
 # and with exit status 0, and every JSON output line passes the strict
@@ -47,7 +47,7 @@ EOF
 
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
-	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
+	find tests/data \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
 	find build/lab-pcaps -maxdepth 1 -name '*.pcap' -type f -print0 2>/dev/null | sort -z)
 [ ${#pcaps[@]} -gt 0 ] || { echo "test_corpus_san: no pcaps found" >&2; exit 2; }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Acceptance 5: segmentation invariance. Every corpus pcap
-# (../shared/corpus/**/*.pcap, *.pcapng), and every pcap the lab tests
+# (tests/data/**/*.pcap, *.pcapng), and every pcap the lab tests
 # recorded (build/lab-pcaps/*.pcap, if present), is fed through build/tools/reseg
 # (tests/tools/reseg.c: smtpmon's own pcap source with each segment re-cut
 # before the pipeline sees it) in every mode, and the event stream (all
@@ -78,7 +78,7 @@ fi
 # The modes must actually move bytes around, or equal output proves nothing:
 # on smtp.pcap (a DATA flight), reorder must form multi-segment windows and
 # reorder, shuffle and dup must send pieces out of order.
-ref=../shared/corpus/zeek/traces/smtp.pcap
+ref=tests/data/zeek/traces/smtp.pcap
 for mode in shuffle reorder dup chaos; do
 	stats=$("$RESEG" --mode $mode "$ref" 2>&1 >/dev/null | grep '^reseg:')
 	windows=$(echo "$stats" | sed -n 's/.* \([0-9]*\) multi-segment windows.*/\1/p')
@@ -91,9 +91,9 @@ done
 
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
-	find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
+	find tests/data \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
 	find build/lab-pcaps -maxdepth 1 -name '*.pcap' -type f -print0 2>/dev/null | sort -z)
-[ ${#pcaps[@]} -gt 0 ] || { echo "test_reseg: no pcaps under ../shared/corpus" >&2; exit 2; }
+[ ${#pcaps[@]} -gt 0 ] || { echo "test_reseg: no pcaps under tests/data" >&2; exit 2; }
 
 # One job per pcap, in parallel; each job's report is printed whole.
 fail=0

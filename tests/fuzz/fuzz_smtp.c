@@ -2,7 +2,7 @@
  * fuzz_smtp.c - libFuzzer harness for the SMTP state machine and the sinks.
  *
  * Input format: Zeek's SMTP fuzzer format (its seeds in
- * ../shared/corpus/zeek/traces/extras/fuzz-smtp-corpus work as they are),
+ * tests/data/zeek/traces/extras/fuzz-smtp-corpus work as they are),
  * extended so one input is a whole script:
  *
  *   [options] { 0x01 'P' 'K' 'T' dir payload }...

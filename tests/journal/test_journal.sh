@@ -28,7 +28,7 @@
 #     database) shows, under the entries of the hostile run, each entry's Subject with its
 #     @FIELD@s replaced by the entry's values;
 #   - with no journald socket, send failures give one stderr line plus a final count.
-# Inputs: ../shared/corpus/synthetic/synth-smtp.pcap, ../shared/corpus/suricata/smtp-errors/
+# Inputs: tests/data/synthetic/synth-smtp.pcap, tests/data/suricata/smtp-errors/
 # smtperr.pcap (binary junk on port 25) and the generated pcap.
 #
 # Only one journald may run per machine: if one runs, it is used and only this run's entries
@@ -40,7 +40,7 @@ set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
-corpus=../shared/corpus
+corpus=tests/data
 catalog=${SMTPMON_CATALOG:-systemd/smtpmon.catalog}
 inputs=("$corpus/synthetic/synth-smtp.pcap" "$corpus/suricata/smtp-errors/smtperr.pcap")
 

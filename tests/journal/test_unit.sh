@@ -12,13 +12,16 @@
 #     rewritten, nothing else changed), sysusers.d/smtpmon.conf, the catalog, the man pages
 #     and /etc/smtpmon/smtpmon.conf, and a second install keeps an edited config.
 # End to end, when systemd-nspawn (package systemd-container) is installed: the host's /usr
-# booted as a throwaway container (systemd as PID 1, --volatile=yes, private network, see
-# ecosystem.md 2.4). There /usr is the host's, read-only, so `make install` runs inside the
-# container with its default PREFIX=/usr/local and no DESTDIR, over an empty directory of
-# this test bound at /usr/local: the very command an administrator types, including what it
-# does only without DESTDIR (systemd-sysusers, journalctl --update-catalog, daemon-reload),
-# and systemd finds the unit, group and catalog where it looks on any machine. The source
-# tree is bound read-only and make runs with `-o all` (install what is built, never build).
+# booted as a throwaway container (systemd as PID 1, --volatile=yes, private network;
+# --keep-unit because without it nspawn fails at once with "Failed to open system bus" where
+# the host runs no systemd/D-Bus, and systemd-networkd-wait-online masked because it would
+# wait for links the private network never gets). There /usr is the host's, read-only, so
+# `make install` runs inside the container with its default PREFIX=/usr/local and no DESTDIR,
+# over an empty directory of this test bound at /usr/local: the very command an administrator
+# types, including what it does only without DESTDIR (systemd-sysusers, journalctl
+# --update-catalog, daemon-reload), and systemd finds the unit, group and catalog where it
+# looks on any machine. The source tree is bound read-only and make runs with `-o all`
+# (install what is built, never build).
 # The lab is a namespace inside the container: a veth pair from the container's own network
 # namespace (the server, a python SMTP server on ports 25, 587 and 2525, where smtpmon
 # watches) to a namespace made with `ip netns add` (the clients). The installed unit passes
@@ -128,7 +131,7 @@ done
 command -v mandoc >/dev/null || echo "note: mandoc not installed, man pages checked by groff only"
 
 echo "== example configuration"
-"$smtpmon" read --config etc/smtpmon.conf --output json ../shared/corpus/synthetic/synth-smtp.pcap \
+"$smtpmon" read --config etc/smtpmon.conf --output json tests/data/synthetic/synth-smtp.pcap \
 	>"$tmp/example.json" 2>"$tmp/example.err" && [[ -s $tmp/example.json ]] &&
 	ok "etc/smtpmon.conf accepted by smtpmon read --config" ||
 	fail "etc/smtpmon.conf: $(head -3 "$tmp/example.err")"

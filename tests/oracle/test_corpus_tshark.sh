@@ -97,10 +97,10 @@ for m in reply-text:plain lost-rcpt:multi-rcpt body-as-command:reset-in-data \
 	fi
 done
 
-# The fuzzer seeds under zeek/traces/extras/fuzz-smtp-corpus/ (*.pcap.pkt) are raw packet
-# fragments, not capture files: tshark cannot read them.
+# The fuzzer seeds under tests/data/zeek/traces/extras/fuzz-smtp-corpus/ (*.pcap.pkt) are raw
+# packet fragments, not capture files: tshark cannot read them.
 echo "== corpus pcaps"
-mapfile -d '' corpus < <(find ../shared/corpus \( -name '*.pcap' -o -name '*.pcapng' \) \
+mapfile -d '' corpus < <(find tests/data \( -name '*.pcap' -o -name '*.pcapng' \) \
 	-type f -print0 | sort -z)
 ((${#corpus[@]} > 90)) || { echo "FAIL: only ${#corpus[@]} corpus pcaps found" >&2; failed=1; }
 python3 "$COMPARE" --smtpmon "$SMTPMON" "${corpus[@]}" || failed=1

@@ -1,9 +1,9 @@
 /*
  * test_linesplit.c - the line splitter against hand-written cases and against
- * a byte-at-a-time model written directly from the rules in
- * ../shared/reference/zeek-smtp.md a.2 (plus smtpmon's cut-and-drop rule for
- * over-long lines), on pseudo-random inputs cut into pseudo-random
- * deliveries.
+ * a byte-at-a-time model written directly from the rules of Zeek's
+ * ContentLine analyzer as user/linesplit.h states them (plus smtpmon's
+ * cut-and-drop rule for over-long lines), on pseudo-random inputs cut into
+ * pseudo-random deliveries.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -204,7 +204,7 @@ static void test_terminators(void **state)
 	CHECK(64, "a\r\nb\nc\rd", ones, "[a]\n[b]\n[c]\nC[d]\n");
 	/* CR CR LF: a line, then an empty line; no single-CR weird. */
 	CHECK(64, "x\r\r\ny\r\n", whole, "[x]\n[]\n[y]\n");
-	/* The end-of-data shapes of a.2 all give a "." line. */
+	/* Ends of data with a bare LF or CR (LF.LF, CR.CRLF, LF.CRLF) each give a "." line. */
 	CHECK(64, "m\n.\nn\r.\r\nk\n.\r\n", whole, "[m]\n[.]\n[n]\nC[.]\n[k]\n[.]\n");
 }
 

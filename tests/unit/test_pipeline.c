@@ -1,8 +1,9 @@
 /*
  * test_pipeline.c - segments in, events out: hand-made TCP sessions through
  * the flow table, reassembly and the SMTP parser into a capturing sink.
- * Expected events are written from the session script and Zeek's documented
- * behaviour (../shared/reference/zeek-smtp.md), not from the code's output.
+ * Expected events are written from the session script and Zeek's behaviour
+ * (its SMTP analyzer; differences in docs/zeek-differences.md), not from the
+ * code's output.
  */
 #include <malloc.h>
 #include <setjmp.h>

@@ -2,10 +2,11 @@
  * test_smtp.c - the SMTP state machine driven with byte strings through
  * smtp_deliver/smtp_gap, asserting the exact event sequence.
  *
- * Expected sequences are written by hand from Zeek's behaviour as described in
- * ../shared/reference/zeek-smtp.md (section a) and, for the smtp.pcap session,
+ * Expected sequences are written by hand from the behaviour of Zeek's SMTP
+ * analyzer (src/analyzer/protocol/smtp/SMTP.cc; smtpmon's deliberate
+ * differences are in docs/zeek-differences.md) and, for the smtp.pcap session,
  * transcribed from Zeek's own baseline
- * ../shared/corpus/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log.
+ * tests/data/zeek/baselines/scripts.policy.misc.dump-events/smtp-events.log.
  * Every event is rendered as one text line:
  *
  *   req T EHLO [GP]                   smtp_request is_orig command [arg]

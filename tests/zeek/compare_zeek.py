@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """compare_zeek.py - smtpmon's events against Zeek's own test baselines.
 
-For every Zeek test in ../shared/corpus/zeek/baselines/ that holds
+For every Zeek test in tests/data/zeek/baselines/ that holds
 event-level output (see tests/zeek/README.md for the list and for what each
 baseline covers), run
 
@@ -41,11 +41,13 @@ import sys
 HEADER_PREFIX = "### BTest baseline data"
 TS_FMT = "%.6f"
 
-# Weird names of weird.log, by what raises them in Zeek (reference
-# zeek-smtp.md a.14). Only the SMTP analyzer's own weirds (analyzer, BDAT
-# splitter, line splitter) are in smtpmon's scope; the others come from
-# layers smtpmon does not have. They are compared anyway whenever smtpmon
-# emits that name for the trace.
+# Weird names of weird.log, by what raises them in Zeek: the SMTP analyzer (the
+# Weird() calls of src/analyzer/protocol/smtp/SMTP.cc and BDAT.cc, and of the
+# line splitter tcp/ContentLine.cc), the MIME parser, the SMTP scripts, the log
+# writer. Only the SMTP analyzer's own weirds (analyzer, BDAT splitter, line
+# splitter) are in smtpmon's scope; the others come from layers smtpmon does
+# not have. They are compared anyway whenever smtpmon emits that name for the
+# trace.
 ANALYZER_WEIRDS = {
     "smtp_invalid_bdat_command", "smtp_huge_bdat_chunk", "smtp_missing_bdat_last_chunk",
     "smtp_bdat_remaining_at_end_data", "smtp_bdat_undelivered_at_done",
@@ -586,7 +588,7 @@ def _self_check(test, text_events, json_events):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smtpmon", default="build/smtpmon")
-    ap.add_argument("--corpus", default="../shared/corpus/zeek")
+    ap.add_argument("--corpus", default="tests/data/zeek")
     ap.add_argument("--differences", default="docs/zeek-differences.md")
     ap.add_argument("--only", help="run only baselines whose name contains this")
     args = ap.parse_args()

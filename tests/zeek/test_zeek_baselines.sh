@@ -1,6 +1,6 @@
 #!/bin/sh
 # Acceptance 3: smtpmon's event sequence against Zeek's event-level baselines
-# (../shared/corpus/zeek/baselines), field by field, except the differences
+# (tests/data/zeek/baselines), field by field, except the differences
 # documented in docs/zeek-differences.md. What each baseline covers, and which
 # baselines are not event-level, is in tests/zeek/README.md.
 #
@@ -9,8 +9,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 SMTPMON=${1:-build/smtpmon}
 [ -x "$SMTPMON" ] || { echo "test_zeek_baselines: $SMTPMON missing (run make)" >&2; exit 2; }
-[ -d ../shared/corpus/zeek/baselines ] ||
-	{ echo "test_zeek_baselines: ../shared/corpus/zeek missing" >&2; exit 2; }
+[ -d tests/data/zeek/baselines ] ||
+	{ echo "test_zeek_baselines: tests/data/zeek missing" >&2; exit 2; }
 
 # The comparator must notice a wrong field, a missing event and a missing
 # weird, or a pass would mean nothing: each doctored output must produce a
@@ -18,7 +18,7 @@ SMTPMON=${1:-build/smtpmon}
 tmp=$(mktemp -d /tmp/smtpmon-zeek.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 compare() {
-	python3 tests/zeek/compare_zeek.py --smtpmon "$1" --corpus ../shared/corpus/zeek \
+	python3 tests/zeek/compare_zeek.py --smtpmon "$1" --corpus tests/data/zeek \
 		--differences docs/zeek-differences.md
 }
 rc=0
