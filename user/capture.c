@@ -472,10 +472,11 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 	pipeline_set_tls_hook(p, mark_encrypted, c);
 	if (opts->bodies_skip)
 		pipeline_set_skip_hook(p, mark_skip, c);
-	if (attach_all(c, opts))
-		goto fail;
+	/* Before the wire's hooks, whose "attached" lines say we are live. */
 	if (opts->tls_plaintext)
 		open_tls(c, opts);
+	if (attach_all(c, opts))
+		goto fail;
 	c->capturing = true;
 	return c;
 fail:
