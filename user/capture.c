@@ -361,6 +361,8 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 	for (size_t i = 0; i < c->att.n; i++)
 		fprintf(stderr, "smtpmon: attached %s\n",
 			attach_describe(&c->att.a[i], desc, sizeof(desc)));
+	if (c->tls)
+		tls_probe_report(c->tls);
 	return 0;
 }
 

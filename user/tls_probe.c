@@ -80,6 +80,7 @@ struct lib_file {
 	ino_t ino;
 	enum smtpmon_tls_lib lib;
 	unsigned procs; /* processes seen mapping it */
+	bool attached;
 };
 
 struct tls_probe {
@@ -291,13 +292,10 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		}
 	}
 	for (size_t i = 0; i < t->nfiles; i++) {
-		const struct lib_file *f = &t->files[i];
+		struct lib_file *f = &t->files[i];
 
-		if (!attach_file(t, f))
-			continue;
-		attached++;
-		fprintf(stderr, "smtpmon: TLS plaintext from %s (%s, %u processes now)\n", f->shown,
-			tls_probe_lib_names[f->lib], f->procs);
+		f->attached = attach_file(t, f);
+		attached += f->attached;
 	}
 	if (!attached)
 		goto fail;
@@ -305,6 +303,17 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 fail:
 	tls_probe_close(t);
 	return NULL;
+}
+
+void tls_probe_report(const struct tls_probe *t)
+{
+	for (size_t i = 0; i < t->nfiles; i++) {
+		const struct lib_file *f = &t->files[i];
+
+		if (f->attached)
+			fprintf(stderr, "smtpmon: TLS plaintext from %s (%s, %u processes now)\n",
+				f->shown, tls_probe_lib_names[f->lib], f->procs);
+	}
 }
 
 int tls_probe_ring_fd(const struct tls_probe *t)

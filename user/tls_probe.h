@@ -34,9 +34,11 @@ struct tls_probe_opts {
 
 struct tls_probe;
 
-/* Loads and attaches (printing "smtpmon: TLS plaintext from LIB (N
- * processes)" per file). NULL after one line on stderr. */
+/* Loads and attaches. NULL after one line on stderr. */
 struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct config *cfg);
+/* "smtpmon: TLS plaintext from FILE (LIB, N processes now)" per file probed,
+ * on stderr. */
+void tls_probe_report(const struct tls_probe *t);
 /* The ring buffer of struct smtpmon_tls_rec records. */
 int tls_probe_ring_fd(const struct tls_probe *t);
 /* Monitored ports now (reload). */
