@@ -114,6 +114,10 @@ for mode in tc xdp; do
 	fi
 	ok "$mode: smtpmon run attaches: $(grep '^smtpmon: attached ' $d/live.err | cut -d' ' -f3- |
 		tr '\n' ';')"
+	# Python's _ssl brought OpenSSL into the image: the TLS library probes (uprobes,
+	# syscall tracepoints) load and attach on this kernel too.
+	check "$mode: TLS library probes set up: $(grep 'TLS plaintext' $d/live.err | head -1)" \
+		grep -q '^smtpmon: TLS plaintext from ' $d/live.err
 	for server in 10.77.0.1 fd77::1; do
 		ip netns exec cli timeout 120 python3 tests/kernels/smtp_session.py $server 25 64 ||
 			fail "$mode: SMTP session to $server"
