@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_log.h"
 #include "tls_probe.h"
 #include "tls.skel.h"
 
@@ -274,7 +275,10 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 	if (!err)
 		err = tls_bpf__load(t->skel);
 	if (err) {
-		fprintf(stderr, "smtpmon: TLS plaintext: load the probes: %s\n", strerror(-err));
+		fprintf(stderr, "smtpmon: TLS plaintext: load the probes: %s; sessions inside TLS "
+				"are not seen:\n",
+			strerror(-err));
+		bpf_log_print_reason();
 		goto fail;
 	}
 	tls_probe_set_ports(t, cfg);
