@@ -556,6 +556,9 @@ bool capture_counters(const struct capture *c, struct capture_counters *out)
 	out->tls_mark_errors = c->tls_mark_errors;
 	out->skip_marks = c->skip_marks;
 	out->skip_mark_errors = c->skip_mark_errors;
+	out->tls_probes = c->tls && tls_probe_counters(c->tls, out->tls);
+	out->tls_records = c->tls_records;
+	out->tls_bad_records = c->tls_bad_records;
 	return true;
 }
 

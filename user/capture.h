@@ -55,6 +55,9 @@ struct capture_counters {
 	uint64_t records, bad_records; /* records read; malformed ones dropped */
 	uint64_t tls_marks, tls_mark_errors;
 	uint64_t skip_marks, skip_mark_errors; /* --bodies=skip hints to the kernel */
+	bool tls_probes; /* the TLS library probes are attached (tls_probe.h) */
+	uint64_t tls[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX];
+	uint64_t tls_records, tls_bad_records; /* plaintext records read; malformed ones */
 };
 
 /* Names for reports: "packets", "matched", ...; "tc_ingress", ... */

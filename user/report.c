@@ -159,6 +159,31 @@ static void count_state(void *ctx, const struct pipeline_conn_view *v)
 	sc->count[i]++;
 }
 
+/* The TLS library probes (docs/tls-plaintext.md), per library. */
+static void tls_families(struct renderer *r, const struct capture_counters *cc)
+{
+	char name[64], help[128];
+	uint64_t vals[SMTPMON_TLS_LIB_MAX];
+
+	for (int s = 0; s < SMTPMON_TLS_STAT_MAX; s++) {
+		snprintf(name, sizeof(name), "tls_probe_%s", tls_probe_stat_names[s]);
+		snprintf(help, sizeof(help), "TLS library probe counter %s, per library",
+			 tls_probe_stat_names[s]);
+		for (int lib = 0; lib < SMTPMON_TLS_LIB_MAX; lib++)
+			vals[lib] = cc->tls[lib][s];
+		labelled(r, &(struct family){name, "lib", help, true}, tls_probe_lib_names, vals,
+			 SMTPMON_TLS_LIB_MAX);
+	}
+	single(r,
+	       &(struct family){"tls_plaintext_records", NULL,
+				"TLS plaintext records read from their ring buffer", true},
+	       cc->tls_records);
+	single(r,
+	       &(struct family){"tls_plaintext_bad_records", NULL,
+				"Malformed TLS plaintext records dropped", true},
+	       cc->tls_bad_records);
+}
+
 static void kernel_families(struct renderer *r, const struct capture *c)
 {
 	struct capture_counters cc;
@@ -211,6 +236,8 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 	       &(struct family){"skip_mark_errors", NULL,
 				"Failed updates of the kernel flow map for body skipping", true},
 	       cc.skip_mark_errors);
+	if (cc.tls_probes)
+		tls_families(r, &cc);
 }
 
 static void pipeline_families(struct renderer *r, const struct pipeline *p)
@@ -248,6 +275,20 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 	       &(struct family){"skip_fallbacks", NULL,
 				"Skipped bodies whose end was missed, turned into gaps", true},
 	       ps->skip_fallbacks);
+	single(r,
+	       &(struct family){"tls_plaintext_bytes", NULL,
+				"TLS plaintext bytes delivered to sessions", true},
+	       ps->plain_bytes);
+	single(r,
+	       &(struct family){"tls_plaintext_unmatched", NULL,
+				"TLS plaintext pieces for no connection the wire showed in TLS",
+				true},
+	       ps->plain_unmatched);
+	single(r,
+	       &(struct family){"tls_plaintext_other_end", NULL,
+				"TLS plaintext pieces left out: the other end's copy on this host",
+				true},
+	       ps->plain_other_view);
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},

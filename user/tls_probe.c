@@ -275,8 +275,9 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 	if (!err)
 		err = tls_bpf__load(t->skel);
 	if (err) {
-		fprintf(stderr, "smtpmon: TLS plaintext: load the probes: %s; sessions inside TLS "
-				"are not seen:\n",
+		fprintf(stderr,
+			"smtpmon: TLS plaintext: load the probes: %s; sessions inside TLS "
+			"are not seen:\n",
 			strerror(-err));
 		bpf_log_print_reason();
 		goto fail;
