@@ -17,7 +17,7 @@ build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap
 test_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-socket-ssl-perl
 	tcpdump tshark iproute2 jq python3 openssl procps psmisc coreutils util-linux
 	systemd systemd-container bc time python3-prometheus-client iperf3 mandoc
-	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils)
+	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils msmtp)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -710,8 +710,10 @@ static void plain_deliver(struct conn *c, bool is_orig, uint64_t off, const uint
 
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 {
-	struct segment key = {
-	    .family = pt->family, .sport = pt->client_port, .dport = pt->server_port};
+	struct segment key = {.ts_ns = pt->ts_ns,
+			      .family = pt->family,
+			      .sport = pt->client_port,
+			      .dport = pt->server_port};
 	struct conn *c;
 	bool is_orig;
 
@@ -721,19 +723,31 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	if (pt->ts_ns > p->now_ns)
 		p->now_ns = pt->ts_ns;
 	c = lookup(p, &key);
-	/* The wire must have shown the connection turn to TLS: otherwise these
-	 * are bytes of a session the wire does not show (not on a monitored
-	 * interface, or not begun as TLS), and nothing is guessed. */
-	if (!c || c->closed || !(c->wire_tls || c->encrypted)) {
+	if (!c) {
+		/* A session the wire has not shown yet: begun before we started
+		 * (the kernel then suppresses its encrypted segments without a
+		 * word until FIN), or on an interface not attached. Its ends are
+		 * known from the library: a partial connection. */
+		c = conn_new(p, &key);
+		if (!c)
+			return;
+		c->encrypted = true;
+		reasm_set_sparse(c->dir[0].reasm);
+		reasm_set_sparse(c->dir[1].reasm);
+		if (!c->wire_tls)
+			wire_turns_tls(c);
+	}
+	/* Otherwise the wire must have shown the connection turn to TLS:
+	 * plaintext for a connection the wire shows in clear is not guessed
+	 * into it. */
+	if (c->closed || !(c->wire_tls || c->encrypted)) {
 		p->stats.plain_unmatched++;
 		return;
 	}
 	if (!c->plain_started) {
 		c->plain_started = true;
 		c->plain_view = pt->view;
-		/* A session the wire saw only as encrypted (begun before us)
-		 * is picked up like a partial one. */
-		smtp_resume_in_tls(c->smtp, c->implicit_tls || !c->wire_tls);
+		smtp_resume_in_tls(c->smtp);
 	} else if (pt->view != c->plain_view) {
 		/* Both ends on this host: the other end's library passes the
 		 * same bytes. */

@@ -1116,11 +1116,11 @@ bool smtp_is_tls(const struct smtp *s)
 	return s->state == ST_IN_TLS;
 }
 
-void smtp_resume_in_tls(struct smtp *s, bool implicit)
+void smtp_resume_in_tls(struct smtp *s)
 {
 	s->inside_tls = true;
 	s->stats.tls = true;
-	if (implicit || s->state != ST_IN_TLS)
+	if (s->state != ST_IN_TLS)
 		return;
 	/* RFC 3207 4.2: both sides discard what they knew; the client
 	 * starts over with EHLO. Nothing is pending: STARTTLS was the last

@@ -84,9 +84,10 @@ bool smtp_is_tls(const struct smtp *s);
 /* From now on the session is fed the plaintext inside TLS (the TLS library's
  * read and write calls, not the wire), and its events carry in_tls. After
  * STARTTLS the session starts over as RFC 3207 says (EHLO, a new
- * transaction); implicit: the whole session is inside TLS (port 465), from
- * the greeting on. */
-void smtp_resume_in_tls(struct smtp *s, bool implicit);
+ * transaction); otherwise it goes on where it is: from the greeting when the
+ * whole session is inside TLS (port 465), or recovering like after a gap when
+ * it was joined midway. */
+void smtp_resume_in_tls(struct smtp *s);
 const struct smtp_stats *smtp_stats(const struct smtp *s);
 const struct smtp_view *smtp_view(const struct smtp *s);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
