@@ -27,6 +27,7 @@ struct seen {
 	enum event_type type;
 	uint64_t ts_ns;
 	bool is_orig;
+	bool in_tls;
 	struct conn_id id;
 	char text[160]; /* a short rendering of the fields */
 	struct conn_summary conn;
@@ -82,6 +83,7 @@ static void capture_emit(struct sink *sink, const struct event *ev)
 	s->type = ev->type;
 	s->ts_ns = ev->ts_ns;
 	s->is_orig = ev->is_orig;
+	s->in_tls = ev->in_tls;
 	s->id = *ev->id;
 	if (ev->type == EV_SMTP_CONNECTION)
 		s->conn = ev->conn;
@@ -1120,6 +1122,182 @@ static size_t heap_in_use(void)
 	return mi.uordblks + mi.hblkhd;
 }
 
+/* ---- TLS plaintext (pipeline_plaintext) ---------------------------------- */
+
+/* Plaintext of s's connection as one end's library passed it; offsets are
+ * kept per end and direction, as the kernel counts them. */
+struct plain_end {
+	enum plaintext_view view;
+	uint64_t off[2]; /* by from_client */
+};
+
+static void plain(struct session *s, struct plain_end *e, bool from_cli, const char *text)
+{
+	struct plaintext pt = {
+	    .ts_ns = s->ts,
+	    .family = 4,
+	    .client_port = s->cli.port,
+	    .server_port = s->srv.port,
+	    .from_client = from_cli,
+	    .view = e->view,
+	    .offset = e->off[from_cli],
+	    .data = (const uint8_t *)text,
+	    .len = (uint32_t)strlen(text),
+	};
+
+	memcpy(pt.client, s->cli.addr, sizeof(pt.client));
+	memcpy(pt.server, s->srv.addr, sizeof(pt.server));
+	e->off[from_cli] += pt.len;
+	s->ts += MS;
+	pipeline_plaintext(s->p, &pt);
+}
+
+static void starttls_on_the_wire(struct session *s)
+{
+	handshake(s);
+	send(s, SRV, SEG_ACK, "220 mx ESMTP\r\n");
+	send(s, CLI, SEG_ACK, "EHLO a\r\n");
+	send(s, SRV, SEG_ACK, "250 STARTTLS\r\n");
+	send(s, CLI, SEG_ACK, "STARTTLS\r\n");
+	send(s, SRV, SEG_ACK, "220 go ahead\r\n");
+	send(s, CLI, SEG_ACK, "\x16\x03\x01 client hello, not parsed\r\n");
+}
+
+static size_t count_in_tls(const struct capture *c, enum event_type type)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->ev[i].type == type && c->ev[i].in_tls;
+	return n;
+}
+
+static void test_plaintext_after_starttls(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct plain_end client = {.view = PLAINTEXT_CLIENT_END},
+			 server = {.view = PLAINTEXT_SERVER_END};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000061, 40061);
+	starttls_on_the_wire(&s);
+	/* The client's library speaks first: it feeds the session; the
+	 * server's copy of the same bytes is left out. */
+	plain(&s, &client, CLI, "EHLO b\r\n");
+	plain(&s, &server, CLI, "EHLO b\r\n");
+	plain(&s, &server, SRV, "250 mx\r\n");
+	plain(&s, &client, SRV, "250 mx\r\n");
+	plain(&s, &client, CLI, "MAIL FROM:<a@b>\r\n");
+	/* Twice the same bytes (no loss, no double line), then a hole. */
+	client.off[CLI] -= strlen("MAIL FROM:<a@b>\r\n");
+	plain(&s, &client, CLI, "MAIL FROM:<a@b>\r\n");
+	plain(&s, &client, SRV, "250 ok\r\n");
+	client.off[CLI] += 100;
+	plain(&s, &client, CLI, "QUIT\r\n");
+	assert_int_equal(pipeline_stats(p)->plain_other_view, 2);
+	assert_int_equal(pipeline_stats(p)->plain_overlap_bytes, strlen("MAIL FROM:<a@b>\r\n"));
+	assert_non_null(find(&cap, "request EHLO b"));
+	assert_true(find(&cap, "request EHLO b")->in_tls);
+	assert_false(find(&cap, "request EHLO a")->in_tls);
+	assert_true(find(&cap, "request MAIL FROM:<a@b>")->in_tls);
+	/* EHLO and MAIL; QUIT came after the hole, where client lines wait
+	 * for the server (as after any gap). */
+	assert_int_equal(count_in_tls(&cap, EV_SMTP_REQUEST), 2);
+	const struct seen *gap = find(&cap, "gap 25 100");
+	assert_non_null(gap);
+	assert_true(gap->in_tls && gap->is_orig);
+	/* The wire closes before the library's last line arrives: the
+	 * connection waits for it. */
+	close_both(&s);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	plain(&s, &client, SRV, "221 bye\r\n");
+	assert_true(find(&cap, "reply 221 bye")->in_tls);
+	pipeline_tick(p, s.ts + SEC);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_FIN);
+	assert_true(last_conn(&cap)->conn.tls);
+	assert_false(last_conn(&cap)->in_tls); /* the summary has its own "tls" */
+	pipeline_free(p);
+}
+
+static void test_plaintext_implicit_tls(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct plain_end server = {.view = PLAINTEXT_SERVER_END};
+	struct session s;
+	bool hooked = false;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	struct tls_hook_log log = {0};
+	pipeline_set_tls_hook(p, tls_hook, &log);
+	session_init(&s, p, 0x0a000062, 40062);
+	s.srv.port = 465;
+	handshake(&s);
+	hooked = log.calls == 1;
+	assert_true(hooked); /* the kernel may stop copying at once */
+	/* TLS records on the wire are never SMTP. */
+	send(&s, CLI, SEG_ACK, "\x16\x03\x01 EHLO looks like a line\r\n");
+	send(&s, SRV, SEG_ACK, "220 this too\r\n");
+	assert_int_equal(cap.by_type[EV_SMTP_REQUEST] + cap.by_type[EV_SMTP_REPLY], 0);
+	assert_int_equal(cap.by_type[EV_SMTP_UNEXPECTED] + cap.by_type[EV_WEIRD], 0);
+	plain(&s, &server, SRV, "220 mx ESMTP\r\n");
+	plain(&s, &server, CLI, "EHLO c\r\n");
+	plain(&s, &server, SRV, "250 mx\r\n");
+	assert_true(find(&cap, "reply 220 mx ESMTP")->in_tls);
+	assert_true(find(&cap, "request EHLO c")->in_tls);
+	assert_int_equal(cap.by_type[EV_SMTP_UNEXPECTED] + cap.by_type[EV_WEIRD], 0);
+	pipeline_free(p);
+}
+
+static void test_plaintext_clear_connection_not_joined(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct plain_end server = {.view = PLAINTEXT_SERVER_END};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000063, 40063);
+	handshake(&s);
+	send(&s, SRV, SEG_ACK, "220 mx ESMTP\r\n");
+	size_t before = cap.total;
+	plain(&s, &server, CLI, "MAIL FROM:<guessed@nowhere>\r\n");
+	assert_int_equal(cap.total, before);
+	assert_int_equal(pipeline_stats(p)->plain_unmatched, 1);
+	pipeline_free(p);
+}
+
+static void test_plaintext_of_an_unseen_session(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct plain_end client = {.view = PLAINTEXT_CLIENT_END};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&s, p, 0x0a000064, 40064);
+	/* Begun before we started: the library names the ends. */
+	plain(&s, &client, CLI, "MAIL FROM:<late@b>\r\n");
+	plain(&s, &client, SRV, "250 ok\r\n");
+	plain(&s, &client, CLI, "QUIT\r\n");
+	plain(&s, &client, SRV, "221 bye\r\n");
+	assert_non_null(find(&cap, "reply 250 ok"));
+	assert_true(find(&cap, "reply 221 bye")->in_tls);
+	pipeline_finish(p);
+	const struct seen *c = last_conn(&cap);
+	assert_true(c->conn.partial);
+	assert_int_equal(c->id.orig_p, 40064);
+	assert_int_equal(c->id.resp_p, 25);
+	pipeline_free(p);
+}
+
 static void test_syn_flood_bounded(void **state)
 {
 	(void)state;
@@ -1181,6 +1359,10 @@ int main(void)
 	    cmocka_unit_test(test_total_buffer_eviction),
 	    cmocka_unit_test(test_event_mask),
 	    cmocka_unit_test(test_tls_hook),
+	    cmocka_unit_test(test_plaintext_after_starttls),
+	    cmocka_unit_test(test_plaintext_implicit_tls),
+	    cmocka_unit_test(test_plaintext_clear_connection_not_joined),
+	    cmocka_unit_test(test_plaintext_of_an_unseen_session),
 	    cmocka_unit_test(test_tls_hook_with_masked_starttls),
 	    cmocka_unit_test(test_null_payload_before_tls_is_gap),
 	    cmocka_unit_test(test_encrypted_flow_sparse),
