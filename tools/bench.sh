@@ -11,6 +11,7 @@
 # 3. BPF per packet: build/tools/bpfbench (BPF_PROG_TEST_RUN)
 # 4, 5. live and collateral: tools/bench-live.sh
 # 6. state: tools/gen-state-pcap.py captures (idle connections, SYN flood) read offline
+# 7. TLS plaintext: tools/bench-tls.sh (STARTTLS bulk and a non-SMTP TLS workload)
 # This machine is shared: the headline figures are same-run ratios against a peer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -163,6 +164,10 @@ done
 read -r rss_flood _ < <(state_read "$cache/synflood-1000000.pcap" --max-conns 10000)
 bench_goal state "flood RSS vs 10 000 idle (cap 10000)" "$(f1 "$rss_flood / 1024") MB vs $(f1 "$rss10k / 1024") MB" \
 	"<= idle + 10 %" "$rss_flood <= 1.1 * $rss10k"
+
+# --- 7. TLS plaintext
+echo "== 7. TLS library probes"
+tools/bench-tls.sh
 
 echo "== done in $((SECONDS - started)) s"
 echo

@@ -2,16 +2,19 @@
 """A plain SMTP sink for the live benchmark: so that the MTA is not the bottleneck, it answers
 every command with 250 (DATA with 354, QUIT with 221), finds each message's end (CRLF . CRLF)
 with one C-speed search per received block and throws the message away. PIPELINING is
-offered and honoured. One thread per connection. Standard library only.
+offered and honoured. With a certificate and key, STARTTLS is offered too (the TLS benchmark,
+tools/bench-tls.sh). One thread per connection. Standard library only.
 
-usage: smtp-sink.py ADDR [PORT]
+usage: smtp-sink.py ADDR [PORT [CERT KEY]]
 """
 import socket
+import ssl
 import sys
 import threading
 
 END = b"\r\n.\r\n"
 EHLO = b"250-sink.bench.example\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 1000000000\r\n"
+TLS = None  # an ssl.SSLContext when STARTTLS is offered
 
 
 def serve(conn):
@@ -44,7 +47,12 @@ def serve(conn):
             verb = bytes(buf[:4]).upper()
             del buf[: nl + 1]
             if verb == b"EHLO":
-                out.append(EHLO)
+                out.append(EHLO.replace(b"250 SIZE", b"250-STARTTLS\r\n250 SIZE") if TLS else EHLO)
+            elif verb == b"STAR" and TLS:
+                conn.sendall(b"".join(out) + b"220 go ahead\r\n")
+                out = []
+                conn = TLS.wrap_socket(conn, server_side=True)
+                del buf[:]
             elif verb == b"DATA":
                 out.append(b"354 go ahead\r\n")
                 in_data = True
@@ -62,6 +70,10 @@ def serve(conn):
 
 
 def main():
+    global TLS
+    if len(sys.argv) > 4:
+        TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS.load_cert_chain(sys.argv[3], sys.argv[4])
     family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
     srv = socket.create_server((sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 25),
                                family=family, backlog=128)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench-tls.sh - make bench, part 7: what the TLS library probes cost (root; called by
+# bench.sh; docs/tls-plaintext.md).
+#
+# A throwaway veth pair (tests/lab/lab.sh). Server side: tools/smtp-sink.py with STARTTLS on
+# 25 and a TLS discard server on 8443 (tools/tls-load.py); client side: tools/tls-load.py,
+# CPython's ssl (OpenSSL's SSL_write_ex on the client, SSL_read_ex in the servers: both ends'
+# libraries are probed). RUNS rounds (default 5) of: alone, with `smtpmon run` attached
+# (TLS plaintext on, copy mode), with `--bodies skip`, then the same in reverse order; every
+# figure is the median over rounds of a same-round ratio of the runs' means.
+#   - bulk SMTP over STARTTLS, TLS_MB megabytes per run: throughput attached / alone,
+#     in copy mode and with --bodies skip; TLS ring drops
+#   - a non-SMTP TLS workload on the same host (port 8443, TLS_MB per run): throughput
+#     attached / alone; its calls are probed and only counted (not_monitored)
+#   - the cost of one probed call that is not SMTP: the extra time of the attached runs
+#     divided by the probed calls they made (counter not_monitored)
+#
+#   tools/bench-tls.sh     env: RUNS, TLS_MB (default 400), BENCH_RESULTS
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/bench-lib.sh
+if [[ $EUID -ne 0 ]]; then
+	bench_row tls "TLS plaintext" "skipped: needs root"
+	exit 0
+fi
+RUNS=${RUNS:-5}
+TLS_MB=${TLS_MB:-400}
+SMTPMON=${SMTPMON:-build/smtpmon}
+
+. tests/lab/lab.sh
+lab_init "smbt$$" || exit 1
+d=$LAB_DIR
+MON_PID=
+cleanup() {
+	set +e
+	[[ -n $MON_PID ]] && kill -KILL "$MON_PID" 2>/dev/null
+	lab_teardown
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+lab_netns || exit 1
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=sink.bench.example -days 1 \
+	-keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1
+ip netns exec "$LAB_SRV_NS" python3 tools/smtp-sink.py "$LAB_SRV4" 25 "$d/cert.pem" \
+	"$d/key.pem" 2>"$d/sink.err" &
+ip netns exec "$LAB_SRV_NS" python3 tools/tls-load.py discard "$LAB_SRV4" 8443 "$d/cert.pem" \
+	"$d/key.pem" 2>"$d/discard.err" &
+for _ in $(seq 100); do
+	lab_srv ss -Hltn 'sport = :25' | grep -q . && lab_srv ss -Hltn 'sport = :8443' | grep -q . &&
+		break
+	sleep 0.1
+done
+
+# run KIND: seconds of one run (KIND smtp or raw)
+run() {
+	local port=25
+	[[ $1 == raw ]] && port=8443
+	lab_cli python3 tools/tls-load.py "$1" "$LAB_SRV4" "$port" "$TLS_MB"
+}
+
+mon_start() {
+	: >"$d/mon.err"
+	ip netns exec "$LAB_SRV_NS" "$SMTPMON" run -i "$LAB_SRV_IF" --control none -q "$@" \
+		>/dev/null 2>"$d/mon.err" &
+	MON_PID=$!
+	for _ in $(seq 300); do
+		grep -q '^smtpmon: TLS plaintext from ' "$d/mon.err" && return 0
+		sleep 0.1
+	done
+	echo "bench-tls: smtpmon did not set up its TLS probes: $(cat "$d/mon.err")" >&2
+	exit 1
+}
+
+# mon_stop: stops smtpmon, appends its TLS counters "drops not_monitored" to $d/counters
+mon_stop() {
+	kill -TERM "$MON_PID"
+	wait "$MON_PID" || true
+	MON_PID=
+	awk '/^smtpmon: tls (openssl|gnutls):/ {
+		for (i = 1; i < NF; i++) { if ($i == "ring_drops") dr += $(i + 1) + 0
+			if ($i == "not_monitored") nm += $(i + 1) + 0 } }
+		END { print dr + 0, nm + 0 }' "$d/mon.err" >>"$d/counters"
+}
+
+# One round: alone, attached, skip, raw alone, raw attached, and back (ABCDE EDCBA).
+: >"$d/rounds"
+: >"$d/counters"
+for r in $(seq "$RUNS"); do
+	declare -A t=()
+	for step in a m s ra rm rm ra s m a; do
+		case $step in
+		a) v=$(run smtp) ;;
+		ra) v=$(run raw) ;;
+		m | rm)
+			mon_start
+			v=$(run "$([[ $step == rm ]] && echo raw || echo smtp)")
+			mon_stop
+			;;
+		s)
+			mon_start --bodies skip
+			v=$(run smtp)
+			mon_stop
+			;;
+		esac
+		t[$step]=$(echo "${t[$step]:-0} + $v" | bc -l)
+	done
+	# seconds: alone, attached, skip, raw alone, raw attached (sums of the two runs)
+	echo "${t[a]} ${t[m]} ${t[s]} ${t[ra]} ${t[rm]}" | tee -a "$d/rounds"
+done
+# throughput ratio = alone seconds / attached seconds
+ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/rounds" | median; }
+copy=$(ratio 1 2)
+skip=$(ratio 1 3)
+raw=$(ratio 4 5)
+drops=$(awk '{ s += $1 } END { print s + 0 }' "$d/counters")
+bench_goal tls "STARTTLS bulk: attached / alone (copy)" "$(f1 "$copy * 100") %" ">= 90 %" \
+	"$copy >= 0.90"
+bench_goal tls "STARTTLS bulk: attached / alone (--bodies skip)" "$(f1 "$skip * 100") %" \
+	">= 97 %" "$skip >= 0.97"
+bench_goal tls "TLS ring drops (all runs)" "$drops" "0" "$drops == 0"
+bench_goal tls "non-SMTP TLS: attached / alone" "$(f1 "$raw * 100") %" ">= 95 %" \
+	"$raw >= 0.95"
+# Per probed non-SMTP call: the raw runs attached made not_monitored calls in all (of the six
+# counter lines a round writes, m s rm rm s m, the third and fourth).
+calls=$(awk 'NR % 6 == 3 || NR % 6 == 4 { s += $2 } END { print s }' "$d/counters")
+extra=$(awk '{ s += $5 - $4 } END { print s }' "$d/rounds")
+if ((calls > 0)); then
+	bench_row tls "cost per probed non-SMTP call" "$(f1 "$extra * 1000000000 / $calls") ns"
+else
+	bench_row tls "cost per probed non-SMTP call" "no probed call counted"
+fi
