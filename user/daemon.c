@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "control.h"
 #include "daemon.h"
+#include "exit_status.h"
 #include "metrics_http.h"
 #include "outputs.h"
 #include "pipeline.h"
@@ -205,7 +206,7 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	struct daemon d = {.s = s, .argc = argc, .argv = argv};
 	struct sigaction stop = {.sa_handler = on_stop}, hup = {.sa_handler = on_reload};
 	uint64_t watchdog_us = 0;
-	int rc = 1;
+	int rc = SMTPMON_EXIT_FAILURE;
 
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
@@ -246,7 +247,7 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	/* Under systemd (Type=notify) "started" means "capturing". */
 	sd_notify(0, "READY=1");
 	notify_status(&d);
-	rc = run_loop(&d) ? 1 : 0;
+	rc = run_loop(&d) ? SMTPMON_EXIT_FAILURE : SMTPMON_EXIT_OK;
 	sd_notify(0, "STOPPING=1");
 out:
 	control_stop(d.control);

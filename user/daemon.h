@@ -23,7 +23,8 @@
 
 #include "settings.h"
 
-/* Returns the exit status: 0 after a clean stop, 1 when capture failed. */
+/* Returns the exit status (exit_status.h): SMTPMON_EXIT_OK after a clean stop,
+ * SMTPMON_EXIT_FAILURE when capture failed. */
 int daemon_run(struct settings *s, int argc, char **argv);
 
 #endif

@@ -9,16 +9,11 @@
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "exit_status.h"
 #include "outputs.h"
 #include "pcap_source.h"
 #include "pipeline.h"
 #include "settings.h"
-
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1, /* live capture failed */
-	EXIT_USAGE = 2,	  /* bad arguments or config, unreadable input */
-};
 
 static void print_read_stats(const struct decode_stats *ds, const struct pipeline_stats *ps)
 {
@@ -38,18 +33,18 @@ static int read_files(const struct settings *s, int argc, char **argv)
 	struct outputs *outputs = outputs_open(s->outputs, s->noutputs, NULL);
 	struct pipeline *p = outputs ? pipeline_new(&s->cfg, outputs_sink(outputs)) : NULL;
 	struct decode_stats ds = {0};
-	int rc = EXIT_OK;
+	int rc = SMTPMON_EXIT_OK;
 
 	if (!p) {
 		fprintf(stderr, "smtpmon: out of memory\n");
 		outputs_close(outputs);
-		return EXIT_RUNTIME;
+		return SMTPMON_EXIT_FAILURE;
 	}
-	for (int i = s->first_file; i < argc && rc == EXIT_OK; i++)
+	for (int i = s->first_file; i < argc && rc == SMTPMON_EXIT_OK; i++)
 		if (pcap_source_read(argv[i], p, &ds) < 0)
-			rc = EXIT_USAGE;
+			rc = SMTPMON_EXIT_USAGE;
 	pipeline_finish(p);
-	if (!s->quiet && rc == EXIT_OK)
+	if (!s->quiet && rc == SMTPMON_EXIT_OK)
 		print_read_stats(&ds, pipeline_stats(p));
 	pipeline_free(p);
 	outputs_close(outputs);
