@@ -166,7 +166,13 @@ static void reload(struct daemon *d)
 	notify_status(d);
 }
 
-static int run_loop(struct daemon *d)
+enum loop_end {
+	LOOP_STOPPED,	    /* SIGTERM or SIGINT */
+	LOOP_FAILED,	    /* the ring could not be read */
+	LOOP_STDOUT_CLOSED, /* an output on stdout met EPIPE */
+};
+
+static enum loop_end run_loop(struct daemon *d)
 {
 	uint64_t next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS, next_watchdog = 0;
 
@@ -174,7 +180,7 @@ static int run_loop(struct daemon *d)
 		int n = capture_poll(d->cap, POLL_MS);
 		if (n < 0) {
 			fprintf(stderr, "smtpmon: poll ring buffer: %s\n", strerror(-n));
-			return -1;
+			return LOOP_FAILED;
 		}
 		if (n > 0)
 			pipeline_flush(d->p);
@@ -197,8 +203,13 @@ static int run_loop(struct daemon *d)
 			sd_notify(0, "WATCHDOG=1");
 			next_watchdog = now + d->watchdog_ns / 2;
 		}
+		/* Events are written (and EPIPE met) in the poll and the tick. */
+		if (outputs_stdout_closed(d->outputs)) {
+			fprintf(stderr, "smtpmon: stdout closed by its reader: stopping\n");
+			return LOOP_STDOUT_CLOSED;
+		}
 	}
-	return 0;
+	return LOOP_STOPPED;
 }
 
 int daemon_run(struct settings *s, int argc, char **argv)
@@ -247,7 +258,17 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	/* Under systemd (Type=notify) "started" means "capturing". */
 	sd_notify(0, "READY=1");
 	notify_status(&d);
-	rc = run_loop(&d) ? SMTPMON_EXIT_FAILURE : SMTPMON_EXIT_OK;
+	switch (run_loop(&d)) {
+	case LOOP_STOPPED:
+		rc = SMTPMON_EXIT_OK;
+		break;
+	case LOOP_FAILED:
+		rc = SMTPMON_EXIT_FAILURE;
+		break;
+	case LOOP_STDOUT_CLOSED:
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+		break;
+	}
 	sd_notify(0, "STOPPING=1");
 out:
 	control_stop(d.control);
@@ -257,6 +278,11 @@ out:
 		pipeline_finish(d.p);
 	if (d.outputs)
 		outputs_sink(d.outputs)->flush(outputs_sink(d.outputs));
+	/* Stopped by a signal, but the drain's events met the closed pipe. */
+	if (rc == SMTPMON_EXIT_OK && d.outputs && outputs_stdout_closed(d.outputs)) {
+		fprintf(stderr, "smtpmon: stdout closed by its reader: events of the drain lost\n");
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
 	pipeline_free(d.p);
 	outputs_close(d.outputs);
 	return rc;

@@ -11,6 +11,11 @@ enum smtpmon_exit {
 	SMTPMON_EXIT_OK = 0,
 	SMTPMON_EXIT_FAILURE = 1, /* live capture failed (load, attach, ring), out of memory */
 	SMTPMON_EXIT_USAGE = 2,	  /* bad arguments or configuration, unreadable input file */
+	/* A write to stdout failed with EPIPE: its reader (`| head`) is gone.
+	 * read stops reading, run stops as on SIGTERM (detach, drain, control
+	 * socket removed); the final counters are on stderr. A file or journal
+	 * output that fails never gives this status. */
+	SMTPMON_EXIT_STDOUT_CLOSED = 3,
 };
 
 /* smtpmonctl */

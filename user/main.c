@@ -5,6 +5,8 @@
  *     -> pipeline (flow table -> TCP reassembly -> SMTP state machine)
  *     -> events -> outputs (JSON lines | text | journal, each with its selection)
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -28,6 +30,12 @@ static void print_read_stats(const struct decode_stats *ds, const struct pipelin
 		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes);
 }
 
+static bool stdout_closed(void *outputs)
+{
+	return outputs_stdout_closed(outputs);
+}
+
+/* Every file in turn; a closed stdout ends the read at once. */
 static int read_files(const struct settings *s, int argc, char **argv)
 {
 	struct outputs *outputs = outputs_open(s->outputs, s->noutputs, NULL);
@@ -40,11 +48,21 @@ static int read_files(const struct settings *s, int argc, char **argv)
 		outputs_close(outputs);
 		return SMTPMON_EXIT_FAILURE;
 	}
-	for (int i = s->first_file; i < argc && rc == SMTPMON_EXIT_OK; i++)
-		if (pcap_source_read(argv[i], p, &ds) < 0)
+	for (int i = s->first_file; i < argc && rc == SMTPMON_EXIT_OK; i++) {
+		int r = pcap_source_read(argv[i], p, &ds, stdout_closed, outputs);
+		if (r < 0)
 			rc = SMTPMON_EXIT_USAGE;
+		else if (r > 0)
+			rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
 	pipeline_finish(p);
-	if (!s->quiet && rc == SMTPMON_EXIT_OK)
+	/* The last events may meet the closed pipe only now. */
+	outputs_sink(outputs)->flush(outputs_sink(outputs));
+	if (rc == SMTPMON_EXIT_STDOUT_CLOSED || (rc == SMTPMON_EXIT_OK && stdout_closed(outputs))) {
+		fprintf(stderr, "smtpmon: stdout closed by its reader: stopped\n");
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
+	if (!s->quiet && rc != SMTPMON_EXIT_USAGE)
 		print_read_stats(&ds, pipeline_stats(p));
 	pipeline_free(p);
 	outputs_close(outputs);
@@ -56,8 +74,13 @@ int main(int argc, char **argv)
 	/* Large (paths): not on the stack. Static, so the daemon's reload
 	 * can update it in place for the pipeline that points into it. */
 	static struct settings s;
-	int rc = settings_load(&s, argc, argv);
+	int rc;
 
+	/* A reader that goes away (`| head`) is an EPIPE from write, handled
+	 * as an orderly stop (exit_status.h), not a signal that kills us
+	 * before the counters, the detach and the socket's removal. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = settings_load(&s, argc, argv);
 	if (rc || s.mode == MODE_HELP)
 		return rc;
 	if (s.mode == MODE_READ)

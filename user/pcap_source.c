@@ -48,7 +48,8 @@ static pcap_t *open_capture(const char *path)
 	return pc;
 }
 
-int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats)
+int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats,
+		     pcap_source_stop_fn stop, void *stop_ctx)
 {
 	pcap_t *pc = open_capture(path);
 	if (!pc)
@@ -79,6 +80,10 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 		}
 		if (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, stats) == DECODE_OK)
 			pipeline_segment(p, &seg);
+		if (stop && stop(stop_ctx)) {
+			pcap_close(pc);
+			return 1;
+		}
 	}
 
 	/* A damaged record ends the file, but what came before it stands: the

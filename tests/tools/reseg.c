@@ -469,7 +469,7 @@ int main(int argc, char **argv)
 	}
 	struct decode_stats ds = {0};
 	for (int i = optind; i < argc && rc == 0; i++) {
-		if (pcap_source_read(argv[i], p, &ds) < 0)
+		if (pcap_source_read(argv[i], p, &ds, NULL, NULL) < 0)
 			rc = 2;
 		flush_window();
 	}
