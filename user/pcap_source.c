@@ -8,6 +8,7 @@
  * Nothing is allocated per packet.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,24 @@
 #include "pcap_source.h"
 
 #define NSEC_PER_SEC 1000000000ull
+
+/* A record's time in nanoseconds since the epoch. Classic pcap stores the
+ * seconds in an unsigned 32-bit field (up to 2106-02-07), which libpcap 1.10
+ * reads into a signed one: 0xfffffff0 s comes back as -16 s. pcapng's 64-bit
+ * timestamps never give negative seconds, so a negative value is that field
+ * and is taken modulo 2^32. The fraction (nanoseconds, as opened) is clamped
+ * to a second; beyond year 2554 the time saturates. */
+static uint64_t record_time_ns(const struct timeval *ts)
+{
+	uint64_t sec = ts->tv_sec < 0 ? (uint32_t)ts->tv_sec : (uint64_t)ts->tv_sec;
+	uint64_t frac = ts->tv_usec < 0 ? 0 : (uint64_t)ts->tv_usec;
+
+	if (frac >= NSEC_PER_SEC)
+		frac = NSEC_PER_SEC - 1;
+	if (sec >= UINT64_MAX / NSEC_PER_SEC)
+		return UINT64_MAX;
+	return sec * NSEC_PER_SEC + frac;
+}
 
 /* libpcap's own messages for these cases are misleading ("truncated dump
  * file" for an empty file) or repeat the path, so the file is opened here. */
@@ -73,7 +92,7 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 		struct segment seg;
 
 		packets++;
-		seg.ts_ns = (uint64_t)hdr->ts.tv_sec * NSEC_PER_SEC + (uint64_t)hdr->ts.tv_usec;
+		seg.ts_ns = record_time_ns(&hdr->ts);
 		if (seg.ts_ns >= next_tick_ns) {
 			pipeline_tick(p, seg.ts_ns);
 			next_tick_ns = seg.ts_ns + NSEC_PER_SEC;

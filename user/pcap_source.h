@@ -4,6 +4,9 @@
  * Errors: a missing, unreadable or non-pcap file is reported on stderr in one
  * line ("smtpmon: FILE: reason") and pcap_source_read() returns -1 (main exits
  * 2). A truncated last record is reported and everything before it is kept.
+ *
+ * Timestamps: a classic pcap's seconds field is unsigned 32-bit (to 2106),
+ * read as such; pcapng's 64-bit times are taken as they are.
  */
 #ifndef SMTPMON_PCAP_SOURCE_H
 #define SMTPMON_PCAP_SOURCE_H
