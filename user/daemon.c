@@ -194,7 +194,9 @@ static enum loop_end run_loop(struct daemon *d)
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_tick) {
 			capture_tick(d->cap);
-			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME));
+			/* Idle timeouts on boot time, as the records' mono_ns:
+			 * a step of the wall clock ends no connection. */
+			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_BOOTTIME));
 			pipeline_flush(d->p); /* timeouts emit events too */
 			notify_status(d);
 			next_tick += TICK_NS;

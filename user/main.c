@@ -22,12 +22,13 @@ static void print_read_stats(const struct decode_stats *ds, const struct pipelin
 	fprintf(stderr,
 		"smtpmon: frames %llu, tcp %llu, fragments skipped %llu, malformed %llu, "
 		"unsupported %llu, truncated %llu; connections %llu (evicted %llu), "
-		"gaps %llu (%llu bytes)\n",
+		"gaps %llu (%llu bytes); time went back %llu, jumped %llu\n",
 		(unsigned long long)ds->frames, (unsigned long long)ds->tcp,
 		(unsigned long long)ds->fragments, (unsigned long long)ds->malformed,
 		(unsigned long long)ds->unsupported, (unsigned long long)ds->truncated,
 		(unsigned long long)ps->conns_total, (unsigned long long)ps->conns_evicted,
-		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes);
+		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes,
+		(unsigned long long)ps->time_backwards, (unsigned long long)ps->time_jumps);
 }
 
 static bool stdout_closed(void *outputs)

@@ -86,16 +86,21 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 	struct pcap_pkthdr *hdr;
 	const u_char *frame;
 	unsigned long long packets = 0;
-	uint64_t next_tick_ns = 0;
+	uint64_t last_tick_ns = 0;
+	bool ticked = false;
 	int r;
 	while ((r = pcap_next_ex(pc, &hdr, &frame)) == 1) {
 		struct segment seg;
 
 		packets++;
 		seg.ts_ns = record_time_ns(&hdr->ts);
-		if (seg.ts_ns >= next_tick_ns) {
-			pipeline_tick(p, seg.ts_ns);
-			next_tick_ns = seg.ts_ns + NSEC_PER_SEC;
+		/* Once a second of capture time, and at once when that time
+		 * went back (the idle clock decides what the step means). */
+		if (!ticked || seg.ts_ns < last_tick_ns ||
+		    seg.ts_ns - last_tick_ns >= NSEC_PER_SEC) {
+			pipeline_tick(p, seg.ts_ns, 0);
+			last_tick_ns = seg.ts_ns;
+			ticked = true;
 		}
 		if (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, stats) == DECODE_OK)
 			pipeline_segment(p, &seg);

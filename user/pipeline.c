@@ -11,12 +11,14 @@
  * its connection) happens before pipeline_segment() returns, so events come
  * out in segment arrival order.
  */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "idle_clock.h"
 #include "pipeline.h"
 #include "reasm.h"
 #include "smtp.h"
@@ -55,7 +57,13 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
-	uint64_t start_ns, last_ns;
+	uint64_t start_ns;
+	/* The source's time of the latest segment (reordering within
+	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
+	uint64_t last_ns;
+	uint64_t elapsed_ns;	 /* its own time, anomalies left out: the duration */
+	uint64_t last_idle;	 /* the idle clock at its latest segment */
+	uint32_t time_anomalies; /* time_went_backwards, time_jumped_forward */
 	bool partial;
 	bool closed;	/* ended by FIN/RST; lingering without buffers */
 	bool encrypted; /* the source hands over only SYN/FIN/RST (SEG_ENCRYPTED) */
@@ -73,7 +81,10 @@ struct pipeline {
 	size_t nconns;	 /* active + closed */
 	struct list active, closed;
 	uint64_t hash_seed;
-	uint64_t now_ns;   /* latest time seen */
+	struct idle_clock clock; /* what idle timeouts run on (idle_clock.h) */
+	/* The source's latest time (reordering within IDLE_CLOCK_JITTER_NS
+	 * does not move it back): end_of_input's timestamp. */
+	uint64_t now_ns;
 	uint64_t event_ns; /* timestamp of the events being produced */
 	uint64_t conn_counter;
 	uint32_t uid_key; /* from the first timestamp: uids depend on the input only */
@@ -357,7 +368,7 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	const struct smtp_stats *ss = smtp_stats(c->smtp);
 
 	s->start_ns = c->start_ns;
-	s->duration_ns = c->last_ns - c->start_ns;
+	s->duration_ns = c->elapsed_ns;
 	s->orig_bytes = reasm_stream_bytes(o->reasm);
 	s->resp_bytes = reasm_stream_bytes(r->reasm);
 	s->orig_segs = o->segs;
@@ -369,7 +380,7 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	/* A direction with inconsistent retransmissions counts once: how many
 	 * segments showed it depends on how the sender cut them. */
 	s->anomalies = ss->anomalies + (os->inconsistent > 0) + (rs->inconsistent > 0) +
-		       os->rejected + rs->rejected;
+		       os->rejected + rs->rejected + c->time_anomalies;
 	s->end = end;
 	s->partial = c->partial;
 }
@@ -437,19 +448,35 @@ static void evict(struct pipeline *p, struct conn *c)
 	conn_end(p, c, CONN_END_EVICTED);
 }
 
-static void expire(struct pipeline *p, uint64_t now)
+/* On the idle clock, so that no timestamp from the wrong place (a step back,
+ * a jump ahead) ends a connection that was not idle. Idle-clock stamps grow
+ * in activity order: the tails of the lists are the oldest. */
+static void expire(struct pipeline *p)
 {
+	uint64_t now = idle_clock_now(&p->clock);
 	uint64_t timeout = p->cfg->idle_timeout_ns;
 	uint64_t linger = timeout < CLOSED_LINGER_NS ? timeout : CLOSED_LINGER_NS;
 	struct conn *c;
 
-	while ((c = list_oldest(&p->active)) && now > c->last_ns && now - c->last_ns > timeout) {
+	while ((c = list_oldest(&p->active)) && now - c->last_idle > timeout) {
 		p->event_ns = c->last_ns + timeout;
 		p->stats.conns_timed_out++;
 		conn_end(p, c, CONN_END_TIMEOUT);
 	}
-	while ((c = list_oldest(&p->closed)) && now > c->last_ns && now - c->last_ns > linger)
+	while ((c = list_oldest(&p->closed)) && now - c->last_idle > linger)
 		conn_delete(p, c);
+}
+
+/* A timestamp of the source: the idle clock (on mono_ns when the source has a
+ * steady clock) and the time of end_of_input. */
+static void observe_time(struct pipeline *p, uint64_t ts_ns, uint64_t mono_ns)
+{
+	idle_clock_observe(&p->clock, mono_ns ? mono_ns : ts_ns,
+			   idle_clock_max_step(p->cfg->idle_timeout_ns), NULL);
+	p->stats.time_backwards = p->clock.backwards;
+	p->stats.time_jumps = p->clock.jumps;
+	if (ts_ns > p->now_ns || p->now_ns - ts_ns > IDLE_CLOCK_JITTER_NS)
+		p->now_ns = ts_ns;
 }
 
 /* Room for one more connection: forget the oldest closed tuple, or evict the
@@ -495,6 +522,7 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	c->partial = !syn;
 	c->p = p;
 	c->start_ns = c->last_ns = seg->ts_ns;
+	c->last_idle = idle_clock_now(&p->clock);
 	c->id.family = seg->family;
 	memcpy(c->id.orig_h, sender_is_orig ? seg->saddr : seg->daddr, sizeof(c->id.orig_h));
 	memcpy(c->id.resp_h, sender_is_orig ? seg->daddr : seg->saddr, sizeof(c->id.resp_h));
@@ -523,14 +551,41 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	return c;
 }
 
+/* The connection's own time: a step back or a jump ahead between two of its
+ * segments is a weird (before the segment's own events), and left out of its
+ * duration. */
+static void conn_time(struct pipeline *p, struct conn *c, uint64_t ts)
+{
+	uint64_t step = ts >= c->last_ns ? ts - c->last_ns : c->last_ns - ts;
+	enum idle_step kind =
+	    idle_step_class(c->last_ns, ts, idle_clock_max_step(p->cfg->idle_timeout_ns));
+	struct event ev = {.type = EV_WEIRD};
+	char addl[32];
+
+	if (kind == IDLE_STEP_TIME) {
+		if (ts > c->last_ns) {
+			c->elapsed_ns += step;
+			c->last_ns = ts;
+		}
+		return;
+	}
+	c->last_ns = ts;
+	c->time_anomalies++;
+	ev.weird.name = kind == IDLE_STEP_BACKWARDS ? "time_went_backwards" : "time_jumped_forward";
+	int n = snprintf(addl, sizeof(addl), "%" PRIu64 ".%06" PRIu64 " s", step / 1000000000u,
+			 step % 1000000000u / 1000u);
+	ev.weird.addl = (struct bytes){(const uint8_t *)addl, (size_t)n};
+	emit(c, &ev);
+}
+
 static void conn_segment(struct pipeline *p, struct conn *c, const struct segment *seg)
 {
 	bool is_orig = sent_by_orig(c, seg);
 	struct direction *d = &c->dir[is_orig], *peer = &c->dir[!is_orig];
 	bool syn = seg->flags & SEG_SYN;
 
-	if (seg->ts_ns > c->last_ns)
-		c->last_ns = seg->ts_ns;
+	conn_time(p, c, seg->ts_ns);
+	c->last_idle = idle_clock_now(&p->clock);
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	d->segs++;
@@ -588,9 +643,8 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 		p->stats.ignored++;
 		return;
 	}
-	if (seg->ts_ns > p->now_ns)
-		p->now_ns = seg->ts_ns;
-	expire(p, p->now_ns);
+	observe_time(p, seg->ts_ns, seg->mono_ns);
+	expire(p);
 	p->event_ns = seg->ts_ns;
 
 	bool new_syn = (seg->flags & (SEG_SYN | SEG_ACK)) == SEG_SYN;
@@ -616,11 +670,10 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	enforce_total_buffer(p, c->closed ? NULL : c);
 }
 
-void pipeline_tick(struct pipeline *p, uint64_t now_ns)
+void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns)
 {
-	if (now_ns > p->now_ns)
-		p->now_ns = now_ns;
-	expire(p, p->now_ns);
+	observe_time(p, now_ns, mono_ns);
+	expire(p);
 	p->stats.buffered_bytes = p->total_buffered;
 }
 
@@ -652,6 +705,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink)
 	p->sink = sink;
 	list_init(&p->active);
 	list_init(&p->closed);
+	idle_clock_init(&p->clock);
 	/* A secret seed keeps crafted tuples from piling into one bucket;
 	 * nothing visible depends on it. */
 	if (getrandom(&p->hash_seed, sizeof(p->hash_seed), GRND_NONBLOCK) != sizeof(p->hash_seed))

@@ -10,6 +10,15 @@
  * connection is evicted (smtp_connection with end "eviction", counter).
  * uids are derived from the input only (first timestamp, 4-tuple, and a
  * per-run counter), so the same input gives the same uids.
+ *
+ * Time: idle timeouts run on an idle clock (idle_clock.h) fed with the
+ * source's steady clock (segment.mono_ns, or ts_ns where the source has none)
+ * in arrival order, so a step back or a jump ahead of the source's time never
+ * ends a connection; such a step is counted (time_backwards, time_jumps). A
+ * connection whose own segments step back by more than 1 s or ahead by more
+ * than max(1 h, idle timeout) gets a weird (time_went_backwards,
+ * time_jumped_forward, addl the step in seconds), counted in its anomalies and
+ * left out of its duration.
  */
 #ifndef SMTPMON_PIPELINE_H
 #define SMTPMON_PIPELINE_H
@@ -50,14 +59,20 @@ struct pipeline_stats {
 	uint64_t buffer_limit_hits;
 	uint64_t skipped_bytes;	 /* message body bytes the source skipped on request */
 	uint64_t skip_fallbacks; /* skipped bytes that hid the end of a body (a gap) */
+	/* The source's clock stepped back by more than 1 s, or ahead by more than
+	 * max(1 h, idle timeout): not taken as time (idle_clock.h). */
+	uint64_t time_backwards, time_jumps;
 };
 
 struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
 void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
 void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
-/* Time passes (idle timeouts); now_ns is the source's clock. */
-void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* Time passes (idle timeouts). now_ns: the source's clock, as segments'
+ * ts_ns (end_of_input's timestamp); mono_ns: its steady clock, as segments'
+ * mono_ns, or 0 for a source that has none (the idle clock then runs on
+ * now_ns). */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns);
 /* Push the events written so far out of the sink's buffers (a live source
  * calls it after each batch, so readers of a pipe see events promptly). */
 void pipeline_flush(struct pipeline *p);
@@ -72,7 +87,7 @@ struct pipeline_conn_view {
 	const struct conn_id *id;
 	const char *state; /* SMTP state name (smtp_state_name) */
 	const struct smtp_view *smtp;
-	uint64_t start_ns, last_ns; /* the source's clock */
+	uint64_t start_ns, last_ns; /* the source's clock; last: the latest segment's */
 	uint64_t orig_bytes, resp_bytes;
 	bool tls, partial;
 };

@@ -211,6 +211,12 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 	       &(struct family){"skip_mark_errors", NULL,
 				"Failed updates of the kernel flow map for body skipping", true},
 	       cc.skip_mark_errors);
+	single(r,
+	       &(struct family){"wall_clock_steps", NULL,
+				"Steps of the wall clock (more than 1 s against boot time); idle "
+				"timeouts run on boot time",
+				true},
+	       cc.wall_clock_steps);
 }
 
 static void pipeline_families(struct renderer *r, const struct pipeline *p)
@@ -248,6 +254,18 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 	       &(struct family){"skip_fallbacks", NULL,
 				"Skipped bodies whose end was missed, turned into gaps", true},
 	       ps->skip_fallbacks);
+	single(r,
+	       &(struct family){"time_backwards", NULL,
+				"Steps back of the capture clock by more than 1 s, not taken as "
+				"time by idle timeouts",
+				true},
+	       ps->time_backwards);
+	single(r,
+	       &(struct family){"time_jumps", NULL,
+				"Steps ahead of the capture clock by more than max(1 h, idle "
+				"timeout), not taken as time by idle timeouts",
+				true},
+	       ps->time_jumps);
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},
