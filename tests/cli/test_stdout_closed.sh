@@ -32,15 +32,21 @@ frames=57000
 for format in json text; do
 	"$smtpmon" read --format "$format" "$tmp/many.pcap" 2>"$tmp/err" | head -1 >"$tmp/first"
 	rc=${PIPESTATUS[0]}
-	[ "$rc" -eq 3 ] && ok "$format | head -1: exit status 3" ||
+	if [ "$rc" -eq 3 ]; then
+		ok "$format | head -1: exit status 3"
+	else
 		fail "$format | head -1: exit status $rc, want 3; stderr: $(cat "$tmp/err")"
+	fi
 	[ "$(wc -l <"$tmp/first")" -eq 1 ] || fail "$format: head got no line"
 	if [ "$format" = json ]; then
 		jq -e '.event == "smtp_reply" and .code == 220' "$tmp/first" >/dev/null ||
 			fail "json: the first line is not the first session's greeting: $(cat "$tmp/first")"
 	fi
-	grep -qx 'smtpmon: stdout closed by its reader: stopped' "$tmp/err" &&
-		ok "$format: says why it stopped" || fail "$format: no 'stdout closed' line in: $(cat "$tmp/err")"
+	if grep -qx 'smtpmon: stdout closed by its reader: stopped' "$tmp/err"; then
+		ok "$format: says why it stopped"
+	else
+		fail "$format: no 'stdout closed' line in: $(cat "$tmp/err")"
+	fi
 	grep -q 'writing events' "$tmp/err" && fail "$format: a closed stdout reported as a write error"
 	read_frames=$(sed -n 's/^smtpmon: frames \([0-9]*\), .*/\1/p' "$tmp/err")
 	if [ -z "$read_frames" ]; then
@@ -61,16 +67,28 @@ reader=$!
 	>"$tmp/stdout" 2>"$tmp/err"
 rc=$?
 wait "$reader"
-[ "$rc" -eq 0 ] && ok "FIFO output closed: exit status 0" ||
+if [ "$rc" -eq 0 ]; then
+	ok "FIFO output closed: exit status 0"
+else
 	fail "FIFO output closed: exit status $rc, want 0; stderr: $(cat "$tmp/err")"
-grep -qx 'smtpmon: writing events: Broken pipe' "$tmp/err" &&
-	ok "FIFO output closed: one write error line" || fail "FIFO: stderr is: $(cat "$tmp/err")"
+fi
+if grep -qx 'smtpmon: writing events: Broken pipe' "$tmp/err"; then
+	ok "FIFO output closed: one write error line"
+else
+	fail "FIFO: stderr is: $(cat "$tmp/err")"
+fi
 grep -q 'stdout closed' "$tmp/err" && fail "FIFO: taken for a closed stdout"
-grep -q "^smtpmon: frames $frames, " "$tmp/err" && ok "FIFO output closed: read to the end" ||
+if grep -q "^smtpmon: frames $frames, " "$tmp/err"; then
+	ok "FIFO output closed: read to the end"
+else
 	fail "FIFO: not read to the end: $(cat "$tmp/err")"
+fi
 n=$(grep -c ' smtp_connection ' "$tmp/out.txt")
-[ "$n" -eq 3000 ] && ok "FIFO output closed: the other output has all 3000 sessions" ||
+if [ "$n" -eq 3000 ]; then
+	ok "FIFO output closed: the other output has all 3000 sessions"
+else
 	fail "FIFO: the text output has $n sessions, want 3000"
+fi
 
 if [ "$failures" -gt 0 ]; then
 	echo "test_stdout_closed: $failures failure(s)"

@@ -85,8 +85,11 @@ check "ts-max: no time weird" 'all(.[]; .event != "weird")'
 stats_line ts-max 0 0
 "$smtpmon" read -q --format text "$tmp/ts-max.pcap" >"$tmp/out.txt" 2>&1
 first=$(head -c 27 "$tmp/out.txt")
-[ "$first" = "2106-02-07T06:28:00.030000Z" ] && echo "ok   ts-max: text shows 2106-02-07T06:28:00.030000Z" ||
+if [ "$first" = "2106-02-07T06:28:00.030000Z" ]; then
+	echo "ok   ts-max: text shows 2106-02-07T06:28:00.030000Z"
+else
 	fail "ts-max: text starts with '$first', want 2106-02-07T06:28:00.030000Z"
+fi
 
 run backwards
 sessions_whole backwards 40001 40002
