@@ -6,7 +6,9 @@
  * Kernel records carry CLOCK_BOOTTIME; segments want wall-clock time. The
  * offset between the two clocks is sampled at start and at every tick
  * (settimeofday and NTP steps move it; suspend does not, both clocks count
- * it).
+ * it); a change of more than a second is counted as a wall-clock step.
+ * Segments carry the boot time too (mono_ns): idle timeouts run on it, so a
+ * step of the wall clock ends no connection.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +29,7 @@
 #include "capture.h"
 #include "kernel_check.h"
 #include "tls_probe.h"
+#include "idle_clock.h"
 #include "smtpmon.skel.h"
 
 #define REC_HDR_LEN offsetof(struct smtpmon_rec, payload)
@@ -43,6 +46,7 @@ struct capture {
 	const volatile unsigned long *ring_consumer, *ring_producer;
 	size_t page_size;
 	int64_t boot_to_wall_ns;
+	uint64_t wall_clock_steps;
 	uint64_t records, bad_records, tls_marks, tls_mark_errors;
 	bool capturing; /* opened and attached: counters are worth printing */
 	uint64_t skip_marks, skip_mark_errors;
@@ -134,6 +138,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	c->records++;
 	memset(&seg, 0, sizeof(seg));
 	seg.ts_ns = (uint64_t)((int64_t)r->ts_ns + c->boot_to_wall_ns);
+	seg.mono_ns = r->ts_ns;
 	seg.family = r->family;
 	seg.flags = r->tcp_flags & (SEG_FIN | SEG_SYN | SEG_RST | SEG_PSH | SEG_ACK);
 	if (r->rec_flags & SMTPMON_REC_ENCRYPTED)
@@ -401,6 +406,7 @@ static int on_tls_record(void *ctx, void *data, size_t size)
 	server_end = r->role == SMTPMON_TLS_SERVER;
 	pt = (struct plaintext){
 	    .ts_ns = r->ts_ns + (uint64_t)c->boot_to_wall_ns,
+	    .mono_ns = r->ts_ns,
 	    .client_port = server_end ? r->rport : r->lport,
 	    .server_port = server_end ? r->lport : r->rport,
 	    .from_client = server_end == (r->op == SMTPMON_TLS_READ),
@@ -499,7 +505,11 @@ int capture_poll(struct capture *c, int timeout_ms)
 
 void capture_tick(struct capture *c)
 {
-	c->boot_to_wall_ns = sample_boot_to_wall();
+	int64_t now = sample_boot_to_wall(), step = now - c->boot_to_wall_ns;
+
+	if (step > (int64_t)IDLE_CLOCK_JITTER_NS || step < -(int64_t)IDLE_CLOCK_JITTER_NS)
+		c->wall_clock_steps++;
+	c->boot_to_wall_ns = now;
 }
 
 void capture_set_ports(struct capture *c, const struct config *cfg)
@@ -559,6 +569,7 @@ bool capture_counters(const struct capture *c, struct capture_counters *out)
 	out->tls_probes = c->tls && tls_probe_counters(c->tls, out->tls);
 	out->tls_records = c->tls_records;
 	out->tls_bad_records = c->tls_bad_records;
+	out->wall_clock_steps = c->wall_clock_steps;
 	return true;
 }
 
@@ -611,10 +622,12 @@ static void print_counters(const struct capture *c)
 		"smtpmon: user: records %" PRIu64 ", bad_records %" PRIu64 ", tls_marks %" PRIu64
 		" (failed %" PRIu64 "), connections %" PRIu64 " (evicted %" PRIu64
 		"), gaps %" PRIu64 " (%" PRIu64 " bytes), skip_marks %" PRIu64 " (failed %" PRIu64
-		"), skipped_bytes %" PRIu64 ", skip_fallbacks %" PRIu64 "\n",
+		"), skipped_bytes %" PRIu64 ", skip_fallbacks %" PRIu64 ", time_backwards %" PRIu64
+		", time_jumps %" PRIu64 ", wall_clock_steps %" PRIu64 "\n",
 		c->records, c->bad_records, c->tls_marks, c->tls_mark_errors, ps->conns_total,
 		ps->conns_evicted, ps->gaps, ps->gap_bytes, c->skip_marks, c->skip_mark_errors,
-		ps->skipped_bytes, ps->skip_fallbacks);
+		ps->skipped_bytes, ps->skip_fallbacks, ps->time_backwards, ps->time_jumps,
+		c->wall_clock_steps);
 	if (c->tls)
 		print_tls_counters(c, ps);
 }

@@ -58,6 +58,7 @@ struct capture_counters {
 	bool tls_probes; /* the TLS library probes are attached (tls_probe.h) */
 	uint64_t tls[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX];
 	uint64_t tls_records, tls_bad_records; /* plaintext records read; malformed ones */
+	uint64_t wall_clock_steps; /* the wall clock moved by more than 1 s against boot time */
 };
 
 /* Names for reports: "packets", "matched", ...; "tc_ingress", ... */
@@ -82,7 +83,8 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 /* Waits up to timeout_ms for records and hands them to the pipeline.
  * Returns the number of records, or -errno (EINTR is returned as 0). */
 int capture_poll(struct capture *c, int timeout_ms);
-/* Once a second: re-pairs the kernel's boot clock with the wall clock. */
+/* Once a second: re-pairs the kernel's boot clock with the wall clock
+ * (a change of more than a second counts as a wall-clock step). */
 void capture_tick(struct capture *c);
 /* Monitored ports now: the kernel's bitmap is rewritten in place. */
 void capture_set_ports(struct capture *c, const struct config *cfg);

@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "control.h"
 #include "daemon.h"
+#include "exit_status.h"
 #include "metrics_http.h"
 #include "outputs.h"
 #include "pipeline.h"
@@ -167,7 +168,13 @@ static void reload(struct daemon *d)
 	notify_status(d);
 }
 
-static int run_loop(struct daemon *d)
+enum loop_end {
+	LOOP_STOPPED,	    /* SIGTERM or SIGINT */
+	LOOP_FAILED,	    /* the ring could not be read */
+	LOOP_STDOUT_CLOSED, /* an output on stdout met EPIPE */
+};
+
+static enum loop_end run_loop(struct daemon *d)
 {
 	uint64_t next_tick = clock_ns(CLOCK_MONOTONIC) + TICK_NS, next_watchdog = 0;
 
@@ -175,7 +182,7 @@ static int run_loop(struct daemon *d)
 		int n = capture_poll(d->cap, POLL_MS);
 		if (n < 0) {
 			fprintf(stderr, "smtpmon: poll ring buffer: %s\n", strerror(-n));
-			return -1;
+			return LOOP_FAILED;
 		}
 		if (n > 0)
 			pipeline_flush(d->p);
@@ -189,7 +196,9 @@ static int run_loop(struct daemon *d)
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_tick) {
 			capture_tick(d->cap);
-			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME));
+			/* Idle timeouts on boot time, as the records' mono_ns:
+			 * a step of the wall clock ends no connection. */
+			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_BOOTTIME));
 			pipeline_flush(d->p); /* timeouts emit events too */
 			notify_status(d);
 			next_tick += TICK_NS;
@@ -198,8 +207,13 @@ static int run_loop(struct daemon *d)
 			sd_notify(0, "WATCHDOG=1");
 			next_watchdog = now + d->watchdog_ns / 2;
 		}
+		/* Events are written (and EPIPE met) in the poll and the tick. */
+		if (outputs_stdout_closed(d->outputs)) {
+			fprintf(stderr, "smtpmon: stdout closed by its reader: stopping\n");
+			return LOOP_STDOUT_CLOSED;
+		}
 	}
-	return 0;
+	return LOOP_STOPPED;
 }
 
 int daemon_run(struct settings *s, int argc, char **argv)
@@ -207,7 +221,7 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	struct daemon d = {.s = s, .argc = argc, .argv = argv};
 	struct sigaction stop = {.sa_handler = on_stop}, hup = {.sa_handler = on_reload};
 	uint64_t watchdog_us = 0;
-	int rc = 1;
+	int rc = SMTPMON_EXIT_FAILURE;
 
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
@@ -248,7 +262,17 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	/* Under systemd (Type=notify) "started" means "capturing". */
 	sd_notify(0, "READY=1");
 	notify_status(&d);
-	rc = run_loop(&d) ? 1 : 0;
+	switch (run_loop(&d)) {
+	case LOOP_STOPPED:
+		rc = SMTPMON_EXIT_OK;
+		break;
+	case LOOP_FAILED:
+		rc = SMTPMON_EXIT_FAILURE;
+		break;
+	case LOOP_STDOUT_CLOSED:
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+		break;
+	}
 	sd_notify(0, "STOPPING=1");
 out:
 	control_stop(d.control);
@@ -258,6 +282,11 @@ out:
 		pipeline_finish(d.p);
 	if (d.outputs)
 		outputs_sink(d.outputs)->flush(outputs_sink(d.outputs));
+	/* Stopped by a signal, but the drain's events met the closed pipe. */
+	if (rc == SMTPMON_EXIT_OK && d.outputs && outputs_stdout_closed(d.outputs)) {
+		fprintf(stderr, "smtpmon: stdout closed by its reader: events of the drain lost\n");
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
 	pipeline_free(d.p);
 	outputs_close(d.outputs);
 	return rc;

@@ -6,6 +6,12 @@
  *   requests; once a second: timeouts, STATUS=, WATCHDOG=1 } until SIGTERM
  *   -> STOPPING=1 -> detach, drain, finish connections, flush -> 0.
  *
+ * stdout closed by its reader (`smtpmon run | head -1`): SIGPIPE is ignored
+ * (main.c), the write fails with EPIPE and the loop ends as on SIGTERM, with
+ * SMTPMON_EXIT_STDOUT_CLOSED (exit_status.h): detach, drain, control socket
+ * removed, final counters on stderr. So does an EPIPE met while draining
+ * after a signal. Failing files and the journal never stop the daemon.
+ *
  * SIGHUP (RELOADING=1 ... READY=1): the settings are loaded again from the
  * config file and the same command line. Ports, outputs and their
  * selections, privacy and limits change in place, without detaching and
@@ -23,7 +29,8 @@
 
 #include "settings.h"
 
-/* Returns the exit status: 0 after a clean stop, 1 when capture failed. */
+/* Returns the exit status (exit_status.h): SMTPMON_EXIT_OK after a clean stop,
+ * SMTPMON_EXIT_FAILURE when capture failed, SMTPMON_EXIT_STDOUT_CLOSED. */
 int daemon_run(struct settings *s, int argc, char **argv);
 
 #endif

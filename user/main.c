@@ -5,51 +5,65 @@
  *     -> pipeline (flow table -> TCP reassembly -> SMTP state machine)
  *     -> events -> outputs (JSON lines | text | journal, each with its selection)
  */
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "daemon.h"
+#include "exit_status.h"
 #include "outputs.h"
 #include "pcap_source.h"
 #include "pipeline.h"
 #include "settings.h"
-
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_RUNTIME = 1, /* live capture failed */
-	EXIT_USAGE = 2,	  /* bad arguments or config, unreadable input */
-};
 
 static void print_read_stats(const struct decode_stats *ds, const struct pipeline_stats *ps)
 {
 	fprintf(stderr,
 		"smtpmon: frames %llu, tcp %llu, fragments skipped %llu, malformed %llu, "
 		"unsupported %llu, truncated %llu; connections %llu (evicted %llu), "
-		"gaps %llu (%llu bytes)\n",
+		"gaps %llu (%llu bytes); time went back %llu, jumped %llu\n",
 		(unsigned long long)ds->frames, (unsigned long long)ds->tcp,
 		(unsigned long long)ds->fragments, (unsigned long long)ds->malformed,
 		(unsigned long long)ds->unsupported, (unsigned long long)ds->truncated,
 		(unsigned long long)ps->conns_total, (unsigned long long)ps->conns_evicted,
-		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes);
+		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes,
+		(unsigned long long)ps->time_backwards, (unsigned long long)ps->time_jumps);
 }
 
+static bool stdout_closed(void *outputs)
+{
+	return outputs_stdout_closed(outputs);
+}
+
+/* Every file in turn; a closed stdout ends the read at once. */
 static int read_files(const struct settings *s, int argc, char **argv)
 {
 	struct outputs *outputs = outputs_open(s->outputs, s->noutputs, NULL);
 	struct pipeline *p = outputs ? pipeline_new(&s->cfg, outputs_sink(outputs)) : NULL;
 	struct decode_stats ds = {0};
-	int rc = EXIT_OK;
+	int rc = SMTPMON_EXIT_OK;
 
 	if (!p) {
 		fprintf(stderr, "smtpmon: out of memory\n");
 		outputs_close(outputs);
-		return EXIT_RUNTIME;
+		return SMTPMON_EXIT_FAILURE;
 	}
-	for (int i = s->first_file; i < argc && rc == EXIT_OK; i++)
-		if (pcap_source_read(argv[i], p, &ds) < 0)
-			rc = EXIT_USAGE;
+	for (int i = s->first_file; i < argc && rc == SMTPMON_EXIT_OK; i++) {
+		int r = pcap_source_read(argv[i], p, &ds, stdout_closed, outputs);
+		if (r < 0)
+			rc = SMTPMON_EXIT_USAGE;
+		else if (r > 0)
+			rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
 	pipeline_finish(p);
-	if (!s->quiet && rc == EXIT_OK)
+	/* The last events may meet the closed pipe only now. */
+	outputs_sink(outputs)->flush(outputs_sink(outputs));
+	if (rc == SMTPMON_EXIT_STDOUT_CLOSED || (rc == SMTPMON_EXIT_OK && stdout_closed(outputs))) {
+		fprintf(stderr, "smtpmon: stdout closed by its reader: stopped\n");
+		rc = SMTPMON_EXIT_STDOUT_CLOSED;
+	}
+	if (!s->quiet && rc != SMTPMON_EXIT_USAGE)
 		print_read_stats(&ds, pipeline_stats(p));
 	pipeline_free(p);
 	outputs_close(outputs);
@@ -61,8 +75,13 @@ int main(int argc, char **argv)
 	/* Large (paths): not on the stack. Static, so the daemon's reload
 	 * can update it in place for the pipeline that points into it. */
 	static struct settings s;
-	int rc = settings_load(&s, argc, argv);
+	int rc;
 
+	/* A reader that goes away (`| head`) is an EPIPE from write, handled
+	 * as an orderly stop (exit_status.h), not a signal that kills us
+	 * before the counters, the detach and the socket's removal. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = settings_load(&s, argc, argv);
 	if (rc || s.mode == MODE_HELP)
 		return rc;
 	if (s.mode == MODE_READ)

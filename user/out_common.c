@@ -150,22 +150,40 @@ static void report_write_error(bool *reported)
 	fprintf(stderr, "smtpmon: writing events: %s\n", strerror(errno));
 }
 
+/* EPIPE on stdout is not an error to report: its reader is gone, and the
+ * caller stops (stream_sink_stdout_closed). A FIFO given as a file path is
+ * not stdout: its EPIPE is an ordinary write error. */
+static void write_failed(struct stream_sink *ss)
+{
+	if (errno == EPIPE && ss->out == stdout)
+		ss->stdout_closed = true;
+	else
+		report_write_error(&ss->write_failed);
+}
+
 static void stream_emit(struct sink *sink, const struct event *ev)
 {
 	struct stream_sink *ss = (struct stream_sink *)sink;
 
+	if (ss->stdout_closed)
+		return;
 	ss->w.len = 0;
 	ss->format(ss, ev);
 	if (fwrite(ss->w.buf, 1, ss->w.len, ss->out) != ss->w.len)
-		report_write_error(&ss->write_failed);
+		write_failed(ss);
 }
 
 static void stream_flush(struct sink *sink)
 {
 	struct stream_sink *ss = (struct stream_sink *)sink;
 
-	if (fflush(ss->out))
-		report_write_error(&ss->write_failed);
+	if (!ss->stdout_closed && fflush(ss->out))
+		write_failed(ss);
+}
+
+bool stream_sink_stdout_closed(const struct sink *sink)
+{
+	return ((const struct stream_sink *)sink)->stdout_closed;
 }
 
 static void stream_destroy(struct sink *sink)

@@ -53,12 +53,16 @@ void conn_id_fields(const struct conn_id *id, const struct field_visitor *v, voi
 /* A sink that renders each event into one reused buffer and writes it to a
  * FILE with one fwrite; the caller decides when to flush. A failing write
  * is reported once on stderr (a closed pipe gives one message, not one per
- * event), then ignored. */
+ * event), then ignored. The one exception: when the FILE is stdout and the
+ * write fails with EPIPE (SIGPIPE ignored), its reader is gone: nothing is
+ * printed, the sink writes nothing more, and stream_sink_stdout_closed()
+ * says so, for the caller to stop (exit_status.h). */
 struct stream_sink {
 	struct sink sink;
 	FILE *out;
 	struct jsonw w;
 	bool write_failed;
+	bool stdout_closed;
 	/* appends the event's line, newline included, to ss->w */
 	void (*format)(struct stream_sink *ss, const struct event *ev);
 };
@@ -67,5 +71,7 @@ struct stream_sink {
  * zeroed; name is the sink's name in the allocation error. */
 struct sink *stream_sink_new(size_t size, const char *name, FILE *out,
 			     void (*format)(struct stream_sink *ss, const struct event *ev));
+/* sink must come from stream_sink_new(). */
+bool stream_sink_stdout_closed(const struct sink *sink);
 
 #endif

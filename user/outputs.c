@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "out_common.h"
 #include "output.h"
 #include "outputs.h"
 
@@ -172,6 +173,18 @@ int outputs_reopen(struct outputs *o)
 		*out = fresh;
 	}
 	return failures;
+}
+
+bool outputs_stdout_closed(const struct outputs *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		const struct output *out = &o->out[i];
+		/* JSON and text outputs are stream sinks; without a file, on stdout. */
+		if (out->spec.type != OUTPUT_JOURNAL && !out->file &&
+		    stream_sink_stdout_closed(out->sink))
+			return true;
+	}
+	return false;
 }
 
 size_t outputs_count(const struct outputs *o)

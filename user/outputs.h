@@ -13,6 +13,7 @@
 #ifndef SMTPMON_OUTPUTS_H
 #define SMTPMON_OUTPUTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ int outputs_replace(struct outputs *o, const struct output_spec *specs, size_t n
 /* Reopens every output file by its path; one that fails keeps writing to
  * its old stream (reported). Returns the number of failures. */
 int outputs_reopen(struct outputs *o);
+/* An output without a path (stdout) failed with EPIPE: its reader is gone
+ * (out_common.h, stream_sink). Files and the journal never make it true. */
+bool outputs_stdout_closed(const struct outputs *o);
 size_t outputs_count(const struct outputs *o);
 void outputs_get(const struct outputs *o, size_t i, struct output_counts *out);
 /* Flushes and closes everything. NULL is fine. */

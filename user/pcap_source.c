@@ -8,6 +8,7 @@
  * Nothing is allocated per packet.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,24 @@
 #include "pcap_source.h"
 
 #define NSEC_PER_SEC 1000000000ull
+
+/* A record's time in nanoseconds since the epoch. Classic pcap stores the
+ * seconds in an unsigned 32-bit field (up to 2106-02-07), which libpcap 1.10
+ * reads into a signed one: 0xfffffff0 s comes back as -16 s. pcapng's 64-bit
+ * timestamps never give negative seconds, so a negative value is that field
+ * and is taken modulo 2^32. The fraction (nanoseconds, as opened) is clamped
+ * to a second; beyond year 2554 the time saturates. */
+static uint64_t record_time_ns(const struct timeval *ts)
+{
+	uint64_t sec = ts->tv_sec < 0 ? (uint32_t)ts->tv_sec : (uint64_t)ts->tv_sec;
+	uint64_t frac = ts->tv_usec < 0 ? 0 : (uint64_t)ts->tv_usec;
+
+	if (frac >= NSEC_PER_SEC)
+		frac = NSEC_PER_SEC - 1;
+	if (sec >= UINT64_MAX / NSEC_PER_SEC)
+		return UINT64_MAX;
+	return sec * NSEC_PER_SEC + frac;
+}
 
 /* libpcap's own messages for these cases are misleading ("truncated dump
  * file" for an empty file) or repeat the path, so the file is opened here. */
@@ -48,7 +67,8 @@ static pcap_t *open_capture(const char *path)
 	return pc;
 }
 
-int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats)
+int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats,
+		     pcap_source_stop_fn stop, void *stop_ctx)
 {
 	pcap_t *pc = open_capture(path);
 	if (!pc)
@@ -66,19 +86,28 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 	struct pcap_pkthdr *hdr;
 	const u_char *frame;
 	unsigned long long packets = 0;
-	uint64_t next_tick_ns = 0;
+	uint64_t last_tick_ns = 0;
+	bool ticked = false;
 	int r;
 	while ((r = pcap_next_ex(pc, &hdr, &frame)) == 1) {
 		struct segment seg;
 
 		packets++;
-		seg.ts_ns = (uint64_t)hdr->ts.tv_sec * NSEC_PER_SEC + (uint64_t)hdr->ts.tv_usec;
-		if (seg.ts_ns >= next_tick_ns) {
-			pipeline_tick(p, seg.ts_ns);
-			next_tick_ns = seg.ts_ns + NSEC_PER_SEC;
+		seg.ts_ns = record_time_ns(&hdr->ts);
+		/* Once a second of capture time, and at once when that time
+		 * went back (the idle clock decides what the step means). */
+		if (!ticked || seg.ts_ns < last_tick_ns ||
+		    seg.ts_ns - last_tick_ns >= NSEC_PER_SEC) {
+			pipeline_tick(p, seg.ts_ns, 0);
+			last_tick_ns = seg.ts_ns;
+			ticked = true;
 		}
 		if (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, stats) == DECODE_OK)
 			pipeline_segment(p, &seg);
+		if (stop && stop(stop_ctx)) {
+			pcap_close(pc);
+			return 1;
+		}
 	}
 
 	/* A damaged record ends the file, but what came before it stands: the

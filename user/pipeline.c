@@ -11,12 +11,14 @@
  * its connection) happens before pipeline_segment() returns, so events come
  * out in segment arrival order.
  */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
+#include "idle_clock.h"
 #include "pipeline.h"
 #include "reasm.h"
 #include "smtp.h"
@@ -58,7 +60,13 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
-	uint64_t start_ns, last_ns;
+	uint64_t start_ns;
+	/* The source's time of the latest segment (reordering within
+	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
+	uint64_t last_ns;
+	uint64_t elapsed_ns;	 /* its own time, anomalies left out: the duration */
+	uint64_t last_idle;	 /* the idle clock at its latest segment */
+	uint32_t time_anomalies; /* time_went_backwards, time_jumped_forward */
 	bool partial;
 	bool closed;	/* ended by FIN/RST; lingering without buffers */
 	bool encrypted; /* the source hands over only SYN/FIN/RST (SEG_ENCRYPTED) */
@@ -77,7 +85,8 @@ struct conn {
 	 * the end waits until end_at. */
 	bool end_pending;
 	enum conn_end pending_end;
-	uint64_t end_at;
+	uint64_t end_at; /* on the idle clock */
+	uint64_t end_ts; /* the time of the FIN or RST, for the summary */
 };
 
 struct pipeline {
@@ -92,7 +101,10 @@ struct pipeline {
 	size_t nconns;	 /* active + closed */
 	struct list active, closed;
 	uint64_t hash_seed;
-	uint64_t now_ns;   /* latest time seen */
+	struct idle_clock clock; /* what idle timeouts run on (idle_clock.h) */
+	/* The source's latest time (reordering within IDLE_CLOCK_JITTER_NS
+	 * does not move it back): end_of_input's timestamp. */
+	uint64_t now_ns;
 	uint64_t event_ns; /* timestamp of the events being produced */
 	uint64_t conn_counter;
 	size_t pending_ends; /* connections with end_pending */
@@ -384,7 +396,7 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	const struct smtp_stats *ss = smtp_stats(c->smtp);
 
 	s->start_ns = c->start_ns;
-	s->duration_ns = c->last_ns - c->start_ns;
+	s->duration_ns = c->elapsed_ns;
 	s->orig_bytes = reasm_stream_bytes(o->reasm);
 	s->resp_bytes = reasm_stream_bytes(r->reasm);
 	s->orig_segs = o->segs;
@@ -396,7 +408,7 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	/* A direction with inconsistent retransmissions counts once: how many
 	 * segments showed it depends on how the sender cut them. */
 	s->anomalies = ss->anomalies + (os->inconsistent > 0) + (rs->inconsistent > 0) +
-		       os->rejected + rs->rejected;
+		       os->rejected + rs->rejected + c->time_anomalies;
 	s->end = end;
 	s->partial = c->partial;
 }
@@ -470,7 +482,8 @@ static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
 		if (!c->end_pending) {
 			c->end_pending = true;
 			c->pending_end = end;
-			c->end_at = p->now_ns + PLAIN_END_WAIT_NS;
+			c->end_at = idle_clock_now(&p->clock) + PLAIN_END_WAIT_NS;
+			c->end_ts = p->event_ns;
 			p->pending_ends++;
 		}
 		return;
@@ -484,8 +497,12 @@ static void evict(struct pipeline *p, struct conn *c)
 	conn_end(p, c, CONN_END_EVICTED);
 }
 
-static void expire(struct pipeline *p, uint64_t now)
+/* On the idle clock, so that no timestamp from the wrong place (a step back,
+ * a jump ahead) ends a connection that was not idle. Idle-clock stamps grow
+ * in activity order: the tails of the lists are the oldest. */
+static void expire(struct pipeline *p)
 {
+	uint64_t now = idle_clock_now(&p->clock);
 	uint64_t timeout = p->cfg->idle_timeout_ns;
 	uint64_t linger = timeout < CLOSED_LINGER_NS ? timeout : CLOSED_LINGER_NS;
 	struct conn *c;
@@ -495,17 +512,29 @@ static void expire(struct pipeline *p, uint64_t now)
 		c = (struct conn *)((char *)e - offsetof(struct conn, lru));
 		e = e->next;
 		if (c->end_pending && now >= c->end_at) {
-			p->event_ns = c->end_at;
+			p->event_ns = c->end_ts;
 			conn_finish(p, c, c->pending_end);
 		}
 	}
-	while ((c = list_oldest(&p->active)) && now > c->last_ns && now - c->last_ns > timeout) {
+	while ((c = list_oldest(&p->active)) && now - c->last_idle > timeout) {
 		p->event_ns = c->last_ns + timeout;
 		p->stats.conns_timed_out++;
 		conn_end(p, c, CONN_END_TIMEOUT);
 	}
-	while ((c = list_oldest(&p->closed)) && now > c->last_ns && now - c->last_ns > linger)
+	while ((c = list_oldest(&p->closed)) && now - c->last_idle > linger)
 		conn_delete(p, c);
+}
+
+/* A timestamp of the source: the idle clock (on mono_ns when the source has a
+ * steady clock) and the time of end_of_input. */
+static void observe_time(struct pipeline *p, uint64_t ts_ns, uint64_t mono_ns)
+{
+	idle_clock_observe(&p->clock, mono_ns ? mono_ns : ts_ns,
+			   idle_clock_max_step(p->cfg->idle_timeout_ns), NULL);
+	p->stats.time_backwards = p->clock.backwards;
+	p->stats.time_jumps = p->clock.jumps;
+	if (ts_ns > p->now_ns || p->now_ns - ts_ns > IDLE_CLOCK_JITTER_NS)
+		p->now_ns = ts_ns;
 }
 
 /* Room for one more connection: forget the oldest closed tuple, or evict the
@@ -551,6 +580,7 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	c->partial = !syn;
 	c->p = p;
 	c->start_ns = c->last_ns = seg->ts_ns;
+	c->last_idle = idle_clock_now(&p->clock);
 	c->id.family = seg->family;
 	memcpy(c->id.orig_h, sender_is_orig ? seg->saddr : seg->daddr, sizeof(c->id.orig_h));
 	memcpy(c->id.resp_h, sender_is_orig ? seg->daddr : seg->saddr, sizeof(c->id.resp_h));
@@ -583,14 +613,41 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	return c;
 }
 
+/* The connection's own time: a step back or a jump ahead between two of its
+ * segments is a weird (before the segment's own events), and left out of its
+ * duration. */
+static void conn_time(struct pipeline *p, struct conn *c, uint64_t ts)
+{
+	uint64_t step = ts >= c->last_ns ? ts - c->last_ns : c->last_ns - ts;
+	enum idle_step kind =
+	    idle_step_class(c->last_ns, ts, idle_clock_max_step(p->cfg->idle_timeout_ns));
+	struct event ev = {.type = EV_WEIRD};
+	char addl[32];
+
+	if (kind == IDLE_STEP_TIME) {
+		if (ts > c->last_ns) {
+			c->elapsed_ns += step;
+			c->last_ns = ts;
+		}
+		return;
+	}
+	c->last_ns = ts;
+	c->time_anomalies++;
+	ev.weird.name = kind == IDLE_STEP_BACKWARDS ? "time_went_backwards" : "time_jumped_forward";
+	int n = snprintf(addl, sizeof(addl), "%" PRIu64 ".%06" PRIu64 " s", step / 1000000000u,
+			 step % 1000000000u / 1000u);
+	ev.weird.addl = (struct bytes){(const uint8_t *)addl, (size_t)n};
+	emit(c, &ev);
+}
+
 static void conn_segment(struct pipeline *p, struct conn *c, const struct segment *seg)
 {
 	bool is_orig = sent_by_orig(c, seg);
 	struct direction *d = &c->dir[is_orig], *peer = &c->dir[!is_orig];
 	bool syn = seg->flags & SEG_SYN;
 
-	if (seg->ts_ns > c->last_ns)
-		c->last_ns = seg->ts_ns;
+	conn_time(p, c, seg->ts_ns);
+	c->last_idle = idle_clock_now(&p->clock);
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	d->segs++;
@@ -648,9 +705,8 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 		p->stats.ignored++;
 		return;
 	}
-	if (seg->ts_ns > p->now_ns)
-		p->now_ns = seg->ts_ns;
-	expire(p, p->now_ns);
+	observe_time(p, seg->ts_ns, seg->mono_ns);
+	expire(p);
 	p->event_ns = seg->ts_ns;
 
 	bool new_syn = (seg->flags & (SEG_SYN | SEG_ACK)) == SEG_SYN;
@@ -720,8 +776,8 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	p->stats.plain_records++;
 	memcpy(key.saddr, pt->client, sizeof(key.saddr));
 	memcpy(key.daddr, pt->server, sizeof(key.daddr));
-	if (pt->ts_ns > p->now_ns)
-		p->now_ns = pt->ts_ns;
+	observe_time(p, pt->ts_ns, pt->mono_ns);
+	expire(p);
 	c = lookup(p, &key);
 	if (!c) {
 		/* A session the wire has not shown yet: begun before we started
@@ -757,6 +813,7 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	p->event_ns = pt->ts_ns;
 	if (pt->ts_ns > c->last_ns)
 		c->last_ns = pt->ts_ns;
+	c->last_idle = idle_clock_now(&p->clock);
 	list_remove(&c->lru);
 	list_push_front(&p->active, &c->lru);
 	/* key runs from the client to the server */
@@ -764,11 +821,10 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	plain_deliver(c, is_orig, pt->offset, pt->data, pt->len);
 }
 
-void pipeline_tick(struct pipeline *p, uint64_t now_ns)
+void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns)
 {
-	if (now_ns > p->now_ns)
-		p->now_ns = now_ns;
-	expire(p, p->now_ns);
+	observe_time(p, now_ns, mono_ns);
+	expire(p);
 	p->stats.buffered_bytes = p->total_buffered;
 }
 
@@ -800,6 +856,7 @@ struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink)
 	p->sink = sink;
 	list_init(&p->active);
 	list_init(&p->closed);
+	idle_clock_init(&p->clock);
 	/* A secret seed keeps crafted tuples from piling into one bucket;
 	 * nothing visible depends on it. */
 	if (getrandom(&p->hash_seed, sizeof(p->hash_seed), GRND_NONBLOCK) != sizeof(p->hash_seed))

@@ -10,6 +10,15 @@
  * connection is evicted (smtp_connection with end "eviction", counter).
  * uids are derived from the input only (first timestamp, 4-tuple, and a
  * per-run counter), so the same input gives the same uids.
+ *
+ * Time: idle timeouts run on an idle clock (idle_clock.h) fed with the
+ * source's steady clock (segment.mono_ns, or ts_ns where the source has none)
+ * in arrival order, so a step back or a jump ahead of the source's time never
+ * ends a connection; such a step is counted (time_backwards, time_jumps). A
+ * connection whose own segments step back by more than 1 s or ahead by more
+ * than max(1 h, idle timeout) gets a weird (time_went_backwards,
+ * time_jumped_forward, addl the step in seconds), counted in its anomalies and
+ * left out of its duration.
  */
 #ifndef SMTPMON_PIPELINE_H
 #define SMTPMON_PIPELINE_H
@@ -46,8 +55,9 @@ enum plaintext_view {
 };
 
 struct plaintext {
-	uint64_t ts_ns; /* wall clock */
-	uint8_t family; /* 4 or 6 */
+	uint64_t ts_ns;	  /* wall clock */
+	uint64_t mono_ns; /* steady clock, as struct segment's */
+	uint8_t family;	  /* 4 or 6 */
 	uint8_t client[16], server[16];
 	uint16_t client_port, server_port;
 	bool from_client;	  /* the bytes went from the client to the server */
@@ -68,8 +78,11 @@ struct pipeline_stats {
 	uint64_t events[EV_TYPE_MAX];
 	uint64_t buffered_bytes; /* out-of-order bytes held now */
 	uint64_t buffer_limit_hits;
-	uint64_t skipped_bytes;	      /* message body bytes the source skipped on request */
-	uint64_t skip_fallbacks;      /* skipped bytes that hid the end of a body (a gap) */
+	uint64_t skipped_bytes;	 /* message body bytes the source skipped on request */
+	uint64_t skip_fallbacks; /* skipped bytes that hid the end of a body (a gap) */
+	/* The source's clock stepped back by more than 1 s, or ahead by more than
+	 * max(1 h, idle timeout): not taken as time (idle_clock.h). */
+	uint64_t time_backwards, time_jumps;
 	uint64_t plain_records;	      /* TLS plaintext pieces handed in */
 	uint64_t plain_bytes;	      /* ... delivered to sessions */
 	uint64_t plain_unmatched;     /* no connection of the wire in TLS to join */
@@ -87,8 +100,11 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg);
  * copy is counted and left out. Pieces for no connection of the wire, or one
  * that did not turn to TLS, are counted and dropped. */
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt);
-/* Time passes (idle timeouts); now_ns is the source's clock. */
-void pipeline_tick(struct pipeline *p, uint64_t now_ns);
+/* Time passes (idle timeouts). now_ns: the source's clock, as segments'
+ * ts_ns (end_of_input's timestamp); mono_ns: its steady clock, as segments'
+ * mono_ns, or 0 for a source that has none (the idle clock then runs on
+ * now_ns). */
+void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns);
 /* Push the events written so far out of the sink's buffers (a live source
  * calls it after each batch, so readers of a pipe see events promptly). */
 void pipeline_flush(struct pipeline *p);
@@ -103,7 +119,7 @@ struct pipeline_conn_view {
 	const struct conn_id *id;
 	const char *state; /* SMTP state name (smtp_state_name) */
 	const struct smtp_view *smtp;
-	uint64_t start_ns, last_ns; /* the source's clock */
+	uint64_t start_ns, last_ns; /* the source's clock; last: the latest segment's */
 	uint64_t orig_bytes, resp_bytes;
 	bool tls, partial;
 };

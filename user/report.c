@@ -238,6 +238,12 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 	       cc.skip_mark_errors);
 	if (cc.tls_probes)
 		tls_families(r, &cc);
+	single(r,
+	       &(struct family){"wall_clock_steps", NULL,
+				"Steps of the wall clock (more than 1 s against boot time); idle "
+				"timeouts run on boot time",
+				true},
+	       cc.wall_clock_steps);
 }
 
 static void pipeline_families(struct renderer *r, const struct pipeline *p)
@@ -289,6 +295,18 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 				"TLS plaintext pieces left out: the other end's copy on this host",
 				true},
 	       ps->plain_other_view);
+	single(r,
+	       &(struct family){"time_backwards", NULL,
+				"Steps back of the capture clock by more than 1 s, not taken as "
+				"time by idle timeouts",
+				true},
+	       ps->time_backwards);
+	single(r,
+	       &(struct family){"time_jumps", NULL,
+				"Steps ahead of the capture clock by more than max(1 h, idle "
+				"timeout), not taken as time by idle timeouts",
+				true},
+	       ps->time_jumps);
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},

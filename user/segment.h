@@ -24,6 +24,10 @@
 
 struct segment {
 	uint64_t ts_ns; /* wall clock, nanoseconds since the epoch */
+	/* The source's steady clock (live: the kernel's CLOCK_BOOTTIME), which
+	 * idle timeouts run on, so that a step of the wall clock ends no
+	 * connection; 0: the source has none, ts_ns is used (pcap files). */
+	uint64_t mono_ns;
 	uint8_t family; /* 4 or 6 */
 	uint8_t flags;	/* SEG_* (TCP flags) */
 	uint16_t window;

@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "event.h"
+#include "exit_status.h"
 #include "settings.h"
 
 const char *const output_type_names[] = {"json", "text", "journal"};
@@ -532,13 +533,13 @@ static int load_file(struct settings *s, const char *path)
 	fs.file = fopen(path, "re");
 	if (!fs.file) {
 		fprintf(stderr, "smtpmon: %s: %s\n", path, strerror(errno));
-		return 2;
+		return SMTPMON_EXIT_USAGE;
 	}
 	line = ini_parse_stream(read_line, &fs, on_ini_value, &fs);
 	fclose(fs.file);
 	if (line < 0) {
 		fprintf(stderr, "smtpmon: %s: out of memory\n", path);
-		return 2;
+		return SMTPMON_EXIT_USAGE;
 	}
 	if (line > 0) {
 		/* A syntax error (no handler call) has no key to name. */
@@ -548,7 +549,7 @@ static int load_file(struct settings *s, const char *path)
 			fprintf(stderr,
 				"smtpmon: %s:%d: syntax error (want [section] or key = value)\n",
 				path, line);
-		return 2;
+		return SMTPMON_EXIT_USAGE;
 	}
 	snprintf(s->config_file, sizeof(s->config_file), "%s", path);
 	return 0;
@@ -569,7 +570,7 @@ enum opt_id {
 static int cli_error(const char *opt, const char *why)
 {
 	fprintf(stderr, "smtpmon: %s: %s\n%s", opt, why, usage);
-	return 2;
+	return SMTPMON_EXIT_USAGE;
 }
 
 static const char *config_file_in_args(int argc, char **argv)
@@ -666,7 +667,7 @@ static int parse_args(struct settings *s, int argc, char **argv)
 				break;
 			}
 			fputs(usage, stderr);
-			return 2;
+			return SMTPMON_EXIT_USAGE;
 		}
 	}
 	if (!s->noutputs)
@@ -698,7 +699,7 @@ int settings_load(struct settings *s, int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		s->mode = MODE_HELP;
-		return argc < 2 ? 2 : 0;
+		return argc < 2 ? SMTPMON_EXIT_USAGE : SMTPMON_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "read"))
 		s->mode = MODE_READ;

@@ -61,7 +61,8 @@ struct settings {
 extern const char *const output_type_names[]; /* "json", "text", "journal" */
 
 /* Parses argv (argv[1] is the command) and the config file into s. Returns
- * 0, or 2 after printing the error (and the usage for command-line errors). */
+ * 0, or SMTPMON_EXIT_USAGE (exit_status.h) after printing the error (and the
+ * usage for command-line errors). */
 int settings_load(struct settings *s, int argc, char **argv);
 
 #endif

@@ -26,18 +26,10 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "exit_status.h"
 
 #define REPLY_MAX  (16u << 20)
 #define TIMEOUT_MS (CONTROL_ANSWER_TIMEOUT_MS + 2000)
-
-enum exit_code {
-	EXIT_OK = 0,
-	EXIT_ANSWER = 1,      /* the daemon answered with an error */
-	EXIT_USAGE = 2,	      /* bad arguments */
-	EXIT_NOT_RUNNING = 3, /* no socket, nobody listening, no answer */
-	EXIT_PERMISSION = 4,  /* the socket or its directory is closed to us */
-	EXIT_PROTOCOL = 5,    /* a daemon of another release */
-};
 
 static const char usage[] =
     "usage: smtpmonctl [-s SOCKET] stats [--json] [--watch SECONDS]\n"
@@ -87,11 +79,11 @@ static int connect_error(const char *path, int err)
 			"smtpmonctl: %s: permission denied: run as root or join group "
 			"%s (then log in again)\n",
 			path, socket_group(path));
-		return EXIT_PERMISSION;
+		return SMTPMONCTL_EXIT_PERMISSION;
 	}
 	fprintf(stderr, "smtpmonctl: %s: %s: smtpmon is not running (or uses another socket: -s)\n",
 		path, strerror(err));
-	return EXIT_NOT_RUNNING;
+	return SMTPMONCTL_EXIT_NOT_RUNNING;
 }
 
 /* Sends one request line; the answer line, NUL-terminated, in *r. */
@@ -99,17 +91,17 @@ static int ask(const char *path, const char *request, struct reply *r)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	size_t cap = 1 << 16;
-	int fd, rc = EXIT_NOT_RUNNING;
+	int fd, rc = SMTPMONCTL_EXIT_NOT_RUNNING;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		fprintf(stderr, "smtpmonctl: %s: path too long\n", path);
-		return EXIT_USAGE;
+		return SMTPMONCTL_EXIT_USAGE;
 	}
 	strcpy(addr.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		fprintf(stderr, "smtpmonctl: socket: %s\n", strerror(errno));
-		return EXIT_NOT_RUNNING;
+		return SMTPMONCTL_EXIT_NOT_RUNNING;
 	}
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		rc = connect_error(path, errno);
@@ -152,7 +144,7 @@ static int ask(const char *path, const char *request, struct reply *r)
 	}
 	r->buf[r->len] = '\0';
 	if (r->len && r->buf[r->len - 1] == '\n')
-		rc = EXIT_OK;
+		rc = SMTPMONCTL_EXIT_OK;
 	else
 		fprintf(stderr, "smtpmonctl: %s: answer cut short\n", path);
 out:
@@ -211,17 +203,17 @@ static int print_answer(const char *path, const struct reply *r, bool json)
 			"speaks version %d; use the smtpmonctl of the running smtpmon's release\n",
 			path, version < 0 ? "an older protocol than " : "version ",
 			version < 0 ? 1L : version, CONTROL_PROTOCOL_VERSION);
-		return EXIT_PROTOCOL;
+		return SMTPMONCTL_EXIT_PROTOCOL;
 	}
 	if (!strncmp(p, failed, sizeof(failed) - 1)) {
 		fprintf(stderr, "smtpmonctl: smtpmon: ");
 		print_json_string(p + sizeof(failed) - 1, stderr);
 		fputc('\n', stderr);
-		return EXIT_ANSWER;
+		return SMTPMONCTL_EXIT_ANSWER;
 	}
 	if (strncmp(p, ok, sizeof(ok) - 1)) {
 		fprintf(stderr, "smtpmonctl: %s: malformed answer\n", path);
-		return EXIT_PROTOCOL;
+		return SMTPMONCTL_EXIT_PROTOCOL;
 	}
 	p += sizeof(ok) - 1;
 	if (!strncmp(p, "\"text\":\"", 8) && !json) {
@@ -232,9 +224,9 @@ static int print_answer(const char *path, const struct reply *r, bool json)
 		printf("%.*s\n", (int)(len >= 2 ? len - 2 : 0), p + 7);
 	} else {
 		fprintf(stderr, "smtpmonctl: %s: malformed answer\n", path);
-		return EXIT_PROTOCOL;
+		return SMTPMONCTL_EXIT_PROTOCOL;
 	}
-	return fflush(stdout) ? EXIT_ANSWER : EXIT_OK;
+	return fflush(stdout) ? SMTPMONCTL_EXIT_ANSWER : SMTPMONCTL_EXIT_OK;
 }
 
 static void watch_header(const char *cmd, unsigned seconds)
@@ -274,41 +266,41 @@ int main(int argc, char **argv)
 			watch = (unsigned)strtoul(optarg, &end, 10);
 			if (*end || !*optarg || watch == 0 || watch > 86400) {
 				fprintf(stderr, "smtpmonctl: --watch wants 1 to 86400 seconds\n");
-				return EXIT_USAGE;
+				return SMTPMONCTL_EXIT_USAGE;
 			}
 			break;
 		case 'h':
 			fputs(usage, stdout);
-			return EXIT_OK;
+			return SMTPMONCTL_EXIT_OK;
 		default:
 			fputs(usage, stderr);
-			return EXIT_USAGE;
+			return SMTPMONCTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc - 1) {
 		fputs(usage, stderr);
-		return EXIT_USAGE;
+		return SMTPMONCTL_EXIT_USAGE;
 	}
 	cmd = argv[optind];
 	bool tabular = !strcmp(cmd, "stats") || !strcmp(cmd, "sessions");
 	if (!tabular && strcmp(cmd, "metrics") && strcmp(cmd, "ping")) {
 		fprintf(stderr, "smtpmonctl: unknown command '%s'\n%s", cmd, usage);
-		return EXIT_USAGE;
+		return SMTPMONCTL_EXIT_USAGE;
 	}
 	if (!tabular && (json || watch)) {
 		fprintf(stderr, "smtpmonctl: --json and --watch go with stats and sessions\n");
-		return EXIT_USAGE;
+		return SMTPMONCTL_EXIT_USAGE;
 	}
 	snprintf(request, sizeof(request), "{\"version\":%d,\"cmd\":\"%s\",\"format\":\"%s\"}\n",
 		 CONTROL_PROTOCOL_VERSION, cmd, tabular && !json ? "text" : "json");
 	for (;;) {
 		rc = ask(path, request, &r);
-		if (rc == EXIT_OK) {
+		if (rc == SMTPMONCTL_EXIT_OK) {
 			if (watch && !json)
 				watch_header(cmd, watch);
 			rc = print_answer(path, &r, json);
 		}
-		if (rc != EXIT_OK || !watch)
+		if (rc != SMTPMONCTL_EXIT_OK || !watch)
 			break;
 		sleep(watch);
 	}

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			seg.ts_ns = now;
 			pipeline_segment(pl, &seg);
 		}
-		pipeline_tick(pl, now);
+		pipeline_tick(pl, now, 0);
 		CHECK(pipeline_stats(pl)->conns_active <= MAX_CONNS);
 		p += len;
 	}

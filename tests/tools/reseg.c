@@ -50,8 +50,8 @@
 
 void __real_pipeline_segment(struct pipeline *p, const struct segment *seg);
 void __wrap_pipeline_segment(struct pipeline *p, const struct segment *seg);
-void __real_pipeline_tick(struct pipeline *p, uint64_t now_ns);
-void __wrap_pipeline_tick(struct pipeline *p, uint64_t now_ns);
+void __real_pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns);
+void __wrap_pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns);
 
 #define MAX_PIECE	 600
 #define WINDOW_MAX_BYTES (64u * 1024)
@@ -397,10 +397,10 @@ void __wrap_pipeline_segment(struct pipeline *p, const struct segment *seg)
 /* Time passing may end idle connections: a window never spans a tick, so
  * every segment reaches the pipeline on the same side of it as without
  * re-cutting. */
-void __wrap_pipeline_tick(struct pipeline *p, uint64_t now_ns)
+void __wrap_pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns)
 {
 	flush_window();
-	__real_pipeline_tick(p, now_ns);
+	__real_pipeline_tick(p, now_ns, mono_ns);
 }
 
 static const char usage[] = "usage: reseg [--mode asis|bytes1|random|shuffle|reorder|dup|chaos] "
@@ -469,7 +469,7 @@ int main(int argc, char **argv)
 	}
 	struct decode_stats ds = {0};
 	for (int i = optind; i < argc && rc == 0; i++) {
-		if (pcap_source_read(argv[i], p, &ds) < 0)
+		if (pcap_source_read(argv[i], p, &ds, NULL, NULL) < 0)
 			rc = 2;
 		flush_window();
 	}

@@ -64,6 +64,10 @@ static void render(char *out, size_t size, const struct event *ev)
 	case EV_SMTP_CONNECTION:
 		snprintf(out, size, "connection %s", conn_end_names[ev->conn.end]);
 		break;
+	case EV_WEIRD:
+		snprintf(out, size, "weird %s %.*s", ev->weird.name, (int)ev->weird.addl.len,
+			 ev->weird.addl.ptr);
+		break;
 	default:
 		snprintf(out, size, "%s", event_names[ev->type]);
 	}
@@ -678,9 +682,9 @@ static void test_idle_timeout(void **state)
 	uint64_t a_last = a.ts - MS;
 
 	/* live: the clock ticks */
-	pipeline_tick(p, a_last + 60 * SEC);
+	pipeline_tick(p, a_last + 60 * SEC, 0);
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
-	pipeline_tick(p, a_last + 61 * SEC);
+	pipeline_tick(p, a_last + 61 * SEC, 0);
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
 	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_TIMEOUT);
 	assert_int_equal(last_conn(&cap)->ts_ns, a_last + 60 * SEC);
@@ -706,6 +710,154 @@ static void test_idle_timeout(void **state)
 	pipeline_finish(p);
 	assert_int_equal(last_conn(&cap)->id.orig_p, 40016);
 	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_INPUT);
+	pipeline_free(p);
+}
+
+/* The events of the connection whose client port is port, with text starting
+ * with prefix. */
+static size_t count_conn(const struct capture *c, uint16_t port, const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->ev[i].id.orig_p == port && !strncmp(c->ev[i].text, prefix, strlen(prefix));
+	return n;
+}
+
+/* Every event of the connection whose client port is port has one uid. */
+static void assert_one_uid(const struct capture *c, uint16_t port)
+{
+	const char *uid = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->ev[i].id.orig_p != port)
+			continue;
+		if (!uid)
+			uid = c->ev[i].id.uid;
+		assert_string_equal(c->ev[i].id.uid, uid);
+	}
+	assert_non_null(uid);
+}
+
+/* Time from the wrong place in a capture (issue 14, case 9): the clock steps
+ * back an hour while a is open, b opens after the step, then one of a's
+ * packets is stamped 0xfffffff0 s. Nothing times out, each connection keeps
+ * its uid and its parser state (MAIL is answered as MAIL), a has a weird per
+ * step, and the pipeline counts the steps. */
+static void test_time_steps(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session a, b;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&a, p, 0x0a000031, 40031);
+	session_init(&b, p, 0x0a000032, 40032);
+	handshake(&a);
+	send(&a, SRV, SEG_ACK | SEG_PSH, "220 a\r\n");
+	send(&a, CLI, SEG_ACK | SEG_PSH, "EHLO a\r\n");
+	uint64_t a_before = a.ts - MS;
+	a.ts -= 3600 * SEC; /* the capture's clock steps back an hour */
+	send(&a, SRV, SEG_ACK | SEG_PSH, "250 a\r\n");
+	b.ts = a.ts;
+	handshake(&b);
+	send(&b, SRV, SEG_ACK | SEG_PSH, "220 b\r\n");
+	pipeline_tick(p, b.ts, 0);
+	send(&b, CLI, SEG_ACK | SEG_PSH, "EHLO b\r\n");
+	send(&b, SRV, SEG_ACK | SEG_PSH, "250 b\r\n");
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	assert_int_equal(pipeline_stats(p)->time_backwards, 1);
+
+	a.ts = b.ts;
+	send(&a, CLI, SEG_ACK | SEG_PSH, "MAIL FROM:<x@a>\r\n");
+	uint64_t a_resume = a.ts;
+	a.ts = 0xfffffff0ull * SEC; /* one packet from 2106 */
+	send(&a, SRV, SEG_ACK | SEG_PSH, "250 2.1.0 Ok\r\n");
+	a.ts = a_resume + MS;
+	b.ts = a.ts;
+	send(&b, CLI, SEG_ACK | SEG_PSH, "MAIL FROM:<x@b>\r\n");
+	send(&b, SRV, SEG_ACK | SEG_PSH, "250 2.1.0 Ok\r\n");
+	a.ts = b.ts;
+	send(&a, CLI, SEG_ACK | SEG_PSH, "QUIT\r\n");
+	send(&a, SRV, SEG_ACK | SEG_PSH, "221 a\r\n");
+	close_both(&a);
+	b.ts = a.ts;
+	close_both(&b);
+	pipeline_finish(p);
+
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 2);
+	assert_int_equal(cap.by_end[CONN_END_FIN], 2);
+	assert_int_equal(cap.by_type[EV_SMTP_UNEXPECTED], 0);
+	assert_one_uid(&cap, 40031);
+	assert_one_uid(&cap, 40032);
+	assert_int_equal(count_conn(&cap, 40031, "reply 250 2.1.0 Ok"), 1);
+	assert_int_equal(count_conn(&cap, 40032, "reply 250 2.1.0 Ok"), 1);
+	/* a: back an hour (3600 s less the 1 ms between its two packets), to
+	 * 2106 and back from there; b saw none of it */
+	assert_non_null(find(&cap, "weird time_went_backwards 3599.999000 s"));
+	assert_int_equal(count_conn(&cap, 40031, "weird time_went_backwards"), 2);
+	assert_int_equal(count_conn(&cap, 40031, "weird time_jumped_forward"), 1);
+	assert_int_equal(count_conn(&cap, 40032, "weird"), 0);
+	assert_int_equal(pipeline_stats(p)->time_backwards, 2);
+	assert_int_equal(pipeline_stats(p)->time_jumps, 1);
+	for (size_t i = 0; i < cap.n; i++) {
+		const struct seen *e = &cap.ev[i];
+		if (e->type != EV_SMTP_CONNECTION)
+			continue;
+		if (e->id.orig_p == 40031) {
+			assert_int_equal(e->conn.anomalies, 3);
+			/* its own time without the steps: well under a minute */
+			assert_true(e->conn.duration_ns < 60 * SEC);
+			assert_true(e->ts_ns < a_before);
+		} else {
+			assert_int_equal(e->conn.anomalies, 0);
+		}
+	}
+	pipeline_free(p);
+}
+
+/* Live: segments carry the boot clock (mono_ns) besides the wall clock. A
+ * wall clock stepped back an hour, then ahead two, ends no connection (the
+ * idle clock runs on boot time; the connection gets its weirds, the
+ * pipeline's counters stay 0); idleness on boot time still ends it. */
+static void test_wall_clock_steps(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session a;
+	uint64_t boot = 1000 * SEC;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	session_init(&a, p, 0x0a000033, 40033);
+	struct segment seg = make(&a, CLI, SEG_SYN, NULL);
+	seg.mono_ns = boot;
+	pipeline_segment(p, &seg);
+	pipeline_tick(p, a.ts, boot += SEC);
+	a.ts -= 3600 * SEC; /* settimeofday an hour back */
+	pipeline_tick(p, a.ts, boot += SEC);
+	seg = make(&a, SRV, SEG_SYN | SEG_ACK, NULL);
+	seg.mono_ns = boot += MS;
+	pipeline_segment(p, &seg);
+	a.ts += 7200 * SEC; /* and two hours ahead */
+	pipeline_tick(p, a.ts, boot += SEC);
+	seg = make(&a, CLI, SEG_ACK, NULL);
+	seg.mono_ns = boot += MS;
+	pipeline_segment(p, &seg);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	assert_int_equal(count_conn(&cap, 40033, "weird time_went_backwards"), 1);
+	assert_int_equal(count_conn(&cap, 40033, "weird time_jumped_forward"), 1);
+	assert_int_equal(pipeline_stats(p)->time_backwards, 0);
+	assert_int_equal(pipeline_stats(p)->time_jumps, 0);
+
+	/* 301 s of boot time without a segment: idle */
+	for (int i = 0; i < 301; i++)
+		pipeline_tick(p, a.ts + (uint64_t)i * SEC, boot += SEC);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_TIMEOUT);
+	assert_int_equal(last_conn(&cap)->conn.anomalies, 2);
+	pipeline_finish(p);
 	pipeline_free(p);
 }
 
@@ -1215,7 +1367,7 @@ static void test_plaintext_after_starttls(void **state)
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
 	plain(&s, &client, SRV, "221 bye\r\n");
 	assert_true(find(&cap, "reply 221 bye")->in_tls);
-	pipeline_tick(p, s.ts + SEC);
+	pipeline_tick(p, s.ts + SEC, 0);
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
 	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_FIN);
 	assert_true(last_conn(&cap)->conn.tls);
@@ -1355,6 +1507,8 @@ int main(void)
 	    cmocka_unit_test(test_peer_ack_gap_event),
 	    cmocka_unit_test(test_inconsistent_retransmission),
 	    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_time_steps),
+	    cmocka_unit_test(test_wall_clock_steps),
 	    cmocka_unit_test(test_eviction_lru),
 	    cmocka_unit_test(test_total_buffer_eviction),
 	    cmocka_unit_test(test_event_mask),
