@@ -22,12 +22,13 @@ check() {
 		echo "note $line"
 		return
 	fi
-	# ns in (0, 100000), runs = 1 + repeat * trials, records as expected, drops 0, a net figure
-	if awk -v want="$records" '{ exit !($4 > 0 && $4 < 100000 && $8 == want && $10 == 0 &&
+	# a time was measured (ns > 0; how long is make bench's business, not a test's: a loaded
+	# machine took 162 us for the 64 KB super-packet), records as expected, drops 0, a net figure
+	if awk -v want="$records" '{ exit !($4 > 0 && $8 == want && $10 == 0 &&
 		$11 == "net" && $12 < $4) }' <<<"$line"; then
 		echo "ok   $line"
 	else
-		echo "FAIL $line (want $records records per run, 0 drops, 0 < ns < 100000)"
+		echo "FAIL $line (want $records records per run, 0 drops, ns > 0)"
 		fails=$((fails + 1))
 	fi
 }
