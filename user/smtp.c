@@ -797,10 +797,10 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 		begin_data(s, orig, ST_IN_DATA);
 	if (len == 0)
 		s->in_body = true;
-	if (!s->cfg->emit_data || !wanted(s, EV_SMTP_DATA))
+	if (!s->cfg->emit_data)
 		return;
 	ev.data.data = (struct bytes){line, len};
-	s->emit(s->ctx, &ev);
+	emit(s, &ev);
 }
 
 static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t len)

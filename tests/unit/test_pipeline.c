@@ -1343,6 +1343,12 @@ static void test_plaintext_after_starttls(void **state)
 	plain(&s, &server, SRV, "250 mx\r\n");
 	plain(&s, &client, SRV, "250 mx\r\n");
 	plain(&s, &client, CLI, "MAIL FROM:<a@b>\r\n");
+	plain(&s, &client, SRV, "250 ok\r\n");
+	plain(&s, &client, CLI, "DATA\r\n");
+	plain(&s, &client, SRV, "354 go\r\n");
+	plain(&s, &client, CLI, "Subject: inside\r\n\r\nbody\r\n.\r\n");
+	plain(&s, &client, SRV, "250 queued\r\n");
+	plain(&s, &client, CLI, "MAIL FROM:<a@b>\r\n");
 	/* Twice the same bytes (no loss, no double line), then a hole. */
 	client.off[CLI] -= strlen("MAIL FROM:<a@b>\r\n");
 	plain(&s, &client, CLI, "MAIL FROM:<a@b>\r\n");
@@ -1355,10 +1361,11 @@ static void test_plaintext_after_starttls(void **state)
 	assert_true(find(&cap, "request EHLO b")->in_tls);
 	assert_false(find(&cap, "request EHLO a")->in_tls);
 	assert_true(find(&cap, "request MAIL FROM:<a@b>")->in_tls);
-	/* EHLO and MAIL; QUIT came after the hole, where client lines wait
-	 * for the server (as after any gap). */
-	assert_int_equal(count_in_tls(&cap, EV_SMTP_REQUEST), 2);
-	const struct seen *gap = find(&cap, "gap 25 100");
+	/* EHLO, MAIL, DATA, ".", MAIL; QUIT came after the hole, where client
+	 * lines wait for the server (as after any gap). */
+	assert_int_equal(count_in_tls(&cap, EV_SMTP_REQUEST), 5);
+	assert_int_equal(count_in_tls(&cap, EV_SMTP_DATA), 3); /* the message's lines, too */
+	const struct seen *gap = find(&cap, "gap 76 100");
 	assert_non_null(gap);
 	assert_true(gap->in_tls && gap->is_orig);
 	/* The wire closes before the library's last line arrives: the
