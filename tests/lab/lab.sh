@@ -23,6 +23,11 @@
 # without TLS; port 587 requires STARTTLS (smtpd_tls_security_level=encrypt); port 465 is
 # implicit TLS (smtps, smtpd_tls_wrappermode=yes) with AUTH. Every accepted message goes to
 # the discard transport: nothing is relayed or delivered anywhere.
+# LAB_POSTSCREEN=1 (set before lab_postfix_start): postscreen answers on port 25 instead, with
+# its deep protocol tests on, so that a client it has not seen yet talks to postscreen's own
+# SMTP engine, STARTTLS served by tlsproxy, and is deferred at RCPT (450 4.3.2); once it has
+# passed (cached), its next connections on 25 are handed to smtpd. No pregreet banner and no
+# DNSBL: nothing waits. Clients in mynetworks (127.0.0.0/8: the loopback lab) skip the tests.
 # lab_teardown stops Postfix, kills whatever is left in the namespaces, deletes them and $LAB_DIR.
 # Several labs can run at the same time as long as their prefixes differ.
 
@@ -159,9 +164,29 @@ lab_write_postfix_config() {
 		smtpd_sasl_security_options = noanonymous
 		broken_sasl_auth_clients = no
 	EOF
+	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
+		cat >>"$d/etc/main.cf" <<-EOF
+			postscreen_greet_banner =
+			postscreen_dnsbl_sites =
+			postscreen_pipelining_enable = yes
+			postscreen_non_smtp_command_enable = yes
+			postscreen_bare_newline_enable = yes
+			postscreen_tls_security_level = may
+			postscreen_cache_map = btree:\$data_directory/postscreen_cache
+		EOF
+	fi
 
-	cat >"$d/etc/master.cf" <<-'EOF'
-		smtp       inet  n  -  n  -  -  smtpd
+	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
+		cat >"$d/etc/master.cf" <<-'EOF'
+			smtp       inet  n  -  n  -  1  postscreen
+			smtpd      pass  -  -  n  -  -  smtpd
+			tlsproxy   unix  -  -  n  -  0  tlsproxy
+			dnsblog    unix  -  -  n  -  0  dnsblog
+		EOF
+	else
+		echo 'smtp       inet  n  -  n  -  -  smtpd' >"$d/etc/master.cf"
+	fi
+	cat >>"$d/etc/master.cf" <<-'EOF'
 		submission inet  n  -  n  -  -  smtpd -o smtpd_tls_security_level=encrypt
 		smtps      inet  n  -  n  -  -  smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes
 		pickup     unix  n  -  n  60 1  pickup

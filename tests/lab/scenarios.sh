@@ -13,6 +13,8 @@
 # (clients/tls_client.py): each appends its TLS secrets to $LAB_DIR/keylog (NSS key log
 # format), with which tshark decrypts a capture (-o tls.keylog_file:$LAB_DIR/keylog). They are
 # not in LAB_SCENARIOS: the wire-only tests and record.sh's default set stay as they were.
+# tls-postscreen (not in LAB_TLS_SCENARIOS) needs the lab's LAB_POSTSCREEN=1 variant, and a
+# client address postscreen has not seen yet: run it first, once per lab.
 
 LAB_CLIENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/clients" && pwd)
 
@@ -72,6 +74,9 @@ lab_run_scenario() {
 	tls-refused-rcpt)
 		lab_tlsclient refused-rcpt --server "$LAB_SRV4" --to "$LAB_RCPT" --refused "$LAB_REJECTED_RCPT" ;;
 	tls-ipv6) lab_tlsclient starttls --server "$LAB_SRV6" --to "$LAB_RCPT" ;;
+	tls-postscreen)
+		[[ ${LAB_POSTSCREEN:-0} == 1 ]] || { lab_log "tls-postscreen needs LAB_POSTSCREEN=1"; return 2; }
+		lab_tlsclient postscreen --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
 	*)
 		lab_log "unknown scenario '$name'"
 		return 2
@@ -110,6 +115,9 @@ lab_check_transcript() {
 		want=('^<~  250[ -]PIPELINING' '^# 4 commands in one write$' '^<~  354 '
 			'^<~  250 2.0.0 Ok: queued as') ;;
 	tls-refused-rcpt) want=('^<~  554 5.1.1 <nobody@' '^<~  250 2.0.0 Ok: queued as') ;;
+	tls-postscreen)
+		want=('^<-  220 2.0.0 Ready to start TLS' '^<~  450 4.3.2 ' '^# second session'
+			'^<~  250 2.0.0 Ok: queued as') ;;
 	esac
 	local w
 	for w in ${want[@]+"${want[@]}"}; do

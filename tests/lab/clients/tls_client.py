@@ -13,6 +13,9 @@ Scenarios (the port defaults to the scenario's own):
   implicit      TLS from the first byte, AUTH PLAIN, one message                    (465)
   pipelined     STARTTLS, MAIL/RCPT/RCPT/DATA in one write (PIPELINING), one message (25)
   refused-rcpt  STARTTLS, a recipient that is refused with 554, a message to the other (25)
+  postscreen    against the lab's LAB_POSTSCREEN=1 variant: a first session with postscreen's
+                own SMTP engine (STARTTLS served by tlsproxy) deferred at RCPT with 450, then a
+                second one, handed to smtpd, with a message (25)
 
 The transcript goes to stdout, in swaks' notation: '->'/'<-' in the clear, '~>'/'<~' inside
 TLS, replies with two spaces after the arrow ('<~  250 2.0.0 Ok'), notes after '#'. AUTH
@@ -27,7 +30,7 @@ import time
 
 HELO = "client.lab.example"
 PORTS = {"starttls": 25, "auth-plain": 587, "auth-login": 587, "implicit": 465,
-         "pipelined": 25, "refused-rcpt": 25}
+         "pipelined": 25, "refused-rcpt": 25, "postscreen": 25}
 
 
 def fail(msg):
@@ -169,6 +172,20 @@ def scenario_refused_rcpt(a):
     quit(s)
 
 
+def scenario_postscreen(a):
+    s = starttls(a)
+    expect(s.mail(a.sender), 250, "MAIL (postscreen)")
+    code, msg = s.rcpt(a.to[0])
+    if code == 250:
+        fail("RCPT got 250 at once: postscreen did not test this client (cached already?)")
+    expect((code, msg), 450, "RCPT deferred by postscreen's deep protocol tests")
+    quit(s)
+    print("# second session: the client passed postscreen's tests")
+    s = starttls(a)
+    send_message(s, a, "after postscreen")
+    quit(s)
+
+
 SCENARIOS = {
     "starttls": scenario_starttls,
     "auth-plain": scenario_auth_plain,
@@ -176,6 +193,7 @@ SCENARIOS = {
     "implicit": scenario_implicit,
     "pipelined": scenario_pipelined,
     "refused-rcpt": scenario_refused_rcpt,
+    "postscreen": scenario_postscreen,
 }
 
 
