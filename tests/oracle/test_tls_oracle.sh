@@ -63,9 +63,8 @@ for s in "${LAB_TLS_SCENARIOS[@]}"; do
 	fi
 done
 
-python3 "$COMPARE" --keylog "$OUT/keylog" --events "$tmp/events.json" --redacted \
-	--min-tls-agreement 100 "${pcaps[@]}" >"$tmp/base.out" 2>&1
-if (($? == 0)); then
+if python3 "$COMPARE" --keylog "$OUT/keylog" --events "$tmp/events.json" --redacted \
+	--min-tls-agreement 100 "${pcaps[@]}" >"$tmp/base.out" 2>&1; then
 	ok "tshark's own lines as events: $(grep '^  inside TLS' "$tmp/base.out" | sed 's/^ *//')"
 else
 	fail "tshark's own lines as events do not agree with tshark"
