@@ -6,7 +6,7 @@
 #   lab_init "smlab$$"              # max 12 characters; makes $LAB_DIR (temp dir)
 #   trap lab_teardown EXIT
 #   lab_netns                       # or: lab_netns_loopback (one namespace, 127.0.0.1 and ::1)
-#   lab_postfix_start               # Postfix on port 25 and 587 in $LAB_SRV_NS
+#   lab_postfix_start               # Postfix on ports 25, 587 and 465 in $LAB_SRV_NS
 #   lab_cli swaks --server "$LAB_SRV4" --to "$LAB_RCPT" ...    # run a client
 #   lab_srv tcpdump -i "$LAB_SRV_IF" ...                        # run something server-side
 #
@@ -20,8 +20,14 @@
 #   LAB_MAILLOG              Postfix's log file
 #
 # Postfix: port 25 plain with STARTTLS offered, PIPELINING, CHUNKING, AUTH PLAIN LOGIN also
-# without TLS; port 587 requires STARTTLS (smtpd_tls_security_level=encrypt). Every accepted
-# message goes to the discard transport: nothing is relayed or delivered anywhere.
+# without TLS; port 587 requires STARTTLS (smtpd_tls_security_level=encrypt); port 465 is
+# implicit TLS (smtps, smtpd_tls_wrappermode=yes) with AUTH. Every accepted message goes to
+# the discard transport: nothing is relayed or delivered anywhere.
+# LAB_POSTSCREEN=1 (set before lab_postfix_start): postscreen answers on port 25 instead, with
+# its deep protocol tests on, so that a client it has not seen yet talks to postscreen's own
+# SMTP engine, STARTTLS served by tlsproxy, and is deferred at RCPT (450 4.3.2); once it has
+# passed (cached), its next connections on 25 are handed to smtpd. No pregreet banner and no
+# DNSBL: nothing waits. Clients in mynetworks (127.0.0.0/8: the loopback lab) skip the tests.
 # lab_teardown stops Postfix, kills whatever is left in the namespaces, deletes them and $LAB_DIR.
 # Several labs can run at the same time as long as their prefixes differ.
 
@@ -158,10 +164,31 @@ lab_write_postfix_config() {
 		smtpd_sasl_security_options = noanonymous
 		broken_sasl_auth_clients = no
 	EOF
+	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
+		cat >>"$d/etc/main.cf" <<-EOF
+			postscreen_greet_banner =
+			postscreen_dnsbl_sites =
+			postscreen_pipelining_enable = yes
+			postscreen_non_smtp_command_enable = yes
+			postscreen_bare_newline_enable = yes
+			postscreen_tls_security_level = may
+			postscreen_cache_map = btree:\$data_directory/postscreen_cache
+		EOF
+	fi
 
-	cat >"$d/etc/master.cf" <<-'EOF'
-		smtp       inet  n  -  n  -  -  smtpd
+	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
+		cat >"$d/etc/master.cf" <<-'EOF'
+			smtp       inet  n  -  n  -  1  postscreen
+			smtpd      pass  -  -  n  -  -  smtpd
+			tlsproxy   unix  -  -  n  -  0  tlsproxy
+			dnsblog    unix  -  -  n  -  0  dnsblog
+		EOF
+	else
+		echo 'smtp       inet  n  -  n  -  -  smtpd' >"$d/etc/master.cf"
+	fi
+	cat >>"$d/etc/master.cf" <<-'EOF'
 		submission inet  n  -  n  -  -  smtpd -o smtpd_tls_security_level=encrypt
+		smtps      inet  n  -  n  -  -  smtpd -o smtpd_tls_wrappermode=yes -o smtpd_sasl_auth_enable=yes
 		pickup     unix  n  -  n  60 1  pickup
 		cleanup    unix  n  -  n  -  0  cleanup
 		qmgr       unix  n  -  n  300 1 qmgr
@@ -183,7 +210,7 @@ lab_write_postfix_config() {
 	EOF
 }
 
-# Start Postfix in the server namespace and wait until ports 25 and 587 listen.
+# Start Postfix in the server namespace and wait until ports 25, 587 and 465 listen.
 lab_postfix_start() {
 	LAB_USER=alice@$LAB_DOMAIN
 	LAB_PASS=lab-secret-7
@@ -199,19 +226,21 @@ lab_postfix_start() {
 	local i
 	for i in $(seq 100); do
 		if lab_srv ss -Hltn 'sport = :25' | grep -q . &&
-			lab_srv ss -Hltn 'sport = :587' | grep -q .; then
+			lab_srv ss -Hltn 'sport = :587' | grep -q . &&
+			lab_srv ss -Hltn 'sport = :465' | grep -q .; then
 			return 0
 		fi
 		sleep 0.1
 	done
-	lab_fail "postfix does not listen on 25/587; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
+	lab_fail "postfix does not listen on 25/587/465; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
 }
 
 # Wait until the server has no SMTP session left (all clients have closed).
 lab_wait_idle() {
 	local i
 	for i in $(seq 100); do
-		lab_srv ss -Htn state established '( sport = :25 or sport = :587 )' | grep -q . ||
+		lab_srv ss -Htn state established '( sport = :25 or sport = :587 or sport = :465 )' |
+			grep -q . ||
 			return 0
 		sleep 0.1
 	done

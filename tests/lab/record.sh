@@ -4,8 +4,10 @@
 #   tests/lab/record.sh [-o OUTDIR] [SCENARIO...]     (root; default OUTDIR build/lab-pcaps)
 #
 # tcpdump captures the server's veth end (full packets, only the lab's addresses) into
-# OUTDIR/SCENARIO.pcap; the client transcripts go to OUTDIR/SCENARIO.client.log. Exit status 1
-# if a client failed or a capture is empty; the namespaces and Postfix are always removed.
+# OUTDIR/SCENARIO.pcap; the client transcripts go to OUTDIR/SCENARIO.client.log. The TLS
+# scenarios (LAB_TLS_SCENARIOS, only when named) leave their TLS key log in OUTDIR/keylog, for
+# tshark -o tls.keylog_file:OUTDIR/keylog. Exit status 1 if a client failed or a capture is
+# empty; the namespaces and Postfix are always removed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lab/lab.sh
@@ -74,4 +76,5 @@ for s in "${scenarios[@]}"; do
 	fi
 done
 cp "$LAB_MAILLOG" "$out/postfix.maillog" 2>/dev/null
+[[ -f $LAB_DIR/keylog ]] && cp "$LAB_DIR/keylog" "$out/keylog"
 exit $failed

@@ -8,11 +8,20 @@
 # status; the client's transcript goes to $LAB_DIR/NAME.client.log. Every scenario ends with
 # the connection closed (QUIT or RST), but the server may still be closing: call lab_wait_idle
 # before stopping a capture.
+#
+# LAB_TLS_SCENARIOS are sessions inside TLS played with CPython's smtplib and ssl
+# (clients/tls_client.py): each appends its TLS secrets to $LAB_DIR/keylog (NSS key log
+# format), with which tshark decrypts a capture (-o tls.keylog_file:$LAB_DIR/keylog). They are
+# not in LAB_SCENARIOS: the wire-only tests and record.sh's default set stay as they were.
+# tls-postscreen (not in LAB_TLS_SCENARIOS) needs the lab's LAB_POSTSCREEN=1 variant, and a
+# client address postscreen has not seen yet: run it first, once per lab.
 
 LAB_CLIENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/clients" && pwd)
 
 LAB_SCENARIOS=(plain multi-rcpt pipelined starttls-25 starttls-587 auth-plain auth-login bdat
 	attachment-3mb ipv6 bare-lf reset-in-data concurrent-16)
+LAB_TLS_SCENARIOS=(tls-starttls-25 tls-starttls-587-auth tls-auth-login tls-465 tls-pipelined
+	tls-refused-rcpt tls-ipv6)
 
 lab_swaks() {
 	lab_cli swaks --server "$LAB_SRV4" --helo client.lab.example --from "$LAB_FROM" \
@@ -23,6 +32,13 @@ lab_pyclient() {
 	local scenario=$1
 	shift
 	lab_cli python3 "$LAB_CLIENTS_DIR/smtp_client.py" "$scenario" --from "$LAB_FROM" "$@"
+}
+
+lab_tlsclient() {
+	local scenario=$1
+	shift
+	lab_cli python3 "$LAB_CLIENTS_DIR/tls_client.py" "$scenario" --from "$LAB_FROM" \
+		--keylog "$LAB_DIR/keylog" "$@"
 }
 
 lab_run_scenario() {
@@ -44,6 +60,23 @@ lab_run_scenario() {
 	bare-lf) lab_pyclient bare-lf --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
 	reset-in-data) lab_pyclient reset-in-data --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
 	concurrent-16) lab_pyclient concurrent --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	tls-starttls-25) lab_tlsclient starttls --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
+	tls-starttls-587-auth)
+		lab_tlsclient auth-plain --server "$LAB_SRV4" --to "$LAB_RCPT" \
+			--user "$LAB_USER" --password "$LAB_PASS" ;;
+	tls-auth-login)
+		lab_tlsclient auth-login --server "$LAB_SRV4" --to "$LAB_RCPT" \
+			--user "$LAB_USER" --password "$LAB_PASS" ;;
+	tls-465)
+		lab_tlsclient implicit --server "$LAB_SRV4" --to "$LAB_RCPT" \
+			--user "$LAB_USER" --password "$LAB_PASS" ;;
+	tls-pipelined) lab_tlsclient pipelined --server "$LAB_SRV4" --to "$LAB_RCPT" --to "$LAB_RCPT2" ;;
+	tls-refused-rcpt)
+		lab_tlsclient refused-rcpt --server "$LAB_SRV4" --to "$LAB_RCPT" --refused "$LAB_REJECTED_RCPT" ;;
+	tls-ipv6) lab_tlsclient starttls --server "$LAB_SRV6" --to "$LAB_RCPT" ;;
+	tls-postscreen)
+		[[ ${LAB_POSTSCREEN:-0} == 1 ]] || { lab_log "tls-postscreen needs LAB_POSTSCREEN=1"; return 2; }
+		lab_tlsclient postscreen --server "$LAB_SRV4" --to "$LAB_RCPT" ;;
 	*)
 		lab_log "unknown scenario '$name'"
 		return 2
@@ -57,8 +90,9 @@ lab_run_scenario() {
 	lab_check_transcript "$name" "$log"
 }
 
-# The server must have answered the way the scenario exists to show (swaks transcripts; the
-# Python clients check their replies themselves).
+# The server must have answered the way the scenario exists to show (swaks transcripts and
+# tls_client.py's, in the same notation: '<~' is a reply inside TLS; the Python clients also
+# check every reply themselves).
 lab_check_transcript() {
 	local name=$1 log=$2 want=()
 	case $name in
@@ -66,6 +100,24 @@ lab_check_transcript() {
 	multi-rcpt) want=('^<\*\* 554 5.1.1 <nobody@' '^<-  250 2.0.0 Ok: queued as') ;;
 	starttls-25 | starttls-587) want=('^<-  220 2.0.0 Ready to start TLS' '^<~  250 2.0.0 Ok: queued') ;;
 	auth-plain | auth-login) want=('^<-  235 2.7.0 Authentication successful' '^<-  250 2.0.0 Ok: queued') ;;
+	tls-starttls-25 | tls-ipv6)
+		want=('^<-  220 2.0.0 Ready to start TLS' '^~> [eE][hH][lL][oO] ' '^<~  250 2.0.0 Ok: queued as' '^<~  221 ') ;;
+	tls-starttls-587-auth)
+		want=('^<-  220 2.0.0 Ready to start TLS' '^~> AUTH PLAIN ' '^<~  235 2.7.0 Authentication successful'
+			'^<~  250 2.0.0 Ok: queued as') ;;
+	tls-auth-login)
+		want=('^<-  220 2.0.0 Ready to start TLS' '^~> AUTH LOGIN$' '^<~  334 VXNlcm5hbWU6'
+			'^<~  334 UGFzc3dvcmQ6' '^<~  235 2.7.0 Authentication successful' '^<~  250 2.0.0 Ok: queued as') ;;
+	tls-465)
+		want=('^<~  220 mx.lab.example ESMTP' '^<~  235 2.7.0 Authentication successful'
+			'^<~  250 2.0.0 Ok: queued as') ;;
+	tls-pipelined)
+		want=('^<~  250[ -]PIPELINING' '^# 4 commands in one write$' '^<~  354 '
+			'^<~  250 2.0.0 Ok: queued as') ;;
+	tls-refused-rcpt) want=('^<~  554 5.1.1 <nobody@' '^<~  250 2.0.0 Ok: queued as') ;;
+	tls-postscreen)
+		want=('^<-  220 2.0.0 Ready to start TLS' '^<~  450 4.3.2 ' '^# second session'
+			'^<~  250 2.0.0 Ok: queued as') ;;
 	esac
 	local w
 	for w in ${want[@]+"${want[@]}"}; do

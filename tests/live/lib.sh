@@ -14,6 +14,8 @@
 #   live_assert_detached NS IF ERRFILE   nothing of that run is attached or loaded any more
 #   live_counter ERRFILE NAME    a kernel counter from the final statistics line
 #   live_normalise FILE      FILE's events as live and offline runs must both report them
+#   live_own_events EVENTS OUT PCAP...   EVENTS without other labs' TLS sessions (the TLS
+#                            library probes see the whole host), into OUT
 #
 # Tests print "ok ..." / "FAIL ..." lines; live_fail counts failures, live_done exits with
 # 1 if any. Only our own processes are signalled, by PID.
@@ -165,4 +167,23 @@ live_lab() {
 	trap live_cleanup EXIT
 	{ lab_netns && lab_postfix_start; } || exit 1
 	d=$LAB_DIR
+}
+
+# live_own_events EVENTS OUT PCAP...: the events of EVENTS without the connections of other
+# labs on this host, into OUT. The TLS library probes see every process of the host: a TLS
+# session in another network namespace (another test's lab running at the same time, with
+# the same addresses) is reported as a partial connection this lab's wire never showed.
+# Those connections (partial, with a 4-tuple that none of the PCAPs holds) are left out; how
+# many goes to stdout.
+live_own_events() {
+	local events=$1 out=$2 own foreign
+	shift 2
+	own=$(for p in "$@"; do "$SMTPMON" read -q --format json --events smtp_connection "$p"; done |
+		jq -c '[."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"]' | jq -s -c 'unique')
+	foreign=$(jq -c --argjson own "$own" 'select(.event == "smtp_connection" and .partial and
+		([."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | any($own[]; . == $k)
+		| not)) | .uid' "$events" | jq -s -c .)
+	jq -c --argjson f "$foreign" 'select(.uid as $u | any($f[]; . == $u) | not)' "$events" >"$out"
+	[[ $foreign == '[]' ]] ||
+		echo "note: $(jq length <<<"$foreign") connection(s) of another lab on this host left out"
 }

@@ -2,6 +2,9 @@
 """Compare smtpmon's SMTP command and reply lines with tshark's dissection of the same pcap.
 
 usage: tshark_compare.py [--smtpmon PATH] [--ports LIST] [--min-agreement PCT] [-v] PCAP...
+       tshark_compare.py --keylog FILE [--events FILE] [--redacted] [--implicit-tls-ports LIST]
+                         [--min-tls-agreement PCT] [options above] PCAP...
+       tshark_compare.py --keylog FILE --emit-events [--redacted] PCAP   (self-tests)
 
 tshark is an independent oracle (Wireshark's own SMTP dissector). For every TCP connection,
 mapped by its 4-tuple (never by index), two line sequences are compared:
@@ -24,11 +27,33 @@ default in 4.0), -d for the server ports other than 25 and 587 (2525 and 225 in 
 and smtp.decryption off, so that SASL lines and 334 prompts stay as the raw base64 both sides
 saw. The output is the -J protocol tree rather than -e fields, because -e flattens the reply
 parameters of several pipelined multi-line replies in one frame into one list.
+
+Inside TLS (--keylog FILE, a TLS key log in NSS format written by the clients): tshark runs
+with -o tls.keylog_file:FILE and dissects the SMTP of the decrypted records (after STARTTLS,
+and on the implicit-TLS ports, default 465, from the first byte: -d tcp.port==465,tls and
+-d tls.port==465,smtp, which are also tshark 4.0's defaults for 465). A line is inside TLS
+when its SMTP layer follows a TLS layer in frame.protocols ("...:tcp:tls:smtp"). Each
+connection then has four sequences, compared separately: client and server lines before
+STARTTLS, as without --keylog, and client and server lines inside TLS, which are our events
+with "tls": true. A line reported on the wrong side of STARTTLS is a difference on both.
+The rules about tshark's mistakes read the client's wire bytes: they apply before STARTTLS
+only; inside TLS only the Zeek event model's unknown commands and SASL answers and our own
+content gaps explain a difference. `smtpmon read` cannot see inside TLS: --events FILE gives
+smtpmon's JSON lines from a live run (`smtpmon run`) instead, for all PCAPs; the connections
+of a PCAP are those with a 4-tuple it holds and those that began within its time span.
+--redacted: smtpmon's AUTH payloads are redacted (its default, without --keep-credentials):
+tshark's AUTH arguments and SASL answers are compared in the same redacted form. Per PCAP the
+agreement before and inside TLS is printed with the number of lines tshark decrypted;
+--min-tls-agreement PCT fails a PCAP whose agreement inside TLS is lower, or in which tshark
+decrypted no SMTP line at all (a missing or wrong key log). --emit-events prints, instead of
+comparing, the events smtpmon should report for one PCAP, built from tshark's dissection
+(for the comparator's own self-test: planted mistakes in them must be caught).
 """
 import argparse
 import collections
 import concurrent.futures
 import difflib
+import hashlib
 import ipaddress
 import json
 import os
@@ -39,13 +64,17 @@ import sys
 SERVER_PORTS_DEFAULT = "25,587,2525,225"
 
 
-def tshark_cmd(pcap, ports):
+def tshark_cmd(pcap, ports, keylog=None, implicit=()):
     cmd = ["tshark", "-r", pcap, "-n",
            "-o", "tcp.desegment_tcp_streams:TRUE", "-o", "tcp.reassemble_out_of_order:TRUE",
            "-o", "smtp.desegment_lines:TRUE", "-o", "smtp.desegment_data:TRUE",
            "-o", "smtp.decryption:FALSE"]
-    for p in ports:
-        if p not in (25, 587):
+    if keylog:
+        cmd += ["-o", f"tls.keylog_file:{keylog}"]
+    for p in sorted(ports):
+        if keylog and p in implicit:
+            cmd += ["-d", f"tcp.port=={p},tls", "-d", f"tls.port=={p},smtp"]
+        elif p not in (25, 587):
             cmd += ["-d", f"tcp.port=={p},smtp"]
     cmd += ["-Y", "tcp.len > 0 || smtp", "-T", "json", "--no-duplicate-keys",
             "-J", "frame ip ipv6 tcp smtp"]
@@ -96,14 +125,35 @@ class Conn:
         self.o_answered = collections.Counter()  # cmd -> first lines of our replies
         self.retrans_frames = set()  # frames tshark flags as (spurious) retransmissions
         self.client_frames = []  # (frame number, payload bytes, tshark showed commands in it)
+        # Inside TLS (--keylog): the same, for the lines of decrypted records / "tls": true.
+        self.t_client_tls = []
+        self.t_server_tls = []
+        self.o_client_tls = []
+        self.o_server_tls = []
+        self.o_unknown_cmds_tls = []
+        self.o_gaps_tls = 0
+        self.first_ts = None  # our first event of the connection (--events)
+        self.t_cont = set()  # id() of tshark's reply lines that another line of theirs follows
 
 
 # ---------------------------------------------------------------------------------------------
 # The two sides
 
 
-def read_tshark(pcap, ports, conns_by_stream):
-    out = subprocess.run(tshark_cmd(pcap, ports), capture_output=True)
+def smtp_layers_in_tls(protocols, n):
+    """For each of the frame's n SMTP layers, in order: whether it follows a TLS layer in
+    frame.protocols ("eth:ethertype:ip:tcp:tls:smtp:imf")."""
+    flags, tls = [], False
+    for proto in protocols.split(":"):
+        if proto == "tls":
+            tls = True
+        elif proto == "smtp":
+            flags.append(tls)
+    return (flags + [tls] * n)[:n]
+
+
+def read_tshark(pcap, ports, conns_by_stream, keylog=None, implicit=(), info=None):
+    out = subprocess.run(tshark_cmd(pcap, ports, keylog, implicit), capture_output=True)
     text = out.stdout.decode("utf-8", "surrogateescape")
     if not text.strip():
         if out.returncode != 0:
@@ -139,54 +189,87 @@ def read_tshark(pcap, ports, conns_by_stream):
         if conn is None:
             conn = conns_by_stream[stream] = Conn(key)
         frame = int(L["frame"]["frame.number"])
+        if info is not None:
+            ts = float(L["frame"]["frame.time_epoch"])
+            info["first_ts"] = min(info.get("first_ts", ts), ts)
+            info["last_ts"] = max(info.get("last_ts", ts), ts)
+            info.setdefault("frames", []).append((frame, ts, key, to_server))
         if "retransmission" in json.dumps(tcp.get("tcp.analysis", {})):
             conn.retrans_frames.add(frame)
         smtps = as_list(L.get("smtp"))
+        in_tls = smtp_layers_in_tls(L["frame"].get("frame.protocols", ""), len(smtps))
         shown = False
-        for smtp in smtps:
+        for smtp, tls in zip(smtps, in_tls):
+            t_client = conn.t_client_tls if keylog and tls else conn.t_client
+            t_server = conn.t_server_tls if keylog and tls else conn.t_server
             if to_server:
                 for line in as_list(smtp.get("smtp.command_line")):
                     verb, arg = split_command(escape_like_smtpmon(strip_eol(line)))
-                    conn.t_client.append(("C", verb.upper(), arg, frame))
+                    t_client.append(("C", verb.upper(), arg, frame))
                     shown = True
                 for f in ("smtp.auth.username", "smtp.auth.password",
                           "smtp.auth.username_password"):
                     for v in as_list(smtp.get(f)):
-                        conn.t_client.append(("C", "**", escape_like_smtpmon(v), frame))
+                        t_client.append(("C", "**", escape_like_smtpmon(v), frame))
                         shown = True
                 if "smtp.eom" in smtp:
-                    conn.t_client.append(("C", ".", ".", frame))
+                    t_client.append(("C", ".", ".", frame))
             else:
                 responses = as_list(smtp.get("smtp.response"))
                 trees = as_list(smtp.get("smtp.response_tree"))
                 for tree in trees:
                     code = int(tree.get("smtp.response.code", -1))
                     params = as_list(tree.get("smtp.rsp.parameter")) or [""]
-                    for prm in params:
+                    for n, prm in enumerate(params):
                         # Zeek (and we) skip blanks between the code and the text; tshark
                         # keeps them. Same wire line, so compare without them.
                         prm = escape_like_smtpmon(prm).lstrip(" \t")
-                        conn.t_server.append(("S", code, prm, frame))
+                        t_server.append(("S", code, prm, frame))
+                        if n < len(params) - 1:
+                            conn.t_cont.add(id(t_server[-1]))  # a line of a multi-line reply
                 if len(trees) < len(responses):
                     for r in responses[len(trees):]:
-                        conn.t_server.append(("S", -1, escape_like_smtpmon(strip_eol(r)), frame))
+                        t_server.append(("S", -1, escape_like_smtpmon(strip_eol(r)), frame))
         payload = tcp.get("tcp.payload")
+        # With a key log, TLS records are not client lines: the wire rules see the clear part.
+        if keylog and "tls" in L["frame"].get("frame.protocols", "").split(":"):
+            payload = None
         if to_server and payload:
             conn.client_frames.append((frame, bytes.fromhex(payload.replace(":", "")), shown))
     return None
 
 
-def read_smtpmon(smtpmon, pcap, ports):
-    cmd = [smtpmon, "read", "--format", "json", "--keep-credentials",
+def read_smtpmon(smtpmon, pcap, ports, opts=None):
+    """Our events for PCAP: `smtpmon read` of it, or (opts.events) those of a live run's
+    output that belong to the PCAP."""
+    if opts is not None and opts.events:
+        return read_events(opts.events, None)
+    cmd = [smtpmon, "read", "--format", "json",
            "--ports", ",".join(map(str, sorted(ports))),
            "--events", "smtp_request,smtp_reply,smtp_unexpected,content_gap", pcap]
+    if opts is None or not opts.redacted:
+        cmd.insert(4, "--keep-credentials")
+    if opts is not None and opts.keylog:
+        cmd[-1:-1] = ["--implicit-tls-ports", ",".join(map(str, sorted(opts.implicit)))]
     out = subprocess.run(cmd, capture_output=True)
     # A failing exit with output is a truncated capture: reported, everything before kept.
     if out.returncode != 0 and not out.stdout:
         err = out.stderr.decode(errors="replace").strip().splitlines()
         return None, f"smtpmon exit {out.returncode}: {err[-1] if err else ''}"
+    return read_events(None, out.stdout.decode("utf-8").splitlines())
+
+
+def read_events(path, lines):
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except OSError as e:
+            return None, f"events: {e}"
     conns = collections.OrderedDict()
-    for raw in out.stdout.decode("utf-8").splitlines():
+    for raw in lines:
+        if not raw.strip():
+            continue
         ev = json.loads(raw)
         uid = ev["uid"]
         conn = conns.get(uid)
@@ -194,7 +277,22 @@ def read_smtpmon(smtpmon, pcap, ports):
             key = (norm_addr(ev["id.orig_h"]), ev["id.orig_p"], norm_addr(ev["id.resp_h"]),
                    ev["id.resp_p"])
             conn = conns[uid] = Conn(key)
+            conn.first_ts = ev.get("ts")
         kind = ev["event"]
+        if ev.get("tls") is True and kind in ("smtp_request", "smtp_reply", "smtp_unexpected",
+                                              "content_gap"):
+            # Inside TLS: the same bookkeeping into the TLS sequences.
+            if kind == "smtp_request":
+                if ev["command"] == "(UNKNOWN)" and ev["arg"] == "":
+                    continue
+                conn.o_client_tls.append(("C", ev["command"].upper(), ev["arg"]))
+            elif kind == "smtp_reply":
+                conn.o_server_tls.append(("S", ev["code"], ev["msg"], ev["cont_resp"]))
+            elif kind == "smtp_unexpected" and ev["msg"] == "unknown command":
+                conn.o_unknown_cmds_tls.append(ev["detail"])
+            elif kind == "content_gap":
+                conn.o_gaps_tls += 1
+            continue
         if kind == "smtp_request":
             if ev["command"] == "(UNKNOWN)" and ev["arg"] == "":
                 continue  # Zeek's synthetic request after a gap: no wire line behind it
@@ -384,6 +482,60 @@ def pair_sasl_answers(ours, theirs, result):
     return left, rest
 
 
+# Inside TLS the wire bytes are records, not lines: the rules above cannot look at them, and
+# tshark's SMTP dissector sees the decrypted stream whole (no segment carries commands and
+# data by accident of the wire). Only the event model's own differences remain.
+
+
+def explain_tls_ours_only_client(conn, item):
+    return None
+
+
+def explain_tls_tshark_only_client(conn, item):
+    verb = item[1]
+    for i, word in enumerate(conn.o_unknown_cmds_tls):
+        if verb != "**" and word.upper() == verb.upper():
+            del conn.o_unknown_cmds_tls[i]
+            return "zeek-model unknown command: smtp_unexpected instead of smtp_request"
+    if conn.o_gaps_tls:
+        return "smtpmon content_gap inside TLS (plaintext lost: ring full)"
+    return None
+
+
+def explain_tls_ours_only_server(conn, item):
+    return None
+
+
+def explain_tls_tshark_only_server(conn, item):
+    if conn.o_gaps_tls:
+        return "smtpmon content_gap inside TLS (plaintext lost: ring full)"
+    if item[1] == -1:
+        return "tshark reply line without a reply code"
+    return None
+
+
+REDACTED = "[redacted]"
+SASL_NAME = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def redact_like_smtpmon(item):
+    """smtpmon's redaction of credentials (user/smtp.c redact()): AUTH keeps its mechanism
+    (a name of at most 20 RFC 4422 characters) and loses the initial response; a SASL answer
+    becomes [redacted]; an argument that does not start with a mechanism name goes whole."""
+    kind, verb, arg = item[:3]
+    if verb == "**":
+        return (kind, verb, REDACTED) + tuple(item[3:])
+    if verb != "AUTH" or arg == "":
+        return item
+    mech = SASL_NAME.match(arg).end()
+    rest = len(arg) - len(arg[mech:].lstrip(" \t"))
+    if 0 < mech <= 20 and rest == len(arg):
+        return item
+    if mech == 0 or mech > 20 or rest == mech:
+        return (kind, verb, REDACTED) + tuple(item[3:])
+    return (kind, verb, arg[:mech] + " " + REDACTED) + tuple(item[3:])
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -409,18 +561,36 @@ def record(result, conn, side, item, reason):
         result["unexplained"].append((conn.key, side, item))
 
 
-def compare_pcap(pcap, smtpmon, ports):
+def new_stats():
+    return {"agree": 0, "explained": collections.Counter(), "unexplained": []}
+
+
+def compare_pcap(pcap, smtpmon, ports, opts=None):
     result = {"agree": 0, "explained": collections.Counter(), "unexplained": [], "error": None,
-              "conns": 0}
+              "conns": 0, "tls": new_stats(), "t_tls_lines": [0, 0]}
+    keylog = opts.keylog if opts is not None else None
+    implicit = opts.implicit if opts is not None else ()
     t_by_stream = {}
-    err = read_tshark(pcap, ports, t_by_stream)
+    info = {}
+    err = read_tshark(pcap, ports, t_by_stream, keylog, implicit, info)
     if err:
         result["error"] = err
         return result
-    ours, err = read_smtpmon(smtpmon, pcap, ports)
+    ours, err = read_smtpmon(smtpmon, pcap, ports, opts)
     if err:
         result["error"] = err
         return result
+    if opts is not None and opts.events:
+        # One live run's events for several PCAPs: those of this PCAP's connections, and any
+        # other connection that began while it was being recorded.
+        keys = {c.key for c in t_by_stream.values()}
+        first, last = info.get("first_ts"), info.get("last_ts")
+        ours = [c for c in ours if c.key in keys or
+                (first is not None and c.first_ts is not None and first <= c.first_ts <= last)]
+    if opts is not None and opts.redacted:
+        for c in t_by_stream.values():
+            for seq in (c.t_client, c.t_client_tls):
+                seq[:] = [redact_like_smtpmon(x) for x in seq]
 
     # Pair connections by 4-tuple; a reused tuple pairs in order of appearance.
     t_by_key = collections.defaultdict(list)
@@ -434,7 +604,8 @@ def compare_pcap(pcap, smtpmon, ports):
         for i in range(max(len(tl), len(ol))):
             t = tl[i] if i < len(tl) else Conn(key)
             o = ol[i] if i < len(ol) else Conn(key)
-            if not (t.t_client or t.t_server or o.o_client or o.o_server):
+            if not (t.t_client or t.t_server or o.o_client or o.o_server or t.t_client_tls or
+                    t.t_server_tls or o.o_client_tls or o.o_server_tls):
                 continue
             result["conns"] += 1
             # Our facts and tshark's bytes meet in one object for the rules.
@@ -446,7 +617,74 @@ def compare_pcap(pcap, smtpmon, ports):
                         explain_tshark_only_client, result)
             compare_seq(t, o.o_server, t.t_server, explain_ours_only_server,
                         explain_tshark_only_server, result)
+            if keylog:
+                t.o_unknown_cmds_tls, t.o_gaps_tls = o.o_unknown_cmds_tls, o.o_gaps_tls
+                result["t_tls_lines"][0] += len(t.t_client_tls)
+                result["t_tls_lines"][1] += len(t.t_server_tls)
+                compare_seq(t, o.o_client_tls, t.t_client_tls, explain_tls_ours_only_client,
+                            explain_tls_tshark_only_client, result["tls"])
+                compare_seq(t, o.o_server_tls, t.t_server_tls, explain_tls_ours_only_server,
+                            explain_tls_tshark_only_server, result["tls"])
     return result
+
+
+def emit_events(pcap, ports, opts):
+    """The events smtpmon should report for PCAP, from tshark's dissection: one uid per
+    connection, requests and replies in frame order, "tls": true inside TLS, the replies'
+    cmd from the client's commands in order. Only the fields the comparison reads, and ts."""
+    t_by_stream, info = {}, {}
+    err = read_tshark(pcap, ports, t_by_stream, opts.keylog, opts.implicit, info)
+    if err:
+        print(err, file=sys.stderr)
+        return 1
+    ts_of = {f: ts for f, ts, _, _ in info.get("frames", [])}
+    for stream in sorted(t_by_stream):
+        c = t_by_stream[stream]
+        if opts.redacted:
+            c.t_client = [redact_like_smtpmon(x) for x in c.t_client]
+            c.t_client_tls = [redact_like_smtpmon(x) for x in c.t_client_tls]
+        items = []  # (frame, order, tls, item)
+        for tls, cl, sv in ((False, c.t_client, c.t_server), (True, c.t_client_tls,
+                                                            c.t_server_tls)):
+            items += [(x[3], 0, tls, x) for x in cl] + [(x[3], 1, tls, x) for x in sv]
+        items.sort(key=lambda x: (x[0], x[1]))  # stable: the order within a frame stays
+        uid = "C" + hashlib.sha1(repr((c.key, stream)).encode()).hexdigest()[:17]
+        base = {"uid": uid, "id.orig_h": c.key[0], "id.orig_p": c.key[1],
+                "id.resp_h": c.key[2], "id.resp_p": c.key[3]}
+        pending = collections.deque()
+        for frame, _, tls, x in items:
+            ev = {"ts": ts_of.get(frame, 0.0), **base}
+            if x[0] == "C":
+                ev.update(event="smtp_request", is_orig=True, command=x[1], arg=x[2])
+                if x[1] != "**":
+                    pending.append(x[1])
+            else:
+                cont = id(x) in c.t_cont
+                cmd = pending[0] if pending else ">"
+                if not cont and pending:
+                    pending.popleft()
+                ev.update(event="smtp_reply", is_orig=False, code=x[1], cmd=cmd, msg=x[2],
+                          cont_resp=cont)
+            if tls:
+                ev["tls"] = True
+            print(json.dumps(ev))
+    return 0
+
+
+def agreement(agree, explained, unexplained):
+    """Lines that agree, out of all lines but those tshark lost to one of its known
+    mistakes: tshark cannot vote on a line it never dissected."""
+    judged = agree + unexplained + sum(n for r, n in explained.items()
+                                       if not r.startswith("tshark"))
+    return 100.0 * agree / judged if judged else 100.0
+
+
+def stats_line(st):
+    n_expl = sum(st["explained"].values())
+    n_unexpl = len(st["unexplained"]) if isinstance(st["unexplained"], list) else \
+        st["unexplained"]
+    lines = st["agree"] + n_expl + n_unexpl
+    return lines, n_expl, n_unexpl, agreement(st["agree"], st["explained"], n_unexpl)
 
 
 def main():
@@ -457,58 +695,103 @@ def main():
     ap.add_argument("--ports", default=SERVER_PORTS_DEFAULT)
     ap.add_argument("--min-agreement", type=float, default=99.0)
     ap.add_argument("-v", "--verbose", action="store_true", help="list explained differences")
+    ap.add_argument("--keylog", help="TLS key log (NSS format): compare the lines inside TLS")
+    ap.add_argument("--implicit-tls-ports", default="465",
+                    help="with --keylog: ports where TLS starts at once (default 465)")
+    ap.add_argument("--events", help="with --keylog: smtpmon's JSON lines of a live run, "
+                    "instead of `smtpmon read` of each PCAP")
+    ap.add_argument("--redacted", action="store_true",
+                    help="smtpmon's AUTH payloads are redacted: compare tshark's redacted too")
+    ap.add_argument("--min-tls-agreement", type=float,
+                    help="with --keylog: fail a PCAP whose agreement inside TLS is lower, or "
+                    "in which tshark decrypted no SMTP line")
+    ap.add_argument("--emit-events", action="store_true",
+                    help="with --keylog and one PCAP: print the events smtpmon should report, "
+                    "from tshark's dissection (self-tests)")
     a = ap.parse_args()
     ports = {int(p) for p in a.ports.split(",")}
-
-    def agreement(agree, explained, unexplained):
-        """Lines that agree, out of all lines but those tshark lost to one of its known
-        mistakes: tshark cannot vote on a line it never dissected."""
-        judged = agree + unexplained + sum(n for r, n in explained.items()
-                                           if not r.startswith("tshark"))
-        return 100.0 * agree / judged if judged else 100.0
+    a.implicit = {int(p) for p in a.implicit_tls_ports.split(",") if p}
+    if (a.events or a.min_tls_agreement is not None or a.emit_events) and not a.keylog:
+        ap.error("--events, --min-tls-agreement and --emit-events need --keylog")
+    if a.keylog:
+        if not os.path.isfile(a.keylog):
+            ap.error(f"--keylog {a.keylog}: no such file")
+        ports |= a.implicit
+    if a.emit_events:
+        if len(a.pcaps) != 1:
+            ap.error("--emit-events takes one PCAP")
+        return emit_events(a.pcaps[0], ports, a)
+    opts = a if (a.keylog or a.redacted) else None
 
     total = {"agree": 0, "explained": collections.Counter(), "unexplained": 0}
+    total_clear = {"agree": 0, "explained": collections.Counter(), "unexplained": 0}
+    total_tls = {"agree": 0, "explained": collections.Counter(), "unexplained": 0}
     failed = False
     # tshark and smtpmon run as subprocesses: one pcap per CPU at a time, reported in order.
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = pool.map(lambda pcap: compare_pcap(pcap, a.smtpmon, ports), a.pcaps)
+        results = pool.map(lambda pcap: compare_pcap(pcap, a.smtpmon, ports, opts), a.pcaps)
     for pcap, r in zip(a.pcaps, results):
         name = os.path.relpath(pcap)
         if r["error"]:
             print(f"ERROR {name}: {r['error']}")
             failed = True
             continue
-        n_expl = sum(r["explained"].values())
-        lines = r["agree"] + n_expl + len(r["unexplained"])
-        pct = agreement(r["agree"], r["explained"], len(r["unexplained"]))
-        status = "ok  " if not r["unexplained"] else "FAIL"
-        print(f"{status} {name}: {r['conns']} conns, {lines} lines, {r['agree']} agree, "
-              f"{n_expl} explained, {len(r['unexplained'])} unexplained, agreement {pct:.1f}%")
+        tls = r["tls"]
+        both = {"agree": r["agree"] + tls["agree"],
+                "explained": r["explained"] + tls["explained"],
+                "unexplained": r["unexplained"] + tls["unexplained"]}
+        lines, n_expl, n_unexpl, pct = stats_line(both)
+        status = "ok  " if not both["unexplained"] else "FAIL"
+        low = ""
+        if a.keylog and a.min_tls_agreement is not None:
+            t_lines = sum(r["t_tls_lines"])
+            tls_pct = stats_line(tls)[3]
+            if t_lines == 0:
+                low = "; tshark decrypted no SMTP line (key log?)"
+            elif tls_pct < a.min_tls_agreement:
+                low = f"; agreement inside TLS {tls_pct:.1f}% < {a.min_tls_agreement}%"
+            if low:
+                status = "FAIL"
+        print(f"{status} {name}: {r['conns']} conns, {lines} lines, {both['agree']} agree, "
+              f"{n_expl} explained, {n_unexpl} unexplained, agreement {pct:.1f}%{low}")
+        if a.keylog:
+            for label, st in (("before TLS", r), ("inside TLS", tls)):
+                lines, n_expl, n_unexpl, pct = stats_line(st)
+                extra = ""
+                if st is tls:
+                    extra = (f" (tshark decrypted {r['t_tls_lines'][0]} client and "
+                             f"{r['t_tls_lines'][1]} server lines)")
+                print(f"       {label}: {lines} lines, {st['agree']} agree, {n_expl} explained, "
+                      f"{n_unexpl} unexplained, agreement {pct:.1f}%{extra}")
         if a.verbose:
-            for reason, n in sorted(r["explained"].items()):
+            for reason, n in sorted(both["explained"].items()):
                 print(f"       {n:4d} x {reason}")
-        for key, side, item in r["unexplained"]:
-            print(f"       unexplained, only {side}: {key[0]}:{key[1]} -> {key[2]}:{key[3]} "
-                  f"{item!r}")
-        total["agree"] += r["agree"]
-        total["explained"].update(r["explained"])
-        total["unexplained"] += len(r["unexplained"])
-        failed |= bool(r["unexplained"])
+        for unexpl, where in ((r["unexplained"], ""), (tls["unexplained"], " (inside TLS)")):
+            for key, side, item in unexpl:
+                print(f"       unexplained, only {side}{where}: {key[0]}:{key[1]} -> "
+                      f"{key[2]}:{key[3]} {item!r}")
+        for tot, st in ((total, both), (total_clear, r), (total_tls, tls)):
+            tot["agree"] += st["agree"]
+            tot["explained"].update(st["explained"])
+            tot["unexplained"] += len(st["unexplained"])
+        failed |= bool(both["unexplained"]) or bool(low)
 
-    n_expl = sum(total["explained"].values())
-    lines = total["agree"] + n_expl + total["unexplained"]
-    pct = agreement(total["agree"], total["explained"], total["unexplained"])
+    lines, n_expl, n_unexpl, pct = stats_line(total)
     raw = 100.0 * total["agree"] / lines if lines else 100.0
     print(f"TOTAL {len(a.pcaps)} pcaps: {lines} lines, {total['agree']} agree ({raw:.2f}% of "
           f"all), {n_expl} explained, {total['unexplained']} unexplained; agreement on the "
           f"lines tshark dissected: {pct:.2f}%")
+    if a.keylog:
+        for label, st in (("before TLS", total_clear), ("inside TLS", total_tls)):
+            t_lines, t_expl, t_unexpl, t_pct = stats_line(st)
+            print(f"  {label}: {t_lines} lines, {st['agree']} agree, {t_expl} explained, "
+                  f"{t_unexpl} unexplained, agreement {t_pct:.2f}%")
     for reason, n in sorted(total["explained"].items()):
         print(f"  {n:5d} x {reason}")
     if lines and pct < a.min_agreement:
         print(f"agreement {pct:.2f}% is below {a.min_agreement}%")
         failed = True
     return 1 if failed else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,165 @@
+#!/bin/bash
+# test_tls_plaintext.sh - SMTP inside TLS (docs/tls-plaintext.md) against an independent oracle:
+# tshark decrypting the same capture with the clients' TLS key log.
+#
+# A real Postfix (tests/lab: STARTTLS on 25 and 587, implicit TLS on 465) and CPython's
+# smtplib/ssl clients (tests/lab/clients/tls_client.py, OpenSSL's SSL_read_ex/SSL_write_ex),
+# each appending its TLS secrets to $LAB_DIR/keylog. `smtpmon run --data` on the server's
+# interface sees every LAB_TLS_SCENARIOS session while tcpdump records each into its own pcap.
+# Then:
+#   - tests/oracle/tshark_compare.py --keylog: per scenario, the command and reply lines inside
+#     TLS ("tls": true) agree with tshark's dissection of the decrypted records for >= 99.5%
+#     of lines, and every line before STARTTLS agrees as without TLS (no unexplained
+#     difference); the lines before STARTTLS are also exactly those `smtpmon read` reports
+#     from the pcap (the wire's view is unchanged);
+#   - AUTH PLAIN and LOGIN inside TLS are redacted, and no form of the password is anywhere;
+#   - smtp_data inside TLS carries "tls": true like the requests and replies;
+#   - port 465: the whole session comes from inside TLS, and no smtp_unexpected, weird or
+#     content_gap event comes from its TLS records (nor from anything else here);
+#   - a non-SMTP TLS workload (openssl s_server on 8443 in the server namespace, s_client
+#     sending SMTP-looking lines) produces no event and no copied byte, while the probes do
+#     see its calls (not_monitored grows).
+# The probes see the whole host: TLS sessions of other labs running at the same time (other
+# tests, in other namespaces) are left out first (live_own_events); bytes they had copied
+# while the non-SMTP workload ran cannot be told apart, so that one check is then skipped.
+# Exit 77 (skip) when smtpmon has no --tls option (built without the TLS library probes).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+. tests/live/lib.sh
+
+if ! "$SMTPMON" run --help 2>&1 | grep -q -- '--tls '; then
+	echo "skip: $SMTPMON run has no --tls option (no TLS library probes)"
+	exit 77
+fi
+command -v tshark >/dev/null || { echo "skip: tshark missing (tools/install-deps.sh)"; exit 77; }
+SMTPMONCTL=${SMTPMONCTL:-$(dirname "$SMTPMON")/smtpmonctl}
+live_lab "smtlp$$"
+
+# The openssl s_server of the non-SMTP workload runs in the server namespace: lab_teardown
+# kills it with everything else there.
+live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --data \
+	--control "$d/ctl.sock" --control-group root ||
+	{ live_fail "smtpmon starts"; live_done; }
+live_check "the TLS library probes are set up ($(grep -m1 'TLS plaintext from' "$d/err"))" \
+	grep -q '^smtpmon: TLS plaintext from .*libssl' "$d/err"
+
+for s in "${LAB_TLS_SCENARIOS[@]}"; do
+	live_tcpdump_start "$d/$s.pcap" "tcp and (host $LAB_SRV4 or host $LAB_SRV6)" ||
+		{ live_fail "$s: tcpdump starts"; continue; }
+	lab_run_scenario "$s"
+	live_check "$s: the client's session went as expected" test $? -eq 0
+	lab_wait_idle || live_fail "$s: sessions still open after 10 s"
+	sleep 0.2 # the server's last FIN/ACK
+	live_tcpdump_stop
+done
+
+# The non-SMTP TLS workload: s_server -rev sends each line back reversed, so the client's
+# reversed line comes back as an SMTP reply line.
+stats() { # the sum of one per-library TLS probe counter
+	"$SMTPMONCTL" -s "$d/ctl.sock" stats --json | jq "[.$1[]] | add"
+}
+copied0=$(stats tls_probe_copied_bytes) notmon0=$(stats tls_probe_not_monitored)
+t0=$(date +%s.%N)
+lab_srv timeout 20 openssl s_server -accept 8443 -cert "$d/postfix/etc/cert.pem" \
+	-key "$d/postfix/etc/key.pem" -naccept 1 -rev -quiet >"$d/s_server.out" 2>&1 &
+s_server=$!
+for _ in $(seq 100); do lab_srv ss -Hltn 'sport = :8443' | grep -q . && break; sleep 0.05; done
+{
+	printf 'EHLO not.smtp.example\r\nMAIL FROM:<x@not.smtp.example>\r\n'
+	printf 'gniteerg ptms a ton 022\r\nQUIT\r\n'
+	sleep 0.5
+} | lab_cli timeout 20 openssl s_client -connect "$LAB_SRV4:8443" -quiet -no_ign_eof \
+	>"$d/s_client.out" 2>"$d/s_client.err"
+wait "$s_server"
+t1=$(date +%s.%N)
+live_check "non-SMTP TLS: s_server answered over TLS ($(grep -a -m1 '^220' "$d/s_client.out"))" \
+	grep -aq '^220 not a smtp greeting' "$d/s_client.out"
+copied1=$(stats tls_probe_copied_bytes) notmon1=$(stats tls_probe_not_monitored)
+live_check "non-SMTP TLS: the probes saw its calls, not monitored ($notmon0 -> $notmon1)" \
+	test "$notmon1" -gt "$notmon0"
+
+sleep 1 # the 0.5 s a connection with plaintext waits after its FIN
+live_stop TERM
+live_check "smtpmon exits 0" test "$LIVE_RC" -eq 0
+grep '^smtpmon: \(tls\|user tls\)' "$d/err"
+# From here on only this lab's connections: the probes also see other labs on this host.
+live_own_events "$d/out.json" "$d/own.json" "$d"/tls-*.pcap
+if [[ $copied0 != "$copied1" ]] && cmp -s "$d/out.json" "$d/own.json"; then
+	live_fail "non-SMTP TLS: bytes copied while it ran ($copied0 -> $copied1)"
+elif [[ $copied0 != "$copied1" ]]; then
+	echo "note: non-SMTP TLS: $((copied1 - copied0)) bytes copied while another lab's TLS" \
+		"sessions ran: not attributable, not checked"
+else
+	live_ok "non-SMTP TLS: no byte copied ($copied0 -> $copied1)"
+fi
+
+echo "== the oracle: tshark with the key log"
+python3 tests/oracle/tshark_compare.py --smtpmon "$SMTPMON" --keylog "$d/keylog" \
+	--events "$d/own.json" --redacted --min-tls-agreement 99.5 "$d"/tls-*.pcap >"$d/oracle.out" 2>&1
+rc=$?
+sed 's|[^ ]*/\(tls-[a-z0-9-]*\.pcap\)|\1|' "$d/oracle.out"
+live_check "oracle: inside TLS >= 99.5% per scenario, nothing unexplained before or inside TLS" \
+	test $rc -eq 0
+for s in "${LAB_TLS_SCENARIOS[@]}"; do
+	live_check "oracle: $s compared" grep -q "^ok   .*/$s.pcap: " "$d/oracle.out"
+done
+
+# Before STARTTLS the live run reports what `smtpmon read` of the capture reports.
+before_tls() { # EVENTS-FILE: the requests and replies outside TLS, without times and uids
+	jq -c 'select((.event == "smtp_request" or .event == "smtp_reply") and .tls != true)
+		| del(.ts, .uid)' "$1"
+}
+for s in "${LAB_TLS_SCENARIOS[@]}"; do
+	"$SMTPMON" read -q --format json "$d/$s.pcap" >"$d/$s.read.json"
+	before_tls "$d/$s.read.json" >"$d/$s.read.before"
+	# The live events of this scenario's connections (the 4-tuples of its pcap).
+	jq -c '[."id.orig_p", ."id.resp_p"]' "$d/$s.read.json" | sort -u >"$d/$s.ports"
+	before_tls "$d/own.json" | jq -c --slurpfile p <(jq -s . "$d/$s.ports") \
+		'select([."id.orig_p", ."id.resp_p"] as $k | $p[0] | index([$k]))' >"$d/$s.live.before"
+	live_check "$s: before STARTTLS, live = read of the pcap ($(wc -l <"$d/$s.read.before") lines)" \
+		cmp -s "$d/$s.read.before" "$d/$s.live.before"
+done
+
+echo "== redaction, 465, smtp_data, stray events"
+live_check "AUTH inside TLS: PLAIN twice (587, 465) and LOGIN once, redacted" test "$(jq -r \
+	'select(.command == "AUTH" and .tls == true) | .arg' "$d/own.json" | sort | tr '\n' ,)" \
+	= "LOGIN,PLAIN [redacted],PLAIN [redacted],"
+live_check "AUTH LOGIN's two SASL answers inside TLS, redacted" test "$(jq -r \
+	'select(.command == "**" and .tls == true) | .arg' "$d/own.json" | tr '\n' ,)" \
+	= "[redacted],[redacted],"
+secrets=("$LAB_PASS" "$(printf '%s' "$LAB_PASS" | base64)" "$(printf '%s' "$LAB_USER" | base64)"
+	"$(printf '\0%s\0%s' "$LAB_USER" "$LAB_PASS" | base64)")
+leak=
+for x in "${secrets[@]}"; do grep -qF -- "$x" "$d/out.json" && leak+=" $x"; done
+live_check "no credential in the output${leak:+ (found:$leak)}" test -z "$leak"
+
+count() { jq -c "select($1)" "${2:-$d/own.json}" | wc -l; }
+n_data=$(count '.event == "smtp_data"') n_data_tls=$(count '.event == "smtp_data" and .tls == true')
+live_check "smtp_data inside TLS carries \"tls\": true ($n_data_tls of $n_data)" \
+	test "$n_data" -gt 0 -a "$n_data_tls" -eq "$n_data"
+
+uid465=$(jq -r 'select(.event == "smtp_connection" and ."id.resp_p" == 465) | .uid' "$d/own.json")
+live_check "465: one connection ($uid465)" test "$(wc -w <<<"$uid465")" -eq 1
+live_check "465: the greeting comes from inside TLS" live_has "$d/own.json" \
+	".uid == \"$uid465\" and .event == \"smtp_reply\" and .code == 220 and .tls == true"
+live_check "465: every request and reply inside TLS ($(jq -c --arg u "$uid465" \
+	'select(.uid == $u and .event == "smtp_request")' "$d/own.json" | wc -l) requests)" \
+	test "$(jq -c --arg u "$uid465" 'select(.uid == $u and (.event == "smtp_request" or
+	.event == "smtp_reply") and .tls != true)' "$d/own.json" | wc -l)" -eq 0
+live_check "465: no smtp_starttls (TLS from the first byte)" test "$(jq -c --arg u "$uid465" \
+	'select(.uid == $u and .event == "smtp_starttls")' "$d/own.json" | wc -l)" -eq 0
+stray=$(jq -c 'select(.event == "smtp_unexpected" or .event == "weird" or
+	.event == "content_gap")' "$d/own.json")
+live_check "no smtp_unexpected, weird or content_gap event (465's TLS records included)" \
+	test -z "$stray"
+[[ -n $stray ]] && head -5 <<<"$stray"
+n_conns=$(count '.event == "smtp_connection"')
+live_check "one connection per scenario ($n_conns)" test "$n_conns" -eq "${#LAB_TLS_SCENARIOS[@]}"
+live_check "none of them partial (each seen from its SYN)" \
+	test "$(count '.event == "smtp_connection" and .partial')" -eq 0
+
+live_check "non-SMTP TLS: no event on port 8443" \
+	test "$(count '."id.orig_p" == 8443 or ."id.resp_p" == 8443' "$d/out.json")" -eq 0
+live_check "non-SMTP TLS: no event while it ran" test "$(jq -c --argjson t0 "$t0" \
+	--argjson t1 "$t1" 'select(.ts >= $t0 and .ts <= $t1)' "$d/own.json" | wc -l)" -eq 0
+live_done
