@@ -10,6 +10,7 @@
 #   make bench      benchmarks against peers measured in the same run
 #   make demo       live demo in a throwaway namespace pair
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
+#   make version    the version built into the programs (git describe, or VERSION)
 #   make install    programs, unit, sysusers.d entry, catalog, man pages, example
 #                   /etc/smtpmon/smtpmon.conf (PREFIX, DESTDIR, SYSCONFDIR)
 
@@ -19,12 +20,21 @@ CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The version: `git describe` in a clone (a tag if there is one, else the abbreviated commit;
+# -dirty with uncommitted changes), else the VERSION file (filled in by `git archive`), else
+# "unknown". Only a work tree whose top is this directory counts: a tarball unpacked inside
+# another repository must not take that one's version.
+GIT_TOP := $(shell git rev-parse --show-toplevel 2>/dev/null)
+ifeq ($(realpath $(GIT_TOP)),$(realpath $(CURDIR)))
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null)
+else
+VERSION := $(shell sed -n '/^\#/d; /\$$Format/d; /[^[:space:]]/{p;q;}' VERSION 2>/dev/null)
+endif
+VERSION := $(or $(strip $(VERSION)),unknown)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
-ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
-	-DSMTPMON_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) $(EXTRA_CFLAGS)
 LIBS := -lpcap -lbpf -lelf -lz -lsystemd -linih -lcap -lmicrohttpd -lpthread
 LDFLAGS += $(EXTRA_LDFLAGS)
 
@@ -52,7 +62,8 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test test-kernels unit san fuzz fuzz-build bench demo vmlinux clean format
+.PHONY: all deps test test-kernels unit san fuzz fuzz-build bench demo vmlinux clean format \
+	version FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -65,6 +76,17 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OBJ)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+# The version string, rewritten only when it changes: user/version.c (and what links it) is
+# rebuilt after a commit, nothing else.
+$(BUILD)/version-string.h: FORCE | $(OBJ)
+	$(Q)printf '#define SMTPMON_VERSION "%s"\n' '$(VERSION)' >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OBJ)/version.o: $(BUILD)/version-string.h
+FORCE:
+
+version:
+	@echo '$(VERSION)'
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -11,6 +11,7 @@
 #include "out_common.h"
 #include "report.h"
 #include "smtp.h"
+#include "version.h"
 
 /* ---- output helpers ------------------------------------------------------ */
 
@@ -376,6 +377,10 @@ static void collect(const struct report_sources *src, struct renderer *r)
 	single(r,
 	       &(struct family){"uptime_seconds", NULL, "Seconds since the daemon started", false},
 	       (clock_ns(CLOCK_MONOTONIC) - src->start_ns) / 1000000000ull);
+	/* Prometheus' info-metric idiom: the version as a label, value 1. */
+	labelled(r,
+		 &(struct family){"build_info", "version", "The running smtpmon's version", false},
+		 (const char *const[]){smtpmon_version}, (const uint64_t[]){1}, 1);
 	if (src->capture)
 		kernel_families(r, src->capture);
 	pipeline_families(r, src->pipeline);
@@ -756,7 +761,7 @@ void report_answer(void *sources, const char *request, struct jsonw *out)
 	if (!strcmp(cmd, "ping")) {
 		envelope(out, true);
 		json_open(out, "data", '{');
-		jsonw_key_cstr(out, "smtpmon", SMTPMON_VERSION);
+		jsonw_key_cstr(out, "smtpmon", smtpmon_version);
 		jsonw_key_u64(out, "uptime_seconds",
 			      (clock_ns(CLOCK_MONOTONIC) - src->start_ns) / 1000000000ull);
 		json_close(out, '}');

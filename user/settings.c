@@ -17,12 +17,14 @@
 #include "event.h"
 #include "exit_status.h"
 #include "settings.h"
+#include "version.h"
 
 const char *const output_type_names[] = {"json", "text", "journal"};
 
 static const char usage[] =
     "usage: smtpmon read [options] FILE...\n"
     "       smtpmon run [-i IFACE...] [options]\n"
+    "       smtpmon --version\n"
     "\n"
     "Options for both (they override the config file):\n"
     "  --config FILE         config file (run: default " SETTINGS_DEFAULT_FILE "\n"
@@ -564,6 +566,7 @@ enum opt_id {
 	OPT_EVENTS,
 	OPT_DATA,
 	OPT_KEEP_CREDS,
+	OPT_VERSION,
 	OPT_TABLE, /* OPT_TABLE + i: setting_keys[i] */
 };
 
@@ -571,6 +574,11 @@ static int cli_error(const char *opt, const char *why)
 {
 	fprintf(stderr, "smtpmon: %s: %s\n%s", opt, why, usage);
 	return SMTPMON_EXIT_USAGE;
+}
+
+static void print_version(void)
+{
+	printf("smtpmon %s\n", smtpmon_version);
 }
 
 static const char *config_file_in_args(int argc, char **argv)
@@ -608,6 +616,7 @@ static int parse_args(struct settings *s, int argc, char **argv)
 	opts[n++] = (struct option){"interface", required_argument, NULL, 'i'};
 	opts[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
 	opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	opts[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
 	opts[n] = (struct option){NULL, 0, NULL, 0};
 
 	/* From argv[1] (the command) on; 0 makes getopt start afresh, which a
@@ -656,6 +665,10 @@ static int parse_args(struct settings *s, int argc, char **argv)
 			fputs(usage, stdout);
 			s->mode = MODE_HELP;
 			return 0;
+		case OPT_VERSION:
+			print_version();
+			s->mode = MODE_HELP;
+			return 0;
 		default:
 			if (opt >= OPT_TABLE && opt < OPT_TABLE + (int)NKEYS) {
 				const struct setting_key *k = &setting_keys[opt - OPT_TABLE];
@@ -700,6 +713,11 @@ int settings_load(struct settings *s, int argc, char **argv)
 		fputs(usage, argc < 2 ? stderr : stdout);
 		s->mode = MODE_HELP;
 		return argc < 2 ? SMTPMON_EXIT_USAGE : SMTPMON_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		print_version();
+		s->mode = MODE_HELP;
+		return 0;
 	}
 	if (!strcmp(argv[1], "read"))
 		s->mode = MODE_READ;

@@ -6,6 +6,7 @@
  *   smtpmonctl [-s SOCKET] sessions [--json] [--watch SECONDS]
  *   smtpmonctl [-s SOCKET] metrics
  *   smtpmonctl [-s SOCKET] ping
+ *   smtpmonctl --version
  *
  * The daemon renders the tables and the exposition; smtpmonctl checks the
  * protocol version, prints, and turns every failure into its own exit status.
@@ -27,6 +28,7 @@
 
 #include "control.h"
 #include "exit_status.h"
+#include "version.h"
 
 #define REPLY_MAX  (16u << 20)
 #define TIMEOUT_MS (CONTROL_ANSWER_TIMEOUT_MS + 2000)
@@ -36,18 +38,21 @@ static const char usage[] =
     "       smtpmonctl [-s SOCKET] sessions [--json] [--watch SECONDS]\n"
     "       smtpmonctl [-s SOCKET] metrics\n"
     "       smtpmonctl [-s SOCKET] ping\n"
+    "       smtpmonctl --version\n"
     "\n"
     "  stats      counters: kernel, ring, connections, sessions by state,\n"
     "             commands, replies, STARTTLS, gaps, outputs, memory, uptime\n"
     "  sessions   open connections: addresses, state, HELO, MAIL FROM,\n"
     "             recipients, bytes, age, TLS\n"
     "  metrics    the counters in Prometheus text format\n"
-    "  ping       is smtpmon there? its version and uptime\n"
+    "  ping       is smtpmon there? its version and uptime (smtpmonctl's own:\n"
+    "             --version)\n"
     "\n"
     "  -s, --socket PATH      control socket (default " CONTROL_DEFAULT_PATH ")\n"
     "  -j, --json             JSON instead of a table\n"
     "  -w, --watch SECONDS    ask again every SECONDS until interrupted\n"
     "  -h, --help             this text\n"
+    "  --version              print smtpmonctl's version and exit\n"
     "\n"
     "Exit status: 0 ok, 1 smtpmon answered with an error, 2 usage, 3 smtpmon not\n"
     "running, 4 permission denied, 5 protocol mismatch.\n";
@@ -242,11 +247,10 @@ static void watch_header(const char *cmd, unsigned seconds)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"watch", required_argument, NULL, 'w'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+	    {"watch", required_argument, NULL, 'w'},  {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
 	const char *path = CONTROL_DEFAULT_PATH, *cmd;
 	struct reply r = {0};
 	unsigned watch = 0;
@@ -271,6 +275,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
+			return SMTPMONCTL_EXIT_OK;
+		case 'V':
+			printf("smtpmon %s\n", smtpmon_version);
 			return SMTPMONCTL_EXIT_OK;
 		default:
 			fputs(usage, stderr);

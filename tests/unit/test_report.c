@@ -18,6 +18,7 @@
 #include "report.h"
 #include "tcp_fixture.h"
 #include "smtp.h"
+#include "version.h"
 
 #define SEC 1000000000ull
 
@@ -142,6 +143,7 @@ static void assert_one_line(const char *s)
 static void envelope_errors(void **state)
 {
 	struct fixture *f = *state;
+	char want[128];
 
 	assert_string_equal(answer(f, "{\"cmd\":\"stats\"}"),
 			    "{\"version\":1,\"ok\":false,\"error\":\"protocol version mismatch: "
@@ -155,9 +157,10 @@ static void envelope_errors(void **state)
 	assert_string_equal(answer(f, "{\"version\":1,\"cmd\":\"stats\",\"format\":\"xml\"}"),
 			    "{\"version\":1,\"ok\":false,\"error\":\"unknown format (json, "
 			    "text)\"}\n");
-	/* spaces around the members are fine */
-	assert_contains(answer(f, "{ \"version\" : 1, \"cmd\" : \"ping\" }"),
-			"{\"version\":1,\"ok\":true,\"data\":{\"smtpmon\":\"");
+	/* spaces around the members are fine; ping names the version */
+	snprintf(want, sizeof(want), "{\"version\":1,\"ok\":true,\"data\":{\"smtpmon\":\"%s\",",
+		 smtpmon_version);
+	assert_contains(answer(f, "{ \"version\" : 1, \"cmd\" : \"ping\" }"), want);
 }
 
 static void sessions_json(void **state)
@@ -276,6 +279,7 @@ static void metrics(void **state)
 	struct event ev = {.type = EV_SMTP_UNEXPECTED};
 	struct conn_id id = {.uid = "Cx"};
 	static const char msg[] = "a\"b\\c\nd\x01";
+	char want[256];
 	const char *a;
 
 	/* a message with every character the format escapes, and one more */
@@ -291,6 +295,14 @@ static void metrics(void **state)
 			   "smtpmon_sessions_open{state=\"READY\"} 1\n"
 			   "smtpmon_sessions_open{state=\"RCPT_OK\"} 1\n");
 	assert_contains(a, "smtpmon_unexpected_total{message=\"a\\\"b\\\\c\\nd\\\\x01\"} 1\n");
+	/* the info metric: the version of this build as its label, always 1 */
+	snprintf(want, sizeof(want),
+		 "# HELP smtpmon_build_info The running smtpmon's version\n"
+		 "# TYPE smtpmon_build_info gauge\n"
+		 "smtpmon_build_info{version=\"%s\"} 1\n",
+		 smtpmon_version);
+	assert_true(smtpmon_version[0] != '\0');
+	assert_contains(a, want);
 	check_exposition(a);
 
 	/* the same exposition inside the envelope for smtpmonctl */
