@@ -228,7 +228,11 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	sigaction(SIGHUP, &hup, NULL);
 	stats_init(&d.stats);
 	d.outputs = outputs_open(s->outputs, s->noutputs, stats_sink(&d.stats));
-	d.p = d.outputs ? pipeline_new(&s->cfg, outputs_sink(d.outputs)) : NULL;
+	if (!d.outputs) {
+		rc = SMTPMON_EXIT_USAGE; /* said which output and why: a configuration error */
+		goto out;
+	}
+	d.p = pipeline_new(&s->cfg, outputs_sink(d.outputs));
 	if (!d.p) {
 		fprintf(stderr, "smtpmon: out of memory\n");
 		goto out;

@@ -30,7 +30,8 @@
 #include "settings.h"
 
 /* Returns the exit status (exit_status.h): SMTPMON_EXIT_OK after a clean stop,
- * SMTPMON_EXIT_FAILURE when capture failed, SMTPMON_EXIT_STDOUT_CLOSED. */
+ * SMTPMON_EXIT_FAILURE when capture failed, SMTPMON_EXIT_USAGE when an output
+ * cannot be opened (a configuration error), SMTPMON_EXIT_STDOUT_CLOSED. */
 int daemon_run(struct settings *s, int argc, char **argv);
 
 #endif

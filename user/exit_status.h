@@ -10,7 +10,8 @@
 enum smtpmon_exit {
 	SMTPMON_EXIT_OK = 0,
 	SMTPMON_EXIT_FAILURE = 1, /* live capture failed (load, attach, ring), out of memory */
-	SMTPMON_EXIT_USAGE = 2,	  /* bad arguments or configuration, unreadable input file */
+	SMTPMON_EXIT_USAGE = 2,	  /* bad arguments or configuration, unreadable input file, an
+				   * output file that cannot be opened */
 	/* A write to stdout failed with EPIPE: its reader (`| head`) is gone.
 	 * read stops reading, run stops as on SIGTERM (detach, drain, control
 	 * socket removed); the final counters are on stderr. A file or journal

@@ -40,10 +40,15 @@ static bool stdout_closed(void *outputs)
 static int read_files(const struct settings *s, int argc, char **argv)
 {
 	struct outputs *outputs = outputs_open(s->outputs, s->noutputs, NULL);
-	struct pipeline *p = outputs ? pipeline_new(&s->cfg, outputs_sink(outputs)) : NULL;
+	struct pipeline *p;
 	struct decode_stats ds = {0};
 	int rc = SMTPMON_EXIT_OK;
 
+	/* An output that cannot be opened was named with its path and reason:
+	 * a usage error, like an unreadable input. */
+	if (!outputs)
+		return SMTPMON_EXIT_USAGE;
+	p = pipeline_new(&s->cfg, outputs_sink(outputs));
 	if (!p) {
 		fprintf(stderr, "smtpmon: out of memory\n");
 		outputs_close(outputs);
