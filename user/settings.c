@@ -425,6 +425,31 @@ static struct output_spec *output_add(struct settings *s, const char *name)
 	return o;
 }
 
+/* A comma-separated list of event names, or all; an error names the first
+ * unknown one and the known ones. */
+static bool parse_events(const char *v, unsigned *mask, char *why, size_t n)
+{
+	char known[256] = "";
+	unsigned one;
+
+	if (event_mask_parse(v, mask))
+		return true;
+	for (int t = 0; t < EV_TYPE_MAX; t++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s, ",
+			 event_names[t]);
+	for (const char *p = v; *p;) {
+		size_t len = strcspn(p, ",");
+		char name[64];
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (len && !event_mask_parse(name, &one))
+			return fail(why, n, "unknown event '%.*s' (known: %sall)", (int)len, p,
+				    known);
+		p += len + (p[len] == ',');
+	}
+	return fail(why, n, "no event named (want e.g. smtp_reply,smtp_unexpected, or all)");
+}
+
 static bool set_output_key(struct output_spec *o, const char *key, const char *v, char *why,
 			   size_t n)
 {
@@ -438,8 +463,7 @@ static bool set_output_key(struct output_spec *o, const char *key, const char *v
 			v = "";
 		return copy_string(o->path, sizeof(o->path), v, why, n);
 	} else if (!strcmp(key, "events")) {
-		if (!event_mask_parse(v, &o->events_mask))
-			return fail(why, n, "unknown event in '%s'", v);
+		return parse_events(v, &o->events_mask, why, n);
 	} else if (!strcmp(key, "min_reply_code")) {
 		if (!parse_size(v, 0, 999, &code))
 			return fail(why, n, "want a reply code 0..999, got '%s'", v);
@@ -476,7 +500,7 @@ struct file_state {
 	FILE *file;
 	int line;	 /* lines read so far: the handler's current line */
 	int error_line;	 /* of the first handler error */
-	char error[256]; /* the first handler error: "[section] key: why" */
+	char error[384]; /* the first handler error: "[section] key: why" */
 	char section[64];
 	struct output_spec *output; /* current [output NAME] section */
 };
@@ -484,7 +508,7 @@ struct file_state {
 static int on_ini_value(void *user, const char *section, const char *key, const char *value)
 {
 	struct file_state *fs = user;
-	char why[160] = "";
+	char why[256] = "";
 	bool ok = false, known = false;
 
 	if (fs->error[0])
@@ -600,7 +624,7 @@ static int parse_args(struct settings *s, int argc, char **argv)
 	size_t n = 0;
 	unsigned cli_events = EV_MASK_ALL;
 	bool cli_outputs = false, cli_ifaces = false, cli_events_set = false;
-	char why[160];
+	char why[256];
 	int opt;
 
 	for (size_t i = 0; i < NKEYS; i++)
@@ -627,8 +651,8 @@ static int parse_args(struct settings *s, int argc, char **argv)
 		case OPT_CONFIG:
 			break; /* read before the other options */
 		case OPT_EVENTS:
-			if (!event_mask_parse(optarg, &cli_events))
-				return cli_error("--events", "unknown event name (see smtpmon(8))");
+			if (!parse_events(optarg, &cli_events, why, sizeof(why)))
+				return cli_error("--events", why);
 			cli_events_set = true;
 			break;
 		case OPT_OUTPUT:

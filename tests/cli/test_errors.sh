@@ -4,6 +4,7 @@
 #   - an output file that cannot be opened: one line naming the output, the path and the
 #     reason, exit 2 (a usage error, like an unreadable input), never "out of memory", nothing
 #     written;
+#   - an unknown event name in --events or in a file's [output] events: the line names it;
 # No root needed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -39,5 +40,19 @@ printf '[output archive]\ntype = json\npath = %s\n' "$tmp/no/such/dir/e.json" >"
 "$smtpmon" read -q --config "$tmp/out.conf" "$pcap" >"$tmp/out" 2>"$tmp/err"
 one_line "a file's [output archive] path in a missing directory" $? 2 \
 	"^smtpmon: output archive: open $tmp/no/such/dir/e.json: No such file or directory\$"
+
+echo "== unknown event names"
+"$smtpmon" read -q --events smtp_replies "$pcap" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+head -1 "$tmp/err" >"$tmp/err1" && mv "$tmp/err1" "$tmp/err" # the usage follows
+one_line "--events smtp_replies" $rc 2 "^smtpmon: --events: unknown event 'smtp_replies' \(known: smtp_request, smtp_reply, .*\)\$"
+"$smtpmon" read -q --events smtp_reply,smtp_startls "$pcap" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+head -1 "$tmp/err" >"$tmp/err1" && mv "$tmp/err1" "$tmp/err"
+one_line "--events with one bad name of two" $rc 2 "^smtpmon: --events: unknown event 'smtp_startls' "
+printf '[output x]\nevents = smtp_request,weirds\n' >"$tmp/ev.conf"
+"$smtpmon" read -q --config "$tmp/ev.conf" "$pcap" >"$tmp/out" 2>"$tmp/err"
+one_line "[output x] events = smtp_request,weirds" $? 2 \
+	"^smtpmon: $tmp/ev.conf:2: \[output x\] events: unknown event 'weirds' \(known: .*weird, all\)\$"
 
 live_done
