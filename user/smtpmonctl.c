@@ -62,30 +62,52 @@ struct reply {
 	size_t len;
 };
 
-/* The group that may use the socket: the socket's, or its directory's
- * when that is what keeps us out. */
-static const char *socket_group(const char *path)
+/* Permission denied: what keeps the caller out, and the remedy. The socket
+ * is root:GROUP 0660 in a directory root:GROUP 0750 when smtpmon found its
+ * control group at start; root's alone (0600, in a directory of root's
+ * group) when the group did not exist. The socket's own mode and group say
+ * which; when the directory keeps us from seeing the socket, its group. */
+static int permission_error(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct group *gr;
 	struct stat st;
+	bool seen = true, root_only = false;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	if (stat(path, &st) && stat(dirname(dir), &st))
-		return CONTROL_DEFAULT_GROUP;
-	gr = getgrgid(st.st_gid);
-	return gr ? gr->gr_name : CONTROL_DEFAULT_GROUP;
+	if (!stat(path, &st))
+		root_only = st.st_gid == 0 || !(st.st_mode & S_IWGRP);
+	else if (!stat(dirname(dir), &st))
+		root_only = st.st_gid == 0;
+	else
+		seen = false;
+	if (root_only) {
+		fprintf(stderr,
+			"smtpmonctl: %s: permission denied: only root may use it (smtpmon gives "
+			"it to its control group, default " CONTROL_DEFAULT_GROUP
+			", only if that group exists when it starts): run as root, or create "
+			"the group (systemd-sysusers; make install does) and restart smtpmon\n",
+			path);
+	} else if (!seen) {
+		fprintf(stderr, "smtpmonctl: %s: permission denied: run as root\n", path);
+	} else if ((gr = getgrgid(st.st_gid))) {
+		fprintf(stderr,
+			"smtpmonctl: %s: permission denied: run as root or join group %s (then "
+			"log in again)\n",
+			path, gr->gr_name);
+	} else {
+		fprintf(stderr,
+			"smtpmonctl: %s: permission denied: run as root or join the socket's "
+			"group (gid %u, which has no name here)\n",
+			path, (unsigned)st.st_gid);
+	}
+	return SMTPMONCTL_EXIT_PERMISSION;
 }
 
 static int connect_error(const char *path, int err)
 {
-	if (err == EACCES || err == EPERM) {
-		fprintf(stderr,
-			"smtpmonctl: %s: permission denied: run as root or join group "
-			"%s (then log in again)\n",
-			path, socket_group(path));
-		return SMTPMONCTL_EXIT_PERMISSION;
-	}
+	if (err == EACCES || err == EPERM)
+		return permission_error(path);
 	fprintf(stderr, "smtpmonctl: %s: %s: smtpmon is not running (or uses another socket: -s)\n",
 		path, strerror(err));
 	return SMTPMONCTL_EXIT_NOT_RUNNING;
