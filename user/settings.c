@@ -27,8 +27,8 @@ static const char usage[] =
     "       smtpmon --version\n"
     "\n"
     "Options for both (they override the config file):\n"
-    "  --config FILE         config file (run: default " SETTINGS_DEFAULT_FILE "\n"
-    "                        when it exists; read: none)\n"
+    "  --config FILE         config file (none by default; smtpmon.service\n"
+    "                        passes " SETTINGS_DEFAULT_FILE ")\n"
     "  --ports LIST          monitored server ports (default 25,465,587)\n"
     "  --implicit-tls-ports LIST\n"
     "                        those where TLS starts at once (default 465):\n"
@@ -750,9 +750,10 @@ int settings_load(struct settings *s, int argc, char **argv)
 	else
 		return cli_error(argv[1], "unknown command (want read or run)");
 
+	/* Only a file named on the command line: an ad-hoc run must not
+	 * take the service's outputs from its file (smtpmon.service passes
+	 * --config SETTINGS_DEFAULT_FILE). */
 	file = config_file_in_args(argc, argv);
-	if (!file && s->mode == MODE_RUN && !access(SETTINGS_DEFAULT_FILE, F_OK))
-		file = SETTINGS_DEFAULT_FILE;
 	if (file && (rc = load_file(s, file)))
 		return rc;
 	if ((rc = parse_args(s, argc, argv)))
@@ -770,6 +771,6 @@ int settings_load(struct settings *s, int argc, char **argv)
 		return cli_error("run", "takes no file arguments");
 	if (s->mode == MODE_RUN && !s->capture.nifaces)
 		return cli_error("run",
-				 "no interface (-i IFACE, or interfaces = in the config file)");
+				 "no interface (-i IFACE, or interfaces = in the --config file)");
 	return 0;
 }

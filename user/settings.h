@@ -3,12 +3,14 @@
  * config file (INI, parsed by libinih; format in etc/smtpmon.conf and
  * smtpmon.conf(5)), then the command line, which overrides the file.
  *
- * `run` reads /etc/smtpmon/smtpmon.conf when it exists, `read` only a file
- * given with --config. Unknown sections and keys are errors: a typo must not
- * silently leave a default in place. Every error is one line on stderr that
- * names the file, the line and the key ("smtpmon: /etc/smtpmon/smtpmon.conf:
- * 12: [capture] ports: bad port list 'x'"), and settings_load() fails; the
- * daemon uses the same call on SIGHUP and keeps its settings on failure.
+ * A file is read only when --config names it (smtpmon.service passes
+ * SETTINGS_DEFAULT_FILE): an ad-hoc `run` on a host where the service is
+ * configured must not write into the service's outputs. Unknown sections
+ * and keys are errors: a typo must not silently leave a default in place.
+ * Every error is one line on stderr that names the file, the line and the
+ * key ("smtpmon: /etc/smtpmon/smtpmon.conf:12: [capture] ports: bad port
+ * list 'x'"), and settings_load() fails; the daemon uses the same call on
+ * SIGHUP and keeps its settings on failure.
  */
 #ifndef SMTPMON_SETTINGS_H
 #define SMTPMON_SETTINGS_H
@@ -20,7 +22,7 @@
 #include "capture.h"
 #include "config.h"
 
-#define SETTINGS_DEFAULT_FILE "/etc/smtpmon/smtpmon.conf"
+#define SETTINGS_DEFAULT_FILE "/etc/smtpmon/smtpmon.conf" /* the service's */
 #define SETTINGS_MAX_OUTPUTS  8
 
 enum settings_mode {
