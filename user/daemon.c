@@ -16,6 +16,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "exit_status.h"
+#include "iface_lock.h"
 #include "metrics_http.h"
 #include "outputs.h"
 #include "pipeline.h"
@@ -32,6 +33,7 @@ struct daemon {
 	struct outputs *outputs;
 	struct pipeline *p;
 	struct capture *cap;
+	struct iface_lock *lock; /* one smtpmon per interface */
 	struct control *control;
 	struct metrics_http *metrics;
 	struct stats stats; /* the outputs' observer: counts every event */
@@ -196,6 +198,7 @@ static enum loop_end run_loop(struct daemon *d)
 		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_tick) {
 			capture_tick(d->cap);
+			iface_lock_drain(d->lock);
 			/* Idle timeouts on boot time, as the records' mono_ns:
 			 * a step of the wall clock ends no connection. */
 			pipeline_tick(d->p, clock_ns(CLOCK_REALTIME), clock_ns(CLOCK_BOOTTIME));
@@ -226,6 +229,11 @@ int daemon_run(struct settings *s, int argc, char **argv)
 	sigaction(SIGINT, &stop, NULL);
 	sigaction(SIGTERM, &stop, NULL);
 	sigaction(SIGHUP, &hup, NULL);
+	/* Before anything is opened or attached: a second smtpmon on an
+	 * interface is refused in one line (exit 1). */
+	d.lock = iface_lock_take(&s->capture);
+	if (!d.lock)
+		return SMTPMON_EXIT_FAILURE;
 	stats_init(&d.stats);
 	d.outputs = outputs_open(s->outputs, s->noutputs, stats_sink(&d.stats));
 	if (!d.outputs) {
@@ -282,6 +290,7 @@ out:
 	control_stop(d.control);
 	metrics_http_stop(d.metrics);
 	capture_close(d.cap);
+	iface_lock_release(d.lock); /* once detached */
 	if (d.p)
 		pipeline_finish(d.p);
 	if (d.outputs)

@@ -1,7 +1,8 @@
 /*
  * daemon.h - `smtpmon run`: the service's main loop around the capture.
  *
- *   outputs -> pipeline -> capture_open (attach) -> control socket, metrics
+ *   interface lock (iface_lock.h: one smtpmon per interface) -> outputs
+ *   -> pipeline -> capture_open (attach) -> control socket, metrics
  *   -> drop capabilities -> READY=1 -> loop { ring -> pipeline -> outputs;
  *   requests; once a second: timeouts, STATUS=, WATCHDOG=1 } until SIGTERM
  *   -> STOPPING=1 -> detach, drain, finish connections, flush -> 0.
