@@ -54,6 +54,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
+# $(call need,COMMAND,NAME): stops make with one line naming a build tool that is not there
+# (expanded where a rule runs it, so make clean and make install -o all do not need it).
+need = $(if $(shell command -v $(firstword $(1)) 2>/dev/null),,$(error $(2) not found: \
+	'$(firstword $(1))' (install the build dependencies: sudo tools/install-deps.sh build)))
+
 ifeq ($(V),1)
 Q =
 msg =
@@ -73,7 +78,7 @@ $(OBJ) $(BUILD)/tests $(BUILD)/fuzz:
 	$(Q)mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OBJ)
-	$(call msg,BPF,$@)
+	$(call need,$(CLANG),clang)$(call need,$(BPFTOOL),bpftool)$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
@@ -89,11 +94,11 @@ version:
 	@echo '$(VERSION)'
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(call msg,GEN-SKEL,$@)
+	$(call need,$(BPFTOOL),bpftool)$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 $(OBJ)/%.o: user/%.c $(HEADERS) $(SKELS) | $(OBJ)
-	$(call msg,CC,$@)
+	$(call need,$(CC),C compiler)$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Programs and tests link the modules from an archive, so each takes only
@@ -117,7 +122,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS) | $(BUILD)/tests
 
 # BPF objects of the unit tests (tests/unit/*.bpf.c), with their skeletons.
 $(BUILD)/tests/%.bpf.o: tests/unit/%.bpf.c | $(BUILD)/tests
-	$(call msg,BPF,$@)
+	$(call need,$(CLANG),clang)$(call need,$(BPFTOOL),bpftool)$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
@@ -163,12 +168,14 @@ FUZZ_SECONDS ?= 60
 fuzz: fuzz-build
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS)
 
-# demo and test start by installing whatever Debian packages are missing, so
-# that both work on a fresh machine.
+# demo and test start by installing whatever Debian packages they need and are missing, so
+# that both work on a fresh machine; nothing else (tools/install-deps.sh: build, run, demo,
+# test). make deps installs all of them.
 deps:
-	$(Q)tools/install-deps.sh
+	$(Q)tools/install-deps.sh all
 
-test: deps
+test:
+	$(Q)tools/install-deps.sh build test
 	$(Q)$(MAKE) --no-print-directory all san
 	$(Q)tests/run-tests.sh
 
@@ -180,7 +187,8 @@ test-kernels: all $(BUILD)/tests/test_bpf_prog $(BUILD)/tests/test_bpf_log
 bench: all $(BUILD)/tools/bpfbench
 	$(Q)tools/bench.sh
 
-demo: deps
+demo:
+	$(Q)tools/install-deps.sh build demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
 

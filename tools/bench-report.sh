@@ -17,7 +17,7 @@ cat <<EOF
 
 Written by \`make bench\` (tools/bench.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'), commit
 $(git describe --always --dirty 2>/dev/null || echo unknown); the whole run took ${seconds} s.
-Regenerate it with \`make bench\` (as root, after \`tools/install-deps.sh\`).
+Regenerate it with \`make bench\` (as root, after \`tools/install-deps.sh build test\`).
 
 Machine: ${cpu}, $(nproc) CPUs, ${mem} RAM, ${os}, Linux $(uname -r).
 Peers: $(version tshark --version), $(version tcpdump --version), $(version iperf3 --version).

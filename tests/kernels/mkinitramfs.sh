@@ -25,7 +25,7 @@ programs=(/bin/bash /usr/sbin/ip /usr/sbin/tc /usr/bin/tcpdump /usr/sbin/bpftool
 
 for p in busybox bash ip tc tcpdump bpftool python3.11; do
 	command -v "$p" >/dev/null || {
-		echo "mkinitramfs: $p is missing (tools/install-deps.sh installs it)" >&2
+		echo "mkinitramfs: $p is missing (tools/install-deps.sh test installs it)" >&2
 		exit 1
 	}
 done

@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/live/lib.sh
 
-command -v msmtp >/dev/null || { echo "skip: msmtp missing (tools/install-deps.sh)"; exit 77; }
+command -v msmtp >/dev/null || { echo "skip: msmtp missing (tools/install-deps.sh test)"; exit 77; }
 live_lab "smts$$"
 
 tls_lines() { # FILE UID: the commands inside TLS of that connection, space-separated
