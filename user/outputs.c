@@ -1,8 +1,11 @@
 /* outputs.c - the fan-out sink (contract in outputs.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "out_common.h"
 #include "output.h"
@@ -71,6 +74,39 @@ static void close_one(struct output *out)
 	out->file = NULL;
 }
 
+/* Opens path for appending; a file it creates is OUTPUT_FILE_MODE whatever
+ * the umask (the unit's is 0077), an existing one keeps its mode. NULL with
+ * errno set on failure. */
+static FILE *open_append(const char *path)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
+			      OUTPUT_FILE_MODE);
+		if (fd >= 0) {
+			if (fchmod(fd, OUTPUT_FILE_MODE)) {
+				int err = errno;
+				close(fd);
+				errno = err;
+				return NULL;
+			}
+		} else if (errno == EEXIST) {
+			fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (fd < 0 && errno == ENOENT)
+				continue; /* removed in between (logrotate): create it */
+		}
+		if (fd < 0)
+			return NULL;
+		FILE *f = fdopen(fd, "a");
+		if (!f) {
+			int err = errno;
+			close(fd);
+			errno = err;
+		}
+		return f;
+	}
+	return NULL;
+}
+
 static int open_one(struct output *out, const struct output_spec *spec)
 {
 	FILE *stream = stdout;
@@ -78,7 +114,7 @@ static int open_one(struct output *out, const struct output_spec *spec)
 	memset(out, 0, sizeof(*out));
 	out->spec = *spec;
 	if (spec->type != OUTPUT_JOURNAL && spec->path[0]) {
-		out->file = fopen(spec->path, "ae");
+		out->file = open_append(spec->path);
 		if (!out->file) {
 			fprintf(stderr, "smtpmon: output %s: open %s: %s\n", spec->name, spec->path,
 				strerror(errno));

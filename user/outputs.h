@@ -7,8 +7,10 @@
  *
  * The sink that outputs_sink() returns stays the same for the life of the
  * struct outputs, so a reload replaces the outputs behind a pipeline that
- * keeps its pointer. Files are opened for appending; outputs_reopen()
- * reopens them after logrotate moved them away.
+ * keeps its pointer. Files are opened for appending; one that does not exist
+ * is created OUTPUT_FILE_MODE (the group reads, as log shippers in Debian's
+ * group adm do; smtpmon.service makes adm the group), whatever the umask.
+ * outputs_reopen() reopens them after logrotate moved them away.
  */
 #ifndef SMTPMON_OUTPUTS_H
 #define SMTPMON_OUTPUTS_H
@@ -19,6 +21,8 @@
 
 #include "event.h"
 #include "settings.h"
+
+#define OUTPUT_FILE_MODE 0640
 
 struct outputs;
 

@@ -7,7 +7,9 @@
 #   - outputs from the file, each with its selection, hold exactly what jq selects from the full
 #     JSON output of the same capture (an oracle outside smtpmon's output code);
 #   - --output TYPE[:PATH] is repeatable and replaces the file's outputs; --events selects for
-#     every output.
+#     every output;
+#   - an output file smtpmon creates is 0640 whatever the umask (077 here, as the unit's): the
+#     group (adm under smtpmon.service) reads it; an existing file keeps its mode.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 smtpmon=${SMTPMON:-build/smtpmon}
@@ -111,5 +113,13 @@ live_check "--output text:PATH with --events: one line per reply" \
 	test "$(wc -l <"$tmp/t.txt")" -eq "$(wc -l <"$tmp/want")"
 live_check "--output replaced the file's outputs (theirs untouched)" \
 	test "$(wc -l <"$tmp/requests.json")" -eq "$before"
+
+(umask 077 && "$smtpmon" read -q --output "json:$tmp/new.json" --output "text:$tmp/new.txt" "$pcap")
+live_check "new output files under umask 077: 0640 ($(stat -c %a "$tmp/new.json" "$tmp/new.txt" | paste -sd' '))" \
+	test "$(stat -c %a "$tmp/new.json" "$tmp/new.txt" | paste -sd' ')" = "640 640"
+chmod 600 "$tmp/new.json"
+"$smtpmon" read -q --output "json:$tmp/new.json" "$pcap"
+live_check "an existing output file keeps its mode (0600) and is appended to" \
+	test "$(stat -c %a "$tmp/new.json")" = 600 -a "$(wc -l <"$tmp/new.json")" -eq "$(($(wc -l <"$tmp/full.json") * 2))"
 
 live_done
