@@ -145,12 +145,17 @@ static void reload(struct daemon *d)
 	struct settings *next = malloc(sizeof(*next));
 
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, clock_ns(CLOCK_MONOTONIC) / 1000);
+	/* A failed reload keeps the running outputs, but their files are still
+	 * reopened: logrotate's postrotate reloads whatever the file's state. */
 	if (!next || settings_load(next, d->argc, d->argv)) {
-		fprintf(stderr, "smtpmon: reload failed: keeping the running configuration\n");
+		outputs_reopen(d->outputs);
+		fprintf(stderr, "smtpmon: reload failed: keeping the running configuration "
+				"(output files reopened)\n");
 		snprintf(d->status_note, sizeof(d->status_note),
 			 "last reload failed, running configuration kept");
 	} else if (outputs_replace(d->outputs, next->outputs, next->noutputs)) {
-		fprintf(stderr, "smtpmon: reload failed: outputs kept\n");
+		outputs_reopen(d->outputs);
+		fprintf(stderr, "smtpmon: reload failed: outputs kept (their files reopened)\n");
 		snprintf(d->status_note, sizeof(d->status_note),
 			 "last reload failed (outputs), running configuration kept");
 	} else {

@@ -19,7 +19,8 @@
  * without losing open connections; output files are reopened (logrotate).
  * Interfaces, hook, ring size, bodies mode, control socket and metrics
  * listener need a restart: a change is logged and ignored. A bad file keeps
- * the running settings (logged, and in STATUS=).
+ * the running settings (logged, and in STATUS=) and still reopens the output
+ * files, so that logrotate's reload never leaves them on a rotated file.
  *
  * Capabilities after attach: none; with legacy clsact filters attached,
  * CAP_NET_ADMIN alone (to remove them on exit). The bounding set is cut to
