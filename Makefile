@@ -12,7 +12,8 @@
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
 #   make version    the version built into the programs (git describe, or VERSION)
 #   make install    programs, unit, sysusers.d entry, catalog, man pages, example
-#                   /etc/smtpmon/smtpmon.conf (PREFIX, DESTDIR, SYSCONFDIR)
+#                   /etc/smtpmon/smtpmon.conf, /etc/logrotate.d/smtpmon (PREFIX, DESTDIR,
+#                   SYSCONFDIR)
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -205,15 +206,16 @@ CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 CONF := $(DESTDIR)$(SYSCONFDIR)/smtpmon/smtpmon.conf
+LOGROTATE := $(DESTDIR)$(SYSCONFDIR)/logrotate.d/smtpmon
 
-# The example configuration never replaces an existing one. Without DESTDIR (installing
+# The example configuration and the logrotate snippet never replace existing ones. Without DESTDIR (installing
 # on this machine, not staging a package) the group, the catalog and the units are made
 # known to the system, as a package's maintainer scripts and dpkg triggers would.
 .PHONY: install
 install: all
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 		$(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/smtpmon
+		$(DESTDIR)$(SYSCONFDIR)/smtpmon $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	$(Q)install -m 0755 $(BUILD)/smtpmon $(BUILD)/smtpmonctl $(DESTDIR)$(SBINDIR)/
 	$(Q)sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/etc/smtpmon/|$(SYSCONFDIR)/smtpmon/|g' \
 		systemd/smtpmon.service >$(DESTDIR)$(UNITDIR)/smtpmon.service
@@ -224,6 +226,8 @@ install: all
 	$(Q)install -m 0644 man/smtpmon.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(Q)if [ -e $(CONF) ]; then echo "  kept     $(CONF) (example not installed)"; \
 	else install -m 0644 etc/smtpmon.conf $(CONF); fi
+	$(Q)if [ -e $(LOGROTATE) ]; then echo "  kept     $(LOGROTATE) (not replaced)"; \
+	else install -m 0644 etc/smtpmon.logrotate $(LOGROTATE); fi
 ifeq ($(DESTDIR),)
 	$(Q)if command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/smtpmon.conf; fi

@@ -8,10 +8,12 @@
 #   - `systemd-analyze security --offline=yes` exposure stays at or below 2.0 (now 2.0: the
 #     TLS library probes need perf_event_open, which systemd counts as @debug);
 #   - the man pages format without a warning (groff -ww; mandoc -Tlint when installed);
-#   - the example etc/smtpmon.conf is accepted by `smtpmon read --config`;
+#   - the example etc/smtpmon.conf is accepted by `smtpmon read --config`; the logrotate
+#     snippet etc/smtpmon.logrotate by `logrotate -d` (when logrotate is installed);
 #   - `make install DESTDIR=... PREFIX=/usr` installs the programs, the unit (ExecStart
-#     rewritten, nothing else changed), sysusers.d/smtpmon.conf, the catalog, the man pages
-#     and /etc/smtpmon/smtpmon.conf, and a second install keeps an edited config.
+#     rewritten, nothing else changed), sysusers.d/smtpmon.conf, the catalog, the man pages,
+#     /etc/smtpmon/smtpmon.conf and /etc/logrotate.d/smtpmon, and a second install keeps an
+#     edited config and snippet.
 # End to end, when systemd-nspawn (package systemd-container) is installed: the host's /usr
 # booted as a throwaway container (systemd as PID 1, --volatile=yes, private network;
 # --keep-unit because without it nspawn fails at once with "Failed to open system bus" where
@@ -28,6 +30,8 @@
 # watches) to a namespace made with `ip netns add` (the clients). The installed unit passes
 # `systemd-analyze verify` there with its man pages found by man. The installed example
 # config gets the interface and a second output, JSON lines to /var/log/smtpmon; then:
+#   - the unit as systemd reads it: ordered before postfix@-.service, postfix.service,
+#     exim4.service, sendmail.service and opensmtpd.service; exit status 2 prevents a restart;
 #   - `systemctl start` (polled from inside while it runs): the unit is never active
 #     without both TCX links held by the daemon; CapEff and CapPrm of the running daemon are
 #     empty (TCX links need no capability to keep or close); the control socket and
@@ -37,13 +41,21 @@
 #     one entry per event of the JSON output with equal SMTP_* fields, and each session's
 #     requests and replies are what its client sent and got (the client's transcript);
 #   - `journalctl -x` shows the catalog's Subject for a 550 reply, fields substituted;
+#   - the output file the daemon created, and its directory: root:adm 0640 and 0750;
 #   - `systemctl reload` after ports 25,465,587 -> 25,2525 in the file: 2525 was not seen
 #     before and is after, 587 the other way round; the daemon, its links and a session
 #     held open on port 25 across the reload stay (one uid, every command and reply);
+#   - the installed logrotate.d/smtpmon (`logrotate -f`, when logrotate is installed): the
+#     file rotated, a new one root:adm 0640, the daemon reloaded and writing into the new one;
+#     the same with an error in smtpmon.conf (the reload fails, the files are reopened);
 #   - `systemctl stop`: success, its links and programs are gone from the kernel,
 #     /run/smtpmon removed;
-#   - with WatchdogSec=2s (a drop-in), the daemon stays up 5 s without a restart.
-# Needs root. Takes about 15 s. Run from anywhere: tests/journal/test_unit.sh
+#   - with WatchdogSec=2s (a drop-in), the daemon stays up 5 s without a restart;
+#   - an ad-hoc smtpmon on the interface (a transient unit): the service's start is refused
+#     (exit 1, the journal names the ad-hoc one's pid) and retried, and it starts by itself
+#     once the ad-hoc one stopped;
+#   - a configuration error (exit 2): the unit fails and is not restarted.
+# Needs root. Takes about 40 s. Run from anywhere: tests/journal/test_unit.sh
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -137,6 +149,14 @@ echo "== example configuration"
 	ok "etc/smtpmon.conf accepted by smtpmon read --config" ||
 	fail "etc/smtpmon.conf: $(head -3 "$tmp/example.err")"
 
+if command -v logrotate >/dev/null; then
+	logrotate -d -s "$tmp/logrotate.state" etc/smtpmon.logrotate >"$tmp/logrotate.out" 2>&1 &&
+		ok "etc/smtpmon.logrotate accepted by logrotate -d" ||
+		fail "etc/smtpmon.logrotate: $(grep -i error "$tmp/logrotate.out" | head -3)"
+else
+	echo "note: logrotate not installed, the snippet is not checked (apt-get install logrotate)"
+fi
+
 echo "== make install DESTDIR"
 root=$tmp/root
 # Without DESTDIR only: the host's group list and catalog database stay as they were.
@@ -148,7 +168,7 @@ if make --no-print-directory -s -o all install BUILD="$build" DESTDIR="$root" PR
 		usr/lib/systemd/system/smtpmon.service:644 usr/lib/sysusers.d/smtpmon.conf:644 \
 		usr/lib/systemd/catalog/smtpmon.catalog:644 usr/share/man/man8/smtpmon.8:644 \
 		usr/share/man/man8/smtpmonctl.8:644 usr/share/man/man5/smtpmon.conf.5:644 \
-		etc/smtpmon/smtpmon.conf:644; do
+		etc/smtpmon/smtpmon.conf:644 etc/logrotate.d/smtpmon:644; do
 		[[ -f $root/${f%:*} && $(stat -c %a "$root/${f%:*}") == "${f#*:}" ]] ||
 			fail "install: $root/${f%:*} missing or not mode ${f#*:}"
 	done
@@ -158,14 +178,17 @@ if make --no-print-directory -s -o all install BUILD="$build" DESTDIR="$root" PR
 	diff <(grep -v ^ExecStart= "$unit") <(grep -v ^ExecStart= "$installed") >/dev/null ||
 		fail "install: the unit changed beyond ExecStart"
 	cmp -s systemd/smtpmon.sysusers "$root/usr/lib/sysusers.d/smtpmon.conf" &&
-		cmp -s etc/smtpmon.conf "$root/etc/smtpmon/smtpmon.conf" ||
-		fail "install: sysusers.d or smtpmon.conf differ from the sources"
+		cmp -s etc/smtpmon.conf "$root/etc/smtpmon/smtpmon.conf" &&
+		cmp -s etc/smtpmon.logrotate "$root/etc/logrotate.d/smtpmon" ||
+		fail "install: sysusers.d, smtpmon.conf or logrotate.d/smtpmon differ from the sources"
 	echo "# edited" >>"$root/etc/smtpmon/smtpmon.conf"
+	echo "# edited" >>"$root/etc/logrotate.d/smtpmon"
 	make --no-print-directory -s -o all install BUILD="$build" DESTDIR="$root" PREFIX=/usr \
-		>"$tmp/install2.out" 2>&1 && tail -1 "$root/etc/smtpmon/smtpmon.conf" | grep -qx '# edited' ||
-		fail "second install: the edited config was replaced ($(cat "$tmp/install2.out"))"
+		>"$tmp/install2.out" 2>&1 && tail -1 "$root/etc/smtpmon/smtpmon.conf" | grep -qx '# edited' &&
+		tail -1 "$root/etc/logrotate.d/smtpmon" | grep -qx '# edited' ||
+		fail "second install: the edited config or logrotate snippet was replaced ($(cat "$tmp/install2.out"))"
 	[[ $(host_state) == "$before" ]] || fail "install with DESTDIR touched the host's groups or catalog"
-	ok "install into DESTDIR: programs, unit, sysusers.d, catalog, man pages, config kept"
+	ok "install into DESTDIR: programs, unit, sysusers.d, catalog, man pages, logrotate.d; config and snippet kept"
 else
 	fail "make install: $(cat "$tmp/install.out")"
 fi
@@ -226,6 +249,17 @@ cp /etc/manpath.config "$e2e/" && in_ct cp /opt/e2e/manpath.config /etc/ &&
 	in_ct systemd-analyze verify /usr/local/lib/systemd/system/smtpmon.service >"$tmp/ct-verify" 2>&1 &&
 	[[ ! -s $tmp/ct-verify ]] && ok "installed unit verified, man pages found" ||
 	fail "systemd-analyze verify of the installed unit: $(cat "$tmp/ct-verify")"
+
+before=$(in_ct systemctl show -P Before smtpmon)
+missing_before=
+for u in postfix@-.service postfix.service exim4.service sendmail.service opensmtpd.service; do
+	[[ " $before " == *" $u "* ]] || missing_before+=" $u"
+done
+[[ -z $missing_before ]] && ok "ordered before the MTAs' units: $before" ||
+	fail "not ordered before:$missing_before (Before=$before)"
+[[ $(in_ct systemctl show -P RestartPreventExitStatus smtpmon) == 2 ]] &&
+	ok "RestartPreventExitStatus=2 (configuration errors)" ||
+	fail "RestartPreventExitStatus=$(in_ct systemctl show -P RestartPreventExitStatus smtpmon)"
 
 echo "== the lab: a veth pair into a namespace inside the container"
 lab_up() {
@@ -347,6 +381,9 @@ subject=$(python3 tests/journal/unit_check.py subject "$tmp/e550.json" systemd/s
 in_ct journalctl -x --no-pager SMTP_EVENT=smtp_reply SMTP_CODE=550 -n 1 >"$tmp/x.out"
 [[ -n $subject ]] && grep -qF "Subject: $subject" "$tmp/x.out" &&
 	ok "journalctl -x: Subject: $subject" || fail "journalctl -x without '$subject': $(cat "$tmp/x.out")"
+logperms=$(in_ct stat -c '%U:%G %a' /var/log/smtpmon /var/log/smtpmon/events.json | paste -sd' ')
+[[ $logperms == "root:adm 750 root:adm 640" ]] && ok "log directory and the daemon's file: $logperms" ||
+	fail "log directory and file: $logperms (want root:adm 750 root:adm 640)"
 
 echo "== reload: ports 25,465,587 -> 25,2525"
 session 2525 before2525 && session 587 before587 && wait_session before587 ||
@@ -380,6 +417,41 @@ for check in "session held" "absent after587" "session after2525"; do
 	python3 tests/journal/unit_check.py "${check% *}" "$events" "$e2e/${check#* }.json" >"$tmp/check" &&
 		ok "after: ${check#* }: $(cat "$tmp/check")" || fail "after the reload: ${check#* }: $(cat "$tmp/check")"
 done
+
+echo "== logrotate.d/smtpmon"
+# rotate NAME: logrotate -f with the installed snippet, then a session on port 25 (NAME): it must
+# land in the new events.json, not in the rotated one
+rotate() {
+	local n=$(($(reloads) + $(reload_failures)))
+	in_ct logrotate -f -s /tmp/logrotate.state /etc/logrotate.d/smtpmon >"$tmp/logrotate.out" 2>&1 ||
+		fail "logrotate: $(head -3 "$tmp/logrotate.out")"
+	for _ in $(seq 50); do
+		(($(reloads) + $(reload_failures) > n)) && break
+		sleep 0.1
+	done
+	session 25 "$1" && wait_session "$1" || fail "$1: the session after the rotation is not in the new events.json"
+}
+reload_failures() { in_ct journalctl -u smtpmon --no-pager -o cat | grep -c '^smtpmon: reload failed'; }
+if in_ct sh -c 'command -v logrotate' >/dev/null; then
+	lines=$(wc -l <"$events")
+	rotate rotated
+	new=$(in_ct stat -c '%U:%G %a' /var/log/smtpmon/events.json)
+	port=$(jq .orig_p "$e2e/rotated.json")
+	[[ -s $events.1 && $(wc -l <"$events.1") -ge $lines && $new == "root:adm 640" ]] &&
+		! jq -e -s "any(.[]; .\"id.orig_p\" == $port)" "$events.1" >/dev/null &&
+		ok "logrotate -f: events.json.1 ($(wc -l <"$events.1") events), a new events.json $new with the next session" ||
+		fail "logrotate -f: events.json.1 $(wc -l <"$events.1" 2>&1), new file $new"
+	in_ct cp /etc/smtpmon/smtpmon.conf /tmp/smtpmon.conf.good
+	printf '[capture]\nportz = 1\n' | in_ct sh -c 'cat >>/etc/smtpmon/smtpmon.conf'
+	n_failed=$(reload_failures)
+	rotate rotated2
+	(($(reload_failures) > n_failed)) && [[ -s $events.1 && $(show MainPID) == "$pid" ]] &&
+		ok "logrotate -f with an error in smtpmon.conf: reload failed, files reopened, the next session in the new file" ||
+		fail "logrotate -f with an error in smtpmon.conf: $(in_ct journalctl -u smtpmon --no-pager -o cat | tail -3)"
+	in_ct cp /tmp/smtpmon.conf.good /etc/smtpmon/smtpmon.conf
+else
+	echo "SKIP logrotate: not installed (apt-get install logrotate)"
+fi
 
 echo "== stop"
 # bpf_gone link|prog ID: the kernel frees it, after an RCU grace period
@@ -418,4 +490,38 @@ sleep 5
 	$(show NRestarts) == 0 ]] && ok "watchdog: still active, same process, no restart" ||
 	fail "watchdog: WatchdogUSec=$(show WatchdogUSec) $(show ActiveState) pid $(show MainPID) (was $pid) restarts $(show NRestarts) $(show Result)"
 in_ct systemctl stop smtpmon
+
+echo "== an ad-hoc smtpmon on the interface: the service waits for it"
+in_ct systemd-run --quiet --unit=smu-adhoc /usr/local/sbin/smtpmon run -i smu0 --control none --tls off
+for _ in $(seq 100); do
+	(($(in_ct journalctl -u smu-adhoc --no-pager -o cat | grep -c '^smtpmon: attached') >= 2)) && break
+	sleep 0.1
+done
+adhoc=$(in_ct systemctl show -P MainPID smu-adhoc)
+restarts=$(show NRestarts)
+if in_ct systemctl start smtpmon 2>/dev/null; then
+	fail "the service started beside the ad-hoc smtpmon (pid $adhoc) on smu0"
+else
+	in_ct journalctl -u smtpmon --no-pager -o cat | grep -qx "smtpmon: smu0 is already monitored by smtpmon pid $adhoc (stop it first)" &&
+		ok "start refused: smu0 is already monitored by smtpmon pid $adhoc" ||
+		fail "start refused without naming pid $adhoc: $(in_ct journalctl -u smtpmon --no-pager -o cat | tail -2)"
+fi
+in_ct systemctl stop smu-adhoc
+for _ in $(seq 150); do
+	[[ $(show ActiveState) == active ]] && break
+	sleep 0.1
+done
+[[ $(show ActiveState) == active && $(show NRestarts) -gt $restarts ]] &&
+	ok "exit 1 is retried: active by itself once the ad-hoc one stopped ($(show NRestarts) restarts)" ||
+	fail "after the ad-hoc one stopped: $(show ActiveState), $(show NRestarts) restarts"
+in_ct systemctl stop smtpmon
+
+echo "== a configuration error: exit 2, no restart"
+in_ct sed -i 's/^ports = .*/ports = 25,x/' /etc/smtpmon/smtpmon.conf
+in_ct systemctl start smtpmon 2>/dev/null && fail "started with ports = 25,x"
+restarts=$(show NRestarts)
+sleep 7 # RestartSec=5s
+[[ $(show ActiveState) == failed && $(show ExecMainStatus) == 2 && $(show NRestarts) == "$restarts" ]] &&
+	ok "exit 2: failed, not restarted within 7 s ($(in_ct journalctl -u smtpmon --no-pager -o cat | grep -m1 'ports: bad port list'))" ||
+	fail "exit 2: $(show ActiveState), status $(show ExecMainStatus), restarts $(show NRestarts) (were $restarts)"
 finish
