@@ -45,33 +45,49 @@ static int holder(const struct sockaddr_un *addr, socklen_t len, struct ucred *c
 	return rc;
 }
 
+/* Binds the name: 0 (fd in *out), or an errno. */
+static int bind_name(const struct sockaddr_un *addr, socklen_t len, int *out)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err;
+
+	if (fd < 0)
+		return errno;
+	if (!bind(fd, (const struct sockaddr *)addr, len) && !listen(fd, 16)) {
+		*out = fd;
+		return 0;
+	}
+	err = errno;
+	close(fd);
+	return err;
+}
+
 /* 0: taken (fd in *out, or -1 when the check is skipped); -1: refused. */
 static int take_one(const char *name, unsigned ifindex, int *out)
 {
 	struct sockaddr_un addr;
 	socklen_t len = lock_addr(ifindex, &addr);
 	struct ucred cred;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = 0, found = -1;
 
 	*out = -1;
-	if (fd < 0) {
-		fprintf(stderr, "smtpmon: %s: cannot check for another smtpmon: socket: %s\n", name,
-			strerror(errno));
-		return 0;
+	/* Twice: a holder that exits between our bind and our connect has
+	 * freed the name. */
+	for (int tries = 0; tries < 2 && found; tries++) {
+		err = bind_name(&addr, len, out);
+		if (err != EADDRINUSE)
+			break;
+		found = holder(&addr, len, &cred);
 	}
-	if (!bind(fd, (struct sockaddr *)&addr, len) && !listen(fd, 16)) {
-		*out = fd;
+	if (!err)
 		return 0;
-	}
-	int err = errno;
-	close(fd);
 	if (err != EADDRINUSE) {
 		fprintf(stderr, "smtpmon: %s: cannot check for another smtpmon: %s\n", name,
 			strerror(err));
 		return 0;
 	}
-	if (holder(&addr, len, &cred)) {
-		/* Taken, and its backlog full or the holder just gone. */
+	if (found) {
+		/* Taken, and no answer: its backlog full, or not listening yet
+		 * (another smtpmon starting this very moment). */
 		fprintf(stderr, "smtpmon: %s is already monitored by another smtpmon\n", name);
 		return -1;
 	}
