@@ -29,20 +29,22 @@ static socklen_t lock_addr(unsigned ifindex, struct sockaddr_un *addr)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len);
 }
 
-/* The holder of a taken name: its credentials, from a connection. */
+/* The holder of a taken name: its credentials, from a connection. 0, or
+ * the errno of connect (ECONNREFUSED: bound, not listening; EAGAIN: its
+ * backlog is full). */
 static int holder(const struct sockaddr_un *addr, socklen_t len, struct ucred *cred)
 {
 	socklen_t clen = sizeof(*cred);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int rc = -1;
+	int err = 0;
 
 	if (fd < 0)
-		return -1;
-	if (!connect(fd, (const struct sockaddr *)addr, len) &&
-	    !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &clen))
-		rc = 0;
+		return errno;
+	if (connect(fd, (const struct sockaddr *)addr, len) ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &clen))
+		err = errno;
 	close(fd);
-	return rc;
+	return err;
 }
 
 /* Binds the name: 0 (fd in *out), or an errno. */
@@ -61,22 +63,26 @@ static int bind_name(const struct sockaddr_un *addr, socklen_t len, int *out)
 	return err;
 }
 
+#define HOLDER_TRIES   30
+#define HOLDER_WAIT_US 50000 /* 1.5 s in all: an smtpmon drains its backlog every second */
+
 /* 0: taken (fd in *out, or -1 when the check is skipped); -1: refused. */
 static int take_one(const char *name, unsigned ifindex, int *out)
 {
 	struct sockaddr_un addr;
 	socklen_t len = lock_addr(ifindex, &addr);
 	struct ucred cred;
-	int err = 0, found = -1;
+	int err = 0, gone = 0;
 
 	*out = -1;
-	/* Twice: a holder that exits between our bind and our connect has
-	 * freed the name. */
-	for (int tries = 0; tries < 2 && found; tries++) {
+	/* A holder that exits frees the name (bind again); one that is not
+	 * listening yet (another smtpmon starting this very moment) or whose
+	 * backlog is full answers soon. One that never does is no smtpmon. */
+	for (int tries = 0; tries < HOLDER_TRIES; tries++) {
 		err = bind_name(&addr, len, out);
-		if (err != EADDRINUSE)
+		if (err != EADDRINUSE || !(gone = holder(&addr, len, &cred)))
 			break;
-		found = holder(&addr, len, &cred);
+		usleep(HOLDER_WAIT_US);
 	}
 	if (!err)
 		return 0;
@@ -85,11 +91,13 @@ static int take_one(const char *name, unsigned ifindex, int *out)
 			strerror(err));
 		return 0;
 	}
-	if (found) {
-		/* Taken, and no answer: its backlog full, or not listening yet
-		 * (another smtpmon starting this very moment). */
-		fprintf(stderr, "smtpmon: %s is already monitored by another smtpmon\n", name);
-		return -1;
+	if (gone) {
+		fprintf(
+		    stderr,
+		    "smtpmon: %s: a process that does not answer holds the name smtpmon uses to "
+		    "find a second smtpmon (%s); not checking\n",
+		    name, strerror(gone));
+		return 0;
 	}
 	if (cred.pid == getpid())
 		return 0; /* the same interface twice on our command line */

@@ -13,9 +13,10 @@
  *   smtpmon: eth0 is already monitored by smtpmon pid 1234 (stop it first)
  *
  * Any local user may bind such a name. One held by a process that is
- * neither root nor of our user cannot be an smtpmon that attached: the
- * check for that interface is skipped with a warning, so that no user can
- * keep smtpmon from starting.
+ * neither root nor of our user, or by one that does not answer within 1.5 s
+ * (an smtpmon accepts at once, or drains its backlog every second), cannot
+ * be an smtpmon that attached: the check for that interface is skipped with
+ * a warning, so that no user can keep smtpmon from starting.
  */
 #ifndef SMTPMON_IFACE_LOCK_H
 #define SMTPMON_IFACE_LOCK_H

@@ -11,8 +11,9 @@
 #     exit 1, with --control none and with a control socket of its own (never created), also
 #     when it names a free interface besides (nothing attached); the first one runs on,
 #     undisturbed. A free interface beside it, and `lo` of another namespace, are
-#     monitored. A name squatted by another user (nobody) does not keep smtpmon from
-#     starting (a warning says the check is skipped). Once the first one is killed
+#     monitored. A name squatted by another user (nobody), listening or only bound (no
+#     credentials to read), does not keep smtpmon from starting (a warning says the check is
+#     skipped). Once the first one is killed
 #     (SIGKILL: no clean-up of its own), the interface is free again at once.
 # Needs root (mount namespace, overlayfs, network namespaces, BPF); skipped otherwise.
 set -u
@@ -133,25 +134,36 @@ else
 fi
 
 ifindex=$(ip netns exec "$ns_a" cat /sys/class/net/v0/ifindex)
-# the system's python3: a python of root's (pyenv) may be closed to nobody
-ip netns exec "$ns_a" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+# squat HOW: nobody holds v0's name; "listen" answers connections, "bind" does not
+squat() {
+	# the system's python3: a python of root's (pyenv) may be closed to nobody
+	ip netns exec "$ns_a" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.bind("\0smtpmon/ifindex/" + sys.argv[1])
-s.listen()
+if sys.argv[2] == "listen":
+    s.listen()
 print("held", flush=True)
-time.sleep(60)' "$ifindex" >"$tmp/squat.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 50); do grep -q held "$tmp/squat.out" && break; sleep 0.1; done
-if start squatted "$ns_a" 2 -i v0 --control none; then
-	stop "$started"
-	live_check "v0's name squatted by nobody: attached anyway, then exit $stopped" test "$stopped" -eq 0
-	live_check "... saying the check is skipped" \
-		grep -q "^smtpmon: v0: pid [0-9]* of uid 65534 holds the name smtpmon uses to find a second smtpmon; not checking" \
-		"$tmp/squatted.err"
-else
-	live_fail "v0's name squatted by nobody: $(head -3 "$tmp/squatted.err") ($(cat "$tmp/squat.out"))"
-fi
+time.sleep(60)' "$ifindex" "$1" >"$tmp/squat.out" 2>&1 &
+	squatter=$!
+	pids+=("$squatter")
+	for _ in $(seq 50); do grep -q held "$tmp/squat.out" && break; sleep 0.1; done
+}
+# squatted HOW WARNING: smtpmon attaches to v0 anyway, saying so
+squatted() {
+	squat "$1"
+	if start "squatted-$1" "$ns_a" 2 -i v0 --control none; then
+		stop "$started"
+		live_check "v0's name squatted by nobody ($1): attached anyway, then exit $stopped" test "$stopped" -eq 0
+		live_check "... saying the check is skipped" grep -q "^smtpmon: v0: $2; not checking\$" "$tmp/squatted-$1.err"
+	else
+		live_fail "v0's name squatted by nobody ($1): $(head -3 "$tmp/squatted-$1.err") ($(cat "$tmp/squat.out"))"
+	fi
+	kill "$squatter"
+	wait "$squatter" 2>/dev/null
+}
+squatted listen "pid [0-9]* of uid 65534 holds the name smtpmon uses to find a second smtpmon"
+squatted bind "a process that does not answer holds the name smtpmon uses to find a second smtpmon (Connection refused)"
 
 kill -KILL "$first"
 wait "$first" 2>/dev/null
