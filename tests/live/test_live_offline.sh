@@ -65,7 +65,13 @@ timestamps() {
 		cat -n | sort -s -k2,2 | cut -f3
 }
 
-for mode in "${modes[@]}"; do
+# A mode whose capture lost packets (tcpdump's "N packets dropped by kernel": seen in CI,
+# 1557 packets of the 3 MB upload under XDP) has no oracle: it runs once more, and fails only
+# if the second capture is not whole either.
+declare -A retried=()
+while ((${#modes[@]})); do
+	mode=${modes[0]}
+	modes=("${modes[@]:1}")
 	if [[ $mode == lo-big ]]; then
 		use_topology lo-big
 		nattach=1
@@ -104,6 +110,15 @@ for mode in "${modes[@]}"; do
 	live_tcpdump_stop
 	grep "dropped by kernel" "$d/tcpdump.err"
 	live_stop TERM
+	if ! grep -q '^0 packets dropped by kernel' "$d/tcpdump.err"; then
+		if [[ -z ${retried[$mode]:-} ]]; then
+			retried[$mode]=1
+			echo "note $mode: tcpdump lost packets, the capture is no oracle: once more"
+			modes=("$mode" "${modes[@]}")
+			continue
+		fi
+		live_fail "$mode: tcpdump lost packets twice: no whole capture to compare with"
+	fi
 	live_check "$mode: smtpmon exits 0" test "$LIVE_RC" -eq 0
 	grep '^smtpmon: \(kernel\|user\)' "$d/live.err"
 	live_check "$mode: no ring drops" test "$(live_counter "$d/live.err" ring_drops)" = 0
