@@ -7,21 +7,11 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
-smtpmon=${SMTPMON:-build/smtpmon}
 corpus=tests/data
 exim_pcap=$corpus/suricata/bug-3616-smtp/input.pcap
 damaged_pcap=$corpus/suricata/smtp-to-comma/10.7.29.101_49898-178.63.41.150_25.pcap
 
-[ -x "$smtpmon" ] || { echo "FAIL: $smtpmon not built (make)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-failures=0
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. tests/cli/lib.sh
 
 # run FILE...: sets rc, and leaves stdout/stderr in $tmp/out, $tmp/err.
 run()
@@ -79,8 +69,4 @@ grep -qx "smtpmon: $damaged_pcap: damaged record after 18 packets (.*), earlier 
 jq -e -s 'any(.[]; .event == "smtp_request")' "$tmp/out" >/dev/null ||
 	fail "damaged: no smtp_request from the 18 readable packets"
 
-if [ "$failures" -gt 0 ]; then
-	echo "test_read_errors: $failures failure(s)"
-	exit 1
-fi
-echo "test_read_errors: ok"
+cli_done test_read_errors

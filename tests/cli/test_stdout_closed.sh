@@ -8,22 +8,8 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
-smtpmon=${SMTPMON:-build/smtpmon}
 
-[ -x "$smtpmon" ] || { echo "FAIL: $smtpmon not built (make)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-failures=0
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-ok()
-{
-	echo "ok   $*"
-}
+. tests/cli/lib.sh
 
 # 3000 sessions, 19 packets each: about 10 MB of JSON, far more than a pipe holds.
 tests/tools/gen-sessions-pcap.py many 3000 "$tmp/many.pcap" || { echo "FAIL: generator"; exit 1; }
@@ -90,8 +76,4 @@ else
 	fail "FIFO: the text output has $n sessions, want 3000"
 fi
 
-if [ "$failures" -gt 0 ]; then
-	echo "test_stdout_closed: $failures failure(s)"
-	exit 1
-fi
-echo "test_stdout_closed: ok"
+cli_done test_stdout_closed

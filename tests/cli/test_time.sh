@@ -15,18 +15,8 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
-smtpmon=${SMTPMON:-build/smtpmon}
 
-[ -x "$smtpmon" ] || { echo "FAIL: $smtpmon not built (make)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-failures=0
-fail()
-{
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+. tests/cli/lib.sh
 # check NAME FILTER: the jq filter holds for the events of $tmp/out.json (slurped).
 check()
 {
@@ -113,8 +103,4 @@ check "spike: session 1's summary: 2 anomalies, duration under a second" \
 	and .duration < 1)'
 stats_line spike 1 1
 
-if [ "$failures" -gt 0 ]; then
-	echo "test_time: $failures failure(s)"
-	exit 1
-fi
-echo "test_time: ok"
+cli_done test_time
