@@ -22,15 +22,10 @@
 # The probes see the whole host: TLS sessions of other labs running at the same time (other
 # tests, in other namespaces) are left out first (live_own_events); bytes they had copied
 # while the non-SMTP workload ran cannot be told apart, so that one check is then skipped.
-# Exit 77 (skip) when smtpmon has no --tls option (built without the TLS library probes).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/live/lib.sh
 
-if ! "$SMTPMON" run --help 2>&1 | grep -q -- '--tls '; then
-	echo "skip: $SMTPMON run has no --tls option (no TLS library probes)"
-	exit 77
-fi
 command -v tshark >/dev/null || { echo "skip: tshark missing (tools/install-deps.sh)"; exit 77; }
 SMTPMONCTL=${SMTPMONCTL:-$(dirname "$SMTPMON")/smtpmonctl}
 live_lab "smtlp$$"
