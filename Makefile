@@ -45,10 +45,9 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
-MAINS := user/main.c user/smtpmonctl.c
-LIB_SRCS := $(filter-out $(MAINS),$(wildcard user/*.c))
+LIB_SRCS := $(wildcard user/*/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(OBJ)/%.o,$(LIB_SRCS))
-HEADERS := $(wildcard user/*.h bpf/*.h)
+HEADERS := $(wildcard user/*/*.h bpf/*.h)
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -83,12 +82,12 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(OBJ)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(CLANG_BPF_SYS_INCLUDES) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
-# The version string, rewritten only when it changes: user/version.c (and what links it) is
+# The version string, rewritten only when it changes: user/settings/version.c (and what links it) is
 # rebuilt after a commit, nothing else.
 $(BUILD)/version-string.h: FORCE | $(OBJ)
 	$(Q)printf '#define SMTPMON_VERSION "%s"\n' '$(VERSION)' >$@.tmp
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(OBJ)/version.o: $(BUILD)/version-string.h
+$(OBJ)/settings/version.o: $(BUILD)/version-string.h
 FORCE:
 
 version:
@@ -100,6 +99,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 
 $(OBJ)/%.o: user/%.c $(HEADERS) $(SKELS) | $(OBJ)
 	$(call need,$(CC),C compiler)$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Programs and tests link the modules from an archive, so each takes only
@@ -236,7 +236,7 @@ ifeq ($(DESTDIR),)
 endif
 
 format:
-	$(Q)clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true
+	$(Q)clang-format -i user/*.c user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true
 
 clean:
 	$(Q)rm -rf build

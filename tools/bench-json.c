@@ -1,8 +1,8 @@
 /*
  * bench-json.c - cost of one event through the JSON sink.
  *
- *   cc -O2 -std=gnu11 -D_GNU_SOURCE -Iuser tools/bench-json.c user/jsonw.c \
- *      user/out_json.c user/out_common.c user/event.c -o build/bench-json
+ *   cc -O2 -std=gnu11 -D_GNU_SOURCE -Iuser tools/bench-json.c user/output/jsonw.c \
+ *      user/output/out_json.c user/output/out_common.c user/output/event.c -o build/bench-json
  *   build/bench-json [EVENTS]
  *
  * Writes EVENTS (default 2,000,000) events to /dev/null through
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "output.h"
+#include "output/output.h"
 
 #include "../tests/unit/conn_fixture.h"
 

@@ -1,21 +1,24 @@
 /*
- * main.c - smtpmon: settings, then the data flow
+ * main.c - smtpmon: settings, then the data flow. Each stage is a directory of user/:
  *
- *   source (pcap files | BPF ring buffer, daemon.c) -> struct segment
- *     -> pipeline (flow table -> TCP reassembly -> SMTP state machine)
- *     -> events -> outputs (JSON lines | text | journal, each with its selection)
+ *   source/  (pcap files)  |  capture/ (BPF ring buffers: TC/XDP, TLS library probes;
+ *                                       the loop around it is service/daemon.c)
+ *     -> struct segment (source/segment.h)
+ *     -> flow/  (flow table -> TCP reassembly)  -> smtp/ (SMTP state machine)
+ *     -> events (output/event.h) -> output/ (JSON lines | text | journal, each with
+ *        its selection); service/ counts them and answers smtpmonctl and /metrics
  */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "daemon.h"
-#include "exit_status.h"
-#include "outputs.h"
-#include "pcap_source.h"
-#include "pipeline.h"
-#include "settings.h"
+#include "service/daemon.h"
+#include "settings/exit_status.h"
+#include "output/outputs.h"
+#include "source/pcap_source.h"
+#include "flow/pipeline.h"
+#include "settings/settings.h"
 
 static void print_read_stats(const struct decode_stats *ds, const struct pipeline_stats *ps)
 {

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
-#include "exit_status.h"
-#include "version.h"
+#include "service/control.h"
+#include "settings/exit_status.h"
+#include "settings/version.h"
 
 #define REPLY_MAX  (16u << 20)
 #define TIMEOUT_MS (CONTROL_ANSWER_TIMEOUT_MS + 2000)

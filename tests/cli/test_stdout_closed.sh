@@ -1,7 +1,7 @@
 #!/bin/bash
 # `smtpmon read FILE | head -1` (issue 14, case 8): the reader of stdout goes away after one
 # line. SIGPIPE must not kill smtpmon (exit 141, no statistics): the EPIPE stops the read at
-# once, the statistics line still comes, the exit status is 3 (user/exit_status.h). A FIFO
+# once, the statistics line still comes, the exit status is 3 (user/settings/exit_status.h). A FIFO
 # given as an output file whose reader goes away is an ordinary write error: reported once,
 # the read goes on to the end, exit status 0.
 # Run from the repo root: tests/cli/test_stdout_closed.sh

@@ -7,7 +7,7 @@ Every line must be: non-empty, valid UTF-8 (strict decoding), one JSON object
 (json.loads, which rejects raw control characters inside strings) without
 duplicate keys, with the common fields ts, uid, id.orig_h, id.orig_p,
 id.resp_h, id.resp_p, event in that order and of the right types, followed by
-exactly the fields documented for that event (user/out_json.c). The file must
+exactly the fields documented for that event (user/output/out_json.c). The file must
 end with a newline. A uid must always name the same 4-tuple.
 Prints one line per problem (at most 20) and exits 1 if there was any.
 """

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "check_output.h"
-#include "jsonw.h"
-#include "out_common.h"
+#include "output/jsonw.h"
+#include "output/out_common.h"
 
 static int hex_value(char c)
 {

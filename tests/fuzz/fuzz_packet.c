@@ -23,10 +23,10 @@
 #include <string.h>
 
 #include "check_output.h"
-#include "config.h"
-#include "decode.h"
-#include "output.h"
-#include "pipeline.h"
+#include "settings/config.h"
+#include "source/decode.h"
+#include "output/output.h"
+#include "flow/pipeline.h"
 
 #define FRAME_LEN_MASK 0x3fff
 #define MAX_CONNS      16

@@ -23,9 +23,9 @@
 #include <string.h>
 
 #include "check_output.h"
-#include "config.h"
-#include "output.h"
-#include "smtp.h"
+#include "settings/config.h"
+#include "output/output.h"
+#include "smtp/smtp.h"
 
 #define DIR_ORIG 0x01
 #define DIR_GAP	 0x02

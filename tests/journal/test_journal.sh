@@ -20,7 +20,7 @@
 #     and valid UTF-8, backslashes, lines of 5000 and 20000 bytes in commands and replies,
 #     IPv6, a gap, STARTTLS), chosen fields equal an escaping of the raw wire bytes computed
 #     independently in Python; the same pcap read with --max-conns 1 gives evictions;
-#   - the catalog: one entry for every MESSAGE_ID in user/out_journal.c (parsed from the
+#   - the catalog: one entry for every MESSAGE_ID in user/output/out_journal.c (parsed from the
 #     source, so a new event type without an entry fails here) with Subject, Defined-By:
 #     smtpmon, Documentation: man:smtpmon(8) and a text; `journalctl --root=DIR
 #     --update-catalog` accepts it without a word and --list-catalog lists every id; and
@@ -127,7 +127,7 @@ journalctl --root="$croot" --update-catalog >"$tmp/update-catalog.out" 2>&1 ||
 journalctl --root="$croot" --list-catalog >"$tmp/list-catalog" || fail "--list-catalog"
 journalctl --root="$croot" --dump-catalog >"$tmp/dump-catalog" || fail "--dump-catalog"
 # What journalctl understood (the dump), against the ids in the source.
-python3 - user/out_journal.c "$tmp/list-catalog" "$tmp/dump-catalog" <<'EOF' || fail "catalog entries"
+python3 - user/output/out_journal.c "$tmp/list-catalog" "$tmp/dump-catalog" <<'EOF' || fail "catalog entries"
 import re, sys
 
 src, listing, dump = (open(p).read() for p in sys.argv[1:4])

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_stdout_closed.sh - `smtpmon run ... | head -1` (issue 14, case 8). Once head has its
 # line and exits, the next write to stdout fails with EPIPE; SIGPIPE is ignored, so instead of
-# dying with status 141 smtpmon stops as on SIGTERM: exit status 3 (user/exit_status.h), a
+# dying with status 141 smtpmon stops as on SIGTERM: exit status 3 (user/settings/exit_status.h), a
 # line saying why, the final counters on stderr, the control socket removed, the programs and
 # links gone, and the other output (a file) complete: drained and flushed.
 set -u

@@ -519,7 +519,7 @@ SASL_NAME = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def redact_like_smtpmon(item):
-    """smtpmon's redaction of credentials (user/smtp.c redact()): AUTH keeps its mechanism
+    """smtpmon's redaction of credentials (user/smtp/smtp.c redact()): AUTH keeps its mechanism
     (a name of at most 20 RFC 4422 characters) and loses the initial response; a SASL answer
     becomes [redacted]; an argument that does not start with a mechanism name goes whole."""
     kind, verb, arg = item[:3]

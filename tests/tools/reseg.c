@@ -43,10 +43,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "output.h"
-#include "pcap_source.h"
-#include "pipeline.h"
+#include "settings/config.h"
+#include "output/output.h"
+#include "source/pcap_source.h"
+#include "flow/pipeline.h"
 
 void __real_pipeline_segment(struct pipeline *p, const struct segment *seg);
 void __wrap_pipeline_segment(struct pipeline *p, const struct segment *seg);

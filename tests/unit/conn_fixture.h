@@ -6,7 +6,7 @@
 #ifndef SMTPMON_TEST_CONN_FIXTURE_H
 #define SMTPMON_TEST_CONN_FIXTURE_H
 
-#include "event.h"
+#include "output/event.h"
 
 static const struct conn_id id4 = {
     .uid = "CHhAvVGS1DHFjwGM9",

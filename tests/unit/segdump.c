@@ -8,7 +8,7 @@
 #include <pcap/pcap.h>
 #include <stdio.h>
 
-#include "decode.h"
+#include "source/decode.h"
 
 int main(int argc, char **argv)
 {

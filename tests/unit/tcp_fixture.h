@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "segment.h"
+#include "source/segment.h"
 
 struct endpoint {
 	uint8_t addr[16];

@@ -18,7 +18,7 @@
 
 #include <bpf/libbpf.h>
 
-#include "bpf_log.h"
+#include "capture/bpf_log.h"
 #include "rejected.skel.h"
 
 /* What fn writes to stderr, NUL-terminated (caller frees). */

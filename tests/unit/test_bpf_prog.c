@@ -21,7 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "capture.h"
+#include "capture/capture.h"
 #include "smtpmon.h"
 #include "smtpmon.skel.h"
 

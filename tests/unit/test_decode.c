@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <pcap/dlt.h>
 
-#include "decode.h"
+#include "source/decode.h"
 
 #define TS_SENTINEL 0x1122334455667788ull
 

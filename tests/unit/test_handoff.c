@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "handoff.h"
+#include "service/handoff.h"
 
 #define ASKERS 4
 #define ROUNDS 50

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "idle_clock.h"
+#include "flow/idle_clock.h"
 
 #define MS  1000000ull
 #define SEC 1000000000ull

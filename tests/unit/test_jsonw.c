@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "jsonw.h"
+#include "output/jsonw.h"
 
 /* The escaped form of len bytes, NUL-terminated, in a static buffer. */
 static const char *escaped(const void *s, size_t len)

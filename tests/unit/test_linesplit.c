@@ -1,7 +1,7 @@
 /*
  * test_linesplit.c - the line splitter against hand-written cases and against
  * a byte-at-a-time model written directly from the rules of Zeek's
- * ContentLine analyzer as user/linesplit.h states them (plus smtpmon's
+ * ContentLine analyzer as user/smtp/linesplit.h states them (plus smtpmon's
  * cut-and-drop rule for over-long lines), on pseudo-random inputs cut into
  * pseudo-random deliveries.
  */
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "linesplit.h"
+#include "smtp/linesplit.h"
 
 /* Output of a run: each line as "[bytes]" preceded by the flags raised since
  * the previous line ("N" NUL removed, "C" single CR, "X" cut), one per text

@@ -18,7 +18,7 @@
 
 #include "conn_fixture.h"
 
-#include "output.h"
+#include "output/output.h"
 
 #define TS_NS	   1732640000123456789ull
 #define TEXT_ID	   "CHhAvVGS1DHFjwGM9 10.0.0.1:40512"

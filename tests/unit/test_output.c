@@ -17,7 +17,7 @@
 
 #include "conn_fixture.h"
 
-#include "output.h"
+#include "output/output.h"
 
 #define TS_NS 1732640000123456789ull
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "pipeline.h"
+#include "flow/pipeline.h"
 #include "tcp_fixture.h"
 
 #define MAX_EVENTS 4096

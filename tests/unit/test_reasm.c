@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "reasm.h"
+#include "flow/reasm.h"
 
 #define MAX_OUT	 (1 << 16)
 #define MAX_GAPS 64

@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "report.h"
+#include "service/report.h"
 #include "tcp_fixture.h"
-#include "smtp.h"
-#include "version.h"
+#include "smtp/smtp.h"
+#include "settings/version.h"
 
 #define SEC 1000000000ull
 

@@ -28,8 +28,8 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "smtp.h"
+#include "settings/config.h"
+#include "smtp/smtp.h"
 
 /* ---- recorder ------------------------------------------------------------ */
 

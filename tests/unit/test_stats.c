@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "smtp.h"
-#include "stats.h"
+#include "smtp/smtp.h"
+#include "service/stats.h"
 
 static const struct conn_id id = {.uid = "Ctest", .family = 4, .orig_p = 40000, .resp_p = 25};
 

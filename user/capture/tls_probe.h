@@ -1,0 +1,54 @@
+/*
+ * tls_probe.h - the plaintext of TLS sessions from the TLS libraries
+ * (bpf/tls.bpf.c, docs/tls-plaintext.md): find the library files, load the
+ * probes, attach them, count.
+ *
+ * The files probed: every OpenSSL (libssl.so.3) and GnuTLS (libgnutls.so.30)
+ * that a running process maps (through /proc/PID/map_files, so a chroot, a
+ * container or a library deleted by an upgrade is no obstacle), those in the
+ * standard library directories, and those named in the settings. A uprobe
+ * sits on a file, so one attachment serves every process that maps it, now
+ * or later. The kernel copies only the plaintext of sockets on a monitored
+ * port. Failure to set any of it up is one line on stderr and a NULL: the
+ * capture goes on without plaintext (documented degradation).
+ */
+#ifndef SMTPMON_TLS_PROBE_H
+#define SMTPMON_TLS_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settings/config.h"
+#include "smtpmon.h"
+
+#define TLS_PROBE_MAX_FILES 32
+#define TLS_PROBE_PATH_MAX  256
+
+struct tls_probe_opts {
+	size_t ring_size; /* bytes, power of two */
+	/* More library files to probe, besides those found. */
+	char extra[TLS_PROBE_MAX_FILES][TLS_PROBE_PATH_MAX];
+	size_t nextra;
+};
+
+struct tls_probe;
+
+/* Loads and attaches. NULL after one line on stderr. */
+struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct config *cfg);
+/* "smtpmon: TLS plaintext from FILE (LIB, N processes now)" per file probed,
+ * on stderr. */
+void tls_probe_report(const struct tls_probe *t);
+/* The ring buffer of struct smtpmon_tls_rec records. */
+int tls_probe_ring_fd(const struct tls_probe *t);
+/* Monitored ports now (reload). */
+void tls_probe_set_ports(struct tls_probe *t, const struct config *cfg);
+/* Counters summed over CPUs, per library. */
+bool tls_probe_counters(const struct tls_probe *t,
+			uint64_t out[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX]);
+void tls_probe_close(struct tls_probe *t);
+
+extern const char *const tls_probe_lib_names[SMTPMON_TLS_LIB_MAX];
+extern const char *const tls_probe_stat_names[SMTPMON_TLS_STAT_MAX];
+
+#endif

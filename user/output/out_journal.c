@@ -1,0 +1,353 @@
+/*
+ * out_journal.c - the journald sink: one native journal entry per event
+ * (sd_journal_sendv), for `--format journal` / `--output journal` and the
+ * systemd unit.
+ *
+ *   MESSAGE            the text sink's line without its leading time (the
+ *                      entry has its own; SMTP_TS keeps the event's), cut
+ *                      after JOURNAL_MESSAGE_MAX bytes with "…" between two
+ *                      characters (never inside an escape); a line for
+ *                      people, the SMTP_* fields hold the values in full
+ *   MESSAGE_ID         one fixed id per event type (journal_types below),
+ *                      each explained in systemd/smtpmon.catalog
+ *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection
+ *                      5 notice: smtp_starttls
+ *                      4 warning: smtp_unexpected, content_gap, weird, and an
+ *                      smtp_connection whose end is "eviction"
+ *   SYSLOG_IDENTIFIER  smtpmon
+ *   SMTP_*             the JSON sink's fields (event_fields), named "SMTP_" +
+ *                      the JSON key upper-cased without "id." (id.orig_h:
+ *                      SMTP_ORIG_H, ts: SMTP_TS, missed_bytes:
+ *                      SMTP_MISSED_BYTES). Numbers, times and booleans as
+ *                      their JSON text (25, 1732640000.123456, true); strings
+ *                      as the JSON sink's value once decoded: \xNN for
+ *                      control bytes and invalid UTF-8 (as Zeek writes them),
+ *                      '"' and '\' as themselves. So a field of
+ *                      `journalctl -o json` equals the JSON output's value,
+ *                      every field is UTF-8 text without a line break, and
+ *                      `journalctl -o json` shows it as a string.
+ *
+ * smtp_data events are never sent: mail bodies do not belong in the system
+ * journal (size, retention, who may read it). CODE_FILE/LINE/FUNC are left
+ * out; they would name this file, not anything about the event.
+ *
+ * A failed send is reported once on stderr, then counted; the count is
+ * printed when the sink is destroyed. libsystemd drops entries silently when
+ * the journal socket does not exist, so its absence is reported at start.
+ * sd_journal_sendv blocks while journald is busy: a journal slower than the
+ * traffic slows the capture loop, and the ring buffer's drops count it.
+ * All fields of an entry are built in one reused buffer: no allocation per
+ * event.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+#include "output/jsonw.h"
+#include "output/out_common.h"
+#include "output/output.h"
+
+/* The most any event sends is 23: MESSAGE, MESSAGE_ID, PRIORITY,
+ * SYSLOG_IDENTIFIER, TS, the connection identity (5), EVENT and the 12
+ * fields of a connection summary. */
+#define JOURNAL_MAX_FIELDS 32
+/* A buffer grown past this by one huge line is given back before the next
+ * event, so a single long line does not pin memory for the process life. */
+#define JOURNAL_KEEP_CAP (1u << 20)
+/* MESSAGE is for people; a 16 KB command belongs in SMTP_ARG only. */
+#define JOURNAL_MESSAGE_MAX 256
+/* Where sd_journal_sendv sends; systemd mounts a LogNamespace's socket here. */
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+struct journal_type {
+	/* made with `systemd-id128 new`; never change them: the catalog,
+	 * and the operators' filters, know them */
+	const char *message_id;
+	char priority; /* syslog level as a digit; 0: not sent */
+};
+
+/* syslog levels, as journald's PRIORITY digits */
+#define PRIORITY_WARNING '4'
+#define PRIORITY_NOTICE	 '5'
+#define PRIORITY_INFO	 '6'
+
+static const struct journal_type journal_types[EV_TYPE_MAX] = {
+    [EV_SMTP_REQUEST] = {"d51fb00bd0b44eba9693a3c540b2b364", PRIORITY_INFO},
+    [EV_SMTP_REPLY] = {"2776601b33004b3387b96f1926595d5d", PRIORITY_INFO},
+    [EV_SMTP_DATA] = {NULL, 0},
+    [EV_SMTP_STARTTLS] = {"8a78e66db85a4499a864eb46473cf4a4", PRIORITY_NOTICE},
+    [EV_SMTP_UNEXPECTED] = {"017d0be3525f476fb04d6fd254e68001", PRIORITY_WARNING},
+    [EV_CONTENT_GAP] = {"fa7e2afda2174f46b64bcf72ae69d228", PRIORITY_WARNING},
+    [EV_SMTP_CONNECTION] = {"97ef2b028dfb4179a45ef283e0897ff9", PRIORITY_INFO},
+    [EV_WEIRD] = {"e77448ff73344ed990d3ea3281ada07f", PRIORITY_WARNING},
+};
+
+struct journal_sink {
+	struct sink sink;
+	struct jsonw w; /* the fields of one entry, back to back */
+	size_t field_end[JOURNAL_MAX_FIELDS];
+	struct iovec iov[JOURNAL_MAX_FIELDS];
+	unsigned nfields;
+	uint64_t sent, failed;
+	bool failure_reported;
+};
+
+/* A field is "NAME=value"; its end offset is kept, not a pointer, because
+ * the buffer may move while later fields are appended. */
+static void field_begin(struct journal_sink *js, const char *name)
+{
+	jsonw_raw(&js->w, name, strlen(name));
+	jsonw_raw(&js->w, "=", 1);
+}
+
+static void field_end(struct journal_sink *js)
+{
+	if (js->nfields == JOURNAL_MAX_FIELDS) {
+		/* a programming error (JOURNAL_MAX_FIELDS too small), not input */
+		fprintf(stderr, "smtpmon: journal: more than %d fields in one entry\n",
+			JOURNAL_MAX_FIELDS);
+		abort();
+	}
+	js->field_end[js->nfields++] = js->w.len;
+}
+
+/*
+ * Appends s as the JSON sink's string value reads once decoded. escape_bytes
+ * writes the JSON text, in which every backslash begins a pair (\" \\ and the
+ * \\ of \\xNN); dropping the first of each pair leaves \xNN for control
+ * bytes and invalid UTF-8 and every other byte as it was.
+ */
+static void put_json_value(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	size_t start = w->len, from, to;
+	char *first = NULL;
+
+	escape_bytes(w, s, len);
+	if (w->len > start)
+		first = memchr(w->buf + start, '\\', w->len - start);
+	if (!first)
+		return;
+	for (from = to = (size_t)(first - w->buf); from < w->len; from++, to++) {
+		if (w->buf[from] == '\\')
+			from++; /* never the last byte: escapes come in pairs */
+		w->buf[to] = w->buf[from];
+	}
+	w->len = to;
+}
+
+static void field_bytes(struct journal_sink *js, const char *name, const uint8_t *s, size_t len)
+{
+	field_begin(js, name);
+	put_json_value(&js->w, s, len);
+	field_end(js);
+}
+
+static void field_cstr(struct journal_sink *js, const char *name, const char *s)
+{
+	field_bytes(js, name, (const uint8_t *)s, strlen(s));
+}
+
+/* Only numbers and our own constants go through here: 64 bytes suffice. */
+__attribute__((format(printf, 3, 4))) static void field_fmt(struct journal_sink *js,
+							    const char *name, const char *fmt, ...)
+{
+	char tmp[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	field_begin(js, name);
+	if (n > 0)
+		jsonw_raw(&js->w, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+	field_end(js);
+}
+
+/* "SMTP_" + the JSON key upper-cased without "id.": id.orig_h is
+ * SMTP_ORIG_H. Keys are our own short constants. */
+static const char *journal_name(const char *key, char name[64])
+{
+	size_t i;
+
+	if (!strncmp(key, "id.", 3))
+		key += 3;
+	memcpy(name, "SMTP_", 5);
+	for (i = 5; *key && i < 63; key++)
+		name[i++] = *key >= 'a' && *key <= 'z' ? (char)(*key - 'a' + 'A') : *key;
+	name[i] = '\0';
+	return name;
+}
+
+/* The field_visitor: the context is the journal_sink, keys become names. */
+static void journal_bytes(void *ctx, const char *key, const uint8_t *s, size_t len)
+{
+	char name[64];
+
+	field_bytes(ctx, journal_name(key, name), s, len);
+}
+
+static void journal_cstr(void *ctx, const char *key, const char *s)
+{
+	journal_bytes(ctx, key, (const uint8_t *)s, strlen(s));
+}
+
+static void journal_u64(void *ctx, const char *key, uint64_t v)
+{
+	char name[64];
+
+	field_fmt(ctx, journal_name(key, name), "%llu", (unsigned long long)v);
+}
+
+static void journal_bool(void *ctx, const char *key, bool v)
+{
+	journal_cstr(ctx, key, v ? "true" : "false");
+}
+
+/* Seconds with 6 decimals, truncated, as the JSON sink writes times. */
+static void journal_time(void *ctx, const char *key, uint64_t ns)
+{
+	char name[64];
+
+	field_fmt(ctx, journal_name(key, name), "%llu.%06u", (unsigned long long)(ns / 1000000000u),
+		  (unsigned)(ns % 1000000000u / 1000u));
+}
+
+static const struct field_visitor journal_fields = {
+    .bytes = journal_bytes,
+    .cstr = journal_cstr,
+    .u64 = journal_u64,
+    .boolean = journal_bool,
+    .time = journal_time,
+};
+
+/* Bytes of the character or escape that starts the text line at s[i]:
+ * \\, \xNN or one UTF-8 sequence (the line is well-formed UTF-8). */
+static size_t text_char_len(const char *s, size_t len, size_t i)
+{
+	uint8_t c = (uint8_t)s[i];
+
+	if (c == '\\')
+		return i + 1 < len && s[i + 1] == 'x' ? 4 : 2;
+	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+/*
+ * MESSAGE: the text sink's line from after its time, at most
+ * JOURNAL_MESSAGE_MAX bytes of it, then "…" if it was cut.
+ */
+static void put_message(struct journal_sink *js, const struct event *ev)
+{
+	struct jsonw *w = &js->w;
+	size_t start = w->len, end, i, n;
+	char *space;
+
+	text_format_event(w, ev);
+	space = memchr(w->buf + start, ' ', w->len - start);
+	if (space) {
+		n = (size_t)(space + 1 - (w->buf + start));
+		memmove(w->buf + start, space + 1, w->len - start - n);
+		w->len -= n;
+	}
+	if (w->len - start <= JOURNAL_MESSAGE_MAX)
+		return;
+	for (i = start, end = start + JOURNAL_MESSAGE_MAX; i < end; i += n) {
+		n = text_char_len(w->buf, w->len, i);
+		if (n > end - i)
+			break;
+	}
+	w->len = i;
+	jsonw_raw(w, "\xe2\x80\xa6", 3); /* … */
+}
+
+static char journal_priority(const struct event *ev)
+{
+	if (ev->type == EV_SMTP_CONNECTION && ev->conn.end == CONN_END_EVICTED)
+		return PRIORITY_WARNING; /* a limit was hit: state and events were lost */
+	return journal_types[ev->type].priority;
+}
+
+static void journal_emit(struct sink *sink, const struct event *ev)
+{
+	struct journal_sink *js = (struct journal_sink *)sink;
+	const struct journal_type *t;
+	size_t start = 0;
+	unsigned i;
+	int r;
+
+	if ((unsigned)ev->type >= EV_TYPE_MAX || !journal_types[ev->type].priority)
+		return; /* smtp_data: never to the journal */
+	t = &journal_types[ev->type];
+	if (js->w.cap > JOURNAL_KEEP_CAP)
+		jsonw_free(&js->w);
+	js->w.len = 0;
+	js->nfields = 0;
+
+	field_begin(js, "MESSAGE");
+	put_message(js, ev);
+	field_end(js);
+	field_cstr(js, "MESSAGE_ID", t->message_id);
+	field_fmt(js, "PRIORITY", "%c", journal_priority(ev));
+	field_cstr(js, "SYSLOG_IDENTIFIER", "smtpmon");
+	event_fields(ev, &journal_fields, js);
+
+	for (i = 0; i < js->nfields; i++) {
+		js->iov[i].iov_base = js->w.buf + start;
+		js->iov[i].iov_len = js->field_end[i] - start;
+		start = js->field_end[i];
+	}
+	r = sd_journal_sendv(js->iov, (int)js->nfields);
+	if (r >= 0) {
+		js->sent++;
+		return;
+	}
+	js->failed++;
+	if (!js->failure_reported) {
+		js->failure_reported = true;
+		fprintf(stderr,
+			"smtpmon: journal: sending an event: %s (further failures counted)\n",
+			strerror(-r));
+	}
+}
+
+/* Every entry is one datagram, already sent. */
+static void journal_flush(struct sink *sink)
+{
+	(void)sink;
+}
+
+static void journal_destroy(struct sink *sink)
+{
+	struct journal_sink *js = (struct journal_sink *)sink;
+
+	if (js->failed)
+		fprintf(stderr, "smtpmon: journal: %llu of %llu events not sent\n",
+			(unsigned long long)js->failed,
+			(unsigned long long)(js->failed + js->sent));
+	jsonw_free(&js->w);
+	free(js);
+}
+
+struct sink *sink_journal_new(void)
+{
+	struct journal_sink *js = calloc(1, sizeof(*js));
+
+	if (!js) {
+		fprintf(stderr, "smtpmon: journal sink: %s\n", strerror(errno));
+		return NULL;
+	}
+	js->sink.emit = journal_emit;
+	js->sink.flush = journal_flush;
+	js->sink.destroy = journal_destroy;
+	jsonw_init(&js->w);
+	if (access(JOURNAL_SOCKET, W_OK) < 0)
+		fprintf(stderr, "smtpmon: journal: %s: %s; events will be lost\n", JOURNAL_SOCKET,
+			strerror(errno));
+	return &js->sink;
+}

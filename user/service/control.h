@@ -1,0 +1,41 @@
+/*
+ * control.h - the daemon's control socket: newline-delimited JSON over a
+ * UNIX stream socket, one request line and one answer line per connection
+ * (the commands and answers are in report.h). Every request and answer
+ * carries "version":CONTROL_PROTOCOL_VERSION, so a client and a daemon from
+ * different releases say so instead of misreading each other.
+ *
+ * A thread accepts clients, so a slow or stuck client never stalls the
+ * capture loop; the answer is built in the loop's own thread, which calls
+ * control_serve() after every ring poll, so nothing the loop owns needs a
+ * lock. A client that waits longer than CONTROL_ANSWER_TIMEOUT_MS gets an
+ * error answer.
+ *
+ * Access: the socket is owned by root and `group`, mode 0660. Its directory
+ * is made reachable by the group (group, mode 0750) when control_start()
+ * creates it or when it is CONTROL_DEFAULT_DIR; other existing directories
+ * are left as the operator made them. When the group does not exist the
+ * socket stays 0600 (root only) and a warning says why.
+ */
+#ifndef SMTPMON_CONTROL_H
+#define SMTPMON_CONTROL_H
+
+#include "service/handoff.h"
+
+#define CONTROL_DEFAULT_DIR	  "/run/smtpmon" /* systemd RuntimeDirectory=smtpmon */
+#define CONTROL_DEFAULT_PATH	  CONTROL_DEFAULT_DIR "/control.sock"
+#define CONTROL_DEFAULT_GROUP	  "smtpmon"
+#define CONTROL_PROTOCOL_VERSION  1
+#define CONTROL_ANSWER_TIMEOUT_MS 3000
+
+struct control;
+
+/* NULL after printing "smtpmon: control socket PATH: reason" on stderr. */
+struct control *control_start(const char *path, const char *group);
+/* The capture loop: answers a waiting request with fn; never blocks.
+ * NULL is fine. */
+void control_serve(struct control *c, handoff_fn fn, void *ctx);
+/* Stops the thread, closes and removes the socket. NULL is fine. */
+void control_stop(struct control *c);
+
+#endif

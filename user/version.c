@@ -1,6 +1,0 @@
-/* version.c - see version.h. Alone in its object file, so that a new
- * version rebuilds this file only ($(BUILD)/version-string.h). */
-#include "version-string.h"
-#include "version.h"
-
-const char smtpmon_version[] = SMTPMON_VERSION;
