@@ -12,6 +12,8 @@ const char *const event_names[EV_TYPE_MAX] = {
     [EV_CONTENT_GAP] = "content_gap",
     [EV_SMTP_CONNECTION] = "smtp_connection",
     [EV_WEIRD] = "weird",
+    [EV_SMTP_TRANSACTION] = "smtp_transaction",
+    [EV_FILE] = "file",
 };
 
 const char *const conn_end_names[] = {

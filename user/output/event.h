@@ -31,7 +31,9 @@ enum event_type {
 	EV_SMTP_UNEXPECTED,
 	EV_CONTENT_GAP,
 	EV_SMTP_CONNECTION,
-	EV_WEIRD, /* Zeek's weird: a protocol anomaly that is not an smtp_unexpected */
+	EV_WEIRD,	     /* Zeek's weird: a protocol anomaly that is not an smtp_unexpected */
+	EV_SMTP_TRANSACTION, /* one mail transaction: Zeek's smtp.log record, plus ours */
+	EV_FILE,	     /* one MIME entity's content: Zeek's files.log record */
 	EV_TYPE_MAX,
 };
 
@@ -76,6 +78,31 @@ struct conn_summary {
 	bool partial; /* the handshake was not seen */
 };
 
+/* A MIME entity that yielded content (Zeek's files.log record, fields with
+ * Zeek's names and meaning; zeek-smtp reference c.3). Set by the MIME stage
+ * (user/mime/) when the entity ends; ev->ts_ns is the time its first byte was
+ * seen. Strings: ptr NULL = unset. */
+#define FILE_ID_SIZE 24
+struct file_info {
+	char fuid[FILE_ID_SIZE];	/* "F" + base62, NUL-terminated */
+	char parent_fuid[FILE_ID_SIZE]; /* "" = none */
+	uint64_t duration_ns;		/* first to last byte */
+	uint32_t depth;			/* Zeek: MIME entities begun on the connection so far */
+	uint32_t trans_depth;		/* ours: the transaction (smtp_transaction.trans_depth) */
+	struct bytes mime_type;		/* sniffed from the content; unset when unknown */
+	struct bytes declared_type;	/* ours: Content-Type as the entity declared it */
+	struct bytes filename;		/* RFC 2231/2047 decoded, UTF-8 */
+	uint64_t seen_bytes;		/* decoded bytes */
+	uint64_t missing_bytes;		/* bytes lost to gaps */
+	bool content_seen; /* false: body not copied (--bodies skip): sizes and hashes unknown */
+	bool timedout;
+	const uint8_t *md5, *sha1,
+	    *sha256; /* digests of the decoded content; NULL = not computed */
+};
+
+/* smtp_transaction's record is defined by its producer (user/records/). */
+struct smtp_transaction;
+
 struct event {
 	enum event_type type;
 	uint64_t ts_ns;
@@ -105,6 +132,8 @@ struct event {
 			struct bytes addl;
 		} weird;
 		struct conn_summary conn;
+		const struct smtp_transaction *transaction;
+		struct file_info file;
 	};
 };
 

@@ -133,6 +133,8 @@ void event_fields(const struct event *ev, const struct field_visitor *v, void *c
 		summary_fields(&ev->conn, v, ctx);
 		break;
 	case EV_SMTP_STARTTLS:
+	case EV_SMTP_TRANSACTION: /* written by their producers' stages (not yet emitted) */
+	case EV_FILE:
 	case EV_TYPE_MAX:
 		break;
 	}

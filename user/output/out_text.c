@@ -161,6 +161,8 @@ static void put_details(struct jsonw *w, const struct event *ev)
 		put_summary(w, &ev->conn);
 		break;
 	case EV_SMTP_STARTTLS:
+	case EV_SMTP_TRANSACTION: /* written by their producers' stages (not yet emitted) */
+	case EV_FILE:
 	case EV_TYPE_MAX:
 		break;
 	}
