@@ -7,6 +7,8 @@
 #   make test-kernels [KERNEL=6.1|6.12|linux-image-...]   the kernel matrix (QEMU)
 #   make san        build/san/smtpmon with ASan + UBSan
 #   make fuzz       libFuzzer harnesses (FUZZ_SECONDS each, default 60)
+#   make fuzz-long  the same for FUZZ_LONG_SECONDS each (default 3600), with the corpus
+#                   kept in build/fuzz-corpus/ from run to run
 #   make bench      benchmarks against peers measured in the same run
 #   make demo       live demo in a throwaway namespace pair
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
@@ -67,7 +69,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps test test-kernels unit san fuzz fuzz-build bench demo vmlinux clean format \
+.PHONY: all deps test test-kernels unit san fuzz fuzz-long fuzz-build bench demo vmlinux clean format \
 	version FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -168,6 +170,10 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB) $(HEADERS)
 FUZZ_SECONDS ?= 60
 fuzz: fuzz-build
 	$(Q)tests/run-fuzz.sh $(FUZZ_SECONDS)
+
+FUZZ_LONG_SECONDS ?= 3600
+fuzz-long: fuzz-build
+	$(Q)tests/run-fuzz.sh --corpus $(BUILD)/fuzz-corpus $(FUZZ_LONG_SECONDS)
 
 # demo and test start by installing whatever Debian packages they need and are missing, so
 # that both work on a fresh machine; nothing else (tools/install-deps.sh: build, run, demo,

@@ -1,6 +1,10 @@
 #!/bin/bash
-# run-fuzz.sh SECONDS - run every libFuzzer harness in build/fuzz (make
-# fuzz-build) for SECONDS each, seeded from tests/data.
+# run-fuzz.sh [--corpus DIR] SECONDS - run every libFuzzer harness in build/fuzz
+# (make fuzz-build) for SECONDS each, seeded from tests/data.
+#
+# make test runs them briefly with a throwaway corpus. make fuzz-long passes
+# --corpus build/fuzz-corpus: each harness's corpus is kept in DIR/<harness> and
+# grows from run to run, so long runs resume where the last one stopped.
 #
 # Seeds are built at run time into a temporary directory, never into the
 # repository:
@@ -16,6 +20,11 @@
 # Reproduce one with: build/fuzz/fuzz_<harness> build/fuzz-findings/<file>
 set -euo pipefail
 
+keep=
+if [ "${1:-}" = --corpus ]; then
+	keep=${2:?--corpus needs a directory}
+	shift 2
+fi
 secs=${1:-60}
 case $secs in
 '' | *[!0-9]*)
@@ -189,14 +198,16 @@ for bin in "${harnesses[@]}"; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
 	name=${name#fuzz_}
-	mkdir -p "$work/run-$name" "$work/seeds-$name"
+	run=$work/run-$name
+	[ -z "$keep" ] || run=$keep/$name
+	mkdir -p "$run" "$work/seeds-$name"
 	log=$findings/$name.log
-	echo "run-fuzz: fuzz_$name for ${secs}s"
+	echo "run-fuzz: fuzz_$name for ${secs}s (corpus $run: $(find "$run" -type f | wc -l) inputs)"
 	if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$findings/$name-" "$work/run-$name" "$work/seeds-$name" >"$log" 2>&1; then
+		-artifact_prefix="$findings/$name-" "$run" "$work/seeds-$name" >"$log" 2>&1; then
 		grep -aE '^Done|stat::number_of_executed_units|stat::peak_rss_mb' "$log" |
 			sed "s/^/run-fuzz:   /" || true
-		grep -aE '^#[0-9]+ +DONE' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
+		grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
 	else
 		failed+=("$name")
 		echo "run-fuzz: fuzz_$name FAILED, log $log:" >&2
