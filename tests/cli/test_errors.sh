@@ -57,7 +57,7 @@ one_line "--events with one bad name of two" $rc 2 "^smtpmon: --events: unknown 
 printf '[output x]\nevents = smtp_request,weirds\n' >"$tmp/ev.conf"
 "$smtpmon" read -q --config "$tmp/ev.conf" "$pcap" >"$tmp/out" 2>"$tmp/err"
 one_line "[output x] events = smtp_request,weirds" $? 2 \
-	"^smtpmon: $tmp/ev.conf:2: \[output x\] events: unknown event 'weirds' \(known: .*weird, all\)\$"
+	"^smtpmon: $tmp/ev.conf:2: \[output x\] events: unknown event 'weirds' \(known: .*weird, smtp_transaction, file, all\)\$"
 
 echo "== smtpmonctl: permission denied, and the remedy"
 if [[ $EUID -ne 0 ]] || ! command -v setpriv >/dev/null || ! getent group daemon >/dev/null; then
