@@ -80,6 +80,10 @@ struct conn {
 	bool plain_started;
 	uint8_t plain_view;
 	uint64_t plain_pos[2];
+	/* The TLS object of each end's library (enum plaintext_view) once a
+	 * record of it came: where --bodies=skip is asked for. */
+	struct plaintext_object plain_obj[2];
+	bool plain_obj_known[2];
 	/* Ended by FIN/RST while plaintext flows: the last lines the library
 	 * passed before the close may still be on their way (another ring);
 	 * the end waits until end_at. */
@@ -732,36 +736,81 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	enforce_total_buffer(p, c->closed ? NULL : c);
 }
 
-/* Plaintext bytes at stream offset off of one direction: what was seen
- * already is cut off, a hole before them is a gap. */
-static void plain_deliver(struct conn *c, bool is_orig, uint64_t off, const uint8_t *data,
-			  size_t len)
+/* --bodies=skip inside TLS: tells the source, once per body or chunk, what
+ * the libraries' probes may stop copying, and when the body is over. */
+static void offer_plain_skip(struct conn *c)
 {
-	uint64_t *pos = &c->plain_pos[is_orig];
+	struct direction *d = &c->dir[true];
+	struct pipeline_skip skip = {.tls = true};
+	uint64_t len;
+	enum smtp_skip kind = smtp_skippable(c->smtp, true, &len);
+	uint64_t end = c->plain_pos[true] + len;
 
-	if (off + len <= *pos) {
-		c->p->stats.plain_overlap_bytes += len;
+	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
 		return;
+	skip.stop = kind == SMTP_SKIP_NONE || (kind == SMTP_SKIP_CHUNK && len < SKIP_CHUNK_MIN);
+	if (skip.stop && d->skip_asked == SMTP_SKIP_NONE) {
+		d->skip_asked_end = end;
+		return; /* nothing was asked */
 	}
-	if (off < *pos) {
-		c->p->stats.plain_overlap_bytes += *pos - off;
-		data += *pos - off;
-		len -= *pos - off;
-		off = *pos;
+	d->skip_asked = skip.stop ? SMTP_SKIP_NONE : kind;
+	d->skip_asked_end = end;
+	skip.chunk = kind == SMTP_SKIP_CHUNK;
+	skip.end_off = end;
+	for (int v = 0; v < 2; v++)
+		if (c->plain_obj_known[v])
+			skip.objects[skip.nobjects++] = c->plain_obj[v];
+	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
+}
+
+/* The part of [*off, *off + *len) of one direction's plaintext that is new:
+ * what was seen already is cut off, a hole before it is a gap. False when
+ * nothing is new. */
+static bool plain_advance(struct conn *c, bool is_orig, uint64_t *off, uint64_t *len)
+{
+	uint64_t pos = c->plain_pos[is_orig];
+
+	if (*off + *len <= pos) {
+		c->p->stats.plain_overlap_bytes += *len;
+		return false;
 	}
-	if (off > *pos) {
+	if (*off < pos) {
+		c->p->stats.plain_overlap_bytes += pos - *off;
+		*len -= pos - *off;
+		*off = pos;
+	}
+	if (*off > pos) {
 		struct event ev = {.type = EV_CONTENT_GAP, .is_orig = is_orig, .in_tls = true};
 
-		ev.gap.seq = *pos;
-		ev.gap.length = off - *pos;
+		ev.gap.seq = pos;
+		ev.gap.length = *off - pos;
 		c->p->stats.gaps++;
 		c->p->stats.gap_bytes += ev.gap.length;
 		emit(c, &ev);
-		smtp_gap(c->smtp, is_orig, *pos, off - *pos);
+		smtp_gap(c->smtp, is_orig, pos, *off - pos);
 	}
-	*pos = off + len;
-	c->p->stats.plain_bytes += len;
-	smtp_deliver(c->smtp, is_orig, data, len);
+	c->plain_pos[is_orig] = *off + *len;
+	return true;
+}
+
+/* A piece of one direction's plaintext at stream offset off: skipped body
+ * bytes (--bodies=skip), then data. */
+static void plain_deliver(struct conn *c, bool is_orig, const struct plaintext *pt)
+{
+	uint64_t off = pt->offset, len = pt->skipped;
+
+	if (len && plain_advance(c, is_orig, &off, &len)) {
+		c->p->stats.skipped_bytes += len;
+		smtp_skipped(c->smtp, is_orig, off, len);
+	}
+	off = pt->offset + pt->skipped;
+	len = pt->len;
+	if (len && plain_advance(c, is_orig, &off, &len)) {
+		c->p->stats.plain_bytes += len;
+		smtp_deliver(c->smtp, is_orig, pt->data + (off - pt->offset - pt->skipped), len);
+	}
+	if (c->p->skip_fn)
+		offer_plain_skip(c);
 }
 
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
@@ -800,6 +849,8 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 		p->stats.plain_unmatched++;
 		return;
 	}
+	c->plain_obj[pt->view] = pt->object;
+	c->plain_obj_known[pt->view] = true;
 	if (!c->plain_started) {
 		c->plain_started = true;
 		c->plain_view = pt->view;
@@ -818,7 +869,7 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	list_push_front(&p->active, &c->lru);
 	/* key runs from the client to the server */
 	is_orig = sent_by_orig(c, &key) == pt->from_client;
-	plain_deliver(c, is_orig, pt->offset, pt->data, pt->len);
+	plain_deliver(c, is_orig, pt);
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns)
