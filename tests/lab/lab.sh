@@ -28,6 +28,9 @@
 # SMTP engine, STARTTLS served by tlsproxy, and is deferred at RCPT (450 4.3.2); once it has
 # passed (cached), its next connections on 25 are handed to smtpd. No pregreet banner and no
 # DNSBL: nothing waits. Clients in mynetworks (127.0.0.0/8: the loopback lab) skip the tests.
+# LAB_RELAY=1 (set before lab_postfix_start): mail to LAB_RELAY_RCPT (domain relay.example) is
+# relayed by Postfix's own smtp client, STARTTLS required, to port 25 of $LAB_CLI4, where the
+# test runs a second server (lab_relay_server).
 # lab_teardown stops Postfix, kills whatever is left in the namespaces, deletes them and $LAB_DIR.
 # Several labs can run at the same time as long as their prefixes differ.
 
@@ -164,6 +167,16 @@ lab_write_postfix_config() {
 		smtpd_sasl_security_options = noanonymous
 		broken_sasl_auth_clients = no
 	EOF
+	if [[ ${LAB_RELAY:-0} == 1 ]]; then
+		printf 'relay.example smtp:[%s]:25\n' "$LAB_CLI4" >"$d/etc/transport"
+		cat >>"$d/etc/main.cf" <<-EOF
+			relay_domains = relay.example
+			transport_maps = texthash:$d/etc/transport
+			smtp_tls_security_level = encrypt
+			smtp_tls_loglevel = 1
+			smtp_connection_cache_on_demand = no
+		EOF
+	fi
 	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
 		cat >>"$d/etc/main.cf" <<-EOF
 			postscreen_greet_banner =
@@ -208,6 +221,9 @@ lab_write_postfix_config() {
 		scache     unix  -  -  n  -  1  scache
 		postlog    unix-dgram n - n - 1 postlogd
 	EOF
+	if [[ ${LAB_RELAY:-0} == 1 ]]; then
+		echo 'smtp       unix  -  -  n  -  -  smtp' >>"$d/etc/master.cf"
+	fi
 }
 
 # Start Postfix in the server namespace and wait until ports 25, 587 and 465 listen.
@@ -218,6 +234,7 @@ lab_postfix_start() {
 	LAB_RCPT=bob@$LAB_DOMAIN
 	LAB_RCPT2=carol@$LAB_DOMAIN
 	LAB_REJECTED_RCPT=nobody@$LAB_DOMAIN
+	LAB_RELAY_RCPT=dave@relay.example
 	LAB_MAILLOG=$LAB_DIR/postfix/maillog
 	lab_write_postfix_config "$LAB_DIR/postfix" || return 1
 	LAB_POSTFIX_DIR=$LAB_DIR/postfix/etc
@@ -233,6 +250,21 @@ lab_postfix_start() {
 		sleep 0.1
 	done
 	lab_fail "postfix does not listen on 25/587/465; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
+}
+
+# LAB_RELAY=1: the second server, in the client namespace on $LAB_CLI4 port 25: tools/smtp-sink.py
+# with STARTTLS (the lab's certificate), its TLS key log in $LAB_DIR/relay-keylog. Extra
+# environment for it (LD_LIBRARY_PATH, say) as arguments NAME=VALUE. Waits until it listens.
+lab_relay_server() {
+	local i
+	lab_cli env SSLKEYLOGFILE="$LAB_DIR/relay-keylog" "$@" python3 tools/smtp-sink.py \
+		"$LAB_CLI4" 25 "$LAB_DIR/postfix/etc/cert.pem" "$LAB_DIR/postfix/etc/key.pem" \
+		>"$LAB_DIR/relay-server.log" 2>&1 &
+	for i in $(seq 100); do
+		lab_cli ss -Hltn 'sport = :25' | grep -q . && return 0
+		sleep 0.1
+	done
+	lab_fail "the second server does not listen: $(cat "$LAB_DIR/relay-server.log")"
 }
 
 # Wait until the server has no SMTP session left (all clients have closed).
