@@ -184,9 +184,44 @@ int gnutls_recv(struct pt_regs *ctx)
 		     SMTPMON_TLS_GNUTLS);
 }
 
+/* Threads inside gnutls_record_uncork: a corked gnutls_record_send passed its
+ * bytes already (they were copied then); uncork sends them again through
+ * gnutls_record_send, which must not copy them twice. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u8);
+} uncorking SEC(".maps");
+
+SEC("uprobe")
+int gnutls_uncork(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	(void)ctx;
+	bpf_map_update_elem(&uncorking, &id, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int gnutls_uncork_ret(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	(void)ctx;
+	bpf_map_delete_elem(&uncorking, &id);
+	return 0;
+}
+
 SEC("uprobe")
 int gnutls_send(struct pt_regs *ctx)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (bpf_map_lookup_elem(&uncorking, &id))
+		return 0;
 	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL,
 		     SMTPMON_TLS_WRITE, SMTPMON_TLS_GNUTLS);
 }

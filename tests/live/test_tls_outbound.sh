@@ -23,11 +23,7 @@ command -v tshark >/dev/null || { echo "skip: tshark missing (tools/install-deps
 LAB_RELAY=1
 live_lab "smto$$"
 
-libssl=$(python3 -c 'import _ssl, re, sys
-maps = open("/proc/self/maps").read()
-print(re.search(r"(/\S*/libssl\.so\.3)$", maps, re.M).group(1))')
-mkdir -p "$d/privlib" && cp "$libssl" "$d/privlib/" ||
-	{ live_fail "a private copy of libssl.so.3 ($libssl)"; live_done; }
+live_private_libssl "$d/privlib" || { live_fail "a private copy of libssl.so.3"; live_done; }
 
 live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" ||
 	{ live_fail "smtpmon starts"; live_done; }

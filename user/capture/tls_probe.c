@@ -56,6 +56,8 @@ static const struct probe_spec probes[] = {
     {SMTPMON_TLS_OPENSSL, "SSL_free", "tls_free", NULL},
     {SMTPMON_TLS_GNUTLS, "gnutls_record_recv", "gnutls_recv", "tls_ret_long"},
     {SMTPMON_TLS_GNUTLS, "gnutls_record_send", "gnutls_send", "tls_ret_long"},
+    /* Its sends repeat what corked gnutls_record_send calls passed. */
+    {SMTPMON_TLS_GNUTLS, "gnutls_record_uncork", "gnutls_uncork", "gnutls_uncork_ret"},
     {SMTPMON_TLS_GNUTLS, "gnutls_deinit", "tls_free", NULL},
 };
 
