@@ -81,12 +81,14 @@ static void make_fuid(char out[FILE_ID_SIZE], const struct file_origin *o)
 	for (const char *p = o->id ? o->id->uid : ""; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
 	h = mix64(h ^ ((uint64_t)o->trans_depth << 32 | o->depth));
+	uint64_t d = h;
+
 	out[0] = 'F';
 	for (int i = 1; i <= 17; i++) {
-		if (i == 11)
-			h = mix64(h + 0x9e3779b97f4a7c15ull);
-		out[i] = digits[h % 62];
-		h /= 62;
+		if (i == 11) /* 62^10 < 2^64: a second word for the last 7 digits */
+			d = mix64(h + 0x9e3779b97f4a7c15ull);
+		out[i] = digits[d % 62];
+		d /= 62;
 	}
 	out[18] = '\0';
 }
