@@ -21,6 +21,7 @@
 #include "flow/idle_clock.h"
 #include "flow/pipeline.h"
 #include "flow/reasm.h"
+#include "mime/mime.h"
 #include "smtp/smtp.h"
 
 /* How long a closed tuple absorbs stragglers (retransmitted FINs, the last
@@ -60,6 +61,7 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
+	struct mime *mime; /* the session's messages: files, top-level headers */
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -274,7 +276,8 @@ static void emit(struct conn *c, struct event *ev)
 {
 	struct pipeline *p = c->p;
 
-	ev->ts_ns = p->event_ns;
+	if (!ev->ts_ns) /* a file's is the time of its first byte */
+		ev->ts_ns = p->event_ns;
 	ev->id = &c->id;
 	p->stats.events[ev->type]++;
 	if (p->cfg->events_mask & EV_MASK(ev->type))
@@ -284,6 +287,14 @@ static void emit(struct conn *c, struct event *ev)
 static void on_smtp_event(void *ctx, struct event *ev)
 {
 	emit(ctx, ev);
+}
+
+/* The session's message lines (smtp.h content hook) go to its MIME parser. */
+static void on_content(void *ctx, const struct smtp_content *content)
+{
+	struct conn *c = ctx;
+
+	mime_content(c->mime, content, c->p->event_ns);
 }
 
 /* BDAT chunks smaller than this are not worth a map update. */
@@ -428,6 +439,8 @@ static void conn_release(struct conn *c)
 		smtp_free(c->smtp);
 	}
 	c->smtp = NULL;
+	mime_free(c->mime);
+	c->mime = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
 
@@ -600,7 +613,10 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 		    reasm_new(&reasm_ops, &c->dir[i], p->cfg->max_conn_buffer, &p->total_buffered);
 	}
 	c->smtp = smtp_new(p->cfg, c->partial, on_smtp_event, c);
-	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp) {
+	c->mime = mime_new(p->cfg, on_smtp_event, c);
+	if (c->smtp && c->mime)
+		smtp_set_content_hook(c->smtp, &c->id, on_content, c);
+	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp || !c->mime) {
 		conn_release(c);
 		free(c);
 		report_oom(p);

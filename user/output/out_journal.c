@@ -10,7 +10,7 @@
  *                      people, the SMTP_* fields hold the values in full
  *   MESSAGE_ID         one fixed id per event type (journal_types below),
  *                      each explained in systemd/smtpmon.catalog
- *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection
+ *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection, file
  *                      5 notice: smtp_starttls
  *                      4 warning: smtp_unexpected, content_gap, weird, and an
  *                      smtp_connection whose end is "eviction"
@@ -86,6 +86,7 @@ static const struct journal_type journal_types[EV_TYPE_MAX] = {
     [EV_CONTENT_GAP] = {"fa7e2afda2174f46b64bcf72ae69d228", PRIORITY_WARNING},
     [EV_SMTP_CONNECTION] = {"97ef2b028dfb4179a45ef283e0897ff9", PRIORITY_INFO},
     [EV_WEIRD] = {"e77448ff73344ed990d3ea3281ada07f", PRIORITY_WARNING},
+    [EV_FILE] = {"8bb921fd34494e898b2e9e47db4c9169", PRIORITY_INFO},
 };
 
 struct journal_sink {
