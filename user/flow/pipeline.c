@@ -12,6 +12,7 @@
  * out in segment arrival order.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "flow/idle_clock.h"
 #include "flow/pipeline.h"
 #include "flow/reasm.h"
+#include "records/community_id.h"
+#include "records/transaction.h"
 #include "smtp/smtp.h"
 
 /* How long a closed tuple absorbs stragglers (retransmitted FINs, the last
@@ -60,6 +63,8 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
+	/* the smtp_transaction records; made at the first event that needs one */
+	struct txn_builder *txn;
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -111,6 +116,7 @@ struct pipeline {
 	uint32_t uid_key;    /* from the first timestamp: uids depend on the input only */
 	size_t total_buffered;
 	bool oom_reported;
+	bool community_id_reported;
 	struct pipeline_stats stats;
 };
 
@@ -266,15 +272,46 @@ static void table_remove(struct pipeline *p, struct conn *c)
 		}
 }
 
-static void emit(struct conn *c, struct event *ev)
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns);
+static void report_oom(struct pipeline *p);
+
+static void on_transaction(void *ctx, struct event *ev)
+{
+	emit_at(ctx, ev, ev->ts_ns);
+}
+
+/* Every event of the connection also feeds its transaction record, whatever
+ * the outputs select (the record is built from them). */
+static void observe_transaction(struct conn *c, const struct event *ev)
+{
+	if (ev->type == EV_SMTP_TRANSACTION || ev->type == EV_SMTP_CONNECTION)
+		return;
+	if (!c->txn && (ev->type == EV_SMTP_REQUEST || ev->type == EV_SMTP_REPLY)) {
+		c->txn = txn_builder_new(&c->id, on_transaction, c);
+		if (!c->txn) {
+			report_oom(c->p);
+			return;
+		}
+	}
+	if (c->txn)
+		txn_observe(c->txn, ev);
+}
+
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns)
 {
 	struct pipeline *p = c->p;
 
-	ev->ts_ns = p->event_ns;
+	ev->ts_ns = ts_ns;
 	ev->id = &c->id;
+	observe_transaction(c, ev);
 	p->stats.events[ev->type]++;
 	if (p->cfg->events_mask & EV_MASK(ev->type))
 		p->sink->emit(p->sink, ev);
+}
+
+static void emit(struct conn *c, struct event *ev)
+{
+	emit_at(c, ev, c->p->event_ns);
 }
 
 static void on_smtp_event(void *ctx, struct event *ev)
@@ -424,6 +461,8 @@ static void conn_release(struct conn *c)
 		smtp_free(c->smtp);
 	}
 	c->smtp = NULL;
+	txn_builder_free(c->txn);
+	c->txn = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
 
@@ -461,8 +500,10 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 		check_fin(c, &c->dir[i]);
 	}
 	smtp_finish(c->smtp);
+	if (c->txn)
+		txn_finish(c->txn);
 	fill_summary(c, end, &ev.conn);
-	emit(c, &ev);
+	emit_at(c, &ev, c->start_ns); /* Zeek's conn.log: ts is the start */
 	if (end != CONN_END_FIN && end != CONN_END_RST) {
 		conn_delete(p, c);
 		return;
@@ -562,6 +603,14 @@ static void report_oom(struct pipeline *p)
 	p->oom_reported = true;
 }
 
+static void report_community_id_failure(struct pipeline *p)
+{
+	if (!p->community_id_reported)
+		fprintf(stderr, "smtpmon: community_id: SHA1 from libcrypto failed; the field is "
+				"left empty\n");
+	p->community_id_reported = true;
+}
+
 static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 {
 	bool syn = seg->flags & SEG_SYN, ack = seg->flags & SEG_ACK;
@@ -589,6 +638,9 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	if (p->conn_counter == 0)
 		p->uid_key = (uint32_t)mix64(seg->ts_ns);
 	make_uid(p, c);
+	if (!community_id_v1(0, c->id.family, c->id.orig_h, c->id.orig_p, c->id.resp_h,
+			     c->id.resp_p, IPPROTO_TCP, c->id.community_id))
+		report_community_id_failure(p);
 	for (int i = 0; i < 2; i++) {
 		c->dir[i].conn = c;
 		c->dir[i].is_orig = i;

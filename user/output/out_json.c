@@ -14,7 +14,14 @@
  *   weird            name, addl (only when not empty)
  *   smtp_connection  duration (s, 6 decimals), orig_bytes, resp_bytes, orig_pkts,
  *                    resp_pkts, transactions, tls, gaps, missed_bytes,
- *                    anomalies, end, partial
+ *                    anomalies, end, partial, community_id; its ts is the
+ *                    connection's start (as Zeek's conn.log)
+ *   smtp_transaction Zeek's smtp.log fields (trans_depth ... fuids; sets and
+ *                    vectors as arrays, unset ones left out), then
+ *                    rcpt_status [{addr, code, text}], queue_id, outcome,
+ *                    outcome_code, body_bytes, community_id
+ *                    (records/transaction.h); its ts is the record's
+ *                    creation, as Zeek's smtp.log
  *
  * The fields and their order come from event_fields (out_common.c), shared
  * with the journal sink. Every event is built in one reused buffer and
@@ -26,6 +33,7 @@
 #include "output/jsonw.h"
 #include "output/out_common.h"
 #include "output/output.h"
+#include "records/transaction.h"
 
 /* The uid and address part of the last connection, already rendered:
  * events of one connection usually come in runs. */
@@ -64,6 +72,35 @@ static void json_time(void *ctx, const char *key, uint64_t ns)
 	jsonw_key_time(&((struct json_sink *)ctx)->stream.w, key, ns);
 }
 
+static void json_list(void *ctx, const char *key, const struct bytes *items, size_t n)
+{
+	struct jsonw *w = &((struct json_sink *)ctx)->stream.w;
+
+	jsonw_key_array_begin(w, key);
+	for (size_t i = 0; i < n; i++)
+		jsonw_str(w, items[i].ptr, items[i].len);
+	jsonw_array_end(w);
+}
+
+/* [{"addr":"a@b","code":250,"text":"2.1.5 Ok"}, ...]; code and text left
+ * out when no reply was seen */
+static void json_rcpts(void *ctx, const char *key, const struct txn_rcpt *r, size_t n)
+{
+	struct jsonw *w = &((struct json_sink *)ctx)->stream.w;
+
+	jsonw_key_array_begin(w, key);
+	for (size_t i = 0; i < n; i++) {
+		jsonw_object_begin(w);
+		jsonw_key_str(w, "addr", r[i].addr.ptr, r[i].addr.len);
+		if (r[i].code) {
+			jsonw_key_u64(w, "code", r[i].code);
+			jsonw_key_str(w, "text", r[i].text.ptr, r[i].text.len);
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
 static void json_conn_id(void *ctx, const struct conn_id *id);
 
 static const struct field_visitor json_fields = {
@@ -72,6 +109,8 @@ static const struct field_visitor json_fields = {
     .u64 = json_u64,
     .boolean = json_bool,
     .time = json_time,
+    .list = json_list,
+    .rcpts = json_rcpts,
     .conn_id = json_conn_id,
 };
 
