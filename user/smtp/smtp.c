@@ -140,6 +140,14 @@ struct smtp {
 	uint8_t queue_inline[QUEUE_INLINE];
 	struct smtp_stats stats;
 	struct smtp_view view;
+	/* Content hook (smtp_set_content_hook) and the message it follows. */
+	smtp_content_fn content_fn;
+	void *content_ctx;
+	const struct conn_id *content_id;
+	uint32_t messages; /* begun on the connection: the trans_depth */
+	bool msg_bdat, msg_orig;
+	uint8_t *bdat_line; /* a BDAT line spanning deliveries, SMTP_BDAT_LINE_MAX */
+	size_t bdat_len;
 };
 
 /* ---- event emission ---------------------------------------------------- */
@@ -228,18 +236,117 @@ static void unexpected_reply(struct smtp *s, unsigned cmd, int reply)
 	unexpected(s, true, "unexpected reply", (struct bytes){(uint8_t *)buf, (size_t)n});
 }
 
+/* ---- content hook (smtp.h) ---------------------------------------------- */
+
+static void content(struct smtp *s, enum smtp_content_kind kind, struct bytes line, uint64_t len,
+		    bool complete)
+{
+	struct smtp_content c = {
+	    .kind = kind,
+	    .id = s->content_id,
+	    .is_orig = s->msg_orig,
+	    .in_tls = s->inside_tls,
+	    .bdat = s->msg_bdat,
+	    .complete = complete,
+	    .trans_depth = s->messages,
+	    .line = line,
+	    .len = len,
+	};
+
+	s->content_fn(s->content_ctx, &c);
+}
+
+static void content_line(struct smtp *s, const uint8_t *line, size_t len)
+{
+	content(s, SMTP_CONTENT_LINE, (struct bytes){line, len}, 0, false);
+}
+
+/* The buffered BDAT line goes out as it is (cut, chunk skipped, mail end). */
+static void bdat_line_flush(struct smtp *s)
+{
+	if (s->bdat_len > 0)
+		content_line(s, s->bdat_line, s->bdat_len);
+	s->bdat_len = 0;
+}
+
+/* Chunk bytes of the open BDAT message, cut into lines (smtp.h). A line
+ * lying in one delivery is passed in place; only one that spans deliveries
+ * is copied, into a buffer of SMTP_BDAT_LINE_MAX allocated once per session. */
+static void bdat_content(struct smtp *s, const uint8_t *p, size_t n)
+{
+	if (!s->bdat_line && !(s->bdat_line = malloc(SMTP_BDAT_LINE_MAX))) {
+		/* Without the buffer the bytes cannot be passed on: lost. */
+		content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, n, false);
+		return;
+	}
+	while (n > 0) {
+		const uint8_t *lf = memchr(p, '\n', n);
+		size_t take = lf ? (size_t)(lf - p) : n, room, c;
+
+		if (s->bdat_len == 0 && lf && take <= SMTP_BDAT_LINE_MAX) {
+			content_line(s, p, take > 0 && p[take - 1] == '\r' ? take - 1 : take);
+			p += take + 1;
+			n -= take + 1;
+			continue;
+		}
+		room = SMTP_BDAT_LINE_MAX - s->bdat_len;
+		c = take < room ? take : room;
+		memcpy(s->bdat_line + s->bdat_len, p, c);
+		s->bdat_len += c;
+		p += c;
+		n -= c;
+		if (c < take) { /* longer than SMTP_BDAT_LINE_MAX: cut */
+			bdat_line_flush(s);
+			continue;
+		}
+		if (!lf)
+			break;
+		p++;
+		n--;
+		if (s->bdat_len > 0 && s->bdat_line[s->bdat_len - 1] == '\r')
+			s->bdat_len--;
+		content_line(s, s->bdat_line, s->bdat_len);
+		s->bdat_len = 0;
+	}
+}
+
+static void content_end(struct smtp *s, bool complete)
+{
+	if (!s->content_fn)
+		return;
+	if (s->msg_bdat)
+		bdat_line_flush(s);
+	content(s, SMTP_CONTENT_END, (struct bytes){NULL, 0}, 0, complete);
+}
+
+void smtp_set_content_hook(struct smtp *s, const struct conn_id *id, smtp_content_fn fn, void *ctx)
+{
+	s->content_fn = fn;
+	s->content_ctx = ctx;
+	s->content_id = id;
+}
+
 /* ---- mail life cycle ----------------------------------------------------- */
 
 static void begin_data(struct smtp *s, bool orig, enum smtp_state state)
 {
 	s->state = state;
-	if (s->mail_open)
+	if (s->mail_open) {
 		weird(s, orig, "smtp_nested_mail_transaction", NULL);
+		content_end(s, false);
+	}
 	s->mail_open = true;
 	s->in_body = false;
+	s->messages++;
+	s->msg_orig = orig;
+	s->msg_bdat = state == ST_IN_BDAT;
+	s->bdat_len = 0;
+	if (s->content_fn)
+		content(s, SMTP_CONTENT_BEGIN, (struct bytes){NULL, 0}, 0, false);
 }
 
-static void end_data(struct smtp *s, bool orig)
+/* complete: the end of the message was seen ("." or the LAST chunk). */
+static void end_data(struct smtp *s, bool orig, bool complete)
 {
 	s->in_body = false;
 	s->dir[0].skip_len = s->dir[1].skip_len = 0;
@@ -247,6 +354,7 @@ static void end_data(struct smtp *s, bool orig)
 		weird(s, orig, "smtp_unmatched_end_of_data", NULL);
 		return;
 	}
+	content_end(s, complete);
 	s->mail_open = false;
 	if (s->bdat_open) {
 		struct direction *d = &s->dir[s->chunk_orig];
@@ -387,7 +495,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			break;
 		case 421:
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_QUIT;
 			break;
 		case 451:
@@ -396,13 +504,13 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 		case 503:
 		case 554:
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_READY;
 			break;
 		default:
 			unexpected_reply(s, cmd, reply);
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_READY;
 		}
 		break;
@@ -436,7 +544,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			if (st != ST_IN_DATA && st != ST_IN_BDAT)
 				unexpected_command(s, cmd, reply);
 			s->stats.transactions += s->mail_open;
-			end_data(s, orig);
+			end_data(s, orig, true);
 			s->state = ST_AFTER_DATA;
 			break;
 		case 250:
@@ -797,6 +905,8 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 		begin_data(s, orig, ST_IN_DATA);
 	if (len == 0)
 		s->in_body = true;
+	if (s->content_fn)
+		content_line(s, line, len);
 	if (!s->cfg->emit_data)
 		return;
 	ev.data.data = (struct bytes){line, len};
@@ -858,7 +968,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 	} else {
 		if (s->bdat_open) {
 			weird(s, orig, "smtp_missing_bdat_last_chunk", NULL);
-			end_data(s, orig);
+			end_data(s, orig, false);
 		}
 		update = cmd != CMD_END_OF_DATA;
 	}
@@ -927,7 +1037,7 @@ static void process_line(struct smtp *s, bool orig, struct bytes line)
 static bool in_plain_body(const struct smtp *s, bool orig)
 {
 	return orig == s->orig_is_sender && s->state == ST_IN_DATA && s->in_body && s->mail_open &&
-	       !(s->cfg->emit_data && wanted(s, EV_SMTP_DATA));
+	       !s->content_fn && !(s->cfg->emit_data && wanted(s, EV_SMTP_DATA));
 }
 
 /* ---- public interface ---------------------------------------------------- */
@@ -968,6 +1078,7 @@ void smtp_free(struct smtp *s)
 		linesplit_free(&s->dir[i].lines);
 	if (s->queue != s->queue_inline)
 		free(s->queue);
+	free(s->bdat_line);
 	free(s);
 }
 
@@ -999,6 +1110,8 @@ void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len)
 			size_t n =
 			    len - lf < d->raw_remaining ? len - lf : (size_t)d->raw_remaining;
 
+			if (n > 0 && s->content_fn && s->mail_open && s->msg_bdat)
+				bdat_content(s, data + lf, n);
 			data += lf + n;
 			len -= lf + n;
 			d->raw_remaining -= n;
@@ -1045,8 +1158,11 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)
 	raw[0] = s->dir[0].raw_remaining;
 	raw[1] = s->dir[1].raw_remaining;
 	raw[is_orig] = raw[is_orig] > len ? raw[is_orig] - len : 0;
-	if (s->state == ST_IN_DATA || s->state == ST_IN_BDAT)
-		end_data(s, is_orig);
+	if (s->state == ST_IN_DATA || s->state == ST_IN_BDAT) {
+		if (s->content_fn && s->mail_open && is_orig == s->msg_orig)
+			content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, len, false);
+		end_data(s, is_orig, false);
+	}
 	s->dir[0].raw_remaining = raw[0];
 	s->dir[1].raw_remaining = raw[1];
 
@@ -1069,7 +1185,7 @@ void smtp_end_of_direction(struct smtp *s, bool is_orig)
 void smtp_finish(struct smtp *s)
 {
 	if (s->mail_open)
-		end_data(s, s->orig_is_sender);
+		end_data(s, s->orig_is_sender, false);
 }
 
 enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len)
@@ -1089,6 +1205,12 @@ void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
 	if (len == 0 || s->state == ST_IN_TLS)
 		return;
 	s->stats.skipped_bytes += len;
+	if (s->content_fn && s->mail_open && is_orig == s->msg_orig &&
+	    (d->raw_remaining >= len || s->state == ST_IN_DATA)) {
+		if (s->msg_bdat)
+			bdat_line_flush(s);
+		content(s, SMTP_CONTENT_SKIPPED, (struct bytes){NULL, 0}, len, false);
+	}
 	if (d->raw_remaining >= len) {
 		d->raw_remaining -= len;
 		if (d->raw_remaining == 0)
@@ -1128,6 +1250,8 @@ void smtp_resume_in_tls(struct smtp *s)
 	s->state = ST_INITIATED;
 	s->first_cmd = CMD_NONE;
 	queue_clear(s);
+	if (s->mail_open)
+		content_end(s, false);
 	s->mail_open = s->in_body = s->bdat_open = false;
 	for (int i = 0; i < 2; i++) {
 		linesplit_free(&s->dir[i].lines);
