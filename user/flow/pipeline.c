@@ -297,6 +297,21 @@ static void observe_transaction(struct conn *c, const struct event *ev)
 		txn_observe(c->txn, ev);
 }
 
+/* The message's own lines (smtp.h, content hook): its size for the record. */
+static void on_content(void *ctx, const struct smtp_content *m)
+{
+	struct conn *c = ctx;
+
+	if (!c->txn)
+		return;
+	if (m->kind == SMTP_CONTENT_BEGIN)
+		txn_body_bytes(c->txn, 0);
+	else if (m->kind == SMTP_CONTENT_LINE)
+		txn_body_bytes(c->txn, m->line.len + 2); /* the line and its CR LF */
+	else if (m->kind == SMTP_CONTENT_SKIPPED)
+		txn_body_bytes(c->txn, m->len);
+}
+
 static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns)
 {
 	struct pipeline *p = c->p;
@@ -654,6 +669,7 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 		report_oom(p);
 		return NULL;
 	}
+	smtp_set_content_hook(c->smtp, &c->id, on_content, c);
 	table_insert(p, c);
 	list_push_front(&p->active, &c->lru);
 	p->stats.conns_total++;

@@ -50,6 +50,10 @@ struct field_visitor {
 	void (*conn_id)(void *ctx, const struct conn_id *id);
 };
 
+/* Writes each field as JSON into the struct jsonw given as ctx (the JSON
+ * and Zeek sinks; conn_id NULL). */
+extern const struct field_visitor jsonw_fields;
+
 /* Every field of ev in output order: ts, the connection identity, event,
  * then the fields of its type (listed in out_json.c's header). */
 void event_fields(const struct event *ev, const struct field_visitor *v, void *ctx);

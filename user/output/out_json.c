@@ -28,6 +28,7 @@
  * written with one fwrite (a stream_sink); the caller decides when to flush
  * (per batch in live mode, at the end offline).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "output/jsonw.h"
@@ -46,35 +47,36 @@ struct json_sink {
 	char cached_json[ID_CACHE_MAX];
 };
 
-/* The visitor's context is the json_sink; its writer is stream.w. */
+/* The visitor's context is the writer (struct jsonw); the JSON sink's
+ * writer is its stream.w, which is how json_conn_id finds the sink. */
 static void json_bytes(void *ctx, const char *key, const uint8_t *s, size_t len)
 {
-	jsonw_key_str(&((struct json_sink *)ctx)->stream.w, key, s, len);
+	jsonw_key_str(ctx, key, s, len);
 }
 
 static void json_cstr(void *ctx, const char *key, const char *s)
 {
-	jsonw_key_cstr(&((struct json_sink *)ctx)->stream.w, key, s);
+	jsonw_key_cstr(ctx, key, s);
 }
 
 static void json_u64(void *ctx, const char *key, uint64_t v)
 {
-	jsonw_key_u64(&((struct json_sink *)ctx)->stream.w, key, v);
+	jsonw_key_u64(ctx, key, v);
 }
 
 static void json_bool(void *ctx, const char *key, bool v)
 {
-	jsonw_key_bool(&((struct json_sink *)ctx)->stream.w, key, v);
+	jsonw_key_bool(ctx, key, v);
 }
 
 static void json_time(void *ctx, const char *key, uint64_t ns)
 {
-	jsonw_key_time(&((struct json_sink *)ctx)->stream.w, key, ns);
+	jsonw_key_time(ctx, key, ns);
 }
 
 static void json_list(void *ctx, const char *key, const struct bytes *items, size_t n)
 {
-	struct jsonw *w = &((struct json_sink *)ctx)->stream.w;
+	struct jsonw *w = ctx;
 
 	jsonw_key_array_begin(w, key);
 	for (size_t i = 0; i < n; i++)
@@ -86,7 +88,7 @@ static void json_list(void *ctx, const char *key, const struct bytes *items, siz
  * out when no reply was seen */
 static void json_rcpts(void *ctx, const char *key, const struct txn_rcpt *r, size_t n)
 {
-	struct jsonw *w = &((struct json_sink *)ctx)->stream.w;
+	struct jsonw *w = ctx;
 
 	jsonw_key_array_begin(w, key);
 	for (size_t i = 0; i < n; i++) {
@@ -100,6 +102,16 @@ static void json_rcpts(void *ctx, const char *key, const struct txn_rcpt *r, siz
 	}
 	jsonw_array_end(w);
 }
+
+const struct field_visitor jsonw_fields = {
+    .bytes = json_bytes,
+    .cstr = json_cstr,
+    .u64 = json_u64,
+    .boolean = json_bool,
+    .time = json_time,
+    .list = json_list,
+    .rcpts = json_rcpts,
+};
 
 static void json_conn_id(void *ctx, const struct conn_id *id);
 
@@ -116,15 +128,16 @@ static const struct field_visitor json_fields = {
 
 static void json_conn_id(void *ctx, const struct conn_id *id)
 {
-	struct json_sink *js = ctx;
-	struct jsonw *w = &js->stream.w;
+	struct jsonw *w = ctx;
+	struct json_sink *js =
+	    (struct json_sink *)((char *)w - offsetof(struct json_sink, stream.w));
 	size_t start = w->len;
 
 	if (js->cached_len && !memcmp(&js->cached_id, id, sizeof(*id))) {
 		jsonw_raw(w, js->cached_json, js->cached_len);
 		return;
 	}
-	conn_id_fields(id, &json_fields, js);
+	conn_id_fields(id, &json_fields, w);
 	js->cached_len = 0;
 	if (w->len - start <= ID_CACHE_MAX) {
 		memcpy(&js->cached_id, id, sizeof(*id)); /* padding too, for memcmp */
@@ -136,7 +149,7 @@ static void json_conn_id(void *ctx, const struct conn_id *id)
 static void json_format(struct stream_sink *ss, const struct event *ev)
 {
 	jsonw_begin(&ss->w);
-	event_fields(ev, &json_fields, ss);
+	event_fields(ev, &json_fields, &ss->w);
 	jsonw_end(&ss->w);
 }
 
