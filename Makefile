@@ -38,7 +38,7 @@ VERSION := $(or $(strip $(VERSION)),unknown)
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) $(EXTRA_CFLAGS)
-LIBS := -lpcap -lbpf -lelf -lz -lsystemd -linih -lcap -lmicrohttpd -lcrypto -lpthread
+LIBS := -lpcap -lbpf -lelf -lz -lsystemd -linih -lcap -lmicrohttpd -lpthread -lcrypto -lmagic
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \

@@ -27,11 +27,11 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
-	libsystemd-dev libinih-dev libcap-dev libmicrohttpd-dev libssl-dev pkg-config git)
+	libsystemd-dev libinih-dev libcap-dev libmicrohttpd-dev libssl-dev libmagic-dev pkg-config git)
 # Debian 13's time64 library names first, where they differ: the first that apt knows is
 # installed; either one present is enough.
 run_pkgs=(libbpf1 'libelf1t64|libelf1' zlib1g 'libpcap0.8t64|libpcap0.8' libsystemd0 libinih1
-	libcap2 'libmicrohttpd12t64|libmicrohttpd12' 'libssl3t64|libssl3')
+	libcap2 'libmicrohttpd12t64|libmicrohttpd12' 'libssl3t64|libssl3' 'libmagic1t64|libmagic1')
 # The lab (tests/lab): a real Postfix with Cyrus SASL (saslpasswd2 + the sasldb plugin), swaks
 # with STARTTLS (IO::Socket::SSL), openssl for its certificate, ip for the namespaces.
 demo_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-socket-ssl-perl

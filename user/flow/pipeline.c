@@ -24,6 +24,7 @@
 #include "flow/reasm.h"
 #include "records/community_id.h"
 #include "records/transaction.h"
+#include "mime/mime.h"
 #include "smtp/smtp.h"
 
 /* How long a closed tuple absorbs stragglers (retransmitted FINs, the last
@@ -65,6 +66,7 @@ struct conn {
 	struct smtp *smtp;
 	/* the smtp_transaction records; made at the first event that needs one */
 	struct txn_builder *txn;
+	struct mime *mime; /* the session's messages: files, top-level headers */
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -297,21 +299,6 @@ static void observe_transaction(struct conn *c, const struct event *ev)
 		txn_observe(c->txn, ev);
 }
 
-/* The message's own lines (smtp.h, content hook): its size for the record. */
-static void on_content(void *ctx, const struct smtp_content *m)
-{
-	struct conn *c = ctx;
-
-	if (!c->txn)
-		return;
-	if (m->kind == SMTP_CONTENT_BEGIN)
-		txn_body_bytes(c->txn, 0);
-	else if (m->kind == SMTP_CONTENT_LINE)
-		txn_body_bytes(c->txn, m->line.len + 2); /* the line and its CR LF */
-	else if (m->kind == SMTP_CONTENT_SKIPPED)
-		txn_body_bytes(c->txn, m->len);
-}
-
 static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns)
 {
 	struct pipeline *p = c->p;
@@ -329,9 +316,39 @@ static void emit(struct conn *c, struct event *ev)
 	emit_at(c, ev, c->p->event_ns);
 }
 
+/* The SMTP session's and the MIME parser's events; a file comes with its
+ * own ts (its first byte), the others take the current time. */
 static void on_smtp_event(void *ctx, struct event *ev)
 {
-	emit(ctx, ev);
+	struct conn *c = ctx;
+
+	emit_at(c, ev, ev->ts_ns ? ev->ts_ns : c->p->event_ns);
+}
+
+/* The session's message lines (smtp.h content hook) go to its MIME parser,
+ * and their size to the transaction record. */
+static void on_content(void *ctx, const struct smtp_content *content)
+{
+	struct conn *c = ctx;
+
+	if (c->txn) {
+		if (content->kind == SMTP_CONTENT_BEGIN)
+			txn_body_bytes(c->txn, 0);
+		else if (content->kind == SMTP_CONTENT_LINE)
+			txn_body_bytes(c->txn, content->line.len + 2); /* and its CR LF */
+		else if (content->kind == SMTP_CONTENT_SKIPPED)
+			txn_body_bytes(c->txn, content->len);
+	}
+	mime_content(c->mime, content, c->p->event_ns);
+}
+
+/* The message's top-level headers fill the transaction record's fields. */
+static void on_header(void *ctx, const struct mime_header *h)
+{
+	struct conn *c = ctx;
+
+	if (c->txn)
+		txn_header(c->txn, h->name, h->value);
 }
 
 /* BDAT chunks smaller than this are not worth a map update. */
@@ -478,6 +495,8 @@ static void conn_release(struct conn *c)
 	c->smtp = NULL;
 	txn_builder_free(c->txn);
 	c->txn = NULL;
+	mime_free(c->mime);
+	c->mime = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
 
@@ -663,13 +682,17 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 		    reasm_new(&reasm_ops, &c->dir[i], p->cfg->max_conn_buffer, &p->total_buffered);
 	}
 	c->smtp = smtp_new(p->cfg, c->partial, on_smtp_event, c);
-	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp) {
+	c->mime = mime_new(p->cfg, on_smtp_event, c);
+	if (c->smtp && c->mime) {
+		smtp_set_content_hook(c->smtp, &c->id, on_content, c);
+		mime_set_header_hook(c->mime, on_header, c);
+	}
+	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp || !c->mime) {
 		conn_release(c);
 		free(c);
 		report_oom(p);
 		return NULL;
 	}
-	smtp_set_content_hook(c->smtp, &c->id, on_content, c);
 	table_insert(p, c);
 	list_push_front(&p->active, &c->lru);
 	p->stats.conns_total++;

@@ -143,6 +143,54 @@ void transaction_fields(const struct event *ev, const struct field_visitor *v, v
 		v->cstr(ctx, "community_id", ev->id->community_id);
 }
 
+static void hex_field(const struct field_visitor *v, void *ctx, const char *key, const uint8_t *d,
+		      size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * 32 + 1];
+
+	if (!d || n > 32)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[2 * n] = '\0';
+	v->cstr(ctx, key, hex);
+}
+
+/* Zeek's files.log fields (source is always SMTP here), unset strings left
+ * out; ours: trans_depth, declared_type, and content_seen only when false
+ * (--bodies skip), when sizes and digests are unknown and left out too. */
+static void file_fields(const struct file_info *f, bool is_orig, const struct field_visitor *v,
+			void *ctx)
+{
+	v->cstr(ctx, "fuid", f->fuid);
+	v->cstr(ctx, "source", "SMTP");
+	v->u64(ctx, "depth", f->depth);
+	v->u64(ctx, "trans_depth", f->trans_depth);
+	if (f->mime_type.ptr)
+		field_bytes(v, ctx, "mime_type", f->mime_type);
+	if (f->declared_type.ptr)
+		field_bytes(v, ctx, "declared_type", f->declared_type);
+	if (f->filename.ptr)
+		field_bytes(v, ctx, "filename", f->filename);
+	v->time(ctx, "duration", f->duration_ns);
+	v->boolean(ctx, "is_orig", is_orig);
+	if (!f->content_seen) {
+		v->boolean(ctx, "content_seen", false);
+		return;
+	}
+	v->u64(ctx, "seen_bytes", f->seen_bytes);
+	v->u64(ctx, "missing_bytes", f->missing_bytes);
+	v->boolean(ctx, "timedout", f->timedout);
+	if (f->parent_fuid[0])
+		v->cstr(ctx, "parent_fuid", f->parent_fuid);
+	hex_field(v, ctx, "md5", f->md5, 16);
+	hex_field(v, ctx, "sha1", f->sha1, 20);
+	hex_field(v, ctx, "sha256", f->sha256, 32);
+}
+
 void event_fields(const struct event *ev, const struct field_visitor *v, void *ctx)
 {
 	v->time(ctx, "ts", ev->ts_ns);
@@ -191,8 +239,10 @@ void event_fields(const struct event *ev, const struct field_visitor *v, void *c
 	case EV_SMTP_TRANSACTION:
 		transaction_fields(ev, v, ctx, false);
 		break;
+	case EV_FILE:
+		file_fields(&ev->file, ev->is_orig, v, ctx);
+		break;
 	case EV_SMTP_STARTTLS:
-	case EV_FILE: /* written by its producer's stage (not yet emitted) */
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -11,7 +11,7 @@
  *   MESSAGE_ID         one fixed id per event type (journal_types below),
  *                      each explained in systemd/smtpmon.catalog
  *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection,
- *                      smtp_transaction
+ *                      smtp_transaction, file
  *                      5 notice: smtp_starttls
  *                      4 warning: smtp_unexpected, content_gap, weird, and an
  *                      smtp_connection whose end is "eviction"
@@ -94,6 +94,7 @@ static const struct journal_type journal_types[EV_TYPE_MAX] = {
     [EV_SMTP_CONNECTION] = {"97ef2b028dfb4179a45ef283e0897ff9", PRIORITY_INFO},
     [EV_WEIRD] = {"e77448ff73344ed990d3ea3281ada07f", PRIORITY_WARNING},
     [EV_SMTP_TRANSACTION] = {"c5848e0952c641d0b35e051fa428341c", PRIORITY_INFO},
+    [EV_FILE] = {"8bb921fd34494e898b2e9e47db4c9169", PRIORITY_INFO},
 };
 
 struct journal_sink {

@@ -156,6 +156,39 @@ static void put_transaction(struct jsonw *w, const struct smtp_transaction *t)
 	}
 }
 
+/* fuid depth=N [mime_type] ["filename"] seen_bytes=N missing_bytes=N [sha1=...] */
+static void put_file(struct jsonw *w, const struct file_info *f)
+{
+	put_fmt(w, " %s depth=%u", f->fuid, f->depth);
+	if (f->mime_type.ptr)
+		put_optional(w, f->mime_type);
+	if (f->filename.ptr) {
+		jsonw_raw(w, " \"", 2);
+		put_bytes(w, f->filename);
+		jsonw_raw(w, "\"", 1);
+	}
+	if (!f->content_seen) {
+		jsonw_raw(w, " not-seen", 9);
+		return;
+	}
+	put_fmt(w, " seen_bytes=%llu missing_bytes=%llu", (unsigned long long)f->seen_bytes,
+		(unsigned long long)f->missing_bytes);
+	if (f->sha256 || f->sha1 || f->md5) {
+		const uint8_t *d = f->sha256 ? f->sha256 : f->sha1 ? f->sha1 : f->md5;
+		size_t n = f->sha256 ? 32 : f->sha1 ? 20 : 16;
+
+		jsonw_raw(w,
+			  f->sha256 ? " sha256="
+			  : f->sha1 ? " sha1="
+				    : " md5=",
+			  f->sha256 ? 8
+			  : f->sha1 ? 6
+				    : 5);
+		for (size_t i = 0; i < n; i++)
+			put_fmt(w, "%02x", d[i]);
+	}
+}
+
 static void put_details(struct jsonw *w, const struct event *ev)
 {
 	switch (ev->type) {
@@ -202,8 +235,10 @@ static void put_details(struct jsonw *w, const struct event *ev)
 	case EV_SMTP_TRANSACTION:
 		put_transaction(w, ev->transaction);
 		break;
+	case EV_FILE:
+		put_file(w, &ev->file);
+		break;
 	case EV_SMTP_STARTTLS:
-	case EV_FILE: /* written by its producer's stage (not yet emitted) */
 	case EV_TYPE_MAX:
 		break;
 	}

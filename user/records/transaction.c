@@ -32,7 +32,6 @@ struct txn_builder {
 	bool tls;	       /* STARTTLS accepted: later records are inside TLS */
 	struct bytes helo;     /* the connection's latest HELO/EHLO argument */
 	uint32_t rcpt_replied; /* rcpt_status entries that have their reply */
-	bool header_over;      /* headers after the top-level entity's are ignored */
 	bool oom_reported;
 };
 
@@ -317,7 +316,6 @@ static void record_new(struct txn_builder *b, uint64_t ts_ns)
 	b->activity = b->finished = b->aborted = false;
 	b->reject_code = 0;
 	b->rcpt_replied = 0;
-	b->header_over = false;
 	b->t.ts_ns = ts_ns;
 	b->t.trans_depth = b->messages + 1;
 	b->t.tls = b->tls;
