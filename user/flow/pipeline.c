@@ -333,7 +333,7 @@ static void on_content(void *ctx, const struct smtp_content *content)
 
 	if (c->txn) {
 		if (content->kind == SMTP_CONTENT_BEGIN)
-			txn_body_bytes(c->txn, 0);
+			txn_message_begin(c->txn);
 		else if (content->kind == SMTP_CONTENT_LINE)
 			txn_body_bytes(c->txn, content->line.len + 2); /* and its CR LF */
 		else if (content->kind == SMTP_CONTENT_SKIPPED)

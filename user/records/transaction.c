@@ -32,6 +32,7 @@ struct txn_builder {
 	bool tls;	       /* STARTTLS accepted: later records are inside TLS */
 	struct bytes helo;     /* the connection's latest HELO/EHLO argument */
 	uint32_t rcpt_replied; /* rcpt_status entries that have their reply */
+	uint32_t messages_begun; /* in this record */
 	bool oom_reported;
 };
 
@@ -316,6 +317,7 @@ static void record_new(struct txn_builder *b, uint64_t ts_ns)
 	b->activity = b->finished = b->aborted = false;
 	b->reject_code = 0;
 	b->rcpt_replied = 0;
+	b->messages_begun = 0;
 	b->t.ts_ns = ts_ns;
 	b->t.trans_depth = b->messages + 1;
 	b->t.tls = b->tls;
@@ -497,7 +499,7 @@ void txn_header(struct txn_builder *b, struct bytes name, struct bytes value)
 	char ips[2][INET6_ADDRSTRLEN];
 	size_t n;
 
-	if (!b->open)
+	if (!b->open || b->messages_begun > 1)
 		return;
 	if (name_is(name, "DATE"))
 		str_set(b, &t->date, value.ptr, value.len);
@@ -532,6 +534,14 @@ void txn_header(struct txn_builder *b, struct bytes name, struct bytes value)
 		n = find_ips(value, true, ips, 2);
 		if (n)
 			path_add(b, ips[n > 1 ? 1 : 0]);
+	}
+}
+
+void txn_message_begin(struct txn_builder *b)
+{
+	if (b->open) {
+		b->messages_begun++;
+		b->t.body_counted = true;
 	}
 }
 

@@ -120,7 +120,12 @@ void txn_observe(struct txn_builder *b, const struct event *ev);
  * removed, the continuation's white space kept), value without the white
  * space after the colon. */
 void txn_header(struct txn_builder *b, struct bytes name, struct bytes value);
-/* len bytes of the message body went by (body_bytes; 0 at its start). */
+/* A message begins (DATA, BDAT; the content hook's BEGIN). Headers count
+ * only for the first message of a record, as Zeek's "top-level entity" rule
+ * (a second message in one record, e.g. DATA after a BDAT cut by a gap, is a
+ * second entity). */
+void txn_message_begin(struct txn_builder *b);
+/* len bytes of the message body went by (body_bytes). */
 void txn_body_bytes(struct txn_builder *b, uint64_t len);
 /* The connection ends: the open record is written if worth it. */
 void txn_finish(struct txn_builder *b);
