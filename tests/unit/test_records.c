@@ -124,7 +124,7 @@ struct rec {
 	uint32_t depth;
 	char helo[64], mailfrom[64], rcptto[256], to[256], path[256], queue_id[64];
 	char subject[64], msg_id[64], last_reply[128], rcpts[256], x_ip[64], first_rcvd[128];
-	char second_rcvd[128];
+	char second_rcvd[128], subject_decoded[64];
 	const char *outcome;
 	uint16_t code;
 	bool tls;
@@ -166,6 +166,7 @@ static void on_record(void *ctx, struct event *ev)
 	cpy(r->queue_id, sizeof(r->queue_id), t->queue_id);
 	cpy(r->subject, sizeof(r->subject), t->subject);
 	cpy(r->msg_id, sizeof(r->msg_id), t->msg_id);
+	cpy(r->subject_decoded, sizeof(r->subject_decoded), t->subject_decoded);
 	cpy(r->last_reply, sizeof(r->last_reply), t->last_reply);
 	cpy(r->x_ip, sizeof(r->x_ip), t->x_originating_ip);
 	cpy(r->first_rcvd, sizeof(r->first_rcvd), t->first_received);
@@ -463,7 +464,7 @@ static void test_headers(void **state)
 	hdr(b, "Received", "from e (e [198.51.100.7]) by f");
 	hdr(b, "X-Originating-IP", "[203.0.113.9]");
 	hdr(b, "Subject", "first");
-	hdr(b, "Subject", "second"); /* last wins */
+	hdr(b, "Subject", "=?utf-8?B?w6l0w6k=?= =?iso-8859-1?Q?caf=E9?="); /* last wins */
 	txn_finish(b);
 	assert_int_equal(nrecs, 1);
 	assert_string_equal(recs[0].to, "\"Doe, John\" <j@x.org>|b@y.org|c@z.org");
@@ -471,7 +472,9 @@ static void test_headers(void **state)
 	assert_string_equal(recs[0].first_rcvd, "from e (e [198.51.100.7]) by f");
 	assert_string_equal(recs[0].second_rcvd, "from c ([IPv6:2001:db8::1]) by d");
 	assert_string_equal(recs[0].x_ip, "203.0.113.9");
-	assert_string_equal(recs[0].subject, "second");
+	assert_string_equal(recs[0].subject, "=?utf-8?B?w6l0w6k=?= =?iso-8859-1?Q?caf=E9?=");
+	assert_string_equal(recs[0].subject_decoded, "\xc3\xa9t\xc3\xa9"
+						     "caf\xc3\xa9");
 	txn_builder_free(b);
 }
 

@@ -131,6 +131,7 @@ void transaction_fields(const struct event *ev, const struct field_visitor *v, v
 	opt_list(v, ctx, "fuids", &t->fuids, true);
 	if (zeek_only)
 		return;
+	opt_bytes(v, ctx, "subject_decoded", t->subject_decoded);
 	v->rcpts(ctx, "rcpt_status", t->rcpt_status, t->nrcpt_status);
 	opt_bytes(v, ctx, "queue_id", t->queue_id);
 	v->cstr(ctx, "outcome",

@@ -59,7 +59,7 @@ extern const struct field_visitor jsonw_fields;
 void event_fields(const struct event *ev, const struct field_visitor *v, void *ctx);
 /* smtp_transaction's fields after "event": Zeek's smtp.log fields from
  * trans_depth on (unset ones left out), then, unless zeek_only, ours
- * (rcpt_status, queue_id, outcome, outcome_code, body_bytes,
+ * (subject_decoded, rcpt_status, queue_id, outcome, outcome_code, body_bytes,
  * community_id). */
 void transaction_fields(const struct event *ev, const struct field_visitor *v, void *ctx,
 			bool zeek_only);

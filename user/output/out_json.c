@@ -18,7 +18,7 @@
  *                    connection's start (as Zeek's conn.log)
  *   smtp_transaction Zeek's smtp.log fields (trans_depth ... fuids; sets and
  *                    vectors as arrays, unset ones left out), then
- *                    rcpt_status [{addr, code, text}], queue_id, outcome,
+ *                    subject_decoded, rcpt_status [{addr, code, text}], queue_id, outcome,
  *                    outcome_code, body_bytes, community_id
  *                    (records/transaction.h); its ts is the record's
  *                    creation, as Zeek's smtp.log

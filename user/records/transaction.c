@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mime/encoded_words.h"
 #include "output/out_common.h"
 #include "records/queue_id.h"
 #include "records/transaction.h"
@@ -27,11 +28,11 @@ struct txn_builder {
 	bool aborted;  /* abort holds why the transaction stopped early */
 	enum txn_outcome abort;
 	uint16_t reject_code;
-	uint32_t messages;     /* Zeek's messages_transferred */
-	bool bdat_last;	       /* a BDAT ... LAST awaits its reply */
-	bool tls;	       /* STARTTLS accepted: later records are inside TLS */
-	struct bytes helo;     /* the connection's latest HELO/EHLO argument */
-	uint32_t rcpt_replied; /* rcpt_status entries that have their reply */
+	uint32_t messages;	 /* Zeek's messages_transferred */
+	bool bdat_last;		 /* a BDAT ... LAST awaits its reply */
+	bool tls;		 /* STARTTLS accepted: later records are inside TLS */
+	struct bytes helo;	 /* the connection's latest HELO/EHLO argument */
+	uint32_t rcpt_replied;	 /* rcpt_status entries that have their reply */
 	uint32_t messages_begun; /* in this record */
 	bool oom_reported;
 };
@@ -515,9 +516,13 @@ void txn_header(struct txn_builder *b, struct bytes name, struct bytes value)
 		str_set(b, &t->msg_id, value.ptr, value.len);
 	else if (name_is(name, "IN-REPLY-TO"))
 		str_set(b, &t->in_reply_to, value.ptr, value.len);
-	else if (name_is(name, "SUBJECT"))
+	else if (name_is(name, "SUBJECT")) {
+		uint8_t decoded[TXN_STR_MAX];
+		size_t n = ew_decode_2047(value.ptr, value.len, decoded, sizeof(decoded));
+
 		str_set(b, &t->subject, value.ptr, value.len);
-	else if (name_is(name, "X-ORIGINATING-IP")) {
+		str_set(b, &t->subject_decoded, decoded, n);
+	} else if (name_is(name, "X-ORIGINATING-IP")) {
 		if (find_ips(value, false, ips, 1))
 			str_set(b, &t->x_originating_ip, (const uint8_t *)ips[0], strlen(ips[0]));
 	} else if (name_is(name, "X-MAILER") || name_is(name, "USER-AGENT") ||

@@ -33,6 +33,9 @@
  *                aborted_quit, aborted_gap (TCP data lost), aborted_tls
  *                (STARTTLS restarts the session), aborted_mail (a new MAIL
  *                FROM: came first), aborted_end (the connection ended)
+ *   subject_decoded  the subject with its RFC 2047 encoded words decoded to
+ *                UTF-8 (mime/encoded_words.h; any charset iconv knows); set
+ *                whenever subject is
  *   body_bytes   bytes of the message as the client sent it after DATA /
  *                in its BDAT chunks (dot-unstuffed lines, CR LF counted)
  *   community_id the connection's Community ID v1
@@ -95,6 +98,7 @@ struct smtp_transaction {
 	/* ours */
 	struct txn_rcpt rcpt_status[TXN_LIST_MAX];
 	uint32_t nrcpt_status;
+	struct bytes subject_decoded;
 	struct bytes queue_id;
 	const char *queue_id_mta; /* the format that matched, NULL when unset */
 	enum txn_outcome outcome;
