@@ -27,7 +27,7 @@ FIELDS = {
     "content_gap": [("is_orig", B), ("seq", I), ("length", I)],
     "weird": [("name", S), ("addl", S)],  # addl only when not empty
     "smtp_connection": [("duration", N), ("orig_bytes", I), ("resp_bytes", I),
-                        ("orig_pkts", I), ("resp_pkts", I), ("transactions", I),
+                        ("orig_segs", I), ("resp_segs", I), ("transactions", I),
                         ("tls", B), ("gaps", I), ("missed_bytes", I), ("anomalies", I),
                         ("end", S), ("partial", B), ("community_id", S)],
     # Zeek's smtp.log fields, then ours (records/transaction.h)

@@ -195,15 +195,15 @@ static void test_connection_priority_by_end(void **state)
 	struct event ev = base(EV_SMTP_CONNECTION, false);
 	const char *const want[] = {
 	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_connection duration=1.500000 orig_bytes=10 "
-	    "resp_bytes=20 orig_pkts=3 resp_pkts=4 transactions=1 tls=F gaps=0 missed_bytes=0 "
+	    "resp_bytes=20 orig_segs=3 resp_segs=4 transactions=1 tls=F gaps=0 missed_bytes=0 "
 	    "anomalies=2 end=eviction partial=T",
 	    COMMON("4", "97ef2b028dfb4179a45ef283e0897ff9"),
 	    "SMTP_EVENT=smtp_connection",
 	    "SMTP_DURATION=1.500000",
 	    "SMTP_ORIG_BYTES=10",
 	    "SMTP_RESP_BYTES=20",
-	    "SMTP_ORIG_PKTS=3",
-	    "SMTP_RESP_PKTS=4",
+	    "SMTP_ORIG_SEGS=3",
+	    "SMTP_RESP_SEGS=4",
 	    "SMTP_TRANSACTIONS=1",
 	    "SMTP_TLS=false",
 	    "SMTP_GAPS=0",

@@ -79,8 +79,8 @@ static void summary_fields(const struct conn_summary *c, const struct field_visi
 	v->time(ctx, "duration", c->duration_ns);
 	v->u64(ctx, "orig_bytes", c->orig_bytes);
 	v->u64(ctx, "resp_bytes", c->resp_bytes);
-	v->u64(ctx, "orig_pkts", c->orig_segs);
-	v->u64(ctx, "resp_pkts", c->resp_segs);
+	v->u64(ctx, "orig_segs", c->orig_segs);
+	v->u64(ctx, "resp_segs", c->resp_segs);
 	v->u64(ctx, "transactions", c->transactions);
 	v->boolean(ctx, "tls", c->tls);
 	v->u64(ctx, "gaps", c->gaps);

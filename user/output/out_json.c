@@ -12,8 +12,8 @@
  *   smtp_unexpected  is_orig, msg, detail
  *   content_gap      is_orig, seq, length
  *   weird            name, addl (only when not empty)
- *   smtp_connection  duration (s, 6 decimals), orig_bytes, resp_bytes, orig_pkts,
- *                    resp_pkts, transactions, tls, gaps, missed_bytes,
+ *   smtp_connection  duration (s, 6 decimals), orig_bytes, resp_bytes, orig_segs,
+ *                    resp_segs, transactions, tls, gaps, missed_bytes,
  *                    anomalies, end, partial, community_id; its ts is the
  *                    connection's start (as Zeek's conn.log)
  *   smtp_transaction Zeek's smtp.log fields (trans_depth ... fuids; sets and

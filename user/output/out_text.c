@@ -22,9 +22,9 @@
  *   content_gap      seq=N length=N
  *   weird            NAME ADDL
  *   smtp_transaction depth=N from=ADDR rcpt=ADDR:CODE,... outcome=O[:CODE]
- *                    [queue_id=ID] [msg_id=ID] [subject=S]
- *   smtp_connection  duration=S.UUUUUU orig_bytes=N resp_bytes=N orig_pkts=N
- *                    resp_pkts=N transactions=N tls=T|F gaps=N missed_bytes=N
+ *                    [queue_id=ID] [msg_id=ID] [subject=S] (S decoded)
+ *   smtp_connection  duration=S.UUUUUU orig_bytes=N resp_bytes=N orig_segs=N
+ *                    resp_segs=N transactions=N tls=T|F gaps=N missed_bytes=N
  *                    anomalies=N end=FIN|RST|timeout|eviction|end_of_input
  *                    partial=T|F
  *
@@ -111,7 +111,7 @@ static void put_summary(struct jsonw *w, const struct conn_summary *c)
 {
 	put_fmt(w, " duration=%llu.%06u", (unsigned long long)(c->duration_ns / 1000000000u),
 		(unsigned)(c->duration_ns % 1000000000u / 1000u));
-	put_fmt(w, " orig_bytes=%llu resp_bytes=%llu orig_pkts=%llu resp_pkts=%llu",
+	put_fmt(w, " orig_bytes=%llu resp_bytes=%llu orig_segs=%llu resp_segs=%llu",
 		(unsigned long long)c->orig_bytes, (unsigned long long)c->resp_bytes,
 		(unsigned long long)c->orig_segs, (unsigned long long)c->resp_segs);
 	put_fmt(w, " transactions=%llu tls=%s gaps=%llu missed_bytes=%llu anomalies=%llu",
@@ -150,9 +150,9 @@ static void put_transaction(struct jsonw *w, const struct smtp_transaction *t)
 		jsonw_raw(w, " msg_id=", 8);
 		put_bytes(w, t->msg_id);
 	}
-	if (t->subject.ptr) {
+	if (t->subject_decoded.ptr) { /* for people: decoded */
 		jsonw_raw(w, " subject=", 9);
-		put_bytes(w, t->subject);
+		put_bytes(w, t->subject_decoded);
 	}
 }
 
