@@ -237,6 +237,8 @@ static void journal_list(void *ctx, const char *key, const struct bytes *items, 
 	struct journal_sink *js = ctx;
 	char name[64];
 
+	if (!n)
+		return; /* an empty list (fuids) says nothing worth a field */
 	field_begin(js, journal_name(key, name));
 	for (size_t i = 0; i < n; i++) {
 		if (i)
