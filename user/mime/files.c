@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* files.c - one entity's content: counts, digests, sniffed type, the file
  * event (contract in files.h). */
+#include <ctype.h>
 #include <magic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -56,6 +57,15 @@ static void sniff(struct mime_file *f)
 	if (!strcmp(t, "application/octet-stream") || !strcmp(t, "application/x-empty") ||
 	    !strcmp(t, "inode/x-empty"))
 		return;
+	/* Zeek's plain-text signature wants 10 printable or white-space bytes
+	 * first; libmagic calls shorter text plain too. */
+	if (!strcmp(t, "text/plain")) {
+		if (f->bof_len < 10)
+			return;
+		for (int i = 0; i < 10; i++)
+			if (!isprint(f->bof[i]) && !isspace(f->bof[i]))
+				return;
+	}
 	snprintf(f->type, sizeof(f->type), "%s", t);
 }
 

@@ -71,7 +71,9 @@ struct mime {
 	uint8_t *hdr;
 	size_t hdr_len, hdr_cap;
 	bool hdr_open;
-	uint64_t hdr_total; /* bytes offered, kept or not: Zeek's count */
+	bool hdr_limit_reported; /* one exceeded_mime_max_header_bytes per header */
+	bool depth_reported;	 /* one exceeded_mime_max_depth per message */
+	uint64_t hdr_total;	 /* bytes offered, kept or not: Zeek's count */
 };
 
 /* ---- events -------------------------------------------------------------- */
@@ -371,6 +373,16 @@ static void finish_header(struct mime *m, struct entity *e)
 	}
 }
 
+/* Zeek reports every line refused; one weird per header says as much and
+ * keeps a hostile header from making a weird per line. */
+static void header_limit(struct mime *m)
+{
+	if (m->hdr_limit_reported)
+		return;
+	m->hdr_limit_reported = true;
+	weird_count(m, "exceeded_mime_max_header_bytes", m->hdr_total);
+}
+
 /* Grows the header buffer to hold want bytes (at most MIME_MAX_HEADER_BYTES);
  * false without memory. */
 static bool header_room(struct mime *m, size_t want)
@@ -398,7 +410,7 @@ static void header_append(struct mime *m, const uint8_t *p, size_t n)
 	m->hdr_total += n;
 	if (n > room) {
 		/* ours: Zeek keeps a first line of any length */
-		weird_count(m, "exceeded_mime_max_header_bytes", m->hdr_total);
+		header_limit(m);
 		n = room;
 	}
 	if (!header_room(m, m->hdr_len + n)) {
@@ -415,7 +427,7 @@ static void header_line(struct mime *m, struct entity *e, const uint8_t *p, size
 		/* Zeek stops taking continuation lines once the header has
 		 * MIME::max_header_bytes. */
 		if (m->hdr_total >= MIME_MAX_HEADER_BYTES) {
-			weird_count(m, "exceeded_mime_max_header_bytes", m->hdr_total);
+			header_limit(m);
 			return;
 		}
 		header_append(m, p, n);
@@ -429,6 +441,7 @@ static void header_line(struct mime *m, struct entity *e, const uint8_t *p, size
 	if (n == 0)
 		return;
 	m->hdr_open = true;
+	m->hdr_limit_reported = false;
 	m->hdr_len = 0;
 	m->hdr_total = 0;
 	header_append(m, p, n);
@@ -437,7 +450,10 @@ static void header_line(struct mime *m, struct entity *e, const uint8_t *p, size
 static void begin_child(struct mime *m, struct entity *e)
 {
 	if (e->level >= MIME_MAX_DEPTH) {
-		weird_count(m, "exceeded_mime_max_depth", e->level);
+		/* Zeek: one per refused child; here one per message */
+		if (!m->depth_reported)
+			weird_count(m, "exceeded_mime_max_depth", e->level);
+		m->depth_reported = true;
 		return;
 	}
 	e->child = entity_new(m, e);
@@ -773,6 +789,7 @@ void mime_content(struct mime *m, const struct smtp_content *c, uint64_t now_ns)
 		m->trans_depth = c->trans_depth;
 		m->is_orig = c->is_orig;
 		m->frozen = false;
+		m->depth_reported = false;
 		m->top = entity_new(m, NULL);
 		if (!m->top)
 			weird(m, "mime_out_of_memory", "entity");

@@ -42,6 +42,9 @@ static const char usage[] =
     "  --data                emit smtp_data (message lines; off by default;\n"
     "                        never written to the journal)\n"
     "  --keep-credentials    do not redact AUTH payloads\n"
+    "  --files yes|no        MIME parsing and file events (default yes)\n"
+    "  --file-hashes LIST    digests of each file: md5, sha1, sha256, comma-\n"
+    "                        separated, or none (default md5,sha1)\n"
     "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
     "  --max-conns N         connections tracked at once (default 65536)\n"
     "  --max-conn-buffer B   out-of-order bytes per direction (default 8M)\n"
@@ -298,6 +301,21 @@ static bool set_data(struct settings *s, const struct setting_key *k, const char
 	return set_bool(&s->cfg.emit_data, v, why, n);
 }
 
+static bool set_files(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		      size_t n)
+{
+	(void)k;
+	return set_bool(&s->cfg.files, v, why, n);
+}
+
+static bool set_file_hashes(struct settings *s, const struct setting_key *k, const char *v,
+			    char *why, size_t n)
+{
+	(void)k;
+	return config_parse_file_hashes(&s->cfg, v) ||
+	       fail(why, n, "want md5, sha1, sha256 (comma-separated) or none, got '%s'", v);
+}
+
 static bool set_credentials(struct settings *s, const struct setting_key *k, const char *v,
 			    char *why, size_t n)
 {
@@ -393,6 +411,8 @@ static const struct setting_key setting_keys[] = {
      NUMBER(cfg.idle_timeout_ns, 1, 86400 * 7, 1000000000ull, true)},
 #undef NUMBER
     {.section = "privacy", .key = "data", .option = NULL, .set = set_data},
+    {.section = "files", .key = "files", .option = "files", .set = set_files},
+    {.section = "files", .key = "hashes", .option = "file-hashes", .set = set_file_hashes},
     {.section = "privacy", .key = "credentials", .option = NULL, .set = set_credentials},
     {.section = "control", .key = "socket", .option = "control", .set = set_control_socket},
     {.section = "control", .key = "group", .option = "control-group", .set = set_control_group},
