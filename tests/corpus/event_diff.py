@@ -3,7 +3,7 @@
 
 usage: event_diff.py [--ignore-ts] EXPECTED ACTUAL
 
-Always ignored: orig_pkts/resp_pkts of smtp_connection (they count segments,
+Always ignored: orig_segs/resp_segs of smtp_connection (they count segments,
 and re-cutting changes the number of segments by construction).
 --ignore-ts also ignores ts and the smtp_connection duration: when pieces of
 consecutive segments are reordered, bytes of a later segment may be
@@ -15,7 +15,7 @@ import json
 import re
 import sys
 
-SEGMENT_COUNTS = ("orig_pkts", "resp_pkts")
+SEGMENT_COUNTS = ("orig_segs", "resp_segs")
 LEADING_TS = re.compile(rb'^\{"ts":[0-9.eE+-]+,')
 
 

@@ -125,7 +125,7 @@ live_assert_detached() {
 # the egress hook run on different CPUs, so the ring buffer and tcpdump may order them
 # differently (seen once in CI). Both mean "closed": only that distinction is dropped.
 live_normalise() {
-	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
+	jq -c 'del(.ts, .uid, .duration, .orig_segs, .resp_segs)
 		| if .end == "FIN" or .end == "RST" then .end = "closed" else . end
 		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
 		cat -n | sort -s -k2,2 | cut -f2-

@@ -19,6 +19,7 @@
 #include "conn_fixture.h"
 
 #include "output/output.h"
+#include "records/transaction.h"
 
 #define TS_NS	   1732640000123456789ull
 #define TEXT_ID	   "CHhAvVGS1DHFjwGM9 10.0.0.1:40512"
@@ -233,15 +234,15 @@ static void test_connection_priority_by_end(void **state)
 	struct event ev = base(EV_SMTP_CONNECTION, false);
 	const char *const want[] = {
 	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_connection duration=1.500000 orig_bytes=10 "
-	    "resp_bytes=20 orig_pkts=3 resp_pkts=4 transactions=1 tls=F gaps=0 missed_bytes=0 "
+	    "resp_bytes=20 orig_segs=3 resp_segs=4 transactions=1 tls=F gaps=0 missed_bytes=0 "
 	    "anomalies=2 end=eviction partial=T",
 	    COMMON("4", "97ef2b028dfb4179a45ef283e0897ff9"),
 	    "SMTP_EVENT=smtp_connection",
 	    "SMTP_DURATION=1.500000",
 	    "SMTP_ORIG_BYTES=10",
 	    "SMTP_RESP_BYTES=20",
-	    "SMTP_ORIG_PKTS=3",
-	    "SMTP_RESP_PKTS=4",
+	    "SMTP_ORIG_SEGS=3",
+	    "SMTP_RESP_SEGS=4",
 	    "SMTP_TRANSACTIONS=1",
 	    "SMTP_TLS=false",
 	    "SMTP_GAPS=0",
@@ -323,6 +324,51 @@ static void test_long_message_cut_between_escapes(void **state)
 	forget_sent();
 }
 
+/* One entry per transaction: the fields to filter on, one SMTP_RCPT and one
+ * SMTP_RCPT_STATUS per recipient, lists joined by ','. */
+static void test_transaction(void **state)
+{
+	struct smtp_transaction t = {.trans_depth = 1, .outcome = TXN_ACCEPTED};
+	struct event ev = base(EV_SMTP_TRANSACTION, false);
+	const char *const want[] = {
+	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_transaction depth=1 from=a@x "
+	    "rcpt=b@y:250,c@z:550 outcome=accepted queue_id=Q1 msg_id=<m@x>",
+	    COMMON("6", "c5848e0952c641d0b35e051fa428341c"),
+	    "SMTP_EVENT=smtp_transaction",
+	    "SMTP_TRANS_DEPTH=1",
+	    "SMTP_MAILFROM=a@x",
+	    "SMTP_RCPTTO=b@y,c@z",
+	    "SMTP_MSGID=<m@x>",
+	    "SMTP_LAST_REPLY=250 ok",
+	    "SMTP_PATH=10.0.0.2,10.0.0.1",
+	    "SMTP_TLS=false",
+	    "SMTP_RCPT=b@y",
+	    "SMTP_RCPT_STATUS=b@y 250 2.1.5 Ok",
+	    "SMTP_RCPT=c@z",
+	    "SMTP_RCPT_STATUS=c@z 550 no",
+	    "SMTP_QUEUE_ID=Q1",
+	    "SMTP_OUTCOME=accepted",
+	    NULL,
+	};
+
+	(void)state;
+	t.mailfrom = BYTES_LIT("a@x");
+	t.rcptto.item[0] = BYTES_LIT("b@y");
+	t.rcptto.item[1] = BYTES_LIT("c@z");
+	t.rcptto.n = 2;
+	t.msg_id = BYTES_LIT("<m@x>");
+	t.last_reply = BYTES_LIT("250 ok");
+	t.path.item[0] = BYTES_LIT("10.0.0.2");
+	t.path.item[1] = BYTES_LIT("10.0.0.1");
+	t.path.n = 2;
+	t.rcpt_status[0] = (struct txn_rcpt){BYTES_LIT("b@y"), 250, BYTES_LIT("2.1.5 Ok")};
+	t.rcpt_status[1] = (struct txn_rcpt){BYTES_LIT("c@z"), 550, BYTES_LIT("no")};
+	t.nrcpt_status = 2;
+	t.queue_id = BYTES_LIT("Q1");
+	ev.transaction = &t;
+	expect_entry(&ev, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_starttls_unexpected_gap_weird),
 	    cmocka_unit_test(test_connection_priority_by_end),
 	    cmocka_unit_test(test_data_never_sent),
+	    cmocka_unit_test(test_transaction),
 	    cmocka_unit_test(test_long_message_cut_between_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

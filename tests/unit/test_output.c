@@ -256,11 +256,11 @@ static void test_smtp_connection(void **state)
 	};
 	expect(&ev,
 	       JSON_ID "\"event\":\"smtp_connection\",\"duration\":0.002500,\"orig_bytes\":100,"
-		       "\"resp_bytes\":200,\"orig_pkts\":3,\"resp_pkts\":4,\"transactions\":1,"
+		       "\"resp_bytes\":200,\"orig_segs\":3,\"resp_segs\":4,\"transactions\":1,"
 		       "\"tls\":true,\"gaps\":2,\"missed_bytes\":300,\"anomalies\":5,"
 		       "\"end\":\"RST\",\"partial\":true}\n",
 	       TEXT_CONN "smtp_connection duration=0.002500 orig_bytes=100 resp_bytes=200 "
-			 "orig_pkts=3 resp_pkts=4 transactions=1 tls=T gaps=2 missed_bytes=300 "
+			 "orig_segs=3 resp_segs=4 transactions=1 tls=T gaps=2 missed_bytes=300 "
 			 "anomalies=5 end=RST partial=T\n");
 }
 

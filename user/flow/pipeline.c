@@ -12,6 +12,7 @@
  * out in segment arrival order.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include "flow/idle_clock.h"
 #include "flow/pipeline.h"
 #include "flow/reasm.h"
+#include "records/community_id.h"
+#include "records/transaction.h"
 #include "mime/mime.h"
 #include "smtp/smtp.h"
 
@@ -61,6 +64,8 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
+	/* the smtp_transaction records; made at the first event that needs one */
+	struct txn_builder *txn;
 	struct mime *mime; /* the session's messages: files, top-level headers */
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
@@ -117,6 +122,7 @@ struct pipeline {
 	uint32_t uid_key;    /* from the first timestamp: uids depend on the input only */
 	size_t total_buffered;
 	bool oom_reported;
+	bool community_id_reported;
 	struct pipeline_stats stats;
 };
 
@@ -272,29 +278,81 @@ static void table_remove(struct pipeline *p, struct conn *c)
 		}
 }
 
-static void emit(struct conn *c, struct event *ev)
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns);
+static void report_oom(struct pipeline *p);
+
+static void on_transaction(void *ctx, struct event *ev)
+{
+	emit_at(ctx, ev, ev->ts_ns);
+}
+
+/* Every event of the connection also feeds its transaction record, whatever
+ * the outputs select (the record is built from them). */
+static void observe_transaction(struct conn *c, const struct event *ev)
+{
+	if (ev->type == EV_SMTP_TRANSACTION || ev->type == EV_SMTP_CONNECTION)
+		return;
+	if (!c->txn && (ev->type == EV_SMTP_REQUEST || ev->type == EV_SMTP_REPLY)) {
+		c->txn = txn_builder_new(&c->id, on_transaction, c);
+		if (!c->txn) {
+			report_oom(c->p);
+			return;
+		}
+	}
+	if (c->txn)
+		txn_observe(c->txn, ev);
+}
+
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns)
 {
 	struct pipeline *p = c->p;
 
-	if (!ev->ts_ns) /* a file's is the time of its first byte */
-		ev->ts_ns = p->event_ns;
+	ev->ts_ns = ts_ns;
 	ev->id = &c->id;
+	observe_transaction(c, ev);
 	p->stats.events[ev->type]++;
 	if (p->cfg->events_mask & EV_MASK(ev->type))
 		p->sink->emit(p->sink, ev);
 }
 
-static void on_smtp_event(void *ctx, struct event *ev)
+static void emit(struct conn *c, struct event *ev)
 {
-	emit(ctx, ev);
+	emit_at(c, ev, c->p->event_ns);
 }
 
-/* The session's message lines (smtp.h content hook) go to its MIME parser. */
+/* The SMTP session's and the MIME parser's events; a file comes with its
+ * own ts (its first byte), the others take the current time. */
+static void on_smtp_event(void *ctx, struct event *ev)
+{
+	struct conn *c = ctx;
+
+	emit_at(c, ev, ev->ts_ns ? ev->ts_ns : c->p->event_ns);
+}
+
+/* The session's message lines (smtp.h content hook) go to its MIME parser,
+ * and their size to the transaction record. */
 static void on_content(void *ctx, const struct smtp_content *content)
 {
 	struct conn *c = ctx;
 
+	if (c->txn) {
+		if (content->kind == SMTP_CONTENT_BEGIN)
+			txn_message_begin(c->txn);
+		else if (content->kind == SMTP_CONTENT_LINE)
+			txn_body_bytes(c->txn, content->line.len + 2); /* and its CR LF */
+		else if (content->kind == SMTP_CONTENT_SKIPPED)
+			txn_body_bytes(c->txn, content->len);
+	}
 	mime_content(c->mime, content, c->p->event_ns);
+}
+
+/* The message's top-level headers fill the transaction record's fields. */
+static void on_header(void *ctx, const struct mime_header *h)
+{
+	struct conn *c = ctx;
+
+	if (c->txn)
+		txn_header(c->txn, h->name, h->value);
 }
 
 /* BDAT chunks smaller than this are not worth a map update. */
@@ -439,6 +497,8 @@ static void conn_release(struct conn *c)
 		smtp_free(c->smtp);
 	}
 	c->smtp = NULL;
+	txn_builder_free(c->txn);
+	c->txn = NULL;
 	mime_free(c->mime);
 	c->mime = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
@@ -478,8 +538,10 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 		check_fin(c, &c->dir[i]);
 	}
 	smtp_finish(c->smtp);
+	if (c->txn)
+		txn_finish(c->txn);
 	fill_summary(c, end, &ev.conn);
-	emit(c, &ev);
+	emit_at(c, &ev, c->start_ns); /* Zeek's conn.log: ts is the start */
 	if (end != CONN_END_FIN && end != CONN_END_RST) {
 		conn_delete(p, c);
 		return;
@@ -579,6 +641,14 @@ static void report_oom(struct pipeline *p)
 	p->oom_reported = true;
 }
 
+static void report_community_id_failure(struct pipeline *p)
+{
+	if (!p->community_id_reported)
+		fprintf(stderr, "smtpmon: community_id: SHA1 from libcrypto failed; the field is "
+				"left empty\n");
+	p->community_id_reported = true;
+}
+
 static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 {
 	bool syn = seg->flags & SEG_SYN, ack = seg->flags & SEG_ACK;
@@ -606,6 +676,9 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	if (p->conn_counter == 0)
 		p->uid_key = (uint32_t)mix64(seg->ts_ns);
 	make_uid(p, c);
+	if (!community_id_v1(0, c->id.family, c->id.orig_h, c->id.orig_p, c->id.resp_h,
+			     c->id.resp_p, IPPROTO_TCP, c->id.community_id))
+		report_community_id_failure(p);
 	for (int i = 0; i < 2; i++) {
 		c->dir[i].conn = c;
 		c->dir[i].is_orig = i;
@@ -614,8 +687,10 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	}
 	c->smtp = smtp_new(p->cfg, c->partial, on_smtp_event, c);
 	c->mime = mime_new(p->cfg, on_smtp_event, c);
-	if (c->smtp && c->mime)
+	if (c->smtp && c->mime) {
 		smtp_set_content_hook(c->smtp, &c->id, on_content, c);
+		mime_set_header_hook(c->mime, on_header, c);
+	}
 	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp || !c->mime) {
 		conn_release(c);
 		free(c);

@@ -10,7 +10,8 @@
  *                      people, the SMTP_* fields hold the values in full
  *   MESSAGE_ID         one fixed id per event type (journal_types below),
  *                      each explained in systemd/smtpmon.catalog
- *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection, file
+ *   PRIORITY           6 info: smtp_request, smtp_reply, smtp_connection,
+ *                      smtp_transaction, file
  *                      5 notice: smtp_starttls
  *                      4 warning: smtp_unexpected, content_gap, weird, and an
  *                      smtp_connection whose end is "eviction"
@@ -26,6 +27,12 @@
  *                      `journalctl -o json` equals the JSON output's value,
  *                      every field is UTF-8 text without a line break, and
  *                      `journalctl -o json` shows it as a string.
+ *
+ * smtp_transaction: SMTP_MSG_ID is SMTP_MSGID; lists (rcptto, to, cc, path,
+ * fuids) are one field with the items joined by ','; each recipient of
+ * rcpt_status is one SMTP_RCPT (its address) and one SMTP_RCPT_STATUS
+ * ("address code text"), in order, so `journalctl SMTP_RCPT=a@b` and
+ * `journalctl SMTP_QUEUE_ID=...` find the record.
  *
  * smtp_data events are never sent: mail bodies do not belong in the system
  * journal (size, retention, who may read it). CODE_FILE/LINE/FUNC are left
@@ -52,11 +59,11 @@
 #include "output/jsonw.h"
 #include "output/out_common.h"
 #include "output/output.h"
+#include "records/transaction.h"
 
-/* The most any event sends is 23: MESSAGE, MESSAGE_ID, PRIORITY,
- * SYSLOG_IDENTIFIER, TS, the connection identity (5), EVENT and the 12
- * fields of a connection summary. */
-#define JOURNAL_MAX_FIELDS 32
+/* The most any event sends: an smtp_transaction, 10 common fields, 24 of
+ * its own, and two per recipient (TXN_LIST_MAX of them). */
+#define JOURNAL_MAX_FIELDS (40 + 2 * TXN_LIST_MAX)
 /* A buffer grown past this by one huge line is given back before the next
  * event, so a single long line does not pin memory for the process life. */
 #define JOURNAL_KEEP_CAP (1u << 20)
@@ -86,6 +93,7 @@ static const struct journal_type journal_types[EV_TYPE_MAX] = {
     [EV_CONTENT_GAP] = {"fa7e2afda2174f46b64bcf72ae69d228", PRIORITY_WARNING},
     [EV_SMTP_CONNECTION] = {"97ef2b028dfb4179a45ef283e0897ff9", PRIORITY_INFO},
     [EV_WEIRD] = {"e77448ff73344ed990d3ea3281ada07f", PRIORITY_WARNING},
+    [EV_SMTP_TRANSACTION] = {"c5848e0952c641d0b35e051fa428341c", PRIORITY_INFO},
     [EV_FILE] = {"8bb921fd34494e898b2e9e47db4c9169", PRIORITY_INFO},
 };
 
@@ -179,6 +187,8 @@ static const char *journal_name(const char *key, char name[64])
 
 	if (!strncmp(key, "id.", 3))
 		key += 3;
+	if (!strcmp(key, "msg_id"))
+		key = "msgid"; /* SMTP_MSGID, next to the MTA's own field names */
 	memcpy(name, "SMTP_", 5);
 	for (i = 5; *key && i < 63; key++)
 		name[i++] = *key >= 'a' && *key <= 'z' ? (char)(*key - 'a' + 'A') : *key;
@@ -220,7 +230,48 @@ static void journal_time(void *ctx, const char *key, uint64_t ns)
 		  (unsigned)(ns % 1000000000u / 1000u));
 }
 
+/* A list as one field, its items joined by ',' (as Zeek's TSV logs write
+ * them); recipients have their own fields (journal_rcpts). */
+static void journal_list(void *ctx, const char *key, const struct bytes *items, size_t n)
+{
+	struct journal_sink *js = ctx;
+	char name[64];
+
+	if (!n)
+		return; /* an empty list (fuids) says nothing worth a field */
+	field_begin(js, journal_name(key, name));
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jsonw_raw(&js->w, ",", 1);
+		put_json_value(&js->w, items[i].ptr, items[i].len);
+	}
+	field_end(js);
+}
+
+/* One SMTP_RCPT (the address, to filter on) and one SMTP_RCPT_STATUS
+ * ("address code text") per recipient, in order. */
+static void journal_rcpts(void *ctx, const char *key, const struct txn_rcpt *r, size_t n)
+{
+	struct journal_sink *js = ctx;
+	char code[8];
+
+	(void)key;
+	for (size_t i = 0; i < n; i++) {
+		field_bytes(js, "SMTP_RCPT", r[i].addr.ptr, r[i].addr.len);
+		field_begin(js, "SMTP_RCPT_STATUS");
+		put_json_value(&js->w, r[i].addr.ptr, r[i].addr.len);
+		if (r[i].code) {
+			int len = snprintf(code, sizeof(code), " %u ", r[i].code);
+			jsonw_raw(&js->w, code, (size_t)len);
+			put_json_value(&js->w, r[i].text.ptr, r[i].text.len);
+		}
+		field_end(js);
+	}
+}
+
 static const struct field_visitor journal_fields = {
+    .list = journal_list,
+    .rcpts = journal_rcpts,
     .bytes = journal_bytes,
     .cstr = journal_cstr,
     .u64 = journal_u64,

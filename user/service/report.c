@@ -343,6 +343,14 @@ static void stats_families(struct renderer *r, const struct stats *st)
 	    &st->unexpected);
 	names_table(r, &(struct family){"weirds", "name", "weird events by name", true},
 		    &st->weird);
+	labelled(r,
+		 &(struct family){"transaction_outcomes", "outcome",
+				  "Mail transaction records by outcome", true},
+		 txn_outcome_names, st->outcomes, TXN_OUTCOME_MAX);
+	names_table(r,
+		    &(struct family){"refused_recipients", "code",
+				     "Recipients the server refused, by reply code", true},
+		    &st->refused_rcpts);
 	labelled(r, &(struct family){"events", "event", "Events produced, by type", true},
 		 event_names, st->events, EV_TYPE_MAX);
 }

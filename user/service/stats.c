@@ -1,4 +1,5 @@
 /* stats.c - see stats.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "service/stats.h"
@@ -77,6 +78,20 @@ static void count_name(struct stats_names *t, struct bytes name)
 	t->count[t->n++] = 1;
 }
 
+static void count_transaction(struct stats *st, const struct smtp_transaction *t)
+{
+	char code[8];
+
+	if ((unsigned)t->outcome < TXN_OUTCOME_MAX)
+		st->outcomes[t->outcome]++;
+	for (uint32_t i = 0; i < t->nrcpt_status; i++)
+		if (t->rcpt_status[i].code >= 400) {
+			int n = snprintf(code, sizeof(code), "%u", t->rcpt_status[i].code);
+			count_name(&st->refused_rcpts,
+				   (struct bytes){(const uint8_t *)code, (size_t)n});
+		}
+}
+
 static void stats_emit(struct sink *sink, const struct event *ev)
 {
 	struct stats *st = (struct stats *)sink;
@@ -105,6 +120,9 @@ static void stats_emit(struct sink *sink, const struct event *ev)
 	case EV_WEIRD:
 		count_name(&st->weird, (struct bytes){(const uint8_t *)ev->weird.name,
 						      ev->weird.name ? strlen(ev->weird.name) : 0});
+		break;
+	case EV_SMTP_TRANSACTION:
+		count_transaction(st, ev->transaction);
 		break;
 	case EV_SMTP_CONNECTION:
 		if ((unsigned)ev->conn.end < STATS_CONN_ENDS)

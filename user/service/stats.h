@@ -8,7 +8,8 @@
  * one per reply (a multi-line reply counts once, on its last line; "invalid"
  * counts the "reply code out of range" smtp_unexpected events, the lines that
  * never became a reply); smtp_unexpected messages and weird names by the
- * first STATS_NAMES_MAX distinct ones seen, the rest as "other".
+ * first STATS_NAMES_MAX distinct ones seen, the rest as "other"; refused
+ * recipients by reply code the same way.
  */
 #ifndef SMTPMON_STATS_H
 #define SMTPMON_STATS_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "output/event.h"
+#include "records/transaction.h"
 
 enum stats_verb {
 	VERB_EHLO = 0,
@@ -80,6 +82,10 @@ struct stats {
 	uint64_t sessions_ended[STATS_CONN_ENDS];
 	uint64_t sessions_tls; /* ended sessions that had turned TLS */
 	uint64_t transactions; /* mails ended, summed over ended sessions */
+	/* smtp_transaction records by outcome, and their refused recipients
+	 * (a reply of 400 or more to RCPT) by reply code */
+	uint64_t outcomes[TXN_OUTCOME_MAX];
+	struct stats_names refused_rcpts;
 };
 
 void stats_init(struct stats *st);

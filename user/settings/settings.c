@@ -18,7 +18,7 @@
 #include "settings/settings.h"
 #include "settings/version.h"
 
-const char *const output_type_names[] = {"json", "text", "journal"};
+const char *const output_type_names[] = {"json", "text", "journal", "zeek"};
 
 static const char usage[] =
     "usage: smtpmon read [options] FILE...\n"
@@ -33,8 +33,9 @@ static const char usage[] =
     "                        those where TLS starts at once (default 465):\n"
     "                        their bytes are never parsed as SMTP\n"
     "  --output TYPE[:PATH]  json, text or journal; PATH for json and text\n"
-    "                        (default stdout); repeatable; replaces the file's\n"
-    "                        outputs (default: json on stdout)\n"
+    "                        (default stdout); zeek:DIR writes DIR/smtp.log and\n"
+    "                        DIR/files.log as Zeek's JSON logs; repeatable;\n"
+    "                        replaces the file's outputs (default: json on stdout)\n"
     "  --format TYPE         the same as --output TYPE\n"
     "  --events LIST         events the command-line outputs write, comma-\n"
     "                        separated, or 'all' (default all)\n"
@@ -423,7 +424,7 @@ static const struct setting_key setting_keys[] = {
 
 static bool parse_output_type(const char *v, size_t len, enum output_type *type)
 {
-	for (int t = OUTPUT_JSON; t <= OUTPUT_JOURNAL; t++)
+	for (int t = OUTPUT_JSON; t <= OUTPUT_ZEEK; t++)
 		if (strlen(output_type_names[t]) == len && !strncmp(v, output_type_names[t], len)) {
 			*type = (enum output_type)t;
 			return true;
@@ -476,7 +477,7 @@ static bool set_output_key(struct output_spec *o, const char *key, const char *v
 
 	if (!strcmp(key, "type")) {
 		if (!parse_output_type(v, strlen(v), &o->type))
-			return fail(why, n, "want json, text or journal, got '%s'", v);
+			return fail(why, n, "want json, text, journal or zeek, got '%s'", v);
 	} else if (!strcmp(key, "path")) {
 		if (!strcmp(v, "-"))
 			v = "";
@@ -493,7 +494,7 @@ static bool set_output_key(struct output_spec *o, const char *key, const char *v
 	return true;
 }
 
-/* "json:/var/log/smtpmon.json", "text", "journal" */
+/* "json:/var/log/smtpmon.json", "text", "journal", "zeek:/var/log/smtpmon/zeek" */
 static bool add_cli_output(struct settings *s, const char *v, char *why, size_t n)
 {
 	const char *colon = strchr(v, ':');
@@ -502,9 +503,12 @@ static bool add_cli_output(struct settings *s, const char *v, char *why, size_t 
 	enum output_type type;
 
 	if (!parse_output_type(v, len, &type))
-		return fail(why, n, "want json[:PATH], text[:PATH] or journal, got '%s'", v);
+		return fail(why, n, "want json[:PATH], text[:PATH], journal or zeek:DIR, got '%s'",
+			    v);
 	if (type == OUTPUT_JOURNAL && colon)
 		return fail(why, n, "journal takes no path, got '%s'", v);
+	if (type == OUTPUT_ZEEK && (!colon || !colon[1]))
+		return fail(why, n, "zeek needs a directory (zeek:DIR), got '%s'", v);
 	o = output_add(s, v);
 	if (!o)
 		return fail(why, n, "more than %d outputs", SETTINGS_MAX_OUTPUTS);
