@@ -41,11 +41,16 @@ struct smtp_value {
 	uint8_t bytes[SMTP_VIEW_VALUE_MAX];
 };
 
+/* MAIL's and RCPT's arguments are kept without their "FROM:" / "TO:" (the
+ * path and its parameters); each recipient has the code of its reply. */
 struct smtp_view {
 	struct smtp_value helo;			  /* argument of the last HELO/EHLO */
 	struct smtp_value mail_from;		  /* argument of the transaction's MAIL */
 	struct smtp_value rcpts[SMTP_VIEW_RCPTS]; /* its first recipients */
+	uint16_t rcpt_code[SMTP_VIEW_RCPTS];	  /* their replies' codes; 0: none yet */
 	uint32_t nrcpts;			  /* RCPT commands since MAIL */
+	uint32_t rcpts_replied;			  /* of those, replied to (in order) */
+	uint32_t rcpts_accepted;		  /* of those, with a 2xx reply */
 };
 
 /* partial: the connection's start was not seen; the parser then waits for a
