@@ -116,7 +116,7 @@ live_check "sessions table: the session's row and its recipients with their outc
 		! grep -q 'FROM:\|TO:' '$d/sessions.txt'"
 "$CTL" -s "$sock" stats --json >"$d/held.json"
 live_check "stats: sessions by state while held" \
-	jq -e '.sessions_open == {"RCPT_OK": 1} and .connections_open == 1' "$d/held.json" >/dev/null
+	jq -e '.sessions_open.RCPT_OK == 1 and ([.sessions_open[]] | add) == 1 and .sessions_open.READY == 0 and .connections_open == 1' "$d/held.json" >/dev/null
 
 touch "$d/hold/release"
 wait "$client" || live_fail "stats client: $(tail -3 "$d/client.log")"

@@ -216,7 +216,14 @@ static void stats_json(void **state)
 	assert_one_line(a);
 	assert_contains(a, "{\"version\":2,\"ok\":true,\"data\":{\"uptime_seconds\":");
 	assert_contains(a, "\"connections_open\":2,\"connections\":2,");
-	assert_contains(a, "\"sessions_open\":{\"READY\":1,\"RCPT_OK\":1}");
+	/* every state, 0 included */
+	assert_contains(a, "\"sessions_open\":{\"CONNECTED\":0,\"INITIATED\":0,\"NOT_AVAILABLE\":0,"
+			   "\"READY\":1,\"MAIL_OK\":0,\"RCPT_OK\":1,\"IN_DATA\":0,");
+	/* replies by code: each code of the bounded set, 0 included */
+	assert_contains(a, "\"replies_by_code\":{\"211\":0,\"214\":0,\"220\":2,\"221\":0,"
+			   "\"235\":0,\"250\":6,");
+	assert_contains(a, "\"550\":1,\"551\":0,\"552\":0,\"553\":0,\"554\":0,\"555\":0,"
+			   "\"556\":0,\"other\":0}");
 	assert_contains(a, "\"commands\":{\"EHLO\":2,\"HELO\":0,\"MAIL\":1,\"RCPT\":4,\"DATA\":0,");
 	assert_contains(a, "\"replies\":{\"1xx\":0,\"2xx\":8,\"3xx\":0,\"4xx\":0,\"5xx\":1,"
 			   "\"invalid\":0}");
@@ -296,8 +303,21 @@ static void metrics(void **state)
 	assert_contains(a, "# TYPE smtpmon_commands_total counter\n"
 			   "smtpmon_commands_total{verb=\"EHLO\"} 2\n");
 	assert_contains(a, "# TYPE smtpmon_sessions_open gauge\n"
-			   "smtpmon_sessions_open{state=\"READY\"} 1\n"
+			   "smtpmon_sessions_open{state=\"CONNECTED\"} 0\n");
+	assert_contains(a, "smtpmon_sessions_open{state=\"READY\"} 1\n"
+			   "smtpmon_sessions_open{state=\"MAIL_OK\"} 0\n"
 			   "smtpmon_sessions_open{state=\"RCPT_OK\"} 1\n");
+	assert_contains(a, "smtpmon_replies_by_code_total{code=\"550\"} 1\n");
+	assert_contains(a, "smtpmon_replies_by_code_total{code=\"other\"} 0\n");
+	/* the process_* families under their standard names */
+	assert_contains(a, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ");
+	assert_contains(a, "# TYPE process_resident_memory_bytes gauge\n"
+			   "process_resident_memory_bytes ");
+	assert_contains(a, "# TYPE process_open_fds gauge\nprocess_open_fds ");
+	assert_contains(a, "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ");
+	assert_null(strstr(a, "process_open_fds 0\n"));
+	assert_null(strstr(a, "process_resident_memory_bytes 0\n"));
+	assert_null(strstr(a, "smtpmon_process"));
 	assert_contains(a, "smtpmon_unexpected_total{message=\"a\\\"b\\\\c\\nd\\\\x01\"} 1\n");
 	/* the info metric: the version of this build as its label, always 1 */
 	snprintf(want, sizeof(want),

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "output/out_common.h"
+#include "service/process_stats.h"
 #include "service/report.h"
 #include "smtp/smtp.h"
 #include "settings/version.h"
@@ -101,6 +102,13 @@ struct family {
 	bool counter;
 };
 
+/* process_*: the names every Prometheus client library exports, as they are
+ * (no smtpmon_ prefix), so standard dashboards and alerts find them. */
+static bool standard_name(const struct family *f)
+{
+	return !strncmp(f->name, "process_", 8);
+}
+
 struct renderer {
 	void (*begin)(struct renderer *r, const struct family *f);
 	void (*sample)(struct renderer *r, const struct family *f, const char *label_value,
@@ -136,7 +144,7 @@ static void names_table(struct renderer *r, const struct family *f, const struct
 	r->end(r, f);
 }
 
-#define N_STATES 16 /* more than smtp.c has */
+#define N_STATES 24 /* more than smtp.c has, "UNKNOWN" included */
 
 struct state_count {
 	size_t n;
@@ -308,6 +316,9 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 				"timeout), not taken as time by idle timeouts",
 				true},
 	       ps->time_jumps);
+	/* every state, 0 included: a gauge that is there at 0 */
+	for (const char *name; sc.n < N_STATES && (name = smtp_state_name_at((unsigned)sc.n));)
+		sc.name[sc.n++] = name;
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},
@@ -331,6 +342,13 @@ static void stats_families(struct renderer *r, const struct stats *st)
 		 &(struct family){"replies", "class",
 				  "Server replies by code class (multi-line replies once)", true},
 		 stats_reply_class_names, st->replies, REPLY_CLASS_MAX);
+	labelled(
+	    r,
+	    &(struct family){"replies_by_code", "code",
+			     "Server replies by code, the codes the SMTP RFCs define and other "
+			     "(multi-line replies once)",
+			     true},
+	    stats_reply_code_names, st->reply_codes, STATS_REPLY_CODES);
 	single(r,
 	       &(struct family){"starttls_upgrades", NULL, "STARTTLS accepted by a server", true},
 	       st->starttls);
@@ -370,6 +388,39 @@ static void output_families(struct renderer *r, const struct outputs *o)
 	r->end(r, &suppressed);
 }
 
+/* The process_* families of the Prometheus client libraries, by their names
+ * (whole seconds: the renderers write integers). */
+static void process_families(struct renderer *r, uint64_t start_mono_ns)
+{
+	struct process_stats ps;
+	uint64_t since_start = clock_ns(CLOCK_MONOTONIC) - start_mono_ns;
+
+	process_stats_read(&ps);
+	single(r,
+	       &(struct family){"process_cpu_seconds", NULL,
+				"Total user and system CPU time spent in seconds", true},
+	       ps.cpu_us / 1000000u);
+	single(r,
+	       &(struct family){"process_resident_memory_bytes", NULL,
+				"Resident memory size in bytes", false},
+	       ps.resident_bytes);
+	single(r,
+	       &(struct family){"process_virtual_memory_bytes", NULL,
+				"Virtual memory size in bytes", false},
+	       ps.virtual_bytes);
+	single(r,
+	       &(struct family){"process_open_fds", NULL, "Number of open file descriptors", false},
+	       ps.open_fds);
+	single(r,
+	       &(struct family){"process_max_fds", NULL, "Maximum number of open file descriptors",
+				false},
+	       ps.max_fds);
+	single(r,
+	       &(struct family){"process_start_time_seconds", NULL,
+				"Start time of the process since unix epoch in seconds", false},
+	       (clock_ns(CLOCK_REALTIME) - since_start) / 1000000000u);
+}
+
 static void collect(const struct report_sources *src, struct renderer *r)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -388,6 +439,7 @@ static void collect(const struct report_sources *src, struct renderer *r)
 	output_families(r, src->outputs);
 	single(r, &(struct family){"memory_heap_bytes", NULL, "Heap memory in use (malloc)", false},
 	       (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd);
+	process_families(r, src->start_ns);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -455,7 +507,7 @@ static void table_end(struct renderer *r, const struct family *f)
 
 static void prom_name(struct jsonw *w, const struct family *f)
 {
-	put(w, "smtpmon_%s%s", f->name, f->counter ? "_total" : "");
+	put(w, "%s%s%s", standard_name(f) ? "" : "smtpmon_", f->name, f->counter ? "_total" : "");
 }
 
 static void prom_begin(struct renderer *r, const struct family *f)

@@ -1186,25 +1186,34 @@ const struct smtp_view *smtp_view(const struct smtp *s)
 	return &s->view;
 }
 
+static const char *const state_names[] = {
+    [ST_CONNECTED] = "CONNECTED",
+    [ST_INITIATED] = "INITIATED",
+    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
+    [ST_READY] = "READY",
+    [ST_MAIL_OK] = "MAIL_OK",
+    [ST_RCPT_OK] = "RCPT_OK",
+    [ST_IN_DATA] = "IN_DATA",
+    [ST_AFTER_DATA] = "AFTER_DATA",
+    [ST_IN_AUTH] = "IN_AUTH",
+    [ST_IN_TLS] = "IN_TLS",
+    [ST_QUIT] = "QUIT",
+    [ST_AFTER_GAP] = "AFTER_GAP",
+    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
+    [ST_IN_BDAT] = "IN_BDAT",
+};
+
 const char *smtp_state_name(const struct smtp *s)
 {
-	static const char *const names[] = {
-	    [ST_CONNECTED] = "CONNECTED",
-	    [ST_INITIATED] = "INITIATED",
-	    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
-	    [ST_READY] = "READY",
-	    [ST_MAIL_OK] = "MAIL_OK",
-	    [ST_RCPT_OK] = "RCPT_OK",
-	    [ST_IN_DATA] = "IN_DATA",
-	    [ST_AFTER_DATA] = "AFTER_DATA",
-	    [ST_IN_AUTH] = "IN_AUTH",
-	    [ST_IN_TLS] = "IN_TLS",
-	    [ST_QUIT] = "QUIT",
-	    [ST_AFTER_GAP] = "AFTER_GAP",
-	    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
-	    [ST_IN_BDAT] = "IN_BDAT",
-	};
+	return s->state < sizeof(state_names) / sizeof(state_names[0]) && state_names[s->state]
+		   ? state_names[s->state]
+		   : "UNKNOWN";
+}
 
-	return s->state < sizeof(names) / sizeof(names[0]) && names[s->state] ? names[s->state]
-									      : "UNKNOWN";
+const char *smtp_state_name_at(unsigned i)
+{
+	for (unsigned n = 0; n < sizeof(state_names) / sizeof(state_names[0]); n++)
+		if (state_names[n] && !i--)
+			return state_names[n];
+	return NULL;
 }

@@ -97,5 +97,8 @@ const struct smtp_stats *smtp_stats(const struct smtp *s);
 const struct smtp_view *smtp_view(const struct smtp *s);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
 const char *smtp_state_name(const struct smtp *s);
+/* Every state's name in turn, i from 0; NULL past the last (for counters
+ * that list each state, 0 included). */
+const char *smtp_state_name_at(unsigned i);
 
 #endif
