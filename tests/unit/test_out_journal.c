@@ -123,14 +123,14 @@ static void test_reply(void **state)
 {
 	struct event ev = base(EV_SMTP_REPLY, false);
 	const char *const want[] = {
-	    "MESSAGE=" TEXT_ID " <- 10.0.0.2:25 smtp_reply RCPT 550-5.1.1 no\\x00body",
-	    COMMON("6", "2776601b33004b3387b96f1926595d5d"),
+	    "MESSAGE=" TEXT_ID " <- 10.0.0.2:25 smtp_reply RCPT 550 5.1.1 no\\x00body",
+	    COMMON("4", "2776601b33004b3387b96f1926595d5d"),
 	    "SMTP_EVENT=smtp_reply",
 	    "SMTP_IS_ORIG=false",
 	    "SMTP_CODE=550",
 	    "SMTP_CMD=RCPT",
 	    "SMTP_MSG=5.1.1 no\\x00body",
-	    "SMTP_CONT_RESP=true",
+	    "SMTP_CONT_RESP=false",
 	    NULL,
 	};
 
@@ -138,7 +138,6 @@ static void test_reply(void **state)
 	ev.reply.code = 550;
 	ev.reply.cmd = BYTES_LIT("RCPT");
 	ev.reply.msg = BYTES_LIT("5.1.1 no\0body");
-	ev.reply.cont_resp = true;
 	expect_entry(&ev, want);
 }
 
@@ -180,6 +179,107 @@ static void test_file(void **state)
 	expect_entry(&ev, want);
 }
 
+/* PRIORITY by meaning: 5xx warning, 4xx notice, the rest info. */
+static void test_reply_priority_by_code(void **state)
+{
+	static const struct {
+		uint16_t code;
+		const char *priority;
+	} cases[] = {{220, "PRIORITY=6"}, {250, "PRIORITY=6"}, {354, "PRIORITY=6"},
+		     {421, "PRIORITY=5"}, {451, "PRIORITY=5"}, {499, "PRIORITY=5"},
+		     {500, "PRIORITY=4"}, {554, "PRIORITY=4"}, {0, "PRIORITY=6"}};
+	struct event ev = base(EV_SMTP_REPLY, false);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ev.reply.code = cases[i].code;
+		emit_all(&ev, 1);
+		assert_int_equal(nsent, 1);
+		assert_string_equal(sent[0][2], cases[i].priority);
+		forget_sent();
+	}
+}
+
+/* A multi-line reply is one entry; a reply to EHLO has its capabilities in one field; lines
+ * of another connection in between are not mixed in. */
+static void test_multiline_reply_is_one_entry(void **state)
+{
+	static const char *const lines[] = {"mx.example Hello", "PIPELINING", "SIZE 1000",
+					    "AUTH PLAIN LOGIN", "STARTTLS"};
+	struct conn_id other = id4;
+	struct event evs[8], *ev;
+	size_t i, n = 0;
+
+	(void)state;
+	memcpy(other.uid, "Cother", 7);
+	for (i = 0; i < 5; i++) {
+		ev = &evs[n++];
+		*ev = base(EV_SMTP_REPLY, false);
+		ev->reply.code = 250;
+		ev->reply.cmd = BYTES_LIT("EHLO");
+		ev->reply.msg = (struct bytes){(const uint8_t *)lines[i], strlen(lines[i])};
+		ev->reply.cont_resp = i < 4;
+		if (i == 1) { /* another connection's 2-line 550 in between */
+			ev = &evs[n++];
+			*ev = base(EV_SMTP_REPLY, false);
+			ev->id = &other;
+			ev->reply.code = 550;
+			ev->reply.cmd = BYTES_LIT("RCPT");
+			ev->reply.msg = BYTES_LIT("5.7.1 first");
+			ev->reply.cont_resp = true;
+			evs[n] = *ev;
+			evs[n].reply.msg = BYTES_LIT("5.7.1 second");
+			evs[n++].reply.cont_resp = false;
+		}
+	}
+	emit_all(evs, n);
+	assert_int_equal(nsent, 2);
+	assert_string_equal(sent[0][0],
+			    "MESSAGE=Cother 10.0.0.1:40512 <- 10.0.0.2:25 smtp_reply RCPT "
+			    "550 5.7.1 first 5.7.1 second");
+	assert_string_equal(sent[0][2], "PRIORITY=4");
+	assert_string_equal(sent[0][14], "SMTP_MSG=5.7.1 first 5.7.1 second");
+	assert_string_equal(sent[0][15], "SMTP_CONT_RESP=false");
+	assert_string_equal(sent[0][16], "SMTP_LINES=2");
+	assert_int_equal(sent_fields[0], 17);
+	assert_string_equal(sent[1][0], "MESSAGE=" TEXT_ID " <- 10.0.0.2:25 smtp_reply EHLO 250 "
+					"mx.example Hello capabilities: PIPELINING, SIZE 1000, "
+					"AUTH PLAIN LOGIN, STARTTLS");
+	assert_string_equal(sent[1][2], "PRIORITY=6");
+	assert_string_equal(sent[1][14], "SMTP_MSG=mx.example Hello");
+	assert_string_equal(sent[1][15], "SMTP_CONT_RESP=false");
+	assert_string_equal(sent[1][16],
+			    "SMTP_CAPABILITIES=PIPELINING, SIZE 1000, AUTH PLAIN LOGIN, STARTTLS");
+	assert_string_equal(sent[1][17], "SMTP_LINES=5");
+	assert_int_equal(sent_fields[1], 18);
+	forget_sent();
+}
+
+/* A connection that ends inside a multi-line reply: what came is sent first, cont_resp
+ * true; so is a reply still open when the sink is closed. */
+static void test_unfinished_reply(void **state)
+{
+	struct event evs[3] = {base(EV_SMTP_REPLY, false), base(EV_SMTP_CONNECTION, false),
+			       base(EV_SMTP_REPLY, false)};
+
+	(void)state;
+	evs[0].reply.code = 421;
+	evs[0].reply.cmd = BYTES_LIT("MAIL");
+	evs[0].reply.msg = BYTES_LIT("4.3.2 going down");
+	evs[0].reply.cont_resp = true;
+	evs[2] = evs[0];
+	emit_all(evs, 3);
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[0][10], "SMTP_EVENT=smtp_reply");
+	assert_string_equal(sent[0][2], "PRIORITY=5");
+	assert_string_equal(sent[0][15], "SMTP_CONT_RESP=true");
+	assert_int_equal(sent_fields[0], 16); /* one line: no SMTP_LINES */
+	assert_string_equal(sent[1][10], "SMTP_EVENT=smtp_connection");
+	assert_string_equal(sent[2][15], "SMTP_CONT_RESP=true");
+	forget_sent();
+}
+
 static void test_starttls_unexpected_gap_weird(void **state)
 {
 	struct event tls = base(EV_SMTP_STARTTLS, false),
@@ -187,7 +287,7 @@ static void test_starttls_unexpected_gap_weird(void **state)
 		     weird = base(EV_WEIRD, true);
 	const char *const want_tls[] = {
 	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 smtp_starttls",
-	    COMMON("5", "8a78e66db85a4499a864eb46473cf4a4"),
+	    COMMON("6", "8a78e66db85a4499a864eb46473cf4a4"),
 	    "SMTP_EVENT=smtp_starttls",
 	    NULL,
 	};
@@ -375,6 +475,9 @@ int main(void)
 	    cmocka_unit_test(test_request_value_is_the_decoded_json_value),
 	    cmocka_unit_test(test_reply),
 	    cmocka_unit_test(test_file),
+	    cmocka_unit_test(test_reply_priority_by_code),
+	    cmocka_unit_test(test_multiline_reply_is_one_entry),
+	    cmocka_unit_test(test_unfinished_reply),
 	    cmocka_unit_test(test_starttls_unexpected_gap_weird),
 	    cmocka_unit_test(test_connection_priority_by_end),
 	    cmocka_unit_test(test_data_never_sent),

@@ -380,6 +380,42 @@ static void test_pipelining(void **state)
 	session_free(t);
 }
 
+/* smtpmonctl sessions' view: addresses without FROM:/TO:, each recipient's reply
+ * code in order (pipelined), counts past the kept three, a new transaction resets. */
+static void test_session_view(void **state)
+{
+	struct session *t = session_new();
+	const struct smtp_view *v;
+
+	(void)state;
+	session_open(t, false);
+	greeted(t, "ok");
+	client(t, "MAIL from: <a@b> SIZE=10\r\nRCPT TO:<c@d>\r\nRCPT to:<e@f>\r\n"
+		  "RCPT TO:<g@h>\r\nRCPT TO:<i@j>\r\nRCPT <bare@x>\r\n");
+	server(t, "250 Ok\r\n250 Ok\r\n550 5.1.1 no such user\r\n");
+	v = smtp_view(t->smtp);
+	assert_int_equal(v->mail_from.len, strlen("<a@b> SIZE=10"));
+	assert_memory_equal(v->mail_from.bytes, "<a@b> SIZE=10", v->mail_from.len);
+	assert_int_equal(v->nrcpts, 5);
+	assert_memory_equal(v->rcpts[0].bytes, "<c@d>", 5);
+	assert_memory_equal(v->rcpts[1].bytes, "<e@f>", 5);
+	assert_int_equal(v->rcpt_code[0], 250);
+	assert_int_equal(v->rcpt_code[1], 550);
+	assert_int_equal(v->rcpt_code[2], 0); /* no reply yet */
+	assert_int_equal(v->rcpts_replied, 2);
+	assert_int_equal(v->rcpts_accepted, 1);
+	server(t, "251 forwarded\r\n452 too many\r\n501 syntax\r\n");
+	assert_int_equal(v->rcpt_code[2], 251);
+	assert_int_equal(v->rcpts_replied, 5);
+	assert_int_equal(v->rcpts_accepted, 2);
+	client(t, "RSET\r\n");
+	server(t, "250 Ok\r\n");
+	assert_int_equal(v->nrcpts, 0);
+	assert_int_equal(v->rcpts_replied, 0);
+	assert_int_equal(v->mail_from.len, 0);
+	session_free(t);
+}
+
 /* A pipelined DATA rejected after the fact: text before the rejection was
  * mail data, text after it is parsed as commands (mail-transactions-invalid). */
 static void test_data_rejected_after_pipelining(void **state)
@@ -1666,6 +1702,7 @@ int main(void)
 	    cmocka_unit_test(test_zeek_session_redacted),
 	    cmocka_unit_test(test_data_events_off_by_default),
 	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_session_view),
 	    cmocka_unit_test(test_pipelining_queue_grows),
 	    cmocka_unit_test(test_data_rejected_after_pipelining),
 	    cmocka_unit_test(test_queue_limit),

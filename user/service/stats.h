@@ -56,12 +56,17 @@ enum stats_reply_class {
 	REPLY_CLASS_MAX,
 };
 
+/* Replies by code: one label per code that RFC 5321, 3207, 4954, 3030 and 6531 define,
+ * the last one "other" for any other code from 100 to 599: a bounded label set. */
+#define STATS_REPLY_CODES 35
+
 #define STATS_CONN_ENDS (CONN_END_INPUT + 1)
 #define STATS_NAMES_MAX 16
 #define STATS_NAME_MAX	64 /* longer names are cut */
 
-extern const char *const stats_verb_names[VERB_MAX];		   /* "EHLO", ..., "other" */
-extern const char *const stats_reply_class_names[REPLY_CLASS_MAX]; /* "1xx", ..., "invalid" */
+extern const char *const stats_verb_names[VERB_MAX];		    /* "EHLO", ..., "other" */
+extern const char *const stats_reply_class_names[REPLY_CLASS_MAX];  /* "1xx", ..., "invalid" */
+extern const char *const stats_reply_code_names[STATS_REPLY_CODES]; /* "211", ..., "other" */
 
 /* Counts by name, for names that come from smtp.c's constants. */
 struct stats_names {
@@ -76,6 +81,7 @@ struct stats {
 	uint64_t events[EV_TYPE_MAX];
 	uint64_t commands[VERB_MAX];
 	uint64_t replies[REPLY_CLASS_MAX];
+	uint64_t reply_codes[STATS_REPLY_CODES]; /* one per reply, as replies */
 	uint64_t starttls;
 	uint64_t gaps, gap_bytes;
 	struct stats_names unexpected, weird;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp/linesplit.h"
 #include "smtp/smtp.h"
@@ -666,6 +667,8 @@ static void new_cmd(struct smtp *s, unsigned qcmd, bool orig)
 	s->queue[(s->queue_head + s->queue_len++) % s->queue_cap] = (uint8_t)qcmd;
 }
 
+static void view_reply(struct smtp *s, unsigned cmd, int code);
+
 static void new_reply(struct smtp *s, int code, bool orig)
 {
 	unsigned cmd = s->first_cmd;
@@ -681,6 +684,7 @@ static void new_reply(struct smtp *s, int code, bool orig)
 		s->queue_head = (s->queue_head + 1) % s->queue_cap;
 		s->queue_len--;
 	}
+	view_reply(s, cmd, code);
 	update_state(s, cmd, code, orig);
 }
 
@@ -704,7 +708,26 @@ static void view_set(struct smtp_value *v, struct bytes arg)
 		memcpy(v->bytes, arg.ptr, v->len);
 }
 
-/* Follows the client's words, not the replies: it shows what was asked. */
+/* arg without a leading prefix ("FROM:", "TO:", any case) and the blanks
+ * after it; arg itself when it does not start with prefix. */
+static struct bytes view_path(struct bytes arg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (arg.len < n || strncasecmp((const char *)arg.ptr, prefix, n))
+		return arg;
+	while (n < arg.len && (arg.ptr[n] == ' ' || arg.ptr[n] == '\t'))
+		n++;
+	return (struct bytes){arg.ptr + n, arg.len - n};
+}
+
+static void view_new_transaction(struct smtp_view *v)
+{
+	v->nrcpts = v->rcpts_replied = v->rcpts_accepted = 0;
+}
+
+/* Follows the client's words: it shows what was asked; view_reply adds
+ * each recipient's outcome. */
 static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 {
 	struct smtp_view *v = &s->view;
@@ -715,20 +738,37 @@ static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 		view_set(&v->helo, arg);
 		break;
 	case CMD_MAIL:
-		view_set(&v->mail_from, arg);
-		v->nrcpts = 0;
+		view_set(&v->mail_from, view_path(arg, "FROM:"));
+		view_new_transaction(v);
 		break;
 	case CMD_RCPT:
-		if (v->nrcpts < SMTP_VIEW_RCPTS)
-			view_set(&v->rcpts[v->nrcpts], arg);
+		if (v->nrcpts < SMTP_VIEW_RCPTS) {
+			view_set(&v->rcpts[v->nrcpts], view_path(arg, "TO:"));
+			v->rcpt_code[v->nrcpts] = 0;
+		}
 		if (v->nrcpts < UINT32_MAX)
 			v->nrcpts++;
 		break;
 	case CMD_RSET:
 		v->mail_from.len = 0;
-		v->nrcpts = 0;
+		view_new_transaction(v);
 		break;
 	}
+}
+
+/* Replies come in command order, so a RCPT's is the oldest recipient's
+ * without one. */
+static void view_reply(struct smtp *s, unsigned cmd, int code)
+{
+	struct smtp_view *v = &s->view;
+
+	if (cmd != CMD_RCPT || v->rcpts_replied >= v->nrcpts)
+		return;
+	if (v->rcpts_replied < SMTP_VIEW_RCPTS)
+		v->rcpt_code[v->rcpts_replied] = (uint16_t)code;
+	if (code >= 200 && code <= 299)
+		v->rcpts_accepted++;
+	v->rcpts_replied++;
 }
 
 /* ---- client lines (Zeek: ProcessLine, sender side) ----------------------- */
@@ -1270,25 +1310,34 @@ const struct smtp_view *smtp_view(const struct smtp *s)
 	return &s->view;
 }
 
+static const char *const state_names[] = {
+    [ST_CONNECTED] = "CONNECTED",
+    [ST_INITIATED] = "INITIATED",
+    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
+    [ST_READY] = "READY",
+    [ST_MAIL_OK] = "MAIL_OK",
+    [ST_RCPT_OK] = "RCPT_OK",
+    [ST_IN_DATA] = "IN_DATA",
+    [ST_AFTER_DATA] = "AFTER_DATA",
+    [ST_IN_AUTH] = "IN_AUTH",
+    [ST_IN_TLS] = "IN_TLS",
+    [ST_QUIT] = "QUIT",
+    [ST_AFTER_GAP] = "AFTER_GAP",
+    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
+    [ST_IN_BDAT] = "IN_BDAT",
+};
+
 const char *smtp_state_name(const struct smtp *s)
 {
-	static const char *const names[] = {
-	    [ST_CONNECTED] = "CONNECTED",
-	    [ST_INITIATED] = "INITIATED",
-	    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
-	    [ST_READY] = "READY",
-	    [ST_MAIL_OK] = "MAIL_OK",
-	    [ST_RCPT_OK] = "RCPT_OK",
-	    [ST_IN_DATA] = "IN_DATA",
-	    [ST_AFTER_DATA] = "AFTER_DATA",
-	    [ST_IN_AUTH] = "IN_AUTH",
-	    [ST_IN_TLS] = "IN_TLS",
-	    [ST_QUIT] = "QUIT",
-	    [ST_AFTER_GAP] = "AFTER_GAP",
-	    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
-	    [ST_IN_BDAT] = "IN_BDAT",
-	};
+	return s->state < sizeof(state_names) / sizeof(state_names[0]) && state_names[s->state]
+		   ? state_names[s->state]
+		   : "UNKNOWN";
+}
 
-	return s->state < sizeof(names) / sizeof(names[0]) && names[s->state] ? names[s->state]
-									      : "UNKNOWN";
+const char *smtp_state_name_at(unsigned i)
+{
+	for (unsigned n = 0; n < sizeof(state_names) / sizeof(state_names[0]); n++)
+		if (state_names[n] && !i--)
+			return state_names[n];
+	return NULL;
 }

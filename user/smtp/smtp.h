@@ -41,11 +41,16 @@ struct smtp_value {
 	uint8_t bytes[SMTP_VIEW_VALUE_MAX];
 };
 
+/* MAIL's and RCPT's arguments are kept without their "FROM:" / "TO:" (the
+ * path and its parameters); each recipient has the code of its reply. */
 struct smtp_view {
 	struct smtp_value helo;			  /* argument of the last HELO/EHLO */
 	struct smtp_value mail_from;		  /* argument of the transaction's MAIL */
 	struct smtp_value rcpts[SMTP_VIEW_RCPTS]; /* its first recipients */
+	uint16_t rcpt_code[SMTP_VIEW_RCPTS];	  /* their replies' codes; 0: none yet */
 	uint32_t nrcpts;			  /* RCPT commands since MAIL */
+	uint32_t rcpts_replied;			  /* of those, replied to (in order) */
+	uint32_t rcpts_accepted;		  /* of those, with a 2xx reply */
 };
 
 /* partial: the connection's start was not seen; the parser then waits for a
@@ -144,5 +149,8 @@ const struct smtp_stats *smtp_stats(const struct smtp *s);
 const struct smtp_view *smtp_view(const struct smtp *s);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
 const char *smtp_state_name(const struct smtp *s);
+/* Every state's name in turn, i from 0; NULL past the last (for counters
+ * that list each state, 0 included). */
+const char *smtp_state_name_at(unsigned i);
 
 #endif
