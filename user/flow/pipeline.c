@@ -775,6 +775,22 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	enforce_total_buffer(p, c->closed ? NULL : c);
 }
 
+bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *name,
+		    struct bytes addl)
+{
+	struct conn *c = lookup(p, seg);
+	struct event ev = {.type = EV_WEIRD};
+
+	if (!c || c->closed)
+		return false;
+	p->event_ns = seg->ts_ns;
+	ev.is_orig = sent_by_orig(c, seg);
+	ev.weird.name = name;
+	ev.weird.addl = addl;
+	emit(c, &ev);
+	return true;
+}
+
 /* Plaintext bytes at stream offset off of one direction: what was seen
  * already is cut off, a hole before them is a gap. */
 static void plain_deliver(struct conn *c, bool is_orig, uint64_t off, const uint8_t *data,
