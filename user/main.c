@@ -23,11 +23,14 @@
 static void print_read_stats(const struct decode_stats *ds, const struct pipeline_stats *ps)
 {
 	fprintf(stderr,
-		"smtpmon: frames %llu, tcp %llu, fragments skipped %llu, malformed %llu, "
+		"smtpmon: frames %llu, tcp %llu, fragments %llu (datagrams reassembled %llu, "
+		"discarded for overlaps %llu, inconsistent %llu, dropped %llu), malformed %llu, "
 		"unsupported %llu, truncated %llu; connections %llu (evicted %llu), "
 		"gaps %llu (%llu bytes); time went back %llu, jumped %llu\n",
 		(unsigned long long)ds->frames, (unsigned long long)ds->tcp,
-		(unsigned long long)ds->fragments, (unsigned long long)ds->malformed,
+		(unsigned long long)ds->fragments, (unsigned long long)ds->frag_datagrams,
+		(unsigned long long)ds->frag_overlaps, (unsigned long long)ds->frag_inconsistent,
+		(unsigned long long)ds->frag_dropped, (unsigned long long)ds->malformed,
 		(unsigned long long)ds->unsupported, (unsigned long long)ds->truncated,
 		(unsigned long long)ps->conns_total, (unsigned long long)ps->conns_evicted,
 		(unsigned long long)ps->gaps, (unsigned long long)ps->gap_bytes,

@@ -16,6 +16,11 @@ usage: gen-sessions-pcap.py SCENARIO OUT.pcap
   spike       sessions 1 and 2 interleaved at 1700000000 s, 10 ms apart; the one packet that
               carries session 1's reply to MAIL is stamped 0xfffffff0 s; the rest of the
               capture goes on at 1700000000 s
+  smuggling   one session per end-of-data marker of SMUGGLING_MARKERS (session n: marker
+              n - 1): the message ends with that marker, cut into two segments right after the
+              byte that follows the dot, and the second segment goes on with
+              "MAIL FROM:<smuggled-N@example.org>", RCPT, DATA and a second message ended the
+              standard way (SMTP smuggling, docs/smuggling.md)
 """
 import os
 import sys
@@ -44,11 +49,26 @@ SCRIPT = [
     ("c", b"QUIT\r\n"),
     ("s", b"221 2.0.0 Bye\r\n"),
 ]
+# Session 1 ends its message the standard way: the control.
+SMUGGLING_MARKERS = [b"\r\n.\r\n", b"\n.\n", b"\n.\r\n", b"\r\n.\n", b"\r.\r", b"\r\n.\r",
+                     b"\r.\r\n", b"\n.\r", b"\r.\n"]
+
+
+def smuggling_script(n):
+    marker = SMUGGLING_MARKERS[n - 1]
+    cut = marker.index(b".") + 2
+    body = SCRIPT.index(("c", b"Subject: test\r\n\r\nHello.\r\n.\r\n"))
+    second = (b"MAIL FROM:<smuggled-%d@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n"
+              b"Subject: smuggled\r\n\r\nsmuggled\r\n.\r\n" % n)
+    return (SCRIPT[:body] + [("c", b"Subject: test\r\n\r\nHello." + marker[:cut]),
+                             ("c", marker[cut:] + second)] + SCRIPT[body + 1:])
+
+
 # Index in Session.packets() of the server's reply to MAIL (after SYN, SYN-ACK, ACK).
 MAIL_REPLY = 3 + 4
 
 
-def session(n):
+def session(n, script=SCRIPT):
     """The frames of session n, in order."""
     cli = bytes([10, 1, n >> 8 & 255, n & 255])
     port = 40000 + n
@@ -62,7 +82,7 @@ def session(n):
         return f
 
     out = [pkt("c", SYN), pkt("s", SYN | ACK), pkt("c", ACK)]
-    out += [pkt(who, ACK | PSH, data) for who, data in SCRIPT]
+    out += [pkt(who, ACK | PSH, data) for who, data in script if data]
     out += [pkt("c", FIN | ACK), pkt("s", FIN | ACK), pkt("c", ACK)]
     return out
 
@@ -83,6 +103,11 @@ def main():
     if scenario == "many" and len(sys.argv) == 4:
         for n in range(1, int(sys.argv[2]) + 1):
             for fr in session(n):
+                us += 1000
+                w.write(us, fr)
+    elif scenario == "smuggling":
+        for n in range(1, len(SMUGGLING_MARKERS) + 1):
+            for fr in session(n, smuggling_script(n)):
                 us += 1000
                 w.write(us, fr)
     elif scenario == "ts-max":

@@ -30,8 +30,8 @@ int main(int argc, char **argv)
 	int r;
 	while ((r = pcap_next_ex(pc, &hdr, &frame)) == 1) {
 		struct segment seg = {0};
-		enum decode_result res =
-		    decode_frame(pcap_datalink(pc), frame, hdr->caplen, hdr->len, &seg, &stats);
+		enum decode_result res = decode_frame(pcap_datalink(pc), frame, hdr->caplen,
+						      hdr->len, &seg, NULL, &stats);
 
 		frame_nr++;
 		if (res == DECODE_OK)

@@ -198,7 +198,7 @@ static enum decode_result decode_cut(int dlt, size_t caplen, size_t wirelen)
 {
 	memset(&seg, 0xee, sizeof(seg));
 	seg.ts_ns = TS_SENTINEL;
-	return decode_frame(dlt, f.b, caplen, wirelen, &seg, &stats);
+	return decode_frame(dlt, f.b, caplen, wirelen, &seg, NULL, &stats);
 }
 
 static enum decode_result decode(int dlt)
@@ -783,7 +783,8 @@ static void test_every_snaplen(void **state)
 		assert_non_null(copy);
 		memcpy(copy, f.b, cap);
 		memset(&seg, 0, sizeof(seg));
-		enum decode_result r = decode_frame(DLT_EN10MB, copy, cap, f.len, &seg, &stats);
+		enum decode_result r =
+		    decode_frame(DLT_EN10MB, copy, cap, f.len, &seg, NULL, &stats);
 		free(copy);
 		if (cap < tcp_fixed_end) {
 			assert_int_equal(r, DECODE_MALFORMED);

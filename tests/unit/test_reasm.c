@@ -176,14 +176,92 @@ static void test_retransmission_inconsistent_buffered(void **state)
 
 	reasm_segment(f->r, 0, NULL, 0, true, 0);
 	seg(f, 6, "world");
-	seg(f, 6, "WORLD");   /* buffered range keeps its first copy */
-	seg(f, 4, "xxWOr!!"); /* overlaps the buffered range, extends it */
+	seg(f, 6, "WORLD");   /* same start and length: the buffered copy stays */
+	seg(f, 4, "xxWOr!!"); /* starts first: its copy replaces the buffered one */
 	assert_int_equal(f->rc.out_len, 0);
 	seg(f, 1, "hel");
-	assert_out(f, "helxxworld");
+	assert_out(f, "helxxWOr!!");
 	assert_int_equal(reasm_stats(f->r)->inconsistent, 2);
 	assert_int_equal(reasm_stats(f->r)->duplicate_bytes, 5 + 5);
 	fixture_free(f);
+}
+
+/* The shapes of tests/live/test_overlap_linux.sh, with the copy a Linux
+ * receiver kept there (the server's reply named it): the reassembler must
+ * keep the same one and report both copies. */
+struct overlap_piece {
+	uint32_t off;
+	const char *data;
+};
+
+struct overlap_report {
+	uint64_t off;
+	char kept[REASM_DIFF_MAX + 1], other[REASM_DIFF_MAX + 1];
+	size_t n;
+};
+
+static void rec_inconsistent(void *ctx, uint64_t off, const uint8_t *kept, const uint8_t *other,
+			     size_t len)
+{
+	struct overlap_report *rep = (struct overlap_report *)((struct recorder *)ctx + 1);
+
+	assert_true(len > 0 && len <= REASM_DIFF_MAX);
+	if (rep->n++ == 0) {
+		rep->off = off;
+		memcpy(rep->kept, kept, len);
+		memcpy(rep->other, other, len);
+	}
+}
+
+static const struct reasm_ops rec_overlap_ops = {
+    .deliver = rec_deliver, .gap = rec_gap, .inconsistent = rec_inconsistent};
+
+static void test_overlap_linux_shapes(void **state)
+{
+	(void)state;
+#define G "RCPT TO:<good@lab.example>\r\n"
+#define E "RCPT TO:<evil@lab.example>\r\n"
+	static const struct {
+		const char *name;
+		struct overlap_piece pieces[3];
+		const char *want;
+	} shapes[] = {
+	    {"ofo-then-inorder", {{1, E + 1}, {0, G}}, G},
+	    {"same-start", {{1, E + 1}, {1, G + 1}, {0, "R"}}, E},
+	    {"earlier-start", {{9, E + 9}, {1, G + 1}, {0, "R"}}, G},
+	    {"later-start", {{1, E + 1}, {9, G + 9}, {0, "R"}}, E},
+	    {"rexmit-delivered", {{0, G}, {0, E}}, G},
+	};
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct {
+			struct recorder rc;
+			struct overlap_report rep;
+		} *ctx = calloc(1, sizeof(*ctx));
+		size_t total = 0;
+		struct reasm *r = reasm_new(&rec_overlap_ops, ctx, 4096, &total);
+
+		assert_non_null(r);
+		reasm_segment(r, 999, NULL, 0, true, 0);
+		for (size_t j = 0; j < 3 && shapes[i].pieces[j].data; j++)
+			reasm_segment(r, 1000 + shapes[i].pieces[j].off,
+				      (const uint8_t *)shapes[i].pieces[j].data,
+				      strlen(shapes[i].pieces[j].data), false, 0);
+		print_message("%s\n", shapes[i].name);
+		assert_int_equal(ctx->rc.out_len, strlen(shapes[i].want));
+		assert_memory_equal(ctx->rc.out, shapes[i].want, ctx->rc.out_len);
+		assert_int_equal(reasm_stats(r)->inconsistent, 1);
+		assert_int_equal(ctx->rep.n, 1);
+		/* From the overlap's start: the difference is 16 bytes into it. */
+		assert_true(ctx->rep.off <= 9);
+		assert_string_equal(ctx->rep.kept, shapes[i].want + ctx->rep.off);
+		assert_string_equal(ctx->rep.other,
+				    (shapes[i].want[9] == 'g' ? E : G) + ctx->rep.off);
+		reasm_free(r);
+		assert_int_equal(total, 0);
+		free(ctx);
+	}
+#undef G
+#undef E
 }
 
 static void test_hole_filler_spans_buffered(void **state)
@@ -737,6 +815,7 @@ int main(void)
 	    cmocka_unit_test(test_retransmission_identical),
 	    cmocka_unit_test(test_retransmission_inconsistent_delivered),
 	    cmocka_unit_test(test_retransmission_inconsistent_buffered),
+	    cmocka_unit_test(test_overlap_linux_shapes),
 	    cmocka_unit_test(test_hole_filler_spans_buffered),
 	    cmocka_unit_test(test_wraparound),
 	    cmocka_unit_test(test_long_stream_wraps_many_times),

@@ -494,7 +494,9 @@ static void test_pipelining_queue_grows(void **state)
 
 /* ---- DATA and the end marker ---------------------------------------------- */
 
-static void data_with_ending(const char *eol, const char *weirds)
+/* first: weirds after the first line; dot: before the "." request; quit:
+ * between it and QUIT (docs/smuggling.md). */
+static void data_with_ending(const char *eol, const char *first, const char *dot, const char *quit)
 {
 	struct session *t = session_new();
 	char buf[256], want[512];
@@ -512,9 +514,9 @@ static void data_with_ending(const char *eol, const char *weirds)
 		 "data T [.x]\n"
 		 "data T [y]\n"
 		 "data T [ ]\n"
-		 "req T . [.]\n"
-		 "req T QUIT []\n",
-		 weirds);
+		 "%sreq T . [.]\n"
+		 "%sreq T QUIT []\n",
+		 first, dot, quit);
 	expect(t, want);
 	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
 	session_free(t);
@@ -523,20 +525,25 @@ static void data_with_ending(const char *eol, const char *weirds)
 static void test_data_crlf(void **state)
 {
 	(void)state;
-	data_with_ending("\r\n", "");
+	data_with_ending("\r\n", "", "", "");
 }
 
+/* A bare LF ends a line, and the message: a marker MTAs disagree on. */
 static void test_data_bare_lf(void **state)
 {
 	(void)state;
-	data_with_ending("\n", "");
+	data_with_ending("\n", "", "weird smtp_ambiguous_end_of_data [<LF>.<LF>]\n",
+			 "weird smtp_smuggled_command [QUIT]\n");
 }
 
-/* A bare CR ends a line too; Zeek flags it once per connection. */
+/* A bare CR ends a line too; Zeek flags it once per connection. Whether an
+ * LF follows the dot's CR is known only at the next line. */
 static void test_data_bare_cr(void **state)
 {
 	(void)state;
-	data_with_ending("\r", "weird line_terminated_with_single_CR []\n");
+	data_with_ending("\r", "weird line_terminated_with_single_CR []\n", "",
+			 "weird smtp_ambiguous_end_of_data [<CR>.<CR>]\n"
+			 "weird smtp_smuggled_command [QUIT]\n");
 }
 
 /* "\n.\r\n" (the smuggling shape) ends DATA as well. */
@@ -551,9 +558,18 @@ static void test_data_mixed_end_marker(void **state)
 	server(t, "354 go\r\n");
 	client(t, "body\n.\r\nMAIL FROM:<smuggled@x>\r\n");
 	expect(t, "req T DATA []\nrep F 354 DATA F [go]\n"
+		  "weird smtp_ambiguous_end_of_data [<LF>.<CR><LF>]\n"
 		  "req T . [.]\n"
+		  "weird smtp_smuggled_command [MAIL FROM:<smuggled@x>]\n"
 		  "req T MAIL [FROM:<smuggled@x>]\n"
 		  "unx T unexpected command [MAIL reply = 0 state = 7]\n");
+	/* The server's answer ends the suspicion: later commands are its own. */
+	server(t, "250 ok\r\n250 ok\r\n");
+	client(t, "RCPT TO:<x@y>\r\n");
+	expect(t, "rep F 250 . F [ok]\n"
+		  "rep F 250 MAIL F [ok]\n"
+		  "req T RCPT [TO:<x@y>]\n"
+		  "unx T unexpected command [RCPT reply = 0 state = 3]\n");
 	session_free(t);
 }
 
@@ -582,6 +598,55 @@ static void test_end_marker_split(void **state)
 			client(t, splits[i][j]);
 		expect(t, "data T [body]\nreq T . [.]\nreq T QUIT []\n");
 		session_free(t);
+	}
+}
+
+/* The end-of-data shapes of the SMTP smuggling research (docs/smuggling.md):
+ * each is named with the bytes seen, and the command after it is flagged,
+ * however the bytes are cut into deliveries and whether the body's lines
+ * are wanted (smtp_data) or skipped whole (the plain-body fast path); the
+ * standard <CR><LF>.<CR><LF> is never flagged. */
+static void test_smuggling_shapes(void **state)
+{
+	static const struct {
+		const char *marker, *want;
+	} shapes[] = {
+	    {"\r\n.\r\n", NULL},	  {"\n.\n", "<LF>.<LF>"}, {"\n.\r\n", "<LF>.<CR><LF>"},
+	    {"\r\n.\n", "<CR><LF>.<LF>"}, {"\r.\r", "<CR>.<CR>"}, {"\r\n.\r", "<CR><LF>.<CR>"},
+	    {"\r.\r\n", "<CR>.<CR><LF>"}, {"\n.\r", "<LF>.<CR>"}, {"\r.\n", "<CR>.<LF>"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char msg[256], weird_eod[64];
+
+		snprintf(msg, sizeof(msg), "Subject: s\r\n\r\nbody\r\nbody%sMAIL FROM:<s@x>\r\n",
+			 shapes[i].marker);
+		snprintf(weird_eod, sizeof(weird_eod), "weird smtp_ambiguous_end_of_data [%s]\n",
+			 shapes[i].want ? shapes[i].want : "");
+		for (int data = 0; data < 2; data++)
+			for (size_t cut = 0; cut <= strlen(msg); cut++) {
+				struct session *t = session_new();
+
+				t->cfg.emit_data = data;
+				session_open(t, false);
+				to_rcpt(t);
+				client(t, "DATA\r\n");
+				server(t, "354 go\r\n");
+				smtp_deliver(t->smtp, true, (const uint8_t *)msg, cut);
+				client(t, msg + cut);
+				const char *text = t->rec.text ? t->rec.text : "";
+				bool ok = shapes[i].want
+					      ? strstr(text, weird_eod) &&
+						    strstr(text, "weird smtp_smuggled_command "
+								 "[MAIL FROM:<s@x>]\n")
+					      : !strstr(text, "smtp_ambiguous") &&
+						    !strstr(text, "smtp_smuggled");
+				if (!ok)
+					fail_msg("shape %zu, smtp_data %d, cut at %zu:\n%s", i,
+						 data, cut, text);
+				session_free(t);
+			}
 	}
 }
 
@@ -1711,6 +1776,7 @@ int main(void)
 	    cmocka_unit_test(test_data_bare_cr),
 	    cmocka_unit_test(test_data_mixed_end_marker),
 	    cmocka_unit_test(test_end_marker_split),
+	    cmocka_unit_test(test_smuggling_shapes),
 	    cmocka_unit_test(test_auth_plain_redacted),
 	    cmocka_unit_test(test_auth_plain_kept),
 	    cmocka_unit_test(test_auth_redaction_shapes),

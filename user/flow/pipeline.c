@@ -425,7 +425,50 @@ static void on_gap(void *ctx, uint64_t off, uint64_t len)
 		smtp_gap(c->smtp, d->is_orig, off, len);
 }
 
-static const struct reasm_ops reasm_ops = {.deliver = on_deliver, .gap = on_gap};
+/* Appends data to out as printable ASCII: '"', '\\' and anything outside
+ * 0x20-0x7e as \xHH, so both copies of an overlap read unambiguously. */
+static size_t quote_bytes(char *out, const uint8_t *data, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	out[n++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '"' && data[i] != '\\') {
+			out[n++] = (char)data[i];
+			continue;
+		}
+		out[n++] = '\\';
+		out[n++] = 'x';
+		out[n++] = hex[data[i] >> 4];
+		out[n++] = hex[data[i] & 15];
+	}
+	out[n++] = '"';
+	return n;
+}
+
+/* Two copies of the same stream bytes differed: the weird
+ * "rexmit_inconsistency" (Zeek's name for it), addl
+ * 'offset=N kept="..." dropped="..."' (docs/reassembly.md). */
+static void on_inconsistent(void *ctx, uint64_t off, const uint8_t *kept, const uint8_t *other,
+			    size_t len)
+{
+	struct direction *d = ctx;
+	struct event ev = {.type = EV_WEIRD, .is_orig = d->is_orig};
+	char addl[64 + 2 * (2 + 4 * REASM_DIFF_MAX)];
+	size_t n = (size_t)snprintf(addl, sizeof(addl), "offset=%" PRIu64 " kept=", off);
+
+	n += quote_bytes(addl + n, kept, len);
+	memcpy(addl + n, " dropped=", 9);
+	n += 9;
+	n += quote_bytes(addl + n, other, len);
+	ev.weird.name = "rexmit_inconsistency";
+	ev.weird.addl = (struct bytes){(const uint8_t *)addl, n};
+	emit(d->conn, &ev);
+}
+
+static const struct reasm_ops reasm_ops = {
+    .deliver = on_deliver, .gap = on_gap, .inconsistent = on_inconsistent};
 
 static void base62(char *out, uint64_t v, int digits)
 {
@@ -825,6 +868,22 @@ void pipeline_segment(struct pipeline *p, const struct segment *seg)
 	}
 	conn_segment(p, c, seg);
 	enforce_total_buffer(p, c->closed ? NULL : c);
+}
+
+bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *name,
+		    struct bytes addl)
+{
+	struct conn *c = lookup(p, seg);
+	struct event ev = {.type = EV_WEIRD};
+
+	if (!c || c->closed)
+		return false;
+	p->event_ns = seg->ts_ns;
+	ev.is_orig = sent_by_orig(c, seg);
+	ev.weird.name = name;
+	ev.weird.addl = addl;
+	emit(c, &ev);
+	return true;
 }
 
 /* --bodies=skip inside TLS: tells the source, once per body or chunk, what

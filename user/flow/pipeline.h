@@ -114,6 +114,12 @@ struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
 void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
 void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
+/* A weird about a packet the source could not hand over as a segment (an IP
+ * datagram it discarded): raised on the open connection of seg's addresses
+ * and ports (seg->ts_ns its time; flags, sequence numbers and payload are not
+ * looked at). false when there is no such connection. */
+bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *name,
+		    struct bytes addl);
 /* A piece of TLS plaintext: after STARTTLS (or from the start, on an
  * implicit-TLS port) the session goes on with the lines inside TLS. The
  * first end whose library reports a connection feeds it; the other end's

@@ -29,6 +29,9 @@
  * range. The cap keeps a flood of tiny segments with holes between them
  * from making every insertion walk thousands of ranges. */
 #define RANGES_MAX 1024
+/* What an inconsistency report shows: bytes before the first difference,
+ * and the whole excerpt (per copy). */
+#define REASM_DIFF_CONTEXT 16
 
 enum range_kind {
 	RANGE_DATA,
@@ -311,16 +314,64 @@ static bool place(struct reasm *r, struct range **link, uint64_t off, enum range
 	return false;
 }
 
+/* Reports the first difference between the copy kept and the other copy of
+ * [off, off + len): up to REASM_DIFF_CONTEXT bytes before the first byte that
+ * differs, REASM_DIFF_MAX bytes in all. Once per segment (*reported). */
+static void report(struct reasm *r, uint64_t off, const uint8_t *kept, const uint8_t *other,
+		   uint64_t len, bool *reported)
+{
+	uint64_t first = 0;
+
+	while (first < len && kept[first] == other[first])
+		first++;
+	if (first == len)
+		return;
+	if (*reported)
+		return;
+	*reported = true;
+	uint64_t from = first > REASM_DIFF_CONTEXT ? first - REASM_DIFF_CONTEXT : 0;
+	if (r->ops->inconsistent)
+		r->ops->inconsistent(r->ctx, off + from, kept + from, other + from,
+				     min_u64(len - from, REASM_DIFF_MAX));
+}
+
+/* Bytes before next: the receiver has them already, so the delivered copy
+ * wins (compared with the last RECENT_BYTES delivered bytes). */
 static void check_redelivery(struct reasm *r, uint64_t off, const uint8_t *data, uint64_t len,
-			     bool *differs)
+			     bool *reported)
 {
 	uint64_t from = off > r->next - r->recent_len ? off : r->next - r->recent_len;
+	uint8_t kept[RECENT_BYTES];
 
+	if (from >= off + len)
+		return;
 	for (uint64_t o = from; o < off + len; o++)
-		if (r->recent[o % RECENT_BYTES] != data[o - off]) {
-			*differs = true;
-			return;
-		}
+		kept[o - from] = r->recent[o % RECENT_BYTES];
+	report(r, from, kept, data + (from - off), off + len - from, reported);
+}
+
+/* Linux's choice between a buffered out-of-order copy and a new segment
+ * [seg_off, seg_end) (tcp_data_queue_ofo(), measured in
+ * tests/live/test_overlap_linux.sh): the segment that starts first wins; on
+ * the same start the longer one, and on a tie the one already queued. The
+ * bytes of every buffered range the new segment wins over are overwritten
+ * before the segment is placed, so delivery and draining stay as they are. */
+static void overwrite_losers(struct reasm *r, uint64_t seg_off, const uint8_t *data,
+			     uint64_t seg_end, bool *reported)
+{
+	for (struct range *rg = r->head; rg && rg->off < seg_end; rg = rg->next) {
+		if (range_end(rg) <= seg_off || rg->kind != RANGE_DATA)
+			continue;
+		if (!(seg_off < rg->off || (seg_off == rg->off && seg_end > range_end(rg))))
+			continue;
+		uint64_t from = rg->off > seg_off ? rg->off : seg_off;
+		uint64_t to = min_u64(range_end(rg), seg_end);
+		uint8_t *old = rg->data + (from - rg->off);
+		const uint8_t *new = data + (from - seg_off);
+
+		report(r, from, new, old, to - from, reported);
+		memcpy(old, new, to - from);
+	}
 }
 
 /* Adds [off, off + len): bytes before next or already buffered are
@@ -329,9 +380,11 @@ static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8
 		uint64_t len)
 {
 	uint64_t end = off + len;
-	bool differs = false;
+	bool reported = false;
 	struct range **link = r->tail && range_end(r->tail) <= off ? &r->tail->next : &r->head;
 
+	if (kind == RANGE_DATA && r->head)
+		overwrite_losers(r, off, data, end, &reported);
 	while (off < end) {
 		uint64_t stop;
 		if (off < r->next) {
@@ -339,7 +392,7 @@ static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8
 			if (kind != RANGE_LOST)
 				r->stats.duplicate_bytes += stop - off;
 			if (kind == RANGE_DATA)
-				check_redelivery(r, off, data, stop - off, &differs);
+				check_redelivery(r, off, data, stop - off, &reported);
 		} else {
 			while (*link && range_end(*link) <= off)
 				link = &(*link)->next;
@@ -348,9 +401,9 @@ static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8
 				stop = min_u64(end, range_end(rg));
 				if (kind != RANGE_LOST)
 					r->stats.duplicate_bytes += stop - off;
-				if (kind == RANGE_DATA && rg->kind == RANGE_DATA &&
-				    memcmp(rg->data + (off - rg->off), data, stop - off))
-					differs = true;
+				if (kind == RANGE_DATA && rg->kind == RANGE_DATA)
+					report(r, off, rg->data + (off - rg->off), data, stop - off,
+					       &reported);
 			} else {
 				stop = rg && rg->off < end ? rg->off : end;
 				if (!place(r, link, off, kind, data, stop - off))
@@ -361,7 +414,7 @@ static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8
 			data += stop - off;
 		off = stop;
 	}
-	if (differs)
+	if (reported)
 		r->stats.inconsistent++;
 }
 

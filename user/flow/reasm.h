@@ -3,11 +3,13 @@
  *
  * Segments arrive in capture order; in-order bytes are handed to the deliver
  * callback exactly once, holes that can no longer be filled to the gap
- * callback. Overlap policy: bytes already delivered are never delivered again
- * (first copy wins); a buffered out-of-order range keeps its first copy too;
- * a retransmission whose bytes differ from the delivered ones is counted as
- * an inconsistency. Sequence numbers are compared modulo 2^32 relative to the
- * initial sequence number; stream offsets are 64-bit. Out-of-order bytes are
+ * callback. Overlap policy (Linux's, as the local MTA's stack receives; see
+ * docs/reassembly.md): bytes already delivered are never delivered again
+ * (first copy wins); for bytes buffered out of order the segment that starts
+ * first wins, on the same start the longer one, on a tie the buffered one.
+ * Wherever two copies of the same bytes differ the inconsistent callback gets
+ * both (once per segment) and stats.inconsistent counts it. Sequence numbers are compared modulo
+ * 2^32 relative to the initial sequence number; stream offsets are 64-bit. Out-of-order bytes are
  * buffered up to a limit; when it is hit, the hole before the buffered data
  * is declared a gap and delivery continues.
  */
@@ -23,12 +25,19 @@ struct reasm_ops {
 	void (*deliver)(void *ctx, const uint8_t *data, size_t len);
 	/* offset: stream offset (0 = first byte after the SYN) of the hole. */
 	void (*gap)(void *ctx, uint64_t offset, uint64_t len);
+	/* Optional. Two copies of [offset, offset + len) differ: kept is the
+	 * copy delivered (or to be), other the one dropped; len <=
+	 * REASM_DIFF_MAX, starting shortly before the first differing byte. */
+	void (*inconsistent)(void *ctx, uint64_t offset, const uint8_t *kept, const uint8_t *other,
+			     size_t len);
 };
+
+#define REASM_DIFF_MAX 64
 
 struct reasm_stats {
 	uint64_t delivered, gap_bytes, gaps;
 	uint64_t duplicate_bytes; /* retransmitted bytes dropped */
-	uint64_t inconsistent;	  /* retransmissions with different content */
+	uint64_t inconsistent;	  /* segments whose overlapping bytes differed */
 	uint64_t buffered_peak;
 	uint64_t before_base; /* bytes before the stream start, ignored */
 	uint64_t rejected;    /* segments claiming more than 2^31 of sequence space */

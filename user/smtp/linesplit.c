@@ -36,10 +36,16 @@ static const uint8_t *find_terminator(const uint8_t *p, size_t n)
  * that ends the delivery may still get its LF in the next one. */
 static const uint8_t *skip_terminator(struct linesplit *ls, const uint8_t *t, const uint8_t *end)
 {
-	if (*t == '\n')
+	ls->prev_term = ls->term;
+	if (*t == '\n') {
+		ls->term = LS_TERM_LF;
 		return t + 1;
-	if (t + 1 < end && t[1] == '\n')
+	}
+	if (t + 1 < end && t[1] == '\n') {
+		ls->term = LS_TERM_CRLF;
 		return t + 2;
+	}
+	ls->term = LS_TERM_CR;
 	ls->after_cr = true;
 	return t + 1;
 }
@@ -103,6 +109,7 @@ bool linesplit_next(struct linesplit *ls, const uint8_t **data, size_t *len, str
 		if (ls->after_cr) {
 			ls->after_cr = false;
 			if (*p == '\n') {
+				ls->term = LS_TERM_CRLF;
 				p++;
 				continue;
 			}
@@ -180,6 +187,18 @@ size_t linesplit_plain_run(const struct linesplit *ls, const uint8_t *data, size
 	return (size_t)(line - data);
 }
 
+void linesplit_skipped(struct linesplit *ls, const uint8_t *data, size_t n)
+{
+	/* Plain lines end in LF (after a CR or not), and none is carried over. */
+	const uint8_t *before = n >= 2 ? memrchr(data, '\n', n - 1) : NULL;
+
+	if (before)
+		ls->prev_term = before > data && before[-1] == '\r' ? LS_TERM_CRLF : LS_TERM_LF;
+	else
+		ls->prev_term = ls->term;
+	ls->term = n >= 2 && data[n - 2] == '\r' ? LS_TERM_CRLF : LS_TERM_LF;
+}
+
 size_t linesplit_begin_raw(struct linesplit *ls, const uint8_t *data, size_t len)
 {
 	bool lf_pending = ls->after_cr;
@@ -191,6 +210,10 @@ size_t linesplit_begin_raw(struct linesplit *ls, const uint8_t *data, size_t len
 bool linesplit_flush(struct linesplit *ls, struct bytes *line)
 {
 	ls->after_cr = false;
+	if (ls->len) {
+		ls->prev_term = ls->term;
+		ls->term = LS_TERM_NONE;
+	}
 	ls->discarding = false;
 	if (ls->len == 0)
 		return false;
@@ -204,4 +227,5 @@ void linesplit_gap(struct linesplit *ls)
 		ls->discarding = true;
 	ls->len = 0;
 	ls->after_cr = false;
+	ls->term = ls->prev_term = LS_TERM_NONE;
 }

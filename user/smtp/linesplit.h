@@ -27,12 +27,22 @@ enum linesplit_flag {
 	LS_SIZE_EXCEEDED = 1u << 2, /* contentline_size_exceeded */
 };
 
+/* How a line ended: what MTAs disagree on in the end of a message (SMTP
+ * smuggling, docs/smuggling.md). */
+enum linesplit_term {
+	LS_TERM_NONE = 0, /* no line yet, or one cut by a gap or the end */
+	LS_TERM_CRLF,
+	LS_TERM_LF,
+	LS_TERM_CR, /* while after_cr: an LF may still follow in the next delivery */
+};
+
 struct linesplit {
 	uint8_t *buf; /* partial line carried over between deliveries */
 	size_t len, cap, max;
-	bool after_cr;	 /* last line ended in a bare CR: an LF next belongs to it */
-	bool discarding; /* dropping the tail of a cut line, up to its terminator */
-	bool nul_seen;	 /* the direction's first NUL was already removed */
+	uint8_t term, prev_term; /* enum linesplit_term of the last line and the one before */
+	bool after_cr;		 /* last line ended in a bare CR: an LF next belongs to it */
+	bool discarding;	 /* dropping the tail of a cut line, up to its terminator */
+	bool nul_seen;		 /* the direction's first NUL was already removed */
 };
 
 void linesplit_init(struct linesplit *ls, size_t max);
@@ -56,6 +66,9 @@ bool linesplit_next(struct linesplit *ls, const uint8_t **data, size_t *len, str
  * skips those bytes instead of taking the lines one by one.
  */
 size_t linesplit_plain_run(const struct linesplit *ls, const uint8_t *data, size_t len);
+/* The caller skipped n > 0 bytes that linesplit_plain_run() allowed: the
+ * terminators are brought up to date. */
+void linesplit_skipped(struct linesplit *ls, const uint8_t *data, size_t n);
 
 /* The caller takes the next bytes raw (BDAT chunk): an LF completing a
  * CR-terminated line is skipped first. Returns the bytes skipped (0 or 1). */

@@ -133,6 +133,12 @@ struct smtp {
 	bool chunk_orig; /* direction carrying the chunk */
 	bool nul_reported, single_cr_reported;
 	bool inside_tls; /* the bytes are TLS plaintext: events say so */
+	/* End-of-data shapes (docs/smuggling.md): a "." line ended by a CR that
+	 * ended its delivery waits for the next byte (eod_prev: the terminator
+	 * before it); after an ambiguous end, commands up to the server's next
+	 * reply may be smuggled. */
+	bool eod_pending, eod_orig, after_ambiguous_eod;
+	uint8_t eod_prev;
 	/* Commands after first_cmd, a ring of queue_cap: in queue_inline
 	 * until a client pipelines more, then on the heap (an idle
 	 * connection must stay small: make bench, 2 KB per connection). */
@@ -182,14 +188,19 @@ static void unexpected(struct smtp *s, bool is_sender, const char *msg, struct b
 	emit(s, &ev);
 }
 
-static void weird(struct smtp *s, bool is_orig, const char *name, const char *addl)
+static void weird_bytes(struct smtp *s, bool is_orig, const char *name, struct bytes addl)
 {
 	struct event ev = {.type = EV_WEIRD, .is_orig = is_orig};
 
 	s->stats.anomalies++;
 	ev.weird.name = name;
-	ev.weird.addl = str_bytes(addl ? addl : "");
+	ev.weird.addl = addl;
 	emit(s, &ev);
+}
+
+static void weird(struct smtp *s, bool is_orig, const char *name, const char *addl)
+{
+	weird_bytes(s, is_orig, name, str_bytes(addl ? addl : ""));
 }
 
 static void request(struct smtp *s, const char *command, struct bytes arg)
@@ -953,6 +964,65 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 	emit(s, &ev);
 }
 
+/* ---- end-of-data shapes (SMTP smuggling, docs/smuggling.md) ------------- */
+
+/* The longest command excerpt a smtp_smuggled_command weird carries. */
+#define SMUGGLED_EXCERPT_MAX 64
+
+static const char *term_text(uint8_t term)
+{
+	return term == LS_TERM_CRLF ? "<CR><LF>" : term == LS_TERM_LF ? "<LF>" : "<CR>";
+}
+
+/* The "." line ended the message in our parser; prev and own are the line
+ * terminators before and after the dot. Anything but <CR><LF>.<CR><LF> is a
+ * marker MTAs disagree on. */
+static void eod_check(struct smtp *s, bool orig, uint8_t prev, uint8_t own)
+{
+	char addl[32];
+
+	s->eod_pending = false;
+	if ((prev == LS_TERM_CRLF && own == LS_TERM_CRLF) || prev == LS_TERM_NONE ||
+	    own == LS_TERM_NONE)
+		return;
+	snprintf(addl, sizeof(addl), "%s.%s", term_text(prev), term_text(own));
+	weird(s, orig, "smtp_ambiguous_end_of_data", addl);
+	s->after_ambiguous_eod = true;
+}
+
+static void eod_seen(struct smtp *s, bool orig)
+{
+	const struct linesplit *ls = &s->dir[orig].lines;
+
+	if (ls->after_cr) {
+		s->eod_pending = true;
+		s->eod_orig = orig;
+		s->eod_prev = ls->prev_term;
+		return;
+	}
+	eod_check(s, orig, ls->prev_term, ls->term);
+}
+
+/* After linesplit_next() on direction orig: the CR of a pending "." line is
+ * resolved once the splitter knows whether an LF followed: when it returns
+ * the next line (got: the dot's terminator has moved to prev_term; after_cr
+ * is that line's then), or has consumed the byte after the CR. */
+static void eod_resolve(struct smtp *s, bool orig, bool got)
+{
+	const struct linesplit *ls = &s->dir[orig].lines;
+
+	if (s->eod_pending && s->eod_orig == orig && (got || !ls->after_cr))
+		eod_check(s, orig, s->eod_prev, got ? ls->prev_term : ls->term);
+}
+
+static void smuggled_command(struct smtp *s, bool orig, const uint8_t *line, size_t len)
+{
+	if (!s->after_ambiguous_eod)
+		return;
+	weird_bytes(s, orig, "smtp_smuggled_command",
+		    (struct bytes){line, len < SMUGGLED_EXCERPT_MAX ? len : SMUGGLED_EXCERPT_MAX});
+}
+
 static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t len)
 {
 	char scratch[SASL_MECH_MAX + sizeof(" " REDACTED)];
@@ -971,6 +1041,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 		}
 		cmd = CMD_END_OF_DATA;
 		name = ".";
+		eod_seen(s, orig);
 	} else if (s->state == ST_IN_AUTH) {
 		cmd = CMD_AUTH_ANSWER;
 		name = "**";
@@ -986,6 +1057,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 							       : (struct bytes){line, word});
 			return;
 		}
+		smuggled_command(s, orig, line, len);
 		while (word < len && is_blank(line[word]))
 			word++;
 		arg = (struct bytes){line + word, len - word};
@@ -1027,6 +1099,7 @@ static void server_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 	const uint8_t *msg, *end = line + len;
 	int code = -1;
 
+	s->after_ambiguous_eod = false; /* the server has answered */
 	/* The server speaks only after the end of a body: skipped bytes hid it. */
 	if (sender->skip_len > 0) {
 		s->stats.skip_fallbacks++;
@@ -1161,12 +1234,15 @@ void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len)
 		}
 		if (in_plain_body(s, is_orig)) {
 			size_t plain = linesplit_plain_run(&d->lines, data, len);
+			if (plain)
+				linesplit_skipped(&d->lines, data, plain);
 			data += plain;
 			len -= plain;
 			if (!len)
 				break;
 		}
 		got = linesplit_next(&d->lines, &data, &len, &line, &flags);
+		eod_resolve(s, is_orig, got);
 		if (flags)
 			report_split_flags(s, is_orig, flags);
 		if (!got)
@@ -1218,6 +1294,8 @@ void smtp_end_of_direction(struct smtp *s, bool is_orig)
 
 	if (s->state == ST_IN_TLS)
 		return;
+	if (s->eod_pending && s->eod_orig == is_orig)
+		eod_check(s, is_orig, s->eod_prev, LS_TERM_CR); /* no LF will come */
 	if (linesplit_flush(&s->dir[is_orig].lines, &line))
 		process_line(s, is_orig, line);
 }

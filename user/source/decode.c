@@ -70,7 +70,8 @@ struct span {
 /* What decoding learns besides the segment itself. */
 struct frame_state {
 	struct segment *seg;
-	bool cut; /* the IP layer claims more bytes than were captured */
+	struct ip_fragment *frag; /* NULL: fragments are only counted */
+	bool cut;		  /* the IP layer claims more bytes than were captured */
 };
 
 static uint16_t rd16(const uint8_t *p)
@@ -141,8 +142,29 @@ static enum decode_result decode_ipv4(struct span s, struct frame_state *st)
 	size_t total_len = rd16(s.p + 2);
 	if (hdr_len < IPV4_HDR_LEN || hdr_len > s.cap || (total_len && total_len < hdr_len))
 		return DECODE_MALFORMED;
-	if (rd16(s.p + 6) & 0x3fff) /* MF or a fragment offset */
+	if (rd16(s.p + 6) & 0x3fff) { /* MF or a fragment offset */
+		if (st->frag) {
+			struct ip_fragment *f = st->frag;
+			const uint8_t *hdr = s.p;
+
+			memset(f, 0, sizeof(*f));
+			f->family = 4;
+			f->proto = s.p[9];
+			f->id = rd16(s.p + 4);
+			memcpy(f->saddr, s.p + 12, 4);
+			memcpy(f->daddr, s.p + 16, 4);
+			f->offset = (uint32_t)(rd16(s.p + 6) & 0x1fff) * 8;
+			f->more = rd16(s.p + 6) & 0x2000;
+			span_bound_ip(&s, total_len, st);
+			f->cut = st->cut || total_len == 0;
+			f->ip_hdr = hdr;
+			f->ip_hdr_len = hdr_len;
+			span_skip(&s, hdr_len);
+			f->data = s.p;
+			f->len = s.cap;
+		}
 		return DECODE_FRAGMENT;
+	}
 	if (s.p[9] != IPPROTO_TCP_NR)
 		return DECODE_NOT_TCP;
 
@@ -214,8 +236,27 @@ static enum decode_result decode_ipv6(struct span s, struct frame_state *st)
 		if (n == MAX_IPV6_EXT_HEADERS || hdr_len > s.cap)
 			return DECODE_MALFORMED;
 		/* An atomic fragment (offset 0, no MF) is a whole packet (RFC 6946). */
-		if (next == IPV6_FRAGMENT && rd16(s.p + 2) & 0xfff9)
+		if (next == IPV6_FRAGMENT && rd16(s.p + 2) & 0xfff9) {
+			if (st->frag) {
+				struct ip_fragment *f = st->frag;
+
+				memset(f, 0, sizeof(*f));
+				f->family = 6;
+				f->proto = s.p[0];
+				f->id = rd32(s.p + 4);
+				memcpy(f->saddr, packet.p + 8, 16);
+				memcpy(f->daddr, packet.p + 24, 16);
+				f->offset = rd16(s.p + 2) & 0xfff8;
+				f->more = s.p[3] & 1;
+				f->cut = st->cut || payload_len == 0;
+				f->ip_hdr = packet.p;
+				f->ip_hdr_len = IPV6_HDR_LEN;
+				span_skip(&s, hdr_len);
+				f->data = s.p;
+				f->len = s.cap;
+			}
 			return DECODE_FRAGMENT;
+		}
 		if (next == IPV6_HOP_BY_HOP && payload_len == 0) {
 			uint32_t jumbo = ipv6_jumbo_len(s.p, hdr_len);
 			if (jumbo) {
@@ -344,11 +385,23 @@ bool decode_link_supported(int dlt)
 	return decode_link(dlt, (struct span){0}, &st) != DECODE_UNSUPPORTED;
 }
 
-enum decode_result decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
-				struct segment *seg, struct decode_stats *stats)
+enum decode_result decode_ip_packet(const uint8_t *packet, size_t len, struct segment *seg)
 {
 	struct segment out = {.ts_ns = seg->ts_ns};
 	struct frame_state st = {.seg = &out};
+	enum decode_result r = decode_ip_any((struct span){packet, len, len}, &st);
+
+	if (r == DECODE_OK)
+		*seg = out;
+	return r;
+}
+
+enum decode_result decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
+				struct segment *seg, struct ip_fragment *frag,
+				struct decode_stats *stats)
+{
+	struct segment out = {.ts_ns = seg->ts_ns};
+	struct frame_state st = {.seg = &out, .frag = frag};
 	struct span s = {.p = frame, .cap = caplen, .wire = wirelen < caplen ? caplen : wirelen};
 
 	stats->frames++;

@@ -14,9 +14,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "source/ipfrag.h"
 #include "source/pcap_source.h"
 
 #define NSEC_PER_SEC 1000000000ull
+/* IP reassembly limits (docs/reassembly.md, "IP fragments"): Linux's
+ * defaults (ipfrag_time 30 s, ipfrag_high_thresh 4 MB). */
+#define FRAG_TIMEOUT_NS	   (30 * NSEC_PER_SEC)
+#define FRAG_MAX_BYTES	   (4u << 20)
+#define FRAG_MAX_DATAGRAMS 1024u
 
 /* A record's time in nanoseconds since the epoch. Classic pcap stores the
  * seconds in an unsigned 32-bit field (up to 2106-02-07), which libpcap 1.10
@@ -67,6 +73,44 @@ static pcap_t *open_capture(const char *path)
 	return pc;
 }
 
+/* A fragment: a datagram it completes goes on as a segment; overlapping
+ * copies that differ are the weird fragment_inconsistency (Zeek's name) on
+ * the datagram's connection, when its ports were seen and it has one. */
+static void fragment(struct pipeline *p, struct ipfrag *frags, struct segment *seg,
+		     const struct ip_fragment *f)
+{
+	const uint8_t *packet;
+	size_t len;
+	struct ipfrag_note note;
+	enum ipfrag_verdict v = ipfrag_add(frags, seg->ts_ns, f, &packet, &len, &note);
+
+	if (note.inconsistent && note.ports_known && f->proto == 6) {
+		struct segment key = {.ts_ns = seg->ts_ns, .family = f->family};
+		char addl[48];
+		int n = snprintf(addl, sizeof(addl), "id=%u offset=%u %s", f->id, f->offset,
+				 v == IPFRAG_DISCARDED ? "datagram discarded" : "first copy kept");
+
+		memcpy(key.saddr, f->saddr, sizeof(key.saddr));
+		memcpy(key.daddr, f->daddr, sizeof(key.daddr));
+		key.sport = note.sport;
+		key.dport = note.dport;
+		pipeline_weird(p, &key, "fragment_inconsistency",
+			       (struct bytes){(const uint8_t *)addl, (size_t)n});
+	}
+	if (v == IPFRAG_COMPLETE && decode_ip_packet(packet, len, seg) == DECODE_OK)
+		pipeline_segment(p, seg);
+}
+
+static void add_frag_stats(struct decode_stats *stats, const struct ipfrag *frags)
+{
+	const struct ipfrag_stats *fs = ipfrag_stats(frags);
+
+	stats->frag_datagrams += fs->datagrams;
+	stats->frag_overlaps += fs->overlaps;
+	stats->frag_inconsistent += fs->inconsistent;
+	stats->frag_dropped += fs->timeouts + fs->evicted + fs->invalid;
+}
+
 int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats,
 		     pcap_source_stop_fn stop, void *stop_ctx)
 {
@@ -83,6 +127,12 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 		return -1;
 	}
 
+	struct ipfrag *frags = ipfrag_new(FRAG_MAX_BYTES, FRAG_MAX_DATAGRAMS, FRAG_TIMEOUT_NS);
+	if (!frags) {
+		fprintf(stderr, "smtpmon: out of memory\n");
+		pcap_close(pc);
+		return -1;
+	}
 	struct pcap_pkthdr *hdr;
 	const u_char *frame;
 	unsigned long long packets = 0;
@@ -91,6 +141,7 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 	int r;
 	while ((r = pcap_next_ex(pc, &hdr, &frame)) == 1) {
 		struct segment seg;
+		struct ip_fragment frag;
 
 		packets++;
 		seg.ts_ns = record_time_ns(&hdr->ts);
@@ -102,12 +153,26 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 			last_tick_ns = seg.ts_ns;
 			ticked = true;
 		}
-		if (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, stats) == DECODE_OK)
+		switch (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, &frag, stats)) {
+		case DECODE_OK:
 			pipeline_segment(p, &seg);
-		if (stop && stop(stop_ctx)) {
-			pcap_close(pc);
-			return 1;
+			break;
+		case DECODE_FRAGMENT:
+			fragment(p, frags, &seg, &frag);
+			break;
+		default:
+			break;
 		}
+		if (stop && stop(stop_ctx))
+			break;
+	}
+	/* Datagrams still incomplete are dropped with the table. */
+	stats->frag_dropped += ipfrag_held_datagrams(frags);
+	add_frag_stats(stats, frags);
+	ipfrag_free(frags);
+	if (r == 1) {
+		pcap_close(pc);
+		return 1;
 	}
 
 	/* A damaged record ends the file, but what came before it stands: the
