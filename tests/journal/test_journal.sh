@@ -330,7 +330,7 @@ def err(msg):
     errors.append(msg)
 
 # The specification, written out here rather than taken from the code.
-PRIORITY = {"smtp_request": "6", "smtp_reply": "6", "smtp_connection": "6",
+PRIORITY = {"smtp_request": "6", "smtp_reply": "6", "smtp_connection": "6", "file": "6",
             "smtp_starttls": "5", "smtp_unexpected": "4", "content_gap": "4", "weird": "4"}
 MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "smtp_reply": "2776601b33004b3387b96f1926595d5d",
@@ -338,7 +338,8 @@ MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "smtp_unexpected": "017d0be3525f476fb04d6fd254e68001",
               "content_gap": "fa7e2afda2174f46b64bcf72ae69d228",
               "smtp_connection": "97ef2b028dfb4179a45ef283e0897ff9",
-              "weird": "e77448ff73344ed990d3ea3281ada07f"}
+              "weird": "e77448ff73344ed990d3ea3281ada07f",
+              "file": "8bb921fd34494e898b2e9e47db4c9169"}
 MESSAGE_MAX = 256  # bytes of the text line
 
 def priority(ev):

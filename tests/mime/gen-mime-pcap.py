@@ -11,6 +11,8 @@ usage: gen-mime-pcap.py SCENARIO OUT.pcap [ARG]
   hostile       one session per hostile shape (see MESSAGES below)
   attachment N  one message with an N-byte attachment (base64) of
                 deterministic pseudo-random bytes; prints its sha256
+  many N SIZE   N such sessions one after the other (the cost measurement of
+                docs/mime.md)
 """
 import base64
 import hashlib
@@ -129,6 +131,10 @@ def main():
     if scenario == "hostile":
         for n, (msg, bdat) in enumerate(hostile(), 1):
             us = session(w, n, msg, bdat, us)
+    elif scenario == "many" and len(sys.argv) == 5:
+        msg, _ = attachment(int(sys.argv[4]))
+        for n in range(1, int(sys.argv[3]) + 1):
+            us = session(w, n, msg, False, us)
     elif scenario == "attachment" and len(sys.argv) == 4:
         msg, digest = attachment(int(sys.argv[3]))
         session(w, 1, msg, False, us)

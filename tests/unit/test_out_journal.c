@@ -142,6 +142,44 @@ static void test_reply(void **state)
 	expect_entry(&ev, want);
 }
 
+/* A file: its own MESSAGE_ID, files.log fields as SMTP_*, digests in hex. */
+static void test_file(void **state)
+{
+	static const uint8_t md5[16] = {0x58, 0xaf, 0xf3, 0xaf, 0x22, 0x80, 0x7b, 0xc5,
+					0xf4, 0xb6, 0x35, 0x7e, 0xa0, 0x03, 0x82, 0x56};
+	struct event ev = base(EV_FILE, true);
+	const char *const want[] = {
+	    "MESSAGE=" TEXT_ID " -- 10.0.0.2:25 file FmFp351N5nhsMmAfQg depth=3 text/plain "
+	    "\"NEWS.txt\" seen_bytes=77 missing_bytes=0 md5=58aff3af22807bc5f4b6357ea0038256",
+	    COMMON("6", "8bb921fd34494e898b2e9e47db4c9169"),
+	    "SMTP_EVENT=file",
+	    "SMTP_FUID=FmFp351N5nhsMmAfQg",
+	    "SMTP_SOURCE=SMTP",
+	    "SMTP_DEPTH=3",
+	    "SMTP_TRANS_DEPTH=2",
+	    "SMTP_MIME_TYPE=text/plain",
+	    "SMTP_FILENAME=NEWS.txt",
+	    "SMTP_DURATION=0.000000",
+	    "SMTP_IS_ORIG=true",
+	    "SMTP_SEEN_BYTES=77",
+	    "SMTP_MISSING_BYTES=0",
+	    "SMTP_TIMEDOUT=false",
+	    "SMTP_MD5=58aff3af22807bc5f4b6357ea0038256",
+	    NULL,
+	};
+
+	(void)state;
+	strcpy(ev.file.fuid, "FmFp351N5nhsMmAfQg");
+	ev.file.depth = 3;
+	ev.file.trans_depth = 2;
+	ev.file.mime_type = BYTES_LIT("text/plain");
+	ev.file.filename = BYTES_LIT("NEWS.txt");
+	ev.file.seen_bytes = 77;
+	ev.file.content_seen = true;
+	ev.file.md5 = md5;
+	expect_entry(&ev, want);
+}
+
 static void test_starttls_unexpected_gap_weird(void **state)
 {
 	struct event tls = base(EV_SMTP_STARTTLS, false),
@@ -336,6 +374,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_request_value_is_the_decoded_json_value),
 	    cmocka_unit_test(test_reply),
+	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_starttls_unexpected_gap_weird),
 	    cmocka_unit_test(test_connection_priority_by_end),
 	    cmocka_unit_test(test_data_never_sent),
