@@ -331,6 +331,7 @@ def err(msg):
 
 # The specification, written out here rather than taken from the code.
 PRIORITY = {"smtp_request": "6", "smtp_reply": "6", "smtp_connection": "6", "file": "6",
+            "smtp_transaction": "6",
             "smtp_starttls": "5", "smtp_unexpected": "4", "content_gap": "4", "weird": "4"}
 MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "smtp_reply": "2776601b33004b3387b96f1926595d5d",
@@ -339,7 +340,10 @@ MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "content_gap": "fa7e2afda2174f46b64bcf72ae69d228",
               "smtp_connection": "97ef2b028dfb4179a45ef283e0897ff9",
               "weird": "e77448ff73344ed990d3ea3281ada07f",
-              "file": "8bb921fd34494e898b2e9e47db4c9169"}
+              "file": "8bb921fd34494e898b2e9e47db4c9169",
+              "smtp_transaction": "c5848e0952c641d0b35e051fa428341c"}
+# Fields one entry may repeat (journalctl -o json: an array of strings): the recipients.
+REPEATED = {"SMTP_RCPT", "SMTP_RCPT_STATUS"}
 MESSAGE_MAX = 256  # bytes of the text line
 
 def priority(ev):
@@ -388,7 +392,8 @@ for n, ((ev, text), ent) in enumerate(zip(pairs, entries)):
     where = "entry %d (%s)" % (n, ev["event"])
     seen_types[ev["event"]] += 1
     for k, v in ent.items():
-        if not isinstance(v, str):
+        if not isinstance(v, str) and not (k in REPEATED and isinstance(v, list) and
+                                           all(isinstance(x, str) for x in v)):
             err("%s: field %s is not a string: %r" % (where, k, v))
     if not isinstance(ent.get("MESSAGE"), str):
         continue
@@ -404,6 +409,24 @@ for n, ((ev, text), ent) in enumerate(zip(pairs, entries)):
     want = {}
     for k, v in ev.items():
         name = "SMTP_" + k.replace("id.", "").upper()
+        if ev["event"] == "smtp_transaction":
+            # out_journal.c: SMTP_MSGID; a list is one field joined by ','; one
+            # SMTP_RCPT (address) and one SMTP_RCPT_STATUS ("address code text")
+            # per recipient
+            if k == "msg_id":
+                name = "SMTP_MSGID"
+            if k == "rcpt_status":
+                one = lambda x: x[0] if len(x) == 1 else x
+                if v:
+                    want["SMTP_RCPT"] = one([r["addr"] for r in v])
+                    want["SMTP_RCPT_STATUS"] = one(
+                        [r["addr"] + (" %s %s" % (r["code"], r["text"]) if "code" in r else "")
+                         for r in v])
+                continue
+            if isinstance(v, list):
+                if v:
+                    want[name] = ",".join(v)
+                continue
         want[name] = "true" if v is True else "false" if v is False else v
     got = {k: v for k, v in ent.items() if k.startswith("SMTP_")}
     for name in sorted(set(want) | set(got)):
