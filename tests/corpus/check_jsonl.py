@@ -39,12 +39,20 @@ FIELDS = {
                          ("user_agent", S), ("tls", B), ("fuids", L), ("subject_decoded", S),
                          ("rcpt_status", L), ("queue_id", S), ("outcome", S),
                          ("outcome_code", I), ("body_bytes", I), ("community_id", S)],
+    # files.log fields and ours (out_common.c, file_fields); content_seen only when
+    # false, and then no sizes, timedout or digests
+    "file": [("fuid", S), ("source", S), ("depth", I), ("trans_depth", I), ("mime_type", S),
+             ("declared_type", S), ("filename", S), ("duration", N), ("is_orig", B),
+             ("content_seen", B), ("seen_bytes", I), ("missing_bytes", I), ("timedout", B),
+             ("parent_fuid", S), ("md5", S), ("sha1", S), ("sha256", S)],
 }
 # Unset fields are left out.
 OPTIONAL = {("weird", "addl")} | {("smtp_transaction", k) for k in (
     "helo", "mailfrom", "rcptto", "date", "from", "to", "cc", "reply_to", "msg_id",
     "in_reply_to", "subject", "x_originating_ip", "first_received", "second_received",
-    "last_reply", "user_agent", "subject_decoded", "queue_id", "outcome_code", "body_bytes")}
+    "last_reply", "user_agent", "subject_decoded", "queue_id", "outcome_code", "body_bytes")} | {
+    ("file", k) for k in ("mime_type", "declared_type", "filename", "content_seen", "seen_bytes",
+                          "missing_bytes", "timedout", "parent_fuid", "md5", "sha1", "sha256")}
 OUTCOMES = {"accepted", "rejected", "aborted_rset", "aborted_quit", "aborted_gap",
             "aborted_tls", "aborted_mail", "aborted_end"}
 ENDS = {"FIN", "RST", "timeout", "eviction", "end_of_input"}

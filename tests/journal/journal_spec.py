@@ -43,7 +43,31 @@ def priority(fields):
 
 
 def fields_of(ev):
+    if ev["event"] == "smtp_transaction":
+        return transaction_fields(ev)
     return {"SMTP_" + k.replace("id.", "", 1).upper(): json_text(v) for k, v in ev.items()}
+
+
+def transaction_fields(ev):
+    """smtp_transaction: SMTP_MSGID for msg_id; a list is one field joined by ','; one
+    SMTP_RCPT (address) and one SMTP_RCPT_STATUS ("address code text") per recipient,
+    which journalctl -o json shows as a string for one and a list for several."""
+    want = {}
+    for k, v in ev.items():
+        name = "SMTP_MSGID" if k == "msg_id" else "SMTP_" + k.replace("id.", "", 1).upper()
+        if k == "rcpt_status":
+            one = lambda x: x[0] if len(x) == 1 else x
+            if v:
+                want["SMTP_RCPT"] = one([r["addr"] for r in v])
+                want["SMTP_RCPT_STATUS"] = one(
+                    [r["addr"] + (" %s %s" % (r["code"], r["text"]) if "code" in r else "")
+                     for r in v])
+        elif isinstance(v, list):
+            if v:
+                want[name] = ",".join(v)
+        else:
+            want[name] = json_text(v)
+    return want
 
 
 def reply_text(text):

@@ -46,4 +46,24 @@ else
 	live_fail "records agree with Postfix's log"
 	grep -v 'reject\|message-id\|from=\|to=' "$LAB_MAILLOG" | tail -5
 fi
+
+# --bodies skip: the same UTF-8 message; its record still has the header fields.
+live_start "$LAB_SRV_NS" "$d/skip.json" "$d/skip.err" 2 -i "$LAB_SRV_IF" --bodies skip \
+	--events smtp_transaction || { live_fail "smtpmon --bodies skip starts"; live_done; }
+head -c 300000 /dev/urandom >"$d/skip.bin"
+lab_swaks --to "$LAB_RCPT" --header "Subject: $encoded" --attach "$d/skip.bin" --suppress-data \
+	>"$d/skip.client.log" 2>&1 ||
+	live_fail "--bodies skip client"
+lab_wait_idle
+sleep 0.5
+live_stop TERM
+qid=$(sed -n 's/.*250 2.0.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$d/skip.client.log" | tail -1)
+msgid=$(sed -n "s/.*postfix\/cleanup\[[0-9]*\]: $qid: message-id=\(.*\)/\1/p" "$LAB_MAILLOG")
+rec=$(jq -c --arg q "$qid" 'select(.queue_id == $q)' "$d/skip.json")
+live_check "--bodies skip: record of $qid has msg_id $msgid" \
+	test -n "$qid" -a -n "$msgid" -a "$(jq -r .msg_id <<<"$rec")" = "$msgid"
+live_check "--bodies skip: subject_decoded is the client's subject" \
+	test "$(jq -r .subject_decoded <<<"$rec")" = "$subject"
+live_check "--bodies skip: the body was skipped ($(live_counter "$d/skip.err" skipped_bytes) bytes)" \
+	test "$(live_counter "$d/skip.err" skipped_bytes)" -gt 100000
 live_done

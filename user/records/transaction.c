@@ -107,7 +107,7 @@ static void record_free(struct smtp_transaction *t)
 				&t->from,	    &t->reply_to,	 &t->msg_id,
 				&t->in_reply_to,    &t->subject,	 &t->x_originating_ip,
 				&t->first_received, &t->second_received, &t->last_reply,
-				&t->user_agent,	    &t->queue_id};
+				&t->user_agent,	    &t->queue_id,	 &t->subject_decoded};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		str_free(strs[i]);
