@@ -45,6 +45,7 @@ demo_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-so
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev libclang-rt-14-dev clang-format
 	tcpdump tshark jq python3 procps psmisc coreutils util-linux msmtp
 	systemd systemd-container logrotate mandoc bc time python3-prometheus-client iperf3
+	prometheus python3-yaml
 	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils)
 
 usage() {
