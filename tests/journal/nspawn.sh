@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 # nspawn.sh - the throwaway systemd container of test_unit.sh and test_deb.sh: this host's
 # tree booted by systemd-nspawn (systemd as PID 1, private network), entered with nsenter.
 # Source it after `cd` to the repository root.
