@@ -40,13 +40,15 @@ demo_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-so
 # scripts call, systemd for the journal and unit tests (journald, systemd-analyze,
 # systemd-nspawn) and logrotate for the installed snippet, the unit tests (cmocka), the
 # sanitizer and fuzzer runtimes, clang-format, mandoc for the man pages; bc and time for make
-# bench; the kernel matrix (tests/kernels): QEMU, a static busybox for the guest, and what
-# builds its initramfs (cpio, xz and zstd for modules, file, strings from binutils); the
-# libraries of Exim, which tests/live/test_tls_exim.sh unpacks from its package (apt-get
-# download) and runs without installing it.
+# bench; Prometheus and python3-yaml for the contrib/ rules and dashboard, debhelper for the
+# .deb (tests/journal/test_deb.sh); the kernel matrix (tests/kernels): QEMU, a static busybox
+# for the guest, and what builds its initramfs (cpio, xz and zstd for modules, file, strings
+# from binutils); the libraries of Exim, which tests/live/test_tls_exim.sh unpacks from its
+# package (apt-get download) and runs without installing it.
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev libclang-rt-14-dev clang-format
 	tcpdump tshark jq python3 procps psmisc coreutils util-linux msmtp
 	systemd systemd-container logrotate mandoc bc time python3-prometheus-client iperf3
+	prometheus python3-yaml debhelper dpkg-dev fakeroot
 	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils
 	libgnutls-dane0 libunbound8 libevent-2.1-7 libdb5.3 libidn12 libpcre2-8-0 libnsl2)
 

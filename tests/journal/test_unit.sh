@@ -71,27 +71,11 @@ unit=systemd/smtpmon.service
 [ -x "$build/smtpmonctl" ] || { echo "FAIL: $build/smtpmonctl not built (make)"; exit 1; }
 
 tmp=$(mktemp -d /tmp/smtpmon-unit.XXXXXX)
-nspawn_pid=
-# What systemd-analyze and systemd-nspawn leave in /run/systemd: removed if new.
-leftovers=()
-for f in /run/systemd/nspawn /run/systemd/nspawn-root /run/systemd/systemd-units-load; do
-	[[ -e $f ]] || leftovers+=("$f")
-done
+. tests/journal/nspawn.sh
+ct_leftovers_note
 cleanup()
 {
-	if [[ -n $nspawn_pid ]] && kill -0 "$nspawn_pid" 2>/dev/null; then
-		# SIGTERM halts the container cleanly; a second one (or SIGKILL) cuts it short.
-		kill -TERM "$nspawn_pid"
-		for _ in $(seq 100); do
-			kill -0 "$nspawn_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$nspawn_pid" 2>/dev/null
-		wait "$nspawn_pid" 2>/dev/null
-	fi
-	for f in "${leftovers[@]}"; do
-		rm -rf "$f"
-	done
+	ct_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -206,28 +190,14 @@ e2e=$tmp/e2e
 usr_local=$tmp/usr-local
 mkdir -p "$e2e" "$usr_local"
 cp tests/journal/unit_lab.py "$e2e/"
-systemd-nspawn --directory=/ --volatile=yes --boot --register=no --keep-unit \
-	--private-network --console=pipe --capability=all \
+if ! ct_boot "$tmp/nspawn.log" --volatile=yes --capability=all \
 	--system-call-filter='bpf perf_event_open' --bind-ro="$PWD:/opt/src" \
 	--bind-ro="$build:/opt/build" --bind="$usr_local:/usr/local" --bind="$e2e:/opt/e2e" -- \
 	systemd.mask=systemd-networkd-wait-online.service systemd.mask=postfix.service \
-	systemd.mask=postfix@-.service >"$tmp/nspawn.log" 2>&1 &
-nspawn_pid=$!
-
-container=
-for _ in $(seq 150); do
-	container=$(pgrep -P "$nspawn_pid" | head -1)
-	[[ -n $container ]] && nsenter -t "$container" -a test -S /run/systemd/private 2>/dev/null && break
-	container=
-	kill -0 "$nspawn_pid" 2>/dev/null || break
-	sleep 0.1
-done
-if [[ -z $container ]]; then
-	echo "FAIL: the container did not boot:"
-	cat "$tmp/nspawn.log"
+	systemd.mask=postfix@-.service; then
+	echo "FAIL: the container did not boot"
 	exit 1
 fi
-in_ct() { timeout 60 nsenter -t "$container" -a "$@"; }
 in_ct systemctl is-system-running --wait >/dev/null # "degraded" is normal here (empty /etc)
 
 if in_ct make --no-print-directory -s -C /opt/src -o all install BUILD=/opt/build \
