@@ -11,8 +11,9 @@
 #   fuzz_smtp    Zeek's SMTP fuzzer seeds (*.pkt) as they are, plus one script
 #                per TCP flow on port 25/587 of every corpus capture (payloads
 #                in capture order, in the same 0x01 "PKT" dir format)
-#   fuzz_packet  the first frames of every corpus capture, in the harness's
-#                link-index + 16-bit-length framing
+#   fuzz_packet  the first frames of every corpus capture, and of the IP fragment captures
+#                of tests/tools/gen-frag-pcap.py, in the harness's link-index +
+#                16-bit-length framing
 #   fuzz_json    the SMTP payloads above, each as one string
 # A crash, leak, timeout, out-of-memory or undefined behaviour fails the run (exit 1); libFuzzer's
 # reproducer is kept as build/fuzz-findings/<harness>-crash-<sha1> (or
@@ -56,6 +57,7 @@ import glob
 import hashlib
 import os
 import struct
+import subprocess
 import sys
 
 corpus, work = sys.argv[1], sys.argv[2]
@@ -154,6 +156,11 @@ for pkt in glob.glob(os.path.join(corpus, "zeek/traces/extras/fuzz-smtp-corpus/*
     write("json", os.path.basename(pkt), seed[:4096])
 
 captures = sorted(glob.glob(os.path.join(corpus, "**/*.pcap*"), recursive=True))
+# IP fragments (IPv4, IPv6, overlapping, duplicate): no corpus capture has them.
+for scenario in ("v4", "v6", "overlap", "dup"):
+    path = os.path.join(work, "frag-%s.pcap" % scenario)
+    subprocess.run([sys.executable, "tests/tools/gen-frag-pcap.py", scenario, path], check=True)
+    captures.append(path)
 for path in captures:
     tag = hashlib.sha1(path.encode()).hexdigest()[:10] + "-" + os.path.basename(path)
     link, frames = pcap_frames(path)
