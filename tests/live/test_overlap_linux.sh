@@ -89,4 +89,6 @@ done <"$d/replies"
 live_check "every shape ran" test "$(wc -l <"$d/replies")" -eq ${#shapes[@]}
 frags=$(live_counter "$d/live.err" fragments)
 live_check "live: the kernel counted the 4 fragments ($frags)" test "${frags:-0}" -ge 4
+per_if=$(sed -n "s/^smtpmon: fragments skipped:.* $LAB_SRV_IF \([0-9]*\).*/\1/p" "$d/live.err")
+live_check "live: ... and per interface ($LAB_SRV_IF $per_if)" test "${per_if:-0}" -ge 4
 live_done
