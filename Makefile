@@ -16,6 +16,7 @@
 #   make install    programs, unit, sysusers.d entry, catalog, man pages, example
 #                   /etc/smtpmon/smtpmon.conf, /etc/logrotate.d/smtpmon (PREFIX, DESTDIR,
 #                   SYSCONFDIR)
+#   make uninstall  removes what make install installed (edited config and snippet kept)
 
 BUILD ?= build
 OBJ := $(BUILD)/obj
@@ -38,7 +39,7 @@ VERSION := $(or $(strip $(VERSION)),unknown)
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror
 ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) $(EXTRA_CFLAGS)
-LIBS := -lpcap -lbpf -lelf -lz -lsystemd -linih -lcap -lmicrohttpd -lpthread
+LIBS := -lpcap -lbpf -lelf -lz -lsystemd -linih -lcap -lmicrohttpd -lpthread -lcrypto -lmagic
 LDFLAGS += $(EXTRA_LDFLAGS)
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(WARN) \
@@ -237,6 +238,38 @@ install: all
 ifeq ($(DESTDIR),)
 	$(Q)if command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/smtpmon.conf; fi
+	$(Q)if command -v journalctl >/dev/null; then journalctl --update-catalog; fi
+	$(Q)if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+endif
+
+# uninstall removes what install installed, with the same PREFIX, DESTDIR and SYSCONFDIR: the
+# programs, unit, sysusers.d entry, catalog and man pages; the configuration and the logrotate
+# snippet only while they equal the examples (an edited one is the operator's and is kept,
+# with a line saying so), then /etc/smtpmon if that leaves it empty. The smtpmon group and
+# the output files under /var/log/smtpmon stay (as a package's remove, not purge, would).
+# Without DESTDIR a running service is stopped and disabled first, then the catalog and
+# systemd are told.
+INSTALLED := $(DESTDIR)$(SBINDIR)/smtpmon $(DESTDIR)$(SBINDIR)/smtpmonctl \
+	$(DESTDIR)$(UNITDIR)/smtpmon.service $(DESTDIR)$(SYSUSERSDIR)/smtpmon.conf \
+	$(DESTDIR)$(CATALOGDIR)/smtpmon.catalog $(DESTDIR)$(MANDIR)/man8/smtpmon.8 \
+	$(DESTDIR)$(MANDIR)/man8/smtpmonctl.8 $(DESTDIR)$(MANDIR)/man5/smtpmon.conf.5
+
+.PHONY: uninstall
+uninstall:
+ifeq ($(DESTDIR),)
+	$(Q)if [ -d /run/systemd/system ] && systemctl cat smtpmon.service >/dev/null 2>&1; then \
+		systemctl disable --now smtpmon.service; fi
+endif
+	$(Q)rm -f $(INSTALLED)
+	$(Q)for f in $(CONF):etc/smtpmon.conf $(LOGROTATE):etc/smtpmon.logrotate; do \
+		dst=$${f%%:*}; src=$${f#*:}; \
+		if [ ! -e "$$dst" ]; then :; \
+		elif cmp -s "$$dst" "$$src"; then rm -f "$$dst"; \
+		else echo "  kept     $$dst (changed since install)"; fi; \
+	done
+	$(Q)if [ -d $(DESTDIR)$(SYSCONFDIR)/smtpmon ]; then \
+		rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/smtpmon; fi
+ifeq ($(DESTDIR),)
 	$(Q)if command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 	$(Q)if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 endif

@@ -231,9 +231,12 @@ struct smtpmon_tls_rec {
 	__u8 op;	   /* enum smtpmon_tls_op */
 	__u8 role;	   /* enum smtpmon_tls_role */
 	__u8 lib;	   /* enum smtpmon_tls_lib */
-	__u8 laddr[16];	   /* the process's address; IPv4 in the first 4 bytes */
-	__u8 raddr[16];	   /* the peer's */
-	__u16 lport;	   /* host byte order */
+	__u8 flags;	   /* SMTPMON_TLS_REC_* */
+	__u8 pad[3];
+	__u64 object;	/* the TLS object (SSL *, gnutls_session_t): the key of tls_skip */
+	__u8 laddr[16]; /* the process's address; IPv4 in the first 4 bytes */
+	__u8 raddr[16]; /* the peer's */
+	__u16 lport;	/* host byte order */
 	__u16 rport;
 	char comm[16];
 	__u8 payload[];
@@ -248,7 +251,34 @@ enum smtpmon_tls_stat {
 	SMTPMON_TLS_STAT_RING_DROPS,	  /* records lost: ring full */
 	SMTPMON_TLS_STAT_RING_DROP_BYTES, /* plaintext bytes lost: ring full */
 	SMTPMON_TLS_STAT_TRUNCATED_BYTES, /* bytes of a call beyond SMTPMON_TLS_PIECES records */
+	SMTPMON_TLS_STAT_SKIPPED_BYTES,	  /* message body bytes not copied (--bodies=skip) */
 	SMTPMON_TLS_STAT_MAX,
+};
+
+/* Record flags. SKIPPED: a message body user space asked not to copy
+ * (tls_skip); payload_len is the call's length, copied_len at most
+ * SMTPMON_SKIP_TAIL: its last bytes, so that user space sees the end marker
+ * the kernel looks for. */
+#define SMTPMON_TLS_REC_SKIPPED 0x01
+
+/* --bodies=skip inside TLS (docs/body-skip.md, docs/tls-plaintext.md): the
+ * map "tls_skip", keyed by TLS object and process (as the probes' sessions),
+ * lists the TLS objects whose client-to-server bytes are a message body now.
+ * User space adds an entry when a BDAT chunk or a DATA body past its header
+ * block starts, and deletes it when the body is over; the kernel deletes it
+ * when it copies the end (chunk_end reached, a DATA end marker at the end of
+ * a call) or when the server sends (a server only speaks after a body). */
+struct smtpmon_tls_key {
+	__u64 object;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct smtpmon_tls_skip {
+	__u64 chunk_end; /* user space: BDAT, offset one past the chunk; 0: DATA body */
+	__u64 tail_end;	 /* BPF: offset after tail (DATA) */
+	__u32 tail;	 /* BPF: the body's last 4 bytes so far, first byte highest */
+	__u32 pad;
 };
 
 #endif /* SMTPMON_H */

@@ -67,12 +67,6 @@ struct {
 	__type(value, struct call);
 } calls SEC(".maps");
 
-struct session_key {
-	__u64 object;
-	__u32 tgid;
-	__u32 pad;
-};
-
 enum tie {
 	TIE_UNKNOWN = 0, /* no socket seen yet */
 	TIE_MONITORED,
@@ -96,9 +90,16 @@ struct session {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct session_key);
+	__type(key, struct smtpmon_tls_key);
 	__type(value, struct session);
 } sessions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct smtpmon_tls_key);
+	__type(value, struct smtpmon_tls_skip);
+} tls_skip SEC(".maps");
 
 struct lib_stats {
 	__u64 stats[SMTPMON_TLS_STAT_MAX];
@@ -183,9 +184,44 @@ int gnutls_recv(struct pt_regs *ctx)
 		     SMTPMON_TLS_GNUTLS);
 }
 
+/* Threads inside gnutls_record_uncork: a corked gnutls_record_send passed its
+ * bytes already (they were copied then); uncork sends them again through
+ * gnutls_record_send, which must not copy them twice. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u8);
+} uncorking SEC(".maps");
+
+SEC("uprobe")
+int gnutls_uncork(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	(void)ctx;
+	bpf_map_update_elem(&uncorking, &id, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("uretprobe")
+int gnutls_uncork_ret(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	(void)ctx;
+	bpf_map_delete_elem(&uncorking, &id);
+	return 0;
+}
+
 SEC("uprobe")
 int gnutls_send(struct pt_regs *ctx)
 {
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (bpf_map_lookup_elem(&uncorking, &id))
+		return 0;
 	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM2(ctx), NULL,
 		     SMTPMON_TLS_WRITE, SMTPMON_TLS_GNUTLS);
 }
@@ -194,10 +230,11 @@ int gnutls_send(struct pt_regs *ctx)
 SEC("uprobe")
 int tls_free(struct pt_regs *ctx)
 {
-	struct session_key key = {.object = (__u64)PT_REGS_PARM1(ctx),
-				  .tgid = bpf_get_current_pid_tgid() >> 32};
+	struct smtpmon_tls_key key = {.object = (__u64)PT_REGS_PARM1(ctx),
+				      .tgid = bpf_get_current_pid_tgid() >> 32};
 
 	bpf_map_delete_elem(&sessions, &key);
+	bpf_map_delete_elem(&tls_skip, &key);
 	return 0;
 }
 
@@ -297,6 +334,7 @@ struct copy {
 	__u64 buf;
 	__u64 offset;
 	__u32 len, done;
+	__u64 object;
 	__u32 tgid;
 	__u8 op, lib;
 	bool lost; /* a reservation failed: the rest is dropped too */
@@ -346,6 +384,8 @@ static long copy_piece(__u32 index, struct copy *c)
 	r->op = c->op;
 	r->role = s->role;
 	r->lib = c->lib;
+	r->flags = 0;
+	r->object = c->object;
 	__builtin_memcpy(r->laddr, s->laddr, sizeof(r->laddr));
 	__builtin_memcpy(r->raddr, s->raddr, sizeof(r->raddr));
 	r->lport = s->lport;
@@ -370,11 +410,100 @@ static long copy_piece(__u32 index, struct copy *c)
 	return 0;
 }
 
+/* The end of a DATA body, CRLF . CRLF, as the last 5 bytes of a window. */
+#define BODY_END 0x0d0a2e0d0aull
+
+/* --bodies=skip: one record for a call inside a body, with only its last
+ * SMTPMON_SKIP_TAIL bytes. */
+static __always_inline void submit_skipped(const struct session *s, const struct call *c,
+					   __u64 offset, __u64 len, __u32 tgid)
+{
+	struct smtpmon_tls_rec *r = bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_S, 0);
+	__u32 n = len < SMTPMON_SKIP_TAIL ? (__u32)len : SMTPMON_SKIP_TAIL;
+
+	if (!r) {
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROPS, 1);
+		count(c->lib, SMTPMON_TLS_STAT_RING_DROP_BYTES, len);
+		return;
+	}
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->offset = offset;
+	r->tgid = tgid;
+	r->payload_len = (__u32)len;
+	r->family = s->family;
+	r->op = c->op;
+	r->role = s->role;
+	r->lib = c->lib;
+	r->flags = SMTPMON_TLS_REC_SKIPPED;
+	r->object = c->object;
+	__builtin_memcpy(r->laddr, s->laddr, sizeof(r->laddr));
+	__builtin_memcpy(r->raddr, s->raddr, sizeof(r->raddr));
+	r->lport = s->lport;
+	r->rport = s->rport;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	n &= 7;
+	if (n > SMTPMON_SKIP_TAIL ||
+	    (n && bpf_probe_read_user(r->payload, n, (const void *)(c->buf + len - n))))
+		n = 0;
+	r->copied_len = n;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	count(c->lib, SMTPMON_TLS_STAT_RECORDS, 1);
+	count(c->lib, SMTPMON_TLS_STAT_COPIED_BYTES, n);
+	count(c->lib, SMTPMON_TLS_STAT_SKIPPED_BYTES, len - n);
+}
+
+/* --bodies=skip: true when the call's bytes are a message body user space
+ * asked not to copy (tls_skip), after submitting their SKIPPED record. The
+ * call that holds the end is copied whole and ends the skip. */
+static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const struct session *s,
+				      const struct call *c, __u64 offset, __u64 len)
+{
+	struct smtpmon_tls_skip *k = bpf_map_lookup_elem(&tls_skip, key);
+	__u8 from_client = s->role == SMTPMON_TLS_SERVER ? SMTPMON_TLS_READ : SMTPMON_TLS_WRITE;
+	__u8 last[5] = {};
+	__u32 n = len < sizeof(last) ? (__u32)len : sizeof(last);
+	__u64 window;
+
+	if (!k)
+		return false;
+	if (c->op != from_client) {
+		/* The server speaks: the body is over. */
+		bpf_map_delete_elem(&tls_skip, key);
+		return false;
+	}
+	if (k->chunk_end) {
+		if (offset + len <= k->chunk_end) {
+			submit_skipped(s, c, offset, len, key->tgid);
+			return true;
+		}
+		bpf_map_delete_elem(&tls_skip, key);
+		return false;
+	}
+	/* DATA: the window is the 4 bytes before the call (when known) and the
+	 * call's last 5. */
+	if (n < sizeof(last) && k->tail_end != offset)
+		return false; /* too short to tell: copied */
+	if (bpf_probe_read_user(last, n & 7, (const void *)(c->buf + len - n)))
+		return false;
+	window = k->tail_end == offset ? k->tail : 0;
+	for (int i = 0; i < (int)sizeof(last); i++)
+		if ((__u32)i < n)
+			window = window << 8 | last[i];
+	if ((window & 0xffffffffffull) == BODY_END) {
+		bpf_map_delete_elem(&tls_skip, key);
+		return false;
+	}
+	k->tail = (__u32)window;
+	k->tail_end = offset + len;
+	submit_skipped(s, c, offset, len, key->tgid);
+	return true;
+}
+
 static __always_inline int leave(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct call *cp = bpf_map_lookup_elem(&calls, &id);
-	struct session_key key = {.tgid = id >> 32};
+	struct smtpmon_tls_key key = {.tgid = id >> 32};
 	struct session *s, fresh = {.fd = NO_FD};
 	struct call c;
 	__u64 len = 0;
@@ -422,6 +551,8 @@ static __always_inline int leave(long ret)
 		count(c.lib, SMTPMON_TLS_STAT_NOT_MONITORED, 1);
 		return 0;
 	}
+	if (skip_body(&key, s, &c, offset, len))
+		return 0;
 	struct copy cc = {
 	    .s = s,
 	    .buf = c.buf,
@@ -429,6 +560,7 @@ static __always_inline int leave(long ret)
 	    .len = len > SMTPMON_TLS_CHUNK * SMTPMON_TLS_PIECES
 		       ? SMTPMON_TLS_CHUNK * SMTPMON_TLS_PIECES
 		       : (__u32)len,
+	    .object = c.object,
 	    .tgid = id >> 32,
 	    .op = c.op,
 	    .lib = c.lib,

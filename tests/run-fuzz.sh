@@ -15,6 +15,7 @@
 #                of tests/tools/gen-frag-pcap.py, in the harness's link-index +
 #                16-bit-length framing
 #   fuzz_json    the SMTP payloads above, each as one string
+#   fuzz_mime    the client bytes of each of those flows (their messages)
 # A crash, leak, timeout, out-of-memory or undefined behaviour fails the run (exit 1); libFuzzer's
 # reproducer is kept as build/fuzz-findings/<harness>-crash-<sha1> (or
 # leak-, timeout-, oom-) and the log as build/fuzz-findings/<harness>.log.
@@ -194,8 +195,12 @@ for path in captures:
             if len(r) > 1 and MARKER not in r:
                 write("json", "%s-%d-%d" % (tag, n, len(blob)), r[1:1 + 1024])
         write("smtp", "%s-%d" % (tag, n), blob)
+        # fuzz_mime: the client's bytes of the flow (its messages), options 0
+        mail = b"".join(r[1:] for r in records if r[0] == 1)[:MAX_SEED]
+        if b"\n\r\n" in mail or b"\n\n" in mail:
+            write("mime", "%s-%d" % (tag, n), b"\x00" + mail)
 
-for kind in ("smtp", "packet", "json"):
+for kind in ("smtp", "packet", "json", "mime"):
     d = os.path.join(work, "seeds-" + kind)
     print("run-fuzz: %d seeds for fuzz_%s" % (len(os.listdir(d)) if os.path.isdir(d) else 0, kind))
 PY

@@ -27,11 +27,11 @@
 set -euo pipefail
 
 build_pkgs=(make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libpcap-dev
-	libsystemd-dev libinih-dev libcap-dev libmicrohttpd-dev pkg-config git)
+	libsystemd-dev libinih-dev libcap-dev libmicrohttpd-dev libssl-dev libmagic-dev pkg-config git)
 # Debian 13's time64 library names first, where they differ: the first that apt knows is
 # installed; either one present is enough.
 run_pkgs=(libbpf1 'libelf1t64|libelf1' zlib1g 'libpcap0.8t64|libpcap0.8' libsystemd0 libinih1
-	libcap2 'libmicrohttpd12t64|libmicrohttpd12')
+	libcap2 'libmicrohttpd12t64|libmicrohttpd12' 'libssl3t64|libssl3' 'libmagic1t64|libmagic1')
 # The lab (tests/lab): a real Postfix with Cyrus SASL (saslpasswd2 + the sasldb plugin), swaks
 # with STARTTLS (IO::Socket::SSL), openssl for its certificate, ip for the namespaces.
 demo_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-socket-ssl-perl
@@ -41,11 +41,14 @@ demo_pkgs=(postfix sasl2-bin libsasl2-modules libsasl2-modules-db swaks libio-so
 # systemd-nspawn) and logrotate for the installed snippet, the unit tests (cmocka), the
 # sanitizer and fuzzer runtimes, clang-format, mandoc for the man pages; bc and time for make
 # bench; the kernel matrix (tests/kernels): QEMU, a static busybox for the guest, and what
-# builds its initramfs (cpio, xz and zstd for modules, file, strings from binutils).
+# builds its initramfs (cpio, xz and zstd for modules, file, strings from binutils); the
+# libraries of Exim, which tests/live/test_tls_exim.sh unpacks from its package (apt-get
+# download) and runs without installing it.
 test_pkgs=("${demo_pkgs[@]}" libcmocka-dev libclang-rt-14-dev clang-format
 	tcpdump tshark jq python3 procps psmisc coreutils util-linux msmtp
 	systemd systemd-container logrotate mandoc bc time python3-prometheus-client iperf3
-	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils)
+	qemu-system-x86 busybox-static cpio xz-utils zstd file binutils
+	libgnutls-dane0 libunbound8 libevent-2.1-7 libdb5.3 libidn12 libpcre2-8-0 libnsl2)
 
 usage() {
 	echo "usage: $0 [build] [run] [demo] [test] [all]   (default: all)" >&2

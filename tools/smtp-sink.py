@@ -3,10 +3,12 @@
 every command with 250 (DATA with 354, QUIT with 221), finds each message's end (CRLF . CRLF)
 with one C-speed search per received block and throws the message away. PIPELINING is
 offered and honoured. With a certificate and key, STARTTLS is offered too (the TLS benchmark,
-tools/bench-tls.sh). One thread per connection. Standard library only.
+tools/bench-tls.sh); SSLKEYLOGFILE names a file for its TLS key log (tshark decrypts with it).
+One thread per connection. Standard library only.
 
 usage: smtp-sink.py ADDR [PORT [CERT KEY]]
 """
+import os
 import socket
 import ssl
 import sys
@@ -74,6 +76,8 @@ def main():
     if len(sys.argv) > 4:
         TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         TLS.load_cert_chain(sys.argv[3], sys.argv[4])
+        if os.environ.get("SSLKEYLOGFILE"):
+            TLS.keylog_filename = os.environ["SSLKEYLOGFILE"]
     family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
     srv = socket.create_server((sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 25),
                                family=family, backlog=128)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "service/control.h"
+#include "service/watch_rates.h"
 #include "settings/exit_status.h"
 #include "settings/version.h"
 
@@ -42,8 +43,8 @@ static const char usage[] =
     "\n"
     "  stats      counters: kernel, ring, connections, sessions by state,\n"
     "             commands, replies, STARTTLS, gaps, outputs, memory, uptime\n"
-    "  sessions   open connections: addresses, state, HELO, MAIL FROM,\n"
-    "             recipients, bytes, age, TLS\n"
+    "  sessions   open connections: addresses, state, HELO, sender,\n"
+    "             recipients with their reply codes, bytes, age, TLS\n"
     "  metrics    the counters in Prometheus text format\n"
     "  ping       is smtpmon there? its version and uptime (smtpmonctl's own:\n"
     "             --version)\n"
@@ -211,8 +212,9 @@ static void print_json_string(const char *s, FILE *out)
 	}
 }
 
-/* Checks the envelope {"version":N,"ok":...} and prints the payload. */
-static int print_answer(const char *path, const struct reply *r, bool json)
+/* Checks the envelope {"version":N,"ok":...} and prints the payload: a
+ * text to text_out, data (JSON) to stdout. */
+static int print_answer(const char *path, const struct reply *r, bool json, FILE *text_out)
 {
 	static const char ok[] = ",\"ok\":true,";
 	static const char failed[] = ",\"ok\":false,\"error\":\"";
@@ -244,7 +246,7 @@ static int print_answer(const char *path, const struct reply *r, bool json)
 	}
 	p += sizeof(ok) - 1;
 	if (!strncmp(p, "\"text\":\"", 8) && !json) {
-		print_json_string(p + 8, stdout);
+		print_json_string(p + 8, text_out);
 	} else if (!strncmp(p, "\"data\":", 7)) {
 		/* The data object runs to the envelope's closing brace. */
 		size_t len = strlen(p + 7);
@@ -256,7 +258,7 @@ static int print_answer(const char *path, const struct reply *r, bool json)
 	return fflush(stdout) ? SMTPMONCTL_EXIT_ANSWER : SMTPMONCTL_EXIT_OK;
 }
 
-static void watch_header(const char *cmd, unsigned seconds)
+static void watch_header(const char *cmd, unsigned seconds, bool rates)
 {
 	char when[32];
 	time_t now = time(NULL);
@@ -264,7 +266,75 @@ static void watch_header(const char *cmd, unsigned seconds)
 	strftime(when, sizeof(when), "%F %T", localtime(&now));
 	if (isatty(STDOUT_FILENO))
 		fputs("\033[H\033[2J", stdout);
-	printf("smtpmonctl %s every %us, %s\n\n", cmd, seconds, when);
+	printf("smtpmonctl %s every %us, %s%s\n\n", cmd, seconds, when,
+	       rates ? "; counters with their rate per second since the last" : "");
+}
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Asks for the exposition once: which families are counters. */
+static int learn_counters(const char *path, struct watch_rates *wr)
+{
+	char request[96];
+	struct reply r = {0};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc;
+
+	snprintf(request, sizeof(request),
+		 "{\"version\":%d,\"cmd\":\"metrics\",\"format\":\"text\"}\n",
+		 CONTROL_PROTOCOL_VERSION);
+	rc = ask(path, request, &r);
+	if (rc == SMTPMONCTL_EXIT_OK) {
+		if (!(mem = open_memstream(&text, &len))) {
+			fprintf(stderr, "smtpmonctl: open_memstream: %s\n", strerror(errno));
+			rc = SMTPMONCTL_EXIT_ANSWER;
+		} else {
+			rc = print_answer(path, &r, false, mem);
+			if (fclose(mem) ||
+			    (rc == SMTPMONCTL_EXIT_OK && !watch_rates_counters(wr, text))) {
+				fprintf(stderr, "smtpmonctl: out of memory\n");
+				rc = SMTPMONCTL_EXIT_ANSWER;
+			}
+		}
+	}
+	free(text);
+	free(r.buf);
+	return rc;
+}
+
+/* One round of `stats --watch`: the table with its rates. */
+static int print_rates(const char *path, const struct reply *r, struct watch_rates *wr)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc;
+
+	if (!mem) {
+		fprintf(stderr, "smtpmonctl: open_memstream: %s\n", strerror(errno));
+		return SMTPMONCTL_EXIT_ANSWER;
+	}
+	rc = print_answer(path, r, false, mem);
+	if (fclose(mem)) {
+		fprintf(stderr, "smtpmonctl: out of memory\n");
+		rc = SMTPMONCTL_EXIT_ANSWER;
+	}
+	if (rc == SMTPMONCTL_EXIT_OK && !watch_rates_print(wr, text, monotonic_s(), stdout)) {
+		fprintf(stderr, "smtpmonctl: out of memory\n");
+		rc = SMTPMONCTL_EXIT_ANSWER;
+	}
+	free(text);
+	if (rc == SMTPMONCTL_EXIT_OK && fflush(stdout))
+		rc = SMTPMONCTL_EXIT_ANSWER;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -322,17 +392,29 @@ int main(int argc, char **argv)
 	}
 	snprintf(request, sizeof(request), "{\"version\":%d,\"cmd\":\"%s\",\"format\":\"%s\"}\n",
 		 CONTROL_PROTOCOL_VERSION, cmd, tabular && !json ? "text" : "json");
+	/* stats --watch as a table: the counters' rates too */
+	struct watch_rates *wr = NULL;
+	if (watch && !json && !strcmp(cmd, "stats")) {
+		if (!(wr = watch_rates_new()))
+			return SMTPMONCTL_EXIT_ANSWER;
+		rc = learn_counters(path, wr);
+		if (rc != SMTPMONCTL_EXIT_OK) {
+			watch_rates_free(wr);
+			return rc;
+		}
+	}
 	for (;;) {
 		rc = ask(path, request, &r);
 		if (rc == SMTPMONCTL_EXIT_OK) {
 			if (watch && !json)
-				watch_header(cmd, watch);
-			rc = print_answer(path, &r, json);
+				watch_header(cmd, watch, wr != NULL);
+			rc = wr ? print_rates(path, &r, wr) : print_answer(path, &r, json, stdout);
 		}
 		if (rc != SMTPMONCTL_EXIT_OK || !watch)
 			break;
 		sleep(watch);
 	}
+	watch_rates_free(wr);
 	free(r.buf);
 	return rc;
 }

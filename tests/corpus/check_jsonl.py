@@ -17,7 +17,7 @@ import re
 import sys
 
 COMMON = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "event"]
-B, I, S, N = bool, int, str, (int, float)
+B, I, S, N, L = bool, int, str, (int, float), list
 FIELDS = {
     "smtp_request": [("is_orig", B), ("command", S), ("arg", S)],
     "smtp_reply": [("is_orig", B), ("code", I), ("cmd", S), ("msg", S), ("cont_resp", B)],
@@ -27,11 +27,26 @@ FIELDS = {
     "content_gap": [("is_orig", B), ("seq", I), ("length", I)],
     "weird": [("name", S), ("addl", S)],  # addl only when not empty
     "smtp_connection": [("duration", N), ("orig_bytes", I), ("resp_bytes", I),
-                        ("orig_pkts", I), ("resp_pkts", I), ("transactions", I),
+                        ("orig_segs", I), ("resp_segs", I), ("transactions", I),
                         ("tls", B), ("gaps", I), ("missed_bytes", I), ("anomalies", I),
-                        ("end", S), ("partial", B)],
+                        ("end", S), ("partial", B), ("community_id", S)],
+    # Zeek's smtp.log fields, then ours (records/transaction.h)
+    "smtp_transaction": [("trans_depth", I), ("helo", S), ("mailfrom", S), ("rcptto", L),
+                         ("date", S), ("from", S), ("to", L), ("cc", L), ("reply_to", S),
+                         ("msg_id", S), ("in_reply_to", S), ("subject", S),
+                         ("x_originating_ip", S), ("first_received", S),
+                         ("second_received", S), ("last_reply", S), ("path", L),
+                         ("user_agent", S), ("tls", B), ("fuids", L), ("subject_decoded", S),
+                         ("rcpt_status", L), ("queue_id", S), ("outcome", S),
+                         ("outcome_code", I), ("body_bytes", I), ("community_id", S)],
 }
-OPTIONAL = {("weird", "addl")}
+# Unset fields are left out.
+OPTIONAL = {("weird", "addl")} | {("smtp_transaction", k) for k in (
+    "helo", "mailfrom", "rcptto", "date", "from", "to", "cc", "reply_to", "msg_id",
+    "in_reply_to", "subject", "x_originating_ip", "first_received", "second_received",
+    "last_reply", "user_agent", "subject_decoded", "queue_id", "outcome_code", "body_bytes")}
+OUTCOMES = {"accepted", "rejected", "aborted_rset", "aborted_quit", "aborted_gap",
+            "aborted_tls", "aborted_mail", "aborted_end"}
 ENDS = {"FIN", "RST", "timeout", "eviction", "end_of_input"}
 UID = re.compile(r"^C[0-9A-Za-z]{1,18}$")
 
@@ -82,6 +97,18 @@ def check_object(obj):
         return "unknown end %r" % obj["end"]
     if ev == "weird" and not obj["name"]:
         return "weird without a name"
+    if ev == "smtp_transaction":
+        if obj["outcome"] not in OUTCOMES:
+            return "unknown outcome %r" % obj["outcome"]
+        if ("outcome_code" in obj) != (obj["outcome"] == "rejected"):
+            return "outcome_code %r with outcome %r" % (obj.get("outcome_code"), obj["outcome"])
+        for k in ("rcptto", "to", "cc", "path", "fuids"):
+            if not all(isinstance(x, str) for x in obj.get(k, [])):
+                return "%s is not a list of strings" % k
+        for r in obj["rcpt_status"]:
+            if not isinstance(r, dict) or not isinstance(r.get("addr"), str) or \
+                    set(r) not in ({"addr"}, {"addr", "code", "text"}):
+                return "bad rcpt_status entry %r" % r
     return None
 
 

@@ -3,7 +3,7 @@
 
 usage: event_diff.py [--ignore-ts] EXPECTED ACTUAL
 
-Always ignored: orig_pkts/resp_pkts of smtp_connection (they count segments,
+Always ignored: orig_segs/resp_segs of smtp_connection (they count segments,
 and re-cutting changes the number of segments by construction). The weird
 rexmit_inconsistency is raised once per segment whose bytes differ from the
 copy kept, with an excerpt that starts where that segment's overlap does: how
@@ -19,7 +19,7 @@ import json
 import re
 import sys
 
-SEGMENT_COUNTS = ("orig_pkts", "resp_pkts")
+SEGMENT_COUNTS = ("orig_segs", "resp_segs")
 LEADING_TS = re.compile(rb'^\{"ts":[0-9.eE+-]+,')
 REXMIT = b'"name":"rexmit_inconsistency"'
 

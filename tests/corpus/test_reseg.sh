@@ -14,7 +14,7 @@
 #   dup       exact and overlapping retransmissions of pieces
 #   reorder   pieces shuffled across consecutive same-direction segments
 #   chaos     reorder + dup
-# smtp_connection orig_pkts/resp_pkts count segments and are not compared.
+# smtp_connection orig_segs/resp_segs count segments and are not compared.
 # For reorder and chaos, ts (and the duration) are not compared either: an
 # event carries the time of the segment whose piece completed its bytes, and
 # reordering pieces of consecutive segments legitimately changes which

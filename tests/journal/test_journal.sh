@@ -3,17 +3,23 @@
 # with journalctl and checked against the JSON and text sinks on the same input, and the
 # journald catalog systemd/smtpmon.catalog:
 #   - one entry per JSON event except smtp_data (never sent, even with --data: no entry has
-#     SMTP_EVENT=smtp_data or SMTP_DATA, and a marker from a message body is in no field);
-#     entries in the JSON order, none broken or merged;
+#     SMTP_EVENT=smtp_data or SMTP_DATA, and a marker from a message body is in no field),
+#     and one per reply: the lines of a multi-line reply are one entry (SMTP_MSG joined,
+#     a reply to EHLO's extensions in SMTP_CAPABILITIES, SMTP_LINES), while the JSON
+#     output keeps one event per line (the rules: journal_spec.py); entries in order;
 #   - every SMTP_* field equals the JSON field of the same name (SMTP_ + key upper-cased
 #     without "id."), one to one: strings equal the decoded JSON string (\xNN for control
 #     bytes and invalid UTF-8, as Zeek writes them), numbers and booleans their JSON text;
 #     no other SMTP_* field; no CODE_* fields;
 #   - MESSAGE is the text sink's line without its time, or its first 256 bytes or fewer,
 #     cut between two characters or escapes, then "…"; never a line break;
-#   - PRIORITY 6, 5 for smtp_starttls, 4 for smtp_unexpected, content_gap, weird and an
-#     smtp_connection with end "eviction"; SYSLOG_IDENTIFIER=smtpmon; MESSAGE_ID per event
-#     type from a table written out here (the ids never change);
+#   - PRIORITY by meaning: 4 (warning) for 5xx replies, smtp_unexpected, content_gap, weird
+#     and an smtp_connection with end "eviction", 5 (notice) for 4xx replies, else 6; and
+#     `journalctl -p warning|notice|info` returns exactly the entries expected at each
+#     level (the 550 at notice, STARTTLS not); SYSLOG_IDENTIFIER=smtpmon; MESSAGE_ID per
+#     event type from a table written out here (the ids never change);
+#   - the example etc/smtpmon.conf's journal selection, read with --config: only the
+#     entries its events/min_reply_code select, none of them info, and some;
 #   - every field is a string in `journalctl -o json --all` (never a byte array or null),
 #     also for hostile input;
 #   - for a pcap built here from known bytes (control bytes, bare CR and LF, NULs, invalid
@@ -245,7 +251,8 @@ helo = b"h\xc3\xa9llo\x1b[31m\\x41\"q\"\ttab"
 a.client(b"EHLO " + helo + b"\r\n")
 want("smtp_request", "arg", helo)
 a.server(b"250-mx.example\r\n250-\xff\xfe bad \\\r\n250 OK\r\n")
-want("smtp_reply", "msg", b"\xff\xfe bad \\")
+# one entry for the three lines: the extensions in one field
+want("smtp_reply", "capabilities", b"\xff\xfe bad \\, OK")
 # NUL: Zeek drops it from the line (weird NUL_in_line); overlong C0 AF, DEL, lone 0x80.
 mail = b"FROM:<a\x00b@\xc0\xafx.example> \x7f\x80"
 a.client(b"MAIL " + mail + b"\r\n")
@@ -320,6 +327,9 @@ check_entries()
 import json, re, sys
 from collections import Counter
 
+sys.path.insert(0, "tests/journal")
+import journal_spec
+
 json_path, text_path, journal_path = sys.argv[1:4]
 expect_path = sys.argv[4] if len(sys.argv) > 4 else None
 errors = []
@@ -329,9 +339,7 @@ def err(msg):
         print("  " + msg)
     errors.append(msg)
 
-# The specification, written out here rather than taken from the code.
-PRIORITY = {"smtp_request": "6", "smtp_reply": "6", "smtp_connection": "6",
-            "smtp_starttls": "5", "smtp_unexpected": "4", "content_gap": "4", "weird": "4"}
+# The ids, written out here rather than taken from the code.
 MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "smtp_reply": "2776601b33004b3387b96f1926595d5d",
               "smtp_starttls": "8a78e66db85a4499a864eb46473cf4a4",
@@ -341,11 +349,6 @@ MESSAGE_ID = {"smtp_request": "d51fb00bd0b44eba9693a3c540b2b364",
               "weird": "e77448ff73344ed990d3ea3281ada07f"}
 MESSAGE_MAX = 256  # bytes of the text line
 
-def priority(ev):
-    if ev["event"] == "smtp_connection" and ev["end"] == "eviction":
-        return "4"
-    return PRIORITY.get(ev["event"])
-
 def keep(s):
     return s
 
@@ -353,26 +356,28 @@ events = [json.loads(l, parse_float=keep, parse_int=keep) for l in open(json_pat
 texts = [l.rstrip(b"\n").decode() for l in open(text_path, "rb")]
 if len(events) != len(texts):
     err("json has %d events, text %d lines" % (len(events), len(texts)))
-pairs = [(e, t) for e, t in zip(events, texts) if e["event"] != "smtp_data"]
-ndata = len(events) - len(pairs)
+want_entries = journal_spec.expected(events, texts)
+ndata = sum(e["event"] == "smtp_data" for e in events)
+ncont = sum(e["event"] == "smtp_reply" and e["cont_resp"] is True for e in events)
 entries = [json.loads(l) for l in open(journal_path, "rb")]
-print("  %d JSON events (%d smtp_data), %d journal entries" % (len(events), ndata, len(entries)))
-if len(entries) != len(pairs):
-    err("journal has %d entries, want %d (JSON events minus smtp_data)" % (len(entries), len(pairs)))
+print("  %d JSON events (%d smtp_data, %d reply lines with more to come), %d journal entries"
+      % (len(events), ndata, ncont, len(entries)))
+if len(entries) != len(want_entries):
+    err("journal has %d entries, want %d (one per reply, none for smtp_data)"
+        % (len(entries), len(want_entries)))
 for ent in entries:
     if ent.get("SMTP_EVENT") == "smtp_data" or "SMTP_DATA" in ent:
         err("an smtp_data event reached the journal")
     if any("journal-must-not-see-body" in v for v in ent.values() if isinstance(v, str)):
         err("a message body line reached the journal: %r" % ent.get("MESSAGE"))
 
-def check_message(msg, text, where):
+def check_message(msg, line, where):
     """The text line from after its time; cut between characters or escapes, then "…"."""
-    line = text.split(" ", 1)[1]
     if "\n" in msg or "\r" in msg:
         err("%s: MESSAGE has a line break" % where)
     if len(line.encode()) <= MESSAGE_MAX:
         if msg != line:
-            err("%s: MESSAGE %r, text sink %r" % (where, msg[:200], line[:200]))
+            err("%s: MESSAGE %r, want %r" % (where, msg[:200], line[:200]))
         return
     head = msg[:-1]
     if not msg.endswith("…") or not line.startswith(head):
@@ -383,27 +388,25 @@ def check_message(msg, text, where):
         err("%s: MESSAGE cut inside an escape: %r" % (where, head[-8:]))
 
 seen_types = Counter()
-for n, ((ev, text), ent) in enumerate(zip(pairs, entries)):
-    where = "entry %d (%s)" % (n, ev["event"])
-    seen_types[ev["event"]] += 1
+for n, (want_e, ent) in enumerate(zip(want_entries, entries)):
+    where = "entry %d (%s)" % (n, want_e["event"])
+    seen_types[want_e["event"]] += 1
     for k, v in ent.items():
         if not isinstance(v, str):
             err("%s: field %s is not a string: %r" % (where, k, v))
     if not isinstance(ent.get("MESSAGE"), str):
         continue
-    check_message(ent["MESSAGE"], text, where)
+    check_message(ent["MESSAGE"], want_e["message"], where)
     if ent.get("SYSLOG_IDENTIFIER") != "smtpmon":
         err("%s: SYSLOG_IDENTIFIER %r" % (where, ent.get("SYSLOG_IDENTIFIER")))
-    if ent.get("PRIORITY") != priority(ev):
-        err("%s: PRIORITY %r, want %r" % (where, ent.get("PRIORITY"), priority(ev)))
-    if ent.get("MESSAGE_ID") != MESSAGE_ID.get(ev["event"]):
-        err("%s: MESSAGE_ID %r, want %r" % (where, ent.get("MESSAGE_ID"), MESSAGE_ID.get(ev["event"])))
+    if ent.get("PRIORITY") != want_e["priority"]:
+        err("%s: PRIORITY %r, want %r" % (where, ent.get("PRIORITY"), want_e["priority"]))
+    if ent.get("MESSAGE_ID") != MESSAGE_ID.get(want_e["event"]):
+        err("%s: MESSAGE_ID %r, want %r" % (where, ent.get("MESSAGE_ID"),
+                                           MESSAGE_ID.get(want_e["event"])))
     if any(k.startswith("CODE_") for k in ent):
         err("%s: has CODE_* fields" % where)
-    want = {}
-    for k, v in ev.items():
-        name = "SMTP_" + k.replace("id.", "").upper()
-        want[name] = "true" if v is True else "false" if v is False else v
+    want = want_e["fields"]
     got = {k: v for k, v in ent.items() if k.startswith("SMTP_")}
     for name in sorted(set(want) | set(got)):
         if name not in got:
@@ -411,7 +414,7 @@ for n, ((ev, text), ent) in enumerate(zip(pairs, entries)):
         elif name not in want:
             err("%s: unexpected %s=%r" % (where, name, got[name]))
         elif got[name] != want[name]:
-            err("%s: %s=%r, JSON has %r" % (where, name, got[name][:200], want[name][:200]))
+            err("%s: %s=%r, want %r" % (where, name, got[name][:200], want[name][:200]))
 print("  entries by type: %s" % ", ".join("%s %d" % kv for kv in sorted(seen_types.items())))
 
 def escape_zeek(raw):
@@ -451,6 +454,7 @@ EOF
 # run_journal NAME FILE [OPTIONS...]: FILE through the three sinks, then the comparison.
 # Sets journal_pid (the journal run's pid) for later look-ups.
 journal_pid=
+declare -A run_pid
 run_journal()
 {
 	local name=$1 f=$2 expect=()
@@ -461,6 +465,7 @@ run_journal()
 	since=$(date +%s)
 	"$smtpmon" read -q --data "$@" --format journal "$f" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	journal_pid=$!
+	run_pid[$name]=$journal_pid
 	wait "$journal_pid" || fail "$name: journal run exited $?"
 	[[ -s $tmp/$name.out ]] && fail "$name: journal run wrote to stdout"
 	[[ -s $tmp/$name.err ]] && fail "$name: journal run wrote to stderr: $(head -3 "$tmp/$name.err")"
@@ -517,9 +522,96 @@ sys.exit(1 if errors else 0)
 EOF
 	fail "journalctl -x: catalog text missing"
 
+# count_entries FILE: its lines that are journal entries of smtpmon.
+count_entries()
+{
+	grep -c '"SYSLOG_IDENTIFIER" *: *"smtpmon"' "$1"
+}
+
+# expect_count JSON PRIORITY [EVENTS MIN_CODE]: the entries journal_spec expects for the JSON
+# events with a PRIORITY at or above (<=) the given one, in the given selection.
+expect_count()
+{
+	python3 - "$@" <<'EOF'
+import json, sys
+sys.path.insert(0, "tests/journal")
+import journal_spec
+
+events = [json.loads(l) for l in open(sys.argv[1])]
+level = int(sys.argv[2])
+select = sys.argv[3].split(",") if len(sys.argv) > 3 else None
+min_code = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+n = 0
+for e in journal_spec.expected(events):
+    if select and e["event"] not in select:
+        continue
+    if e["event"] == "smtp_reply" and int(e["fields"]["SMTP_CODE"]) < min_code:
+        continue
+    n += int(e["priority"]) <= level
+print(n)
+EOF
+}
+
+echo "== journalctl -p: priorities by meaning, through journald's own filter"
+for name in synth-smtp.pcap smtperr.pcap hostile.pcap; do
+	for level in warning:4 notice:5 info:6; do
+		journalctl -o json --no-pager -p "${level%:*}" _PID="${run_pid[$name]}" \
+			SYSLOG_IDENTIFIER=smtpmon >"$tmp/p.json" || fail "journalctl -p ${level%:*}"
+		got=$(count_entries "$tmp/p.json")
+		want=$(expect_count "$tmp/$name.json" "${level#*:}")
+		echo "  $name -p ${level%:*}: $got entries"
+		[[ $got == "$want" ]] || fail "$name: journalctl -p ${level%:*} gives $got entries, want $want"
+	done
+done
+# synth-smtp's one rejection (550 to RCPT) is there at warning, its STARTTLS is not at notice.
+journalctl -o json --no-pager -p notice _PID="${run_pid[synth-smtp.pcap]}" >"$tmp/p.json"
+grep -q '"SMTP_CODE" *: *"550"' "$tmp/p.json" || fail "-p notice lacks the 550 reply"
+grep -q '"SMTP_EVENT" *: *"smtp_starttls"' "$tmp/p.json" && fail "-p notice shows smtp_starttls"
+# The EHLO reply of 8 lines is one entry with the extensions in one field.
+journalctl -o json --all --no-pager _PID="${run_pid[synth-smtp.pcap]}" SMTP_CMD=EHLO \
+	SMTP_EVENT=smtp_reply >"$tmp/ehlo.json"
+python3 - "$tmp/ehlo.json" <<'EOF' || fail "synth-smtp: the EHLO reply entry"
+import json, sys
+e = [json.loads(l) for l in open(sys.argv[1])]
+caps = "PIPELINING, SIZE 10240000, 8BITMIME, SMTPUTF8, CHUNKING, AUTH PLAIN LOGIN, STARTTLS"
+first = e[0] if e else {}
+ok = (first.get("SMTP_MSG") == "mx.example.net Hello" and first.get("SMTP_CAPABILITIES") == caps
+      and first.get("SMTP_LINES") == "8" and first.get("MESSAGE", "").endswith(caps))
+print("  %d EHLO reply entries, the first: %s" % (len(e), {k: v for k, v in first.items()
+      if k in ("SMTP_MSG", "SMTP_CAPABILITIES", "SMTP_LINES")}))
+sys.exit(0 if ok else 1)
+EOF
+
+echo "== the example configuration's journal selection (a busy MX)"
+# Its [output journal] section, read with --config: failures and anomalies only, all of them
+# notice or warning; one plain message sends nothing when all goes well.
+sel=$(sed -n '/^\[output journal\]/,/^\[/{s/^events *= *//p}' etc/smtpmon.conf)
+min=$(sed -n '/^\[output journal\]/,/^\[/{s/^min_reply_code *= *//p}' etc/smtpmon.conf)
+[[ -n $sel && -n $min ]] || fail "etc/smtpmon.conf: no [output journal] events/min_reply_code"
+for name in synth-smtp.pcap hostile.pcap; do
+	f=$corpus/synthetic/synth-smtp.pcap
+	[[ $name == hostile.pcap ]] && f=$tmp/hostile.pcap
+	since=$(date +%s)
+	"$smtpmon" read -q --config etc/smtpmon.conf "$f" >"$tmp/mx.out" 2>"$tmp/mx.err" &
+	pid=$!
+	wait "$pid" || fail "$name: read --config etc/smtpmon.conf exited $?"
+	[[ -s $tmp/mx.err ]] && fail "$name: busy-MX run wrote to stderr: $(head -3 "$tmp/mx.err")"
+	journalctl --sync
+	journalctl -o json --all --no-pager --since "@$((since - 1))" _PID="$pid" \
+		SYSLOG_IDENTIFIER=smtpmon >"$tmp/mx.json" || fail "journalctl"
+	got=$(count_entries "$tmp/mx.json")
+	want=$(expect_count "$tmp/$name.json" 6 "$sel" "$min")
+	routine=$(grep -c '"PRIORITY" *: *"6"' "$tmp/mx.json")
+	echo "  $name: $got entries (of $(count_entries "$tmp/$name.journal") with events = all)"
+	[[ $got == "$want" ]] || fail "$name: the example config sends $got entries, want $want"
+	((routine == 0)) || fail "$name: the example config sends $routine info entries"
+	((got > 0)) || fail "$name: the example config sends nothing"
+done
+
 echo "== a missing journal is reported once"
 f=$corpus/synthetic/synth-smtp.pcap
-want=$(grep -vc '"event":"smtp_data"' "$tmp/synth-smtp.pcap.json")
+want=$(python3 -c 'import json, sys; sys.path.insert(0, "tests/journal"); import journal_spec
+print(len(journal_spec.expected([json.loads(l) for l in open(sys.argv[1])])))' "$tmp/synth-smtp.pcap.json")
 # Private mount namespaces with an empty /run/systemd/journal: libsystemd drops entries
 # silently when there is no socket, so smtpmon checks for it at start.
 unshare -m sh -c 'mount -t tmpfs none /run/systemd/journal && exec "$@"' sh \

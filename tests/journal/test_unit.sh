@@ -29,7 +29,9 @@
 # namespace (the server, a python SMTP server on ports 25, 587 and 2525, where smtpmon
 # watches) to a namespace made with `ip netns add` (the clients). The installed unit passes
 # `systemd-analyze verify` there with its man pages found by man. The installed example
-# config gets the interface and a second output, JSON lines to /var/log/smtpmon; then:
+# config gets the interface, its journal output every event (events = all, min_reply_code = 0;
+# the example's own selection is test_journal.sh's) and a second output, JSON lines to
+# /var/log/smtpmon; then:
 #   - the unit as systemd reads it: ordered before postfix@-.service, postfix.service,
 #     exim4.service, sendmail.service and opensmtpd.service; exit status 2 prevents a restart;
 #   - `systemctl start` (polled from inside while it runs): the unit is never active
@@ -38,7 +40,8 @@
 #     /run/smtpmon are root:smtpmon 0660 / 0750 and smtpmonctl answers; the metrics
 #     listener serves on 127.0.0.1 through the unit's IP allow list;
 #   - sessions on ports 25 and 587: `journalctl -o json SYSLOG_IDENTIFIER=smtpmon` holds
-#     one entry per event of the JSON output with equal SMTP_* fields, and each session's
+#     one entry per event of the JSON output (one per reply: journal_spec.py) with equal
+#     SMTP_* fields, and each session's
 #     requests and replies are what its client sent and got (the client's transcript);
 #   - `journalctl -x` shows the catalog's Subject for a 550 reply, fields substituted;
 #   - the output file the daemon created, and its directory: root:adm 0640 and 0750;
@@ -309,9 +312,12 @@ wait_session() {
 echo "== configure and start"
 in_ct sh -ec "
 	sed -i -e 's/^interfaces =\$/interfaces = smu0/' -e 's/^listen =\$/listen = 127.0.0.1:9465/' \
-		/etc/smtpmon/smtpmon.conf
+		-e 's/^events = smtp_reply,smtp_unexpected,content_gap,weird\$/events = all/' \
+		-e 's/^min_reply_code = 400\$/min_reply_code = 0/' /etc/smtpmon/smtpmon.conf
 	grep -qx 'interfaces = smu0' /etc/smtpmon/smtpmon.conf
 	grep -qx 'listen = 127.0.0.1:9465' /etc/smtpmon/smtpmon.conf
+	grep -qx 'events = all' /etc/smtpmon/smtpmon.conf
+	grep -qx 'min_reply_code = 0' /etc/smtpmon/smtpmon.conf
 	cat >>/etc/smtpmon/smtpmon.conf <<EOF
 [output archive]
 type = json

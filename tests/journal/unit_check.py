@@ -2,11 +2,12 @@
 output and against the lab clients' own transcripts.
 
   unit_check.py same JOURNAL_JSON EVENTS_JSON
-      every event of the JSON output (a file of JSON lines) has exactly one journal entry
-      (`journalctl -o json` lines) with the same SMTP_* fields and no other: SMTP_ + the key
-      upper-cased without "id.", strings equal, numbers and booleans as their JSON text;
+      the journal entries (`journalctl -o json` lines) are those journal_spec.py expects for
+      the events of the JSON output (a file of JSON lines): one per event, one per reply
+      however many lines, with the same SMTP_* fields and no other (SMTP_ + the key
+      upper-cased without "id.", strings equal, numbers and booleans as their JSON text);
       each entry from smtpmon.service, SYSLOG_IDENTIFIER=smtpmon, one MESSAGE_ID per event
-      type, PRIORITY 5 for smtp_starttls, 4 for smtp_unexpected/content_gap/weird, else 6
+      type, PRIORITY by meaning (journal_spec.priority)
   unit_check.py session EVENTS_JSON TRANSCRIPT
       the events of the transcript's connection (by client port) are one connection (one
       uid), its requests and replies are the transcript's, in order, it has one
@@ -18,16 +19,12 @@ output and against the lab clients' own transcripts.
 Exit status 1 with the differences on stdout when a check fails.
 """
 import json
+import os
 import re
 import sys
 
-WARNING = {"smtp_unexpected", "content_gap", "weird"}
-
-
-def json_text(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return v if isinstance(v, str) else str(v)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from journal_spec import expected, priority  # noqa: E402
 
 
 def field_value(v):
@@ -49,9 +46,7 @@ def events(path):
 def same(journal_path, events_path):
     entries = [e for e in load_lines(journal_path) if "SMTP_EVENT" in e]
     problems = []
-    want = sorted(
-        sorted(("SMTP_" + k.replace("id.", "", 1).upper(), json_text(v)) for k, v in ev.items())
-        for ev in events(events_path))
+    want = sorted(sorted(e["fields"].items()) for e in expected(events(events_path)))
     got = sorted(
         sorted((k, field_value(v)) for k, v in e.items() if k.startswith("SMTP_"))
         for e in entries)
@@ -63,9 +58,7 @@ def same(journal_path, events_path):
     ids = {}
     for e in entries:
         ev = e["SMTP_EVENT"]
-        prio = "5" if ev == "smtp_starttls" else "4" if ev in WARNING else "6"
-        if ev == "smtp_connection" and e.get("SMTP_END") == "eviction":
-            prio = "4"
+        prio = priority({k: field_value(v) for k, v in e.items()})
         if e.get("PRIORITY") != prio:
             problems.append("%s: PRIORITY %s, want %s" % (ev, e.get("PRIORITY"), prio))
         if e.get("_SYSTEMD_UNIT") != "smtpmon.service" or e.get("SYSLOG_IDENTIFIER") != "smtpmon":

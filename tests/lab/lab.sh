@@ -28,6 +28,9 @@
 # SMTP engine, STARTTLS served by tlsproxy, and is deferred at RCPT (450 4.3.2); once it has
 # passed (cached), its next connections on 25 are handed to smtpd. No pregreet banner and no
 # DNSBL: nothing waits. Clients in mynetworks (127.0.0.0/8: the loopback lab) skip the tests.
+# LAB_RELAY=1 (set before lab_postfix_start): mail to LAB_RELAY_RCPT (domain relay.example) is
+# relayed by Postfix's own smtp client, STARTTLS required, to port 25 of $LAB_CLI4, where the
+# test runs a second server (lab_relay_server).
 # lab_teardown stops Postfix, kills whatever is left in the namespaces, deletes them and $LAB_DIR.
 # Several labs can run at the same time as long as their prefixes differ.
 
@@ -164,6 +167,16 @@ lab_write_postfix_config() {
 		smtpd_sasl_security_options = noanonymous
 		broken_sasl_auth_clients = no
 	EOF
+	if [[ ${LAB_RELAY:-0} == 1 ]]; then
+		printf 'relay.example smtp:[%s]:25\n' "$LAB_CLI4" >"$d/etc/transport"
+		cat >>"$d/etc/main.cf" <<-EOF
+			relay_domains = relay.example
+			transport_maps = texthash:$d/etc/transport
+			smtp_tls_security_level = encrypt
+			smtp_tls_loglevel = 1
+			smtp_connection_cache_on_demand = no
+		EOF
+	fi
 	if [[ ${LAB_POSTSCREEN:-0} == 1 ]]; then
 		cat >>"$d/etc/main.cf" <<-EOF
 			postscreen_greet_banner =
@@ -208,6 +221,9 @@ lab_write_postfix_config() {
 		scache     unix  -  -  n  -  1  scache
 		postlog    unix-dgram n - n - 1 postlogd
 	EOF
+	if [[ ${LAB_RELAY:-0} == 1 ]]; then
+		echo 'smtp       unix  -  -  n  -  -  smtp' >>"$d/etc/master.cf"
+	fi
 }
 
 # Start Postfix in the server namespace and wait until ports 25, 587 and 465 listen.
@@ -218,6 +234,7 @@ lab_postfix_start() {
 	LAB_RCPT=bob@$LAB_DOMAIN
 	LAB_RCPT2=carol@$LAB_DOMAIN
 	LAB_REJECTED_RCPT=nobody@$LAB_DOMAIN
+	LAB_RELAY_RCPT=dave@relay.example
 	LAB_MAILLOG=$LAB_DIR/postfix/maillog
 	lab_write_postfix_config "$LAB_DIR/postfix" || return 1
 	LAB_POSTFIX_DIR=$LAB_DIR/postfix/etc
@@ -233,6 +250,79 @@ lab_postfix_start() {
 		sleep 0.1
 	done
 	lab_fail "postfix does not listen on 25/587/465; log: $(tail -5 "$LAB_MAILLOG" 2>/dev/null)"
+}
+
+# Exim (GnuTLS) on port 25 in the server namespace instead of Postfix, from an exim4 binary
+# that need not be installed (the test unpacks Debian's package into a temporary directory):
+# lab_exim_start EXIM. STARTTLS (the lab's certificate), PIPELINING, CHUNKING; LAB_REJECTED_RCPT
+# is refused with 554 at RCPT, every other message is queued and never delivered. Its
+# spool, log (LAB_MAILLOG) and configuration live below $LAB_DIR/exim; it runs as user mail.
+# Needs util-linux's unshare (a private mount namespace).
+lab_exim_start() {
+	local exim=$1 x=$LAB_DIR/exim i
+	LAB_FROM=sender@client.example
+	LAB_RCPT=bob@$LAB_DOMAIN
+	LAB_RCPT2=carol@$LAB_DOMAIN
+	LAB_REJECTED_RCPT=nobody@$LAB_DOMAIN
+	LAB_MAILLOG=$x/log/mainlog
+	mkdir -p "$x/spool" "$x/log" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=mx.$LAB_DOMAIN" \
+		-keyout "$x/key.pem" -out "$x/cert.pem" 2>"$x/openssl.log" ||
+		{ lab_fail "openssl: $(cat "$x/openssl.log")"; return; }
+	chown -R mail:mail "$x" || return 1
+	cat >"$x/exim.conf" <<-EOF
+		primary_hostname = mx.$LAB_DOMAIN
+		exim_path = $exim
+		queue_only = true
+		exim_user = mail
+		exim_group = mail
+		spool_directory = $x/spool
+		log_file_path = $x/log/%slog
+		pid_file_path = $x/exim.pid
+		daemon_smtp_ports = 25
+		smtp_banner = \$primary_hostname ESMTP smtpmon-lab-exim
+		host_lookup =
+		rfc1413_hosts =
+		keep_environment =
+		tls_advertise_hosts = *
+		tls_certificate = $x/cert.pem
+		tls_privatekey = $x/key.pem
+		pipelining_advertise_hosts = *
+		chunking_advertise_hosts = *
+		acl_smtp_rcpt = check_rcpt
+		begin acl
+		check_rcpt:
+		  deny recipients = $LAB_REJECTED_RCPT
+		       message = 554 5.1.1 no such user here
+		  accept
+	EOF
+	# Debian's exim4 is built to look up user Debian-exim: a name for user mail, in a private
+	# mount namespace, so that nothing of the host changes.
+	{ cat /etc/passwd && echo "Debian-exim:x:$(id -u mail):$(id -g mail)::/nonexistent:/bin/false"; } \
+		>"$x/passwd" && { cat /etc/group && echo "Debian-exim:x:$(id -g mail):"; } >"$x/group" ||
+		return 1
+	lab_srv unshare -m sh -c 'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" \
+		/etc/group && exec "$2" -C "$1/exim.conf" -bdf' sh "$x" "$exim" >"$x/daemon.log" 2>&1 &
+	for i in $(seq 100); do
+		lab_srv ss -Hltn 'sport = :25' | grep -q . && return 0
+		sleep 0.1
+	done
+	lab_fail "exim does not listen on 25: $(cat "$x/daemon.log" "$x/log/paniclog" 2>/dev/null)"
+}
+
+# LAB_RELAY=1: the second server, in the client namespace on $LAB_CLI4 port 25: tools/smtp-sink.py
+# with STARTTLS (the lab's certificate), its TLS key log in $LAB_DIR/relay-keylog. Extra
+# environment for it (LD_LIBRARY_PATH, say) as arguments NAME=VALUE. Waits until it listens.
+lab_relay_server() {
+	local i
+	lab_cli env SSLKEYLOGFILE="$LAB_DIR/relay-keylog" "$@" python3 tools/smtp-sink.py \
+		"$LAB_CLI4" 25 "$LAB_DIR/postfix/etc/cert.pem" "$LAB_DIR/postfix/etc/key.pem" \
+		>"$LAB_DIR/relay-server.log" 2>&1 &
+	for i in $(seq 100); do
+		lab_cli ss -Hltn 'sport = :25' | grep -q . && return 0
+		sleep 0.1
+	done
+	lab_fail "the second server does not listen: $(cat "$LAB_DIR/relay-server.log")"
 }
 
 # Wait until the server has no SMTP session left (all clients have closed).

@@ -111,13 +111,22 @@ def main():
     check("metrics: samples without # HELP or # TYPE", bad, [])
     bad = sorted(n for n, t in types.items() if (t == "counter") != n.endswith("_total"))
     check("metrics: counters and only counters end in _total", bad, [])
-    bad = sorted(n for n in types if not n.startswith("smtpmon_"))
-    check("metrics: every name starts with smtpmon_", bad, [])
+    # process_*: the standard names of the Prometheus client libraries, as they are
+    bad = sorted(n for n in types if not n.startswith(("smtpmon_", "process_")))
+    check("metrics: every name starts with smtpmon_ (or is a standard process_ one)", bad, [])
+    want_process = ["process_cpu_seconds_total", "process_max_fds", "process_open_fds",
+                    "process_resident_memory_bytes", "process_start_time_seconds",
+                    "process_virtual_memory_bytes"]
+    check("metrics: the process_* families", sorted(n for n in types if n.startswith("process_")),
+          want_process)
     check("metrics: families parsed", len(families), len(types))
     mismatched = []
     for name, label, value, v in samples:
+        if name.startswith("process_"):
+            name = "smtpmon_" + name  # the JSON key is the family's name
         key = re.sub(r"_total$", "", name[len("smtpmon_"):])
-        if key in ("uptime_seconds", "memory_heap_bytes", "ring_used_bytes", "kernel_packets"):
+        if key in ("uptime_seconds", "memory_heap_bytes", "ring_used_bytes", "kernel_packets") or \
+                key.startswith("process_"):
             continue  # they move between the two requests (kernel_packets: any IPv6 ND)
         want = stats.get(key)
         if label:

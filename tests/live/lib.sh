@@ -125,7 +125,7 @@ live_assert_detached() {
 # the egress hook run on different CPUs, so the ring buffer and tcpdump may order them
 # differently (seen once in CI). Both mean "closed": only that distinction is dropped.
 live_normalise() {
-	jq -c 'del(.ts, .uid, .duration, .orig_pkts, .resp_pkts)
+	jq -c 'del(.ts, .uid, .duration, .orig_segs, .resp_segs)
 		| if .end == "FIN" or .end == "RST" then .end = "closed" else . end
 		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
 		cat -n | sort -s -k2,2 | cut -f2-
@@ -186,4 +186,14 @@ live_own_events() {
 	jq -c --argjson f "$foreign" 'select(.uid as $u | any($f[]; . == $u) | not)' "$events" >"$out"
 	[[ $foreign == '[]' ]] ||
 		echo "note: $(jq length <<<"$foreign") connection(s) of another lab on this host left out"
+}
+
+# live_private_libssl DIR: a copy of the system's libssl.so.3 in DIR. A process started after
+# smtpmon with LD_LIBRARY_PATH=DIR loads it: a file smtpmon does not probe, so that the lines
+# inside TLS of its sessions come from the other end's library alone.
+live_private_libssl() {
+	local lib
+	lib=$(python3 -c 'import _ssl, re
+print(re.search(r"(/\S*/libssl\.so\.3)$", open("/proc/self/maps").read(), re.M).group(1))') &&
+		mkdir -p "$1" && cp "$lib" "$1/"
 }

@@ -152,11 +152,12 @@ def main():
     s.mail(a.frm, [a.to2, a.to])
     s.quit()
 
-    # 6: held open after its recipients, for smtpmonctl sessions
+    # 6: held open after its recipients (one refused), for smtpmonctl sessions
     s = Session(a.server, 25)
     s.cmd(f"EHLO {HELO}", 250)
     s.cmd(f"MAIL FROM:<{a.frm}>", 250)
     s.cmd(f"RCPT TO:<{a.to}>", 250)
+    s.cmd(f"RCPT TO:<{a.rejected}>", 554)
     s.cmd(f"RCPT TO:<{a.to2}>", 250)
     open(os.path.join(a.hold, "ready"), "w").close()
     deadline = time.time() + 30

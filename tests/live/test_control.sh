@@ -52,9 +52,9 @@ sleep 0.5
 # here, fully buffered unless smtpmon flushes after each batch).
 live_check "events are written while capturing" \
 	grep -q '"event":"smtp_connection"' "$d/out.json"
-ask '{"version":1,"cmd":"stats"}' >"$d/stats.json"
+ask '{"version":2,"cmd":"stats"}' >"$d/stats.json"
 live_check "stats: one line, the envelope {version, ok, data}" \
-	jqt '(keys_unsorted == ["version","ok","data"]) and .version == 1 and .ok == true' \
+	jqt '(keys_unsorted == ["version","ok","data"]) and .version == 2 and .ok == true' \
 	"$d/stats.json"
 live_check "stats: answered at once, counts current (one session, its EHLO)" \
 	jqt '.data.connections == 1 and .data.commands.EHLO == 1 and .data.sessions_ended.FIN == 1' \
@@ -69,15 +69,15 @@ live_check "stats: kernel records == ring records read" \
 	jqt '(.data.kernel_records | add) == .data.ring_records' "$d/stats.json"
 live_check "stats: the ring's size" jqt '.data.ring_size_bytes == 33554432' "$d/stats.json"
 
-ask '{"version":1,"cmd":"frobnicate"}' >"$d/unknown.json"
+ask '{"version":2,"cmd":"frobnicate"}' >"$d/unknown.json"
 live_check "unknown command: an error answer" \
-	jqt '.version == 1 and .ok == false and (.error | test("unknown command"))' "$d/unknown.json"
-ask '{"version":1,"cmd":"stats","format":"xml"}' >"$d/format.json"
+	jqt '.version == 2 and .ok == false and (.error | test("unknown command"))' "$d/unknown.json"
+ask '{"version":2,"cmd":"stats","format":"xml"}' >"$d/format.json"
 live_check "unknown format: an error answer" \
 	jqt '.ok == false and (.error | test("unknown format"))' "$d/format.json"
 ask '{"version":7,"cmd":"stats"}' >"$d/version.json"
 live_check "another protocol version: an error that names ours" \
-	jqt '.ok == false and .error == "protocol version mismatch: smtpmon speaks version 1"' \
+	jqt '.ok == false and .error == "protocol version mismatch: smtpmon speaks version 2"' \
 	"$d/version.json"
 ask '{"cmd":"stats"}' >"$d/noversion.json"
 live_check "a request without a version: the same error" jqt '.ok == false' "$d/noversion.json"

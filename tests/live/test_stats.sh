@@ -93,30 +93,51 @@ client=$!
 for _ in $(seq 300); do [[ -e $d/hold/ready ]] && break; sleep 0.1; done
 sleep 0.5 # the last RCPT's reply reaches smtpmon
 
-# The held session, as smtpmonctl sessions shows it.
+# The held session, as smtpmonctl sessions shows it: keys as the events name them
+# (uid, id.orig_h, ..., helo, mailfrom, rcptto as Zeek's smtp.log), addresses without
+# FROM:/TO:, each recipient with its reply's code (the refused one's 554).
 "$CTL" -s "$sock" sessions --json >"$d/sessions.json"
 # shellcheck disable=SC2016 # jq variables
-live_check "sessions: the held session, its state, HELO, sender and recipients" \
-	jq -e --arg cli "$LAB_CLI4" --arg from "FROM:<$LAB_FROM>" \
-	--arg r1 "TO:<$LAB_RCPT>" --arg r2 "TO:<$LAB_RCPT2>" \
-	'.open == 1 and .listed == 1 and (.sessions[0] | .orig_h == $cli and .resp_p == 25
-	 and .state == "RCPT_OK" and .helo == "stats.lab.example" and .mail_from == $from
-	 and .rcpt_count == 2 and .rcpt_to == [$r1, $r2] and .tls == false
-	 and .orig_bytes > 0 and .resp_bytes > 0)' "$d/sessions.json" >/dev/null
+live_check "sessions: the held session, its state, HELO, sender, recipients and their outcome" \
+	jq -e --arg cli "$LAB_CLI4" --arg from "<$LAB_FROM>" \
+	--arg r1 "<$LAB_RCPT>" --arg r2 "<$LAB_REJECTED_RCPT>" --arg r3 "<$LAB_RCPT2>" \
+	'.open == 1 and .listed == 1 and (.sessions[0] | ."id.orig_h" == $cli and ."id.resp_p" == 25
+	 and (.uid | startswith("C")) and (."id.orig_p" > 0) and ."id.resp_h" != null
+	 and .state == "RCPT_OK" and .helo == "stats.lab.example" and .mailfrom == $from
+	 and .rcpt_count == 3 and .rcptto == [$r1, $r2, $r3] and .rcpt_codes == [250, 554, 250]
+	 and .rcpt_accepted == 2 and .rcpt_rejected == 1 and .tls == false
+	 and .orig_bytes > 0 and .resp_bytes > 0 and .ts > 1600000000
+	 and (has("orig_h") or has("mail_from") or has("rcpt_to") | not))' "$d/sessions.json" >/dev/null
 uid=$(jq -r '.sessions[0].uid' "$d/sessions.json")
 "$CTL" -s "$sock" sessions >"$d/sessions.txt"
-live_check "sessions table: the session's row and its recipients" \
+live_check "sessions table: the session's row and its recipients with their outcome" \
 	bash -c "grep -q '^$uid .* RCPT_OK ' '$d/sessions.txt' &&
-		grep -q 'rcpt 2: TO:<$LAB_RCPT>, TO:<$LAB_RCPT2>' '$d/sessions.txt'"
+		grep -qF 'from <$LAB_FROM>  rcpt 3 (2 accepted, 1 refused): <$LAB_RCPT> 250, <$LAB_REJECTED_RCPT> 554, <$LAB_RCPT2> 250' '$d/sessions.txt' &&
+		! grep -q 'FROM:\|TO:' '$d/sessions.txt'"
 "$CTL" -s "$sock" stats --json >"$d/held.json"
 live_check "stats: sessions by state while held" \
-	jq -e '.sessions_open == {"RCPT_OK": 1} and .connections_open == 1' "$d/held.json" >/dev/null
+	jq -e '.sessions_open.RCPT_OK == 1 and ([.sessions_open[]] | add) == 1 and .sessions_open.READY == 0 and .connections_open == 1' "$d/held.json" >/dev/null
 
 touch "$d/hold/release"
 wait "$client" || live_fail "stats client: $(tail -3 "$d/client.log")"
 lab_wait_idle
 sleep 1 # the closing segments reach smtpmon
 "$CTL" -s "$sock" stats --json >"$d/stats.json"
+# The table: every row starts with its family's name, so grep finds each (commands has a row
+# per verb, each named).
+"$CTL" -s "$sock" stats >"$d/stats.txt"
+live_check "stats table: no row without its name" \
+	bash -c "[[ -s '$d/stats.txt' ]] && ! grep -q '^ ' '$d/stats.txt' &&
+		[[ \$(grep -c '^commands  *verb=' '$d/stats.txt') -ge 5 ]] &&
+		grep -q '^replies  *class=5xx  *[1-9]' '$d/stats.txt'"
+# --watch: the second table has a rate per second on each counter row, none on gauges.
+timeout 2.6 "$CTL" -s "$sock" stats --watch 1 >"$d/watch.txt"
+live_check "stats --watch: rates per second on counters, none on gauges" \
+	bash -c "[[ \$(grep -c '^smtpmonctl stats every 1s, .*rate per second' '$d/watch.txt') -ge 2 ]] &&
+		grep -Eq '^segments  +[0-9]+ +0\.0/s\$' '$d/watch.txt' &&
+		grep -Eq '^commands +verb=EHLO +[0-9]+ +0\.0/s\$' '$d/watch.txt' &&
+		grep -Eq '^connections_open +[0-9]+\$' '$d/watch.txt' &&
+		! grep -Eq '^uptime_seconds .*/s' '$d/watch.txt'"
 "$CTL" -s "$sock" metrics >"$d/metrics.txt"
 live_check "smtpmonctl metrics: exit 0" test $? -eq 0
 ip netns exec "$LAB_SRV_NS" curl -s -D "$d/http.headers" -o "$d/http.txt" \

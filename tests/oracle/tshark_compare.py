@@ -37,8 +37,9 @@ connection then has four sequences, compared separately: client and server lines
 STARTTLS, as without --keylog, and client and server lines inside TLS, which are our events
 with "tls": true. A line reported on the wrong side of STARTTLS is a difference on both.
 The rules about tshark's mistakes read the client's wire bytes: they apply before STARTTLS
-only; inside TLS only the Zeek event model's unknown commands and SASL answers and our own
-content gaps explain a difference. `smtpmon read` cannot see inside TLS: --events FILE gives
+only; inside TLS only the Zeek event model's unknown commands and SASL answers, our own
+content gaps, and tshark#1 for a QUIT in the record that ends the message data (tshark's own
+dissection shows the end of data and the server's 221) explain a difference. `smtpmon read` cannot see inside TLS: --events FILE gives
 smtpmon's JSON lines from a live run (`smtpmon run`) instead, for all PCAPs; the connections
 of a PCAP are those with a 4-tuple it holds and those that began within its time span.
 --redacted: smtpmon's AUTH payloads are redacted (its default, without --keep-credentials):
@@ -488,6 +489,13 @@ def pair_sasl_answers(ours, theirs, result):
 
 
 def explain_tls_ours_only_client(conn, item):
+    # tshark#1 inside TLS: a client that writes the end of the message data and QUIT in one
+    # call (Postfix's smtp client does) sends them in one record, whose QUIT tshark shows as
+    # message data. Its own dissection still has the evidence: the message ended (its last
+    # client line is the end of data) and the server answered QUIT (221).
+    if item[1] == "QUIT" and conn.t_client_tls and conn.t_client_tls[-1][1] == "." and \
+            any(s[1] == 221 for s in conn.t_server_tls):
+        return "tshark#1 inside TLS: QUIT in the record that ends the message data not shown"
     return None
 
 

@@ -188,6 +188,52 @@ static void test_weird(void **state)
 	       TEXT_CONN "weird line_terminated_with_single_CR\n");
 }
 
+/* The file event: Zeek's files.log fields, ours, unset strings and digests
+ * left out; not seen: no sizes or digests. */
+static void test_file(void **state)
+{
+	static const uint8_t sha1[20] = {0xc3, 0x9d, 0xc8, 0xcd, 0x0f, 0x8d, 0x1f,
+					 0x7f, 0xc8, 0xb3, 0x62, 0xc1, 0x00, 0x38,
+					 0x25, 0x6c, 0x9b, 0xf6, 0x68, 0x9a};
+	struct event ev = base(EV_FILE, true);
+
+	(void)state;
+	strcpy(ev.file.fuid, "FmFp351N5nhsMmAfQg");
+	ev.file.depth = 5;
+	ev.file.trans_depth = 1;
+	ev.file.mime_type = BYTES_LIT("text/plain");
+	ev.file.declared_type = BYTES_LIT("text/plain");
+	ev.file.filename = BYTES_LIT("r\xc3\xa9sum\xc3\xa9 \"1\".txt");
+	ev.file.duration_ns = 1165512000;
+	ev.file.seen_bytes = 10809;
+	ev.file.content_seen = true;
+	ev.file.sha1 = sha1;
+	expect(&ev,
+	       JSON_ID
+	       "\"event\":\"file\",\"fuid\":\"FmFp351N5nhsMmAfQg\",\"source\":\"SMTP\","
+	       "\"depth\":5,\"trans_depth\":1,\"mime_type\":\"text/plain\","
+	       "\"declared_type\":\"text/plain\",\"filename\":\"r\xc3\xa9sum\xc3\xa9 "
+	       "\\\"1\\\".txt\",\"duration\":1.165512,\"is_orig\":true,\"seen_bytes\":10809,"
+	       "\"missing_bytes\":0,\"timedout\":false,"
+	       "\"sha1\":\"c39dc8cd0f8d1f7fc8b362c10038256c9bf6689a\"}\n",
+	       TEXT_CONN
+	       "file FmFp351N5nhsMmAfQg depth=5 text/plain \"r\xc3\xa9sum\xc3\xa9 \"1\".txt\" "
+	       "seen_bytes=10809 missing_bytes=0 sha1=c39dc8cd0f8d1f7fc8b362c10038256c9bf6689a\n");
+
+	ev.file.content_seen = false;
+	ev.file.seen_bytes = 0;
+	ev.file.sha1 = NULL;
+	ev.file.mime_type = (struct bytes){NULL, 0};
+	ev.file.filename = (struct bytes){NULL, 0};
+	ev.file.declared_type = (struct bytes){NULL, 0};
+	ev.file.duration_ns = 0;
+	expect(&ev,
+	       JSON_ID "\"event\":\"file\",\"fuid\":\"FmFp351N5nhsMmAfQg\",\"source\":\"SMTP\","
+		       "\"depth\":5,\"trans_depth\":1,\"duration\":0.000000,\"is_orig\":true,"
+		       "\"content_seen\":false}\n",
+	       TEXT_CONN "file FmFp351N5nhsMmAfQg depth=5 not-seen\n");
+}
+
 static void test_smtp_connection(void **state)
 {
 	struct event ev = base(EV_SMTP_CONNECTION, false);
@@ -210,11 +256,11 @@ static void test_smtp_connection(void **state)
 	};
 	expect(&ev,
 	       JSON_ID "\"event\":\"smtp_connection\",\"duration\":0.002500,\"orig_bytes\":100,"
-		       "\"resp_bytes\":200,\"orig_pkts\":3,\"resp_pkts\":4,\"transactions\":1,"
+		       "\"resp_bytes\":200,\"orig_segs\":3,\"resp_segs\":4,\"transactions\":1,"
 		       "\"tls\":true,\"gaps\":2,\"missed_bytes\":300,\"anomalies\":5,"
 		       "\"end\":\"RST\",\"partial\":true}\n",
 	       TEXT_CONN "smtp_connection duration=0.002500 orig_bytes=100 resp_bytes=200 "
-			 "orig_pkts=3 resp_pkts=4 transactions=1 tls=T gaps=2 missed_bytes=300 "
+			 "orig_segs=3 resp_segs=4 transactions=1 tls=T gaps=2 missed_bytes=300 "
 			 "anomalies=5 end=RST partial=T\n");
 }
 
@@ -386,6 +432,7 @@ int main(void)
 	    cmocka_unit_test(test_smtp_unexpected),
 	    cmocka_unit_test(test_content_gap),
 	    cmocka_unit_test(test_weird),
+	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_smtp_connection),
 	    cmocka_unit_test(test_every_end_name),
 	    cmocka_unit_test(test_ipv6_addresses),

@@ -84,7 +84,7 @@ static int setup(void **state)
 	f.src = (struct report_sources){.pipeline = f.p, .stats = &f.st};
 	jsonw_init(&f.out);
 
-	/* a: a control byte in HELO, four recipients (three are kept) */
+	/* a: a control byte in HELO, four recipients (three are kept), the second refused */
 	open_conn(&a, f.p, 40001);
 	say(&a, true, "EHLO bad\x01helo\r\n");
 	say(&a, false, "250 mx.example\r\n");
@@ -93,7 +93,7 @@ static int setup(void **state)
 	for (int i = 1; i <= 4; i++) {
 		snprintf(line, sizeof(line), "RCPT TO:<r%d@x>\r\n", i);
 		say(&a, true, line);
-		say(&a, false, "250 Ok\r\n");
+		say(&a, false, i == 2 ? "550 5.1.1 no\r\n" : "250 Ok\r\n");
 	}
 	/* b, the most recent: a HELO longer than the view keeps */
 	memset(f.long_helo, 'h', 100);
@@ -146,43 +146,47 @@ static void envelope_errors(void **state)
 	char want[128];
 
 	assert_string_equal(answer(f, "{\"cmd\":\"stats\"}"),
-			    "{\"version\":1,\"ok\":false,\"error\":\"protocol version mismatch: "
-			    "smtpmon speaks version 1\"}\n");
-	assert_string_equal(answer(f, "{\"version\":2,\"cmd\":\"stats\"}"),
-			    "{\"version\":1,\"ok\":false,\"error\":\"protocol version mismatch: "
-			    "smtpmon speaks version 1\"}\n");
-	assert_string_equal(answer(f, "{\"version\":1,\"cmd\":\"reboot\"}"),
-			    "{\"version\":1,\"ok\":false,\"error\":\"unknown command (ping, stats, "
+			    "{\"version\":2,\"ok\":false,\"error\":\"protocol version mismatch: "
+			    "smtpmon speaks version 2\"}\n");
+	assert_string_equal(answer(f, "{\"version\":1,\"cmd\":\"stats\"}"),
+			    "{\"version\":2,\"ok\":false,\"error\":\"protocol version mismatch: "
+			    "smtpmon speaks version 2\"}\n");
+	assert_string_equal(answer(f, "{\"version\":2,\"cmd\":\"reboot\"}"),
+			    "{\"version\":2,\"ok\":false,\"error\":\"unknown command (ping, stats, "
 			    "sessions, metrics)\"}\n");
-	assert_string_equal(answer(f, "{\"version\":1,\"cmd\":\"stats\",\"format\":\"xml\"}"),
-			    "{\"version\":1,\"ok\":false,\"error\":\"unknown format (json, "
+	assert_string_equal(answer(f, "{\"version\":2,\"cmd\":\"stats\",\"format\":\"xml\"}"),
+			    "{\"version\":2,\"ok\":false,\"error\":\"unknown format (json, "
 			    "text)\"}\n");
 	/* spaces around the members are fine; ping names the version */
-	snprintf(want, sizeof(want), "{\"version\":1,\"ok\":true,\"data\":{\"smtpmon\":\"%s\",",
+	snprintf(want, sizeof(want), "{\"version\":2,\"ok\":true,\"data\":{\"smtpmon\":\"%s\",",
 		 smtpmon_version);
-	assert_contains(answer(f, "{ \"version\" : 1, \"cmd\" : \"ping\" }"), want);
+	assert_contains(answer(f, "{ \"version\" : 2, \"cmd\" : \"ping\" }"), want);
 }
 
 static void sessions_json(void **state)
 {
 	struct fixture *f = *state;
 	char want[200];
-	const char *a = answer(f, "{\"version\":1,\"cmd\":\"sessions\"}");
+	const char *a = answer(f, "{\"version\":2,\"cmd\":\"sessions\"}");
 
 	assert_one_line(a);
-	assert_contains(a, "{\"version\":1,\"ok\":true,\"data\":{\"open\":2,\"sessions\":[{");
+	assert_contains(a, "{\"version\":2,\"ok\":true,\"data\":{\"open\":2,\"sessions\":[{");
 	assert_contains(a, "\"listed\":2}}\n");
-	assert_contains(a, "\"orig_h\":\"10.0.0.1\",\"orig_p\":40001,\"resp_h\":\"10.0.0.2\","
-			   "\"resp_p\":25,\"state\":\"RCPT_OK\",\"helo\":\"bad\\\\x01helo\","
-			   "\"mail_from\":\"FROM:<a@x>\",\"rcpt_count\":4,"
-			   "\"rcpt_to\":[\"TO:<r1@x>\",\"TO:<r2@x>\",\"TO:<r3@x>\"],");
+	/* keys as the events': id.orig_h ..., Zeek's mailfrom and rcptto; no FROM:/TO: */
+	assert_contains(a,
+			"\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":40001,\"id.resp_h\":\"10.0.0.2\","
+			"\"id.resp_p\":25,\"state\":\"RCPT_OK\",\"helo\":\"bad\\\\x01helo\","
+			"\"mailfrom\":\"<a@x>\",\"rcpt_count\":4,\"rcpt_accepted\":3,"
+			"\"rcpt_rejected\":1,\"rcptto\":[\"<r1@x>\",\"<r2@x>\",\"<r3@x>\"],"
+			"\"rcpt_codes\":[250,550,250],");
+	assert_contains(a, "\"ts\":");
 	assert_contains(a, "\"tls\":false,\"partial\":false}");
 	/* the most recent first; its HELO cut to SMTP_VIEW_VALUE_MAX bytes */
 	snprintf(want, sizeof(want), "\"sessions\":[{\"uid\":\"");
 	assert_contains(a, want);
 	snprintf(want, sizeof(want),
-		 "\"orig_p\":40002,\"resp_h\":\"10.0.0.2\",\"resp_p\":25,"
-		 "\"state\":\"READY\",\"helo\":\"%.*s\",\"mail_from\":\"\"",
+		 "\"id.orig_p\":40002,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":25,"
+		 "\"state\":\"READY\",\"helo\":\"%.*s\",\"mailfrom\":\"\"",
 		 SMTP_VIEW_VALUE_MAX, f->long_helo);
 	assert_contains(a, want);
 	assert_true(strstr(a, "40002") < strstr(a, "40001"));
@@ -191,14 +195,14 @@ static void sessions_json(void **state)
 static void sessions_text(void **state)
 {
 	struct fixture *f = *state;
-	const char *a = answer(f, "{\"version\":1,\"cmd\":\"sessions\",\"format\":\"text\"}");
+	const char *a = answer(f, "{\"version\":2,\"cmd\":\"sessions\",\"format\":\"text\"}");
 
 	assert_one_line(a);
-	assert_contains(a, "{\"version\":1,\"ok\":true,\"text\":\"UID ");
+	assert_contains(a, "{\"version\":2,\"ok\":true,\"text\":\"UID ");
 	/* the text escapes the control byte as the text sink does; JSON then
 	 * escapes its backslash */
-	assert_contains(a, "    helo bad\\\\x01helo  mail FROM:<a@x>  rcpt 4: TO:<r1@x>, "
-			   "TO:<r2@x>, TO:<r3@x>, ...\\n");
+	assert_contains(a, "    helo bad\\\\x01helo  from <a@x>  rcpt 4 (3 accepted, 1 refused): "
+			   "<r1@x> 250, <r2@x> 550, <r3@x> 250, ...\\n");
 	assert_contains(a, " RCPT_OK ");
 	assert_contains(a, "10.0.0.1:40001");
 	assert_contains(a, "2 listed, 2 open\\n\"}\n");
@@ -207,14 +211,21 @@ static void sessions_text(void **state)
 static void stats_json(void **state)
 {
 	struct fixture *f = *state;
-	const char *a = answer(f, "{\"version\":1,\"cmd\":\"stats\",\"format\":\"json\"}");
+	const char *a = answer(f, "{\"version\":2,\"cmd\":\"stats\",\"format\":\"json\"}");
 
 	assert_one_line(a);
-	assert_contains(a, "{\"version\":1,\"ok\":true,\"data\":{\"uptime_seconds\":");
+	assert_contains(a, "{\"version\":2,\"ok\":true,\"data\":{\"uptime_seconds\":");
 	assert_contains(a, "\"connections_open\":2,\"connections\":2,");
-	assert_contains(a, "\"sessions_open\":{\"READY\":1,\"RCPT_OK\":1}");
+	/* every state, 0 included */
+	assert_contains(a, "\"sessions_open\":{\"CONNECTED\":0,\"INITIATED\":0,\"NOT_AVAILABLE\":0,"
+			   "\"READY\":1,\"MAIL_OK\":0,\"RCPT_OK\":1,\"IN_DATA\":0,");
+	/* replies by code: each code of the bounded set, 0 included */
+	assert_contains(a, "\"replies_by_code\":{\"211\":0,\"214\":0,\"220\":2,\"221\":0,"
+			   "\"235\":0,\"250\":6,");
+	assert_contains(a, "\"550\":1,\"551\":0,\"552\":0,\"553\":0,\"554\":0,\"555\":0,"
+			   "\"556\":0,\"other\":0}");
 	assert_contains(a, "\"commands\":{\"EHLO\":2,\"HELO\":0,\"MAIL\":1,\"RCPT\":4,\"DATA\":0,");
-	assert_contains(a, "\"replies\":{\"1xx\":0,\"2xx\":9,\"3xx\":0,\"4xx\":0,\"5xx\":0,"
+	assert_contains(a, "\"replies\":{\"1xx\":0,\"2xx\":8,\"3xx\":0,\"4xx\":0,\"5xx\":1,"
 			   "\"invalid\":0}");
 	assert_contains(a, "\"sessions_ended\":{\"FIN\":0,\"RST\":0,\"timeout\":0,\"eviction\":0,"
 			   "\"end_of_input\":0}");
@@ -226,13 +237,13 @@ static void stats_json(void **state)
 static void stats_table(void **state)
 {
 	struct fixture *f = *state;
-	const char *a = answer(f, "{\"version\":1,\"cmd\":\"stats\",\"format\":\"text\"}");
+	const char *a = answer(f, "{\"version\":2,\"cmd\":\"stats\",\"format\":\"text\"}");
 
 	assert_one_line(a);
-	/* labelled rows: the family's name once, zero rows left out */
+	/* labelled rows: the family's name on each (grep finds them), zero rows left out */
 	assert_contains(a, "\\ncommands                       verb=EHLO                     2\\n"
-			   "                               verb=MAIL                     1\\n"
-			   "                               verb=RCPT                     4\\n"
+			   "commands                       verb=MAIL                     1\\n"
+			   "commands                       verb=RCPT                     4\\n"
 			   "replies ");
 	/* a labelled family without any non-zero row: one 0 */
 	assert_contains(a, "\\nsessions_ended                                               0\\n");
@@ -292,8 +303,21 @@ static void metrics(void **state)
 	assert_contains(a, "# TYPE smtpmon_commands_total counter\n"
 			   "smtpmon_commands_total{verb=\"EHLO\"} 2\n");
 	assert_contains(a, "# TYPE smtpmon_sessions_open gauge\n"
-			   "smtpmon_sessions_open{state=\"READY\"} 1\n"
+			   "smtpmon_sessions_open{state=\"CONNECTED\"} 0\n");
+	assert_contains(a, "smtpmon_sessions_open{state=\"READY\"} 1\n"
+			   "smtpmon_sessions_open{state=\"MAIL_OK\"} 0\n"
 			   "smtpmon_sessions_open{state=\"RCPT_OK\"} 1\n");
+	assert_contains(a, "smtpmon_replies_by_code_total{code=\"550\"} 1\n");
+	assert_contains(a, "smtpmon_replies_by_code_total{code=\"other\"} 0\n");
+	/* the process_* families under their standard names */
+	assert_contains(a, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total ");
+	assert_contains(a, "# TYPE process_resident_memory_bytes gauge\n"
+			   "process_resident_memory_bytes ");
+	assert_contains(a, "# TYPE process_open_fds gauge\nprocess_open_fds ");
+	assert_contains(a, "# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds ");
+	assert_null(strstr(a, "process_open_fds 0\n"));
+	assert_null(strstr(a, "process_resident_memory_bytes 0\n"));
+	assert_null(strstr(a, "smtpmon_process"));
 	assert_contains(a, "smtpmon_unexpected_total{message=\"a\\\"b\\\\c\\nd\\\\x01\"} 1\n");
 	/* the info metric: the version of this build as its label, always 1 */
 	snprintf(want, sizeof(want),
@@ -306,9 +330,9 @@ static void metrics(void **state)
 	check_exposition(a);
 
 	/* the same exposition inside the envelope for smtpmonctl */
-	a = answer(f, "{\"version\":1,\"cmd\":\"metrics\"}");
+	a = answer(f, "{\"version\":2,\"cmd\":\"metrics\"}");
 	assert_one_line(a);
-	assert_contains(a, "{\"version\":1,\"ok\":true,\"text\":\"# HELP smtpmon_uptime_seconds ");
+	assert_contains(a, "{\"version\":2,\"ok\":true,\"text\":\"# HELP smtpmon_uptime_seconds ");
 	assert_contains(a, "smtpmon_commands_total{verb=\\\"EHLO\\\"} 2\\n");
 }
 

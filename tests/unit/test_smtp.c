@@ -125,6 +125,7 @@ static void on_event(void *ctx, struct event *ev)
 /* ---- sessions and scripts ------------------------------------------------ */
 
 struct session {
+	struct conn_id id;
 	struct config cfg;
 	struct rec rec;
 	struct smtp *smtp;
@@ -376,6 +377,42 @@ static void test_pipelining(void **state)
 	expect(t, "rep F 250 . F [queued]\nrep F 221 QUIT F [bye]\n");
 	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
 	assert_int_equal(smtp_stats(t->smtp)->anomalies, 0);
+	session_free(t);
+}
+
+/* smtpmonctl sessions' view: addresses without FROM:/TO:, each recipient's reply
+ * code in order (pipelined), counts past the kept three, a new transaction resets. */
+static void test_session_view(void **state)
+{
+	struct session *t = session_new();
+	const struct smtp_view *v;
+
+	(void)state;
+	session_open(t, false);
+	greeted(t, "ok");
+	client(t, "MAIL from: <a@b> SIZE=10\r\nRCPT TO:<c@d>\r\nRCPT to:<e@f>\r\n"
+		  "RCPT TO:<g@h>\r\nRCPT TO:<i@j>\r\nRCPT <bare@x>\r\n");
+	server(t, "250 Ok\r\n250 Ok\r\n550 5.1.1 no such user\r\n");
+	v = smtp_view(t->smtp);
+	assert_int_equal(v->mail_from.len, strlen("<a@b> SIZE=10"));
+	assert_memory_equal(v->mail_from.bytes, "<a@b> SIZE=10", v->mail_from.len);
+	assert_int_equal(v->nrcpts, 5);
+	assert_memory_equal(v->rcpts[0].bytes, "<c@d>", 5);
+	assert_memory_equal(v->rcpts[1].bytes, "<e@f>", 5);
+	assert_int_equal(v->rcpt_code[0], 250);
+	assert_int_equal(v->rcpt_code[1], 550);
+	assert_int_equal(v->rcpt_code[2], 0); /* no reply yet */
+	assert_int_equal(v->rcpts_replied, 2);
+	assert_int_equal(v->rcpts_accepted, 1);
+	server(t, "251 forwarded\r\n452 too many\r\n501 syntax\r\n");
+	assert_int_equal(v->rcpt_code[2], 251);
+	assert_int_equal(v->rcpts_replied, 5);
+	assert_int_equal(v->rcpts_accepted, 2);
+	client(t, "RSET\r\n");
+	server(t, "250 Ok\r\n");
+	assert_int_equal(v->nrcpts, 0);
+	assert_int_equal(v->rcpts_replied, 0);
+	assert_int_equal(v->mail_from.len, 0);
 	session_free(t);
 }
 
@@ -879,6 +916,139 @@ static void test_skip_bdat_chunk(void **state)
 	client(t, "QUIT\r\n");
 	expect(t, "req T BDAT [3000 LAST]\nrep F 250 BDAT F [2.0.0 queued]\nreq T QUIT []\n");
 	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	session_free(t);
+}
+
+/* ---- content hook ---------------------------------------------------------- */
+
+/* Content callbacks go into the same record, so their order against the
+ * events shows: "content BEGIN 1 T D", "content LINE [..]", "content GAP 5",
+ * "content END T" (complete). */
+static void on_content(void *ctx, const struct smtp_content *c)
+{
+	static const char *const kinds[] = {"BEGIN", "LINE", "GAP", "SKIPPED", "END"};
+	struct session *t = ctx;
+	struct rec *r = &t->rec;
+
+	assert_ptr_equal(c->id, &t->id);
+	rec_printf(r, "content %s", kinds[c->kind]);
+	switch (c->kind) {
+	case SMTP_CONTENT_BEGIN:
+		rec_printf(r, " %u %s %s", c->trans_depth, tf(c->is_orig), c->bdat ? "B" : "D");
+		break;
+	case SMTP_CONTENT_LINE:
+		rec_put(r, " ", 1);
+		rec_bytes(r, c->line);
+		break;
+	case SMTP_CONTENT_GAP:
+	case SMTP_CONTENT_SKIPPED:
+		rec_printf(r, " %llu", (unsigned long long)c->len);
+		break;
+	case SMTP_CONTENT_END:
+		rec_printf(r, " %u %s", c->trans_depth, tf(c->complete));
+		break;
+	}
+	rec_put(r, "\n", 1);
+}
+
+static struct session *content_session(void)
+{
+	struct session *t = session_new();
+
+	session_open(t, false);
+	smtp_set_content_hook(t->smtp, &t->id, on_content, t);
+	to_rcpt(t);
+	return t;
+}
+
+/* DATA: lines dot-unstuffed without terminators, every line ending; the end
+ * comes before the "." request; the next message is trans_depth 2. */
+static void test_content_data(void **state)
+{
+	(void)state;
+	struct session *t = content_session();
+
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "Subject: s\r\n\r\n..dot\nbare lf\r\n.\r\n");
+	server(t, "250 queued\r\n");
+	expect(t, "req T DATA []\ncontent BEGIN 1 T D\nrep F 354 DATA F [go]\n"
+		  "content LINE [Subject: s]\ncontent LINE []\ncontent LINE [.dot]\n"
+		  "content LINE [bare lf]\ncontent END 1 T\nreq T . [.]\n"
+		  "rep F 250 . F [queued]\n");
+	client(t, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	server(t, "250 ok\r\n250 ok\r\n354 go\r\n");
+	clear(t);
+	client(t, "x\r\n");
+	smtp_finish(t->smtp);
+	expect(t, "content LINE [x]\ncontent END 2 F\n");
+	session_free(t);
+}
+
+/* BDAT: chunk bytes become the same lines as DATA would give, whatever the
+ * chunk boundaries (a line and a CR LF split across chunks); a bare LF ends
+ * a line, a lone CR stays in it, an over-long line is cut. */
+static void test_content_bdat(void **state)
+{
+	(void)state;
+	struct session *t = content_session();
+	char big[SMTP_BDAT_LINE_MAX + 20], cmd[64], want[SMTP_BDAT_LINE_MAX + 200];
+
+	client(t, "BDAT 9\r\nSubject: ");
+	client(t, "BDAT 9\r\ns\r\n\r\na\rb\r");
+	client(t, "BDAT 5 LAST\r\n\nlf\nz");
+	expect(t, "req T BDAT [9]\ncontent BEGIN 1 T B\nreq T BDAT [9]\n"
+		  "content LINE [Subject: s]\ncontent LINE []\nreq T BDAT [5 LAST]\n"
+		  "content LINE [a\\x0db]\ncontent LINE [lf]\ncontent LINE [z]\n"
+		  "content END 1 T\n");
+	server(t, "250 ok\r\n250 ok\r\n250 ok\r\n");
+	client(t, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+	server(t, "250 ok\r\n250 ok\r\n");
+	clear(t);
+	memset(big, 'y', sizeof(big));
+	snprintf(cmd, sizeof(cmd), "BDAT %zu LAST\r\n", sizeof(big));
+	client(t, cmd);
+	smtp_deliver(t->smtp, true, (const uint8_t *)big, 10);
+	smtp_deliver(t->smtp, true, (const uint8_t *)big, sizeof(big) - 10);
+	snprintf(want, sizeof(want), "req T BDAT [%zu LAST]\ncontent BEGIN 2 T B\ncontent LINE [",
+		 sizeof(big));
+	memset(want + strlen(want), 'y', SMTP_BDAT_LINE_MAX);
+	snprintf(want + strlen(want), 100,
+		 "]\ncontent LINE [yyyyyyyyyyyyyyyyyyyy]\ncontent END 2 T\n");
+	expect(t, want);
+	session_free(t);
+}
+
+/* A gap in the message: GAP then an incomplete END; skipped body bytes:
+ * SKIPPED, and the message still completes at its "." line. */
+static void test_content_gap_and_skip(void **state)
+{
+	(void)state;
+	struct session *t = content_session();
+
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "Subject: s\r\n\r\nbody");
+	clear(t);
+	smtp_gap(t->smtp, true, 100, 5);
+	expect(t, "unx T content gap [seq = 100, len = 5]\ncontent GAP 5\ncontent END 1 F\n");
+	session_free(t);
+
+	t = content_session();
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "Subject: s\r\n\r\nfirst");
+	clear(t);
+	smtp_skipped(t->smtp, true, 100, 5000);
+	client(t, "ab\r\nlast\r\n.\r\n");
+	expect(t, "content SKIPPED 5000\ncontent LINE [last]\ncontent END 1 T\nreq T . [.]\n");
+	session_free(t);
+
+	t = content_session();
+	client(t, "BDAT 3000 LAST\r\nabc");
+	clear(t);
+	smtp_skipped(t->smtp, true, 0, 2997);
+	expect(t, "content LINE [abc]\ncontent SKIPPED 2997\ncontent END 1 T\n");
 	session_free(t);
 }
 
@@ -1597,6 +1767,7 @@ int main(void)
 	    cmocka_unit_test(test_zeek_session_redacted),
 	    cmocka_unit_test(test_data_events_off_by_default),
 	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_session_view),
 	    cmocka_unit_test(test_pipelining_queue_grows),
 	    cmocka_unit_test(test_data_rejected_after_pipelining),
 	    cmocka_unit_test(test_queue_limit),
@@ -1644,6 +1815,9 @@ int main(void)
 	    cmocka_unit_test(test_skip_data_body),
 	    cmocka_unit_test(test_skip_missed_end),
 	    cmocka_unit_test(test_skip_bdat_chunk),
+	    cmocka_unit_test(test_content_data),
+	    cmocka_unit_test(test_content_bdat),
+	    cmocka_unit_test(test_content_gap_and_skip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

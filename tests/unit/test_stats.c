@@ -236,12 +236,46 @@ static void through_smtp(void **state)
 	assert_int_equal(st.events[EV_SMTP_REPLY], 11); /* one event per line */
 }
 
+/* Transactions by outcome; refused recipients (400 or more) by code. */
+static void transactions(void **state)
+{
+	struct smtp_transaction t = {0};
+	struct event ev = {.type = EV_SMTP_TRANSACTION, .id = &id, .transaction = &t};
+	struct stats st;
+	(void)state;
+
+	stats_init(&st);
+	t.nrcpt_status = 3;
+	t.rcpt_status[0].code = 250;
+	t.rcpt_status[1].code = 550;
+	t.rcpt_status[2].code = 450;
+	t.outcome = TXN_ACCEPTED;
+	stats_sink(&st)->emit(stats_sink(&st), &ev);
+	t.nrcpt_status = 1;
+	t.rcpt_status[0].code = 550;
+	t.outcome = TXN_REJECTED;
+	stats_sink(&st)->emit(stats_sink(&st), &ev);
+	t.nrcpt_status = 0;
+	t.outcome = TXN_ABORTED_RSET;
+	stats_sink(&st)->emit(stats_sink(&st), &ev);
+	assert_int_equal(st.outcomes[TXN_ACCEPTED], 1);
+	assert_int_equal(st.outcomes[TXN_REJECTED], 1);
+	assert_int_equal(st.outcomes[TXN_ABORTED_RSET], 1);
+	assert_int_equal(st.outcomes[TXN_ABORTED_END], 0);
+	assert_int_equal(st.refused_rcpts.n, 2);
+	assert_string_equal(st.refused_rcpts.name[0], "550");
+	assert_int_equal(st.refused_rcpts.count[0], 2);
+	assert_string_equal(st.refused_rcpts.name[1], "450");
+	assert_int_equal(st.refused_rcpts.count[1], 1);
+	assert_int_equal(st.events[EV_SMTP_TRANSACTION], 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(verbs),	     cmocka_unit_test(reply_classes),
 	    cmocka_unit_test(names_bounded), cmocka_unit_test(sessions_and_gaps),
-	    cmocka_unit_test(through_smtp),
+	    cmocka_unit_test(through_smtp),  cmocka_unit_test(transactions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

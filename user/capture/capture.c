@@ -241,6 +241,16 @@ static void mark_skip(void *ctx, const struct conn_id *id, const struct pipeline
 	struct smtpmon_flow_key key;
 	struct smtpmon_flow flow;
 
+	if (skip->tls) {
+		for (size_t i = 0; i < skip->nobjects && c->tls; i++) {
+			if (tls_probe_skip(c->tls, skip->objects[i].tgid, skip->objects[i].object,
+					   skip->stop, skip->chunk ? skip->end_off : 0))
+				c->skip_marks++;
+			else
+				c->skip_mark_errors++;
+		}
+		return;
+	}
 	/* A flow the kernel has no state for (older than us, or forgotten)
 	 * starts where user space stands. */
 	if (!flow_read(c, id, &key, &flow))
@@ -393,9 +403,14 @@ static int on_tls_record(void *ctx, void *data, size_t size)
 	bool server_end;
 	struct plaintext pt;
 
+	/* A skipped body copies no more than its tail. */
+	bool skipped = size >= sizeof(*r) && (r->flags & SMTPMON_TLS_REC_SKIPPED);
+
 	if (size < sizeof(*r) || r->copied_len > size - sizeof(*r) ||
-	    r->copied_len != r->payload_len || r->op > SMTPMON_TLS_WRITE ||
-	    r->role > SMTPMON_TLS_CLIENT || (r->family != AF_INET && r->family != AF_INET6)) {
+	    (skipped ? r->copied_len > SMTPMON_SKIP_TAIL || r->copied_len > r->payload_len
+		     : r->copied_len != r->payload_len) ||
+	    r->op > SMTPMON_TLS_WRITE || r->role > SMTPMON_TLS_CLIENT ||
+	    (r->family != AF_INET && r->family != AF_INET6)) {
 		c->tls_bad_records++;
 		return 0;
 	}
@@ -411,7 +426,9 @@ static int on_tls_record(void *ctx, void *data, size_t size)
 	    .server_port = server_end ? r->lport : r->rport,
 	    .from_client = server_end == (r->op == SMTPMON_TLS_READ),
 	    .view = server_end ? PLAINTEXT_SERVER_END : PLAINTEXT_CLIENT_END,
+	    .object = {.tgid = r->tgid, .object = r->object},
 	    .offset = r->offset,
+	    .skipped = r->payload_len - r->copied_len,
 	    .data = r->payload,
 	    .len = r->copied_len,
 	};

@@ -33,6 +33,7 @@ const char *const tls_probe_stat_names[SMTPMON_TLS_STAT_MAX] = {
     [SMTPMON_TLS_STAT_RING_DROPS] = "ring_drops",
     [SMTPMON_TLS_STAT_RING_DROP_BYTES] = "ring_drop_bytes",
     [SMTPMON_TLS_STAT_TRUNCATED_BYTES] = "truncated_bytes",
+    [SMTPMON_TLS_STAT_SKIPPED_BYTES] = "skipped_bytes",
 };
 
 /* The library files by their soname, and the functions probed in each:
@@ -55,6 +56,8 @@ static const struct probe_spec probes[] = {
     {SMTPMON_TLS_OPENSSL, "SSL_free", "tls_free", NULL},
     {SMTPMON_TLS_GNUTLS, "gnutls_record_recv", "gnutls_recv", "tls_ret_long"},
     {SMTPMON_TLS_GNUTLS, "gnutls_record_send", "gnutls_send", "tls_ret_long"},
+    /* Its sends repeat what corked gnutls_record_send calls passed. */
+    {SMTPMON_TLS_GNUTLS, "gnutls_record_uncork", "gnutls_uncork", "gnutls_uncork_ret"},
     {SMTPMON_TLS_GNUTLS, "gnutls_deinit", "tls_free", NULL},
 };
 
@@ -324,6 +327,19 @@ void tls_probe_report(const struct tls_probe *t)
 int tls_probe_ring_fd(const struct tls_probe *t)
 {
 	return bpf_map__fd(t->skel->maps.tls_events);
+}
+
+bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, bool stop,
+		    uint64_t chunk_end)
+{
+	struct smtpmon_tls_key key = {.object = object, .tgid = tgid};
+	struct smtpmon_tls_skip skip = {.chunk_end = chunk_end};
+	int fd = bpf_map__fd(t->skel->maps.tls_skip);
+
+	if (stop)
+		/* The kernel may have ended it first (the end went by). */
+		return !bpf_map_delete_elem(fd, &key) || errno == ENOENT;
+	return !bpf_map_update_elem(fd, &key, &skip, BPF_ANY);
 }
 
 bool tls_probe_counters(const struct tls_probe *t,

@@ -43,6 +43,13 @@ void tls_probe_report(const struct tls_probe *t);
 int tls_probe_ring_fd(const struct tls_probe *t);
 /* Monitored ports now (reload). */
 void tls_probe_set_ports(struct tls_probe *t, const struct config *cfg);
+/* --bodies=skip: the client-to-server plaintext of the TLS object (tgid,
+ * object) is a message body from now on, up to offset chunk_end of that
+ * direction (BDAT) or, with chunk_end 0, up to its end marker (DATA); stop:
+ * it is over. The kernel ends it on its own at the end it sees. False when
+ * the map update failed. */
+bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, bool stop,
+		    uint64_t chunk_end);
 /* Counters summed over CPUs, per library. */
 bool tls_probe_counters(const struct tls_probe *t,
 			uint64_t out[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX]);

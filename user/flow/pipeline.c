@@ -12,6 +12,7 @@
  * out in segment arrival order.
  */
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include "flow/idle_clock.h"
 #include "flow/pipeline.h"
 #include "flow/reasm.h"
+#include "records/community_id.h"
+#include "records/transaction.h"
+#include "mime/mime.h"
 #include "smtp/smtp.h"
 
 /* How long a closed tuple absorbs stragglers (retransmitted FINs, the last
@@ -60,6 +64,9 @@ struct conn {
 	struct conn_id id;
 	struct direction dir[2]; /* indexed by is_orig */
 	struct smtp *smtp;
+	/* the smtp_transaction records; made at the first event that needs one */
+	struct txn_builder *txn;
+	struct mime *mime; /* the session's messages: files, top-level headers */
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -80,6 +87,10 @@ struct conn {
 	bool plain_started;
 	uint8_t plain_view;
 	uint64_t plain_pos[2];
+	/* The TLS object of each end's library (enum plaintext_view) once a
+	 * record of it came: where --bodies=skip is asked for. */
+	struct plaintext_object plain_obj[2];
+	bool plain_obj_known[2];
 	/* Ended by FIN/RST while plaintext flows: the last lines the library
 	 * passed before the close may still be on their way (another ring);
 	 * the end waits until end_at. */
@@ -111,6 +122,7 @@ struct pipeline {
 	uint32_t uid_key;    /* from the first timestamp: uids depend on the input only */
 	size_t total_buffered;
 	bool oom_reported;
+	bool community_id_reported;
 	struct pipeline_stats stats;
 };
 
@@ -266,20 +278,81 @@ static void table_remove(struct pipeline *p, struct conn *c)
 		}
 }
 
-static void emit(struct conn *c, struct event *ev)
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns);
+static void report_oom(struct pipeline *p);
+
+static void on_transaction(void *ctx, struct event *ev)
+{
+	emit_at(ctx, ev, ev->ts_ns);
+}
+
+/* Every event of the connection also feeds its transaction record, whatever
+ * the outputs select (the record is built from them). */
+static void observe_transaction(struct conn *c, const struct event *ev)
+{
+	if (ev->type == EV_SMTP_TRANSACTION || ev->type == EV_SMTP_CONNECTION)
+		return;
+	if (!c->txn && (ev->type == EV_SMTP_REQUEST || ev->type == EV_SMTP_REPLY)) {
+		c->txn = txn_builder_new(&c->id, on_transaction, c);
+		if (!c->txn) {
+			report_oom(c->p);
+			return;
+		}
+	}
+	if (c->txn)
+		txn_observe(c->txn, ev);
+}
+
+static void emit_at(struct conn *c, struct event *ev, uint64_t ts_ns)
 {
 	struct pipeline *p = c->p;
 
-	ev->ts_ns = p->event_ns;
+	ev->ts_ns = ts_ns;
 	ev->id = &c->id;
+	observe_transaction(c, ev);
 	p->stats.events[ev->type]++;
 	if (p->cfg->events_mask & EV_MASK(ev->type))
 		p->sink->emit(p->sink, ev);
 }
 
+static void emit(struct conn *c, struct event *ev)
+{
+	emit_at(c, ev, c->p->event_ns);
+}
+
+/* The SMTP session's and the MIME parser's events; a file comes with its
+ * own ts (its first byte), the others take the current time. */
 static void on_smtp_event(void *ctx, struct event *ev)
 {
-	emit(ctx, ev);
+	struct conn *c = ctx;
+
+	emit_at(c, ev, ev->ts_ns ? ev->ts_ns : c->p->event_ns);
+}
+
+/* The session's message lines (smtp.h content hook) go to its MIME parser,
+ * and their size to the transaction record. */
+static void on_content(void *ctx, const struct smtp_content *content)
+{
+	struct conn *c = ctx;
+
+	if (c->txn) {
+		if (content->kind == SMTP_CONTENT_BEGIN)
+			txn_message_begin(c->txn);
+		else if (content->kind == SMTP_CONTENT_LINE)
+			txn_body_bytes(c->txn, content->line.len + 2); /* and its CR LF */
+		else if (content->kind == SMTP_CONTENT_SKIPPED)
+			txn_body_bytes(c->txn, content->len);
+	}
+	mime_content(c->mime, content, c->p->event_ns);
+}
+
+/* The message's top-level headers fill the transaction record's fields. */
+static void on_header(void *ctx, const struct mime_header *h)
+{
+	struct conn *c = ctx;
+
+	if (c->txn)
+		txn_header(c->txn, h->name, h->value);
 }
 
 /* BDAT chunks smaller than this are not worth a map update. */
@@ -467,6 +540,10 @@ static void conn_release(struct conn *c)
 		smtp_free(c->smtp);
 	}
 	c->smtp = NULL;
+	txn_builder_free(c->txn);
+	c->txn = NULL;
+	mime_free(c->mime);
+	c->mime = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
 
@@ -504,8 +581,10 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 		check_fin(c, &c->dir[i]);
 	}
 	smtp_finish(c->smtp);
+	if (c->txn)
+		txn_finish(c->txn);
 	fill_summary(c, end, &ev.conn);
-	emit(c, &ev);
+	emit_at(c, &ev, c->start_ns); /* Zeek's conn.log: ts is the start */
 	if (end != CONN_END_FIN && end != CONN_END_RST) {
 		conn_delete(p, c);
 		return;
@@ -605,6 +684,14 @@ static void report_oom(struct pipeline *p)
 	p->oom_reported = true;
 }
 
+static void report_community_id_failure(struct pipeline *p)
+{
+	if (!p->community_id_reported)
+		fprintf(stderr, "smtpmon: community_id: SHA1 from libcrypto failed; the field is "
+				"left empty\n");
+	p->community_id_reported = true;
+}
+
 static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 {
 	bool syn = seg->flags & SEG_SYN, ack = seg->flags & SEG_ACK;
@@ -632,6 +719,9 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 	if (p->conn_counter == 0)
 		p->uid_key = (uint32_t)mix64(seg->ts_ns);
 	make_uid(p, c);
+	if (!community_id_v1(0, c->id.family, c->id.orig_h, c->id.orig_p, c->id.resp_h,
+			     c->id.resp_p, IPPROTO_TCP, c->id.community_id))
+		report_community_id_failure(p);
 	for (int i = 0; i < 2; i++) {
 		c->dir[i].conn = c;
 		c->dir[i].is_orig = i;
@@ -639,7 +729,12 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 		    reasm_new(&reasm_ops, &c->dir[i], p->cfg->max_conn_buffer, &p->total_buffered);
 	}
 	c->smtp = smtp_new(p->cfg, c->partial, on_smtp_event, c);
-	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp) {
+	c->mime = mime_new(p->cfg, on_smtp_event, c);
+	if (c->smtp && c->mime) {
+		smtp_set_content_hook(c->smtp, &c->id, on_content, c);
+		mime_set_header_hook(c->mime, on_header, c);
+	}
+	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp || !c->mime) {
 		conn_release(c);
 		free(c);
 		report_oom(p);
@@ -791,36 +886,81 @@ bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *n
 	return true;
 }
 
-/* Plaintext bytes at stream offset off of one direction: what was seen
- * already is cut off, a hole before them is a gap. */
-static void plain_deliver(struct conn *c, bool is_orig, uint64_t off, const uint8_t *data,
-			  size_t len)
+/* --bodies=skip inside TLS: tells the source, once per body or chunk, what
+ * the libraries' probes may stop copying, and when the body is over. */
+static void offer_plain_skip(struct conn *c)
 {
-	uint64_t *pos = &c->plain_pos[is_orig];
+	struct direction *d = &c->dir[true];
+	struct pipeline_skip skip = {.tls = true};
+	uint64_t len;
+	enum smtp_skip kind = smtp_skippable(c->smtp, true, &len);
+	uint64_t end = c->plain_pos[true] + len;
 
-	if (off + len <= *pos) {
-		c->p->stats.plain_overlap_bytes += len;
+	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
 		return;
+	skip.stop = kind == SMTP_SKIP_NONE || (kind == SMTP_SKIP_CHUNK && len < SKIP_CHUNK_MIN);
+	if (skip.stop && d->skip_asked == SMTP_SKIP_NONE) {
+		d->skip_asked_end = end;
+		return; /* nothing was asked */
 	}
-	if (off < *pos) {
-		c->p->stats.plain_overlap_bytes += *pos - off;
-		data += *pos - off;
-		len -= *pos - off;
-		off = *pos;
+	d->skip_asked = skip.stop ? SMTP_SKIP_NONE : kind;
+	d->skip_asked_end = end;
+	skip.chunk = kind == SMTP_SKIP_CHUNK;
+	skip.end_off = end;
+	for (int v = 0; v < 2; v++)
+		if (c->plain_obj_known[v])
+			skip.objects[skip.nobjects++] = c->plain_obj[v];
+	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
+}
+
+/* The part of [*off, *off + *len) of one direction's plaintext that is new:
+ * what was seen already is cut off, a hole before it is a gap. False when
+ * nothing is new. */
+static bool plain_advance(struct conn *c, bool is_orig, uint64_t *off, uint64_t *len)
+{
+	uint64_t pos = c->plain_pos[is_orig];
+
+	if (*off + *len <= pos) {
+		c->p->stats.plain_overlap_bytes += *len;
+		return false;
 	}
-	if (off > *pos) {
+	if (*off < pos) {
+		c->p->stats.plain_overlap_bytes += pos - *off;
+		*len -= pos - *off;
+		*off = pos;
+	}
+	if (*off > pos) {
 		struct event ev = {.type = EV_CONTENT_GAP, .is_orig = is_orig, .in_tls = true};
 
-		ev.gap.seq = *pos;
-		ev.gap.length = off - *pos;
+		ev.gap.seq = pos;
+		ev.gap.length = *off - pos;
 		c->p->stats.gaps++;
 		c->p->stats.gap_bytes += ev.gap.length;
 		emit(c, &ev);
-		smtp_gap(c->smtp, is_orig, *pos, off - *pos);
+		smtp_gap(c->smtp, is_orig, pos, *off - pos);
 	}
-	*pos = off + len;
-	c->p->stats.plain_bytes += len;
-	smtp_deliver(c->smtp, is_orig, data, len);
+	c->plain_pos[is_orig] = *off + *len;
+	return true;
+}
+
+/* A piece of one direction's plaintext at stream offset off: skipped body
+ * bytes (--bodies=skip), then data. */
+static void plain_deliver(struct conn *c, bool is_orig, const struct plaintext *pt)
+{
+	uint64_t off = pt->offset, len = pt->skipped;
+
+	if (len && plain_advance(c, is_orig, &off, &len)) {
+		c->p->stats.skipped_bytes += len;
+		smtp_skipped(c->smtp, is_orig, off, len);
+	}
+	off = pt->offset + pt->skipped;
+	len = pt->len;
+	if (len && plain_advance(c, is_orig, &off, &len)) {
+		c->p->stats.plain_bytes += len;
+		smtp_deliver(c->smtp, is_orig, pt->data + (off - pt->offset - pt->skipped), len);
+	}
+	if (c->p->skip_fn)
+		offer_plain_skip(c);
 }
 
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
@@ -859,6 +999,8 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 		p->stats.plain_unmatched++;
 		return;
 	}
+	c->plain_obj[pt->view] = pt->object;
+	c->plain_obj_known[pt->view] = true;
 	if (!c->plain_started) {
 		c->plain_started = true;
 		c->plain_view = pt->view;
@@ -877,7 +1019,7 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	list_push_front(&p->active, &c->lru);
 	/* key runs from the client to the server */
 	is_orig = sent_by_orig(c, &key) == pt->from_client;
-	plain_deliver(c, is_orig, pt->offset, pt->data, pt->len);
+	plain_deliver(c, is_orig, pt);
 }
 
 void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns)

@@ -33,15 +33,30 @@ struct pipeline;
  * source can stop copying its payload. */
 typedef void (*pipeline_tls_fn)(void *ctx, const struct conn_id *id);
 
+/* A TLS object of one end's library (struct smtpmon_tls_rec's tgid and
+ * object). */
+struct plaintext_object {
+	uint32_t tgid;
+	uint64_t object;
+};
+
 /* Body skipping (--bodies=skip, docs/body-skip.md): called when the client's
  * next bytes need not be copied. chunk: they are BDAT chunk bytes up to
  * sequence number end_seq. Otherwise they are a DATA body past its header
  * block, up to its end marker, valid while the server has sent nothing after
- * sequence number server_next. */
+ * sequence number server_next.
+ * Inside TLS (tls, docs/tls-plaintext.md) the bytes are the plaintext the
+ * libraries pass: objects[0..nobjects) are the TLS objects of the ends seen
+ * so far, a chunk ends at offset end_off of the client's direction, and
+ * stop says the body or chunk is over (the sequence numbers are unused). */
 struct pipeline_skip {
 	bool chunk;
 	uint32_t end_seq;
 	uint32_t server_next;
+	bool tls, stop;
+	uint64_t end_off;
+	struct plaintext_object objects[2];
+	size_t nobjects;
 };
 typedef void (*pipeline_skip_fn)(void *ctx, const struct conn_id *id,
 				 const struct pipeline_skip *skip);
@@ -60,9 +75,14 @@ struct plaintext {
 	uint8_t family;	  /* 4 or 6 */
 	uint8_t client[16], server[16];
 	uint16_t client_port, server_port;
-	bool from_client;	  /* the bytes went from the client to the server */
-	enum plaintext_view view; /* whose library passed them */
-	uint64_t offset;	  /* of data[0] in its direction, as that library counted */
+	bool from_client;		/* the bytes went from the client to the server */
+	enum plaintext_view view;	/* whose library passed them */
+	struct plaintext_object object; /* the library's TLS object */
+	/* of the first byte in its direction, as that library counted */
+	uint64_t offset;
+	/* --bodies=skip: the first skipped bytes passed uncopied (a body),
+	 * data[0..len) follows them. */
+	uint32_t skipped;
 	const uint8_t *data;
 	uint32_t len;
 };

@@ -53,6 +53,10 @@ struct conn_id {
 	uint8_t resp_h[16];
 	uint16_t orig_p;
 	uint16_t resp_p;
+	/* Community ID v1 of the connection ("1:..." base64, NUL-terminated;
+	 * records/community_id.h), written on smtp_connection and
+	 * smtp_transaction */
+	char community_id[32];
 };
 
 enum conn_end {
@@ -66,7 +70,7 @@ enum conn_end {
 extern const char *const conn_end_names[]; /* "FIN", "RST", "timeout", "eviction", "end_of_input" */
 
 struct conn_summary {
-	uint64_t start_ns;
+	uint64_t start_ns; /* also the event's ts (Zeek's conn.log ts) */
 	uint64_t duration_ns;
 	uint64_t orig_bytes, resp_bytes; /* payload bytes in sequence space */
 	uint64_t orig_segs, resp_segs;
@@ -100,7 +104,8 @@ struct file_info {
 	    *sha256; /* digests of the decoded content; NULL = not computed */
 };
 
-/* smtp_transaction's record is defined by its producer (user/records/). */
+/* smtp_transaction's record is defined by its producer
+ * (records/transaction.h). */
 struct smtp_transaction;
 
 struct event {

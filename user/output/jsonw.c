@@ -238,6 +238,43 @@ void jsonw_key_str(struct jsonw *w, const char *key, const uint8_t *s, size_t le
 	put_char(w, '"');
 }
 
+void jsonw_key_array_begin(struct jsonw *w, const char *key)
+{
+	put_key(w, key);
+	put_char(w, '[');
+	w->need_comma = false;
+}
+
+void jsonw_array_end(struct jsonw *w)
+{
+	put_char(w, ']');
+	w->need_comma = true;
+}
+
+void jsonw_str(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	if (w->need_comma)
+		put_char(w, ',');
+	put_char(w, '"');
+	escape_bytes(w, s, len);
+	put_char(w, '"');
+	w->need_comma = true;
+}
+
+void jsonw_object_begin(struct jsonw *w)
+{
+	if (w->need_comma)
+		put_char(w, ',');
+	put_char(w, '{');
+	w->need_comma = false;
+}
+
+void jsonw_object_end(struct jsonw *w)
+{
+	put_char(w, '}');
+	w->need_comma = true;
+}
+
 void jsonw_key_cstr(struct jsonw *w, const char *key, const char *s)
 {
 	jsonw_key_str(w, key, (const uint8_t *)s, strlen(s));

@@ -31,6 +31,13 @@ void jsonw_key_u64(struct jsonw *w, const char *key, uint64_t v);
 void jsonw_key_bool(struct jsonw *w, const char *key, bool v);
 /* ts with microsecond precision, as Zeek prints it: 1732640000.123456 */
 void jsonw_key_time(struct jsonw *w, const char *key, uint64_t ns);
+/* Nesting, for records: "key":[ ... ], array elements jsonw_str() or
+ * objects jsonw_object_begin() ... jsonw_object_end() holding keys. */
+void jsonw_key_array_begin(struct jsonw *w, const char *key);
+void jsonw_array_end(struct jsonw *w);
+void jsonw_str(struct jsonw *w, const uint8_t *s, size_t len);
+void jsonw_object_begin(struct jsonw *w);
+void jsonw_object_end(struct jsonw *w);
 /* Appends s escaped as above without quotes (also used by the text sink). */
 void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len);
 void jsonw_raw(struct jsonw *w, const char *s, size_t len);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "output/out_common.h"
+#include "records/transaction.h"
 
 const char *event_name(enum event_type type)
 {
@@ -78,8 +79,8 @@ static void summary_fields(const struct conn_summary *c, const struct field_visi
 	v->time(ctx, "duration", c->duration_ns);
 	v->u64(ctx, "orig_bytes", c->orig_bytes);
 	v->u64(ctx, "resp_bytes", c->resp_bytes);
-	v->u64(ctx, "orig_pkts", c->orig_segs);
-	v->u64(ctx, "resp_pkts", c->resp_segs);
+	v->u64(ctx, "orig_segs", c->orig_segs);
+	v->u64(ctx, "resp_segs", c->resp_segs);
 	v->u64(ctx, "transactions", c->transactions);
 	v->boolean(ctx, "tls", c->tls);
 	v->u64(ctx, "gaps", c->gaps);
@@ -87,6 +88,108 @@ static void summary_fields(const struct conn_summary *c, const struct field_visi
 	v->u64(ctx, "anomalies", c->anomalies);
 	v->cstr(ctx, "end", conn_end_name(c->end));
 	v->boolean(ctx, "partial", c->partial);
+}
+
+static void opt_bytes(const struct field_visitor *v, void *ctx, const char *key, struct bytes b)
+{
+	if (b.ptr)
+		v->bytes(ctx, key, b.ptr, b.len);
+}
+
+/* always: a vector with a default (path, fuids); else unset when empty */
+static void opt_list(const struct field_visitor *v, void *ctx, const char *key,
+		     const struct txn_list *l, bool always)
+{
+	if (l->n || always)
+		v->list(ctx, key, l->item, l->n);
+}
+
+void transaction_fields(const struct event *ev, const struct field_visitor *v, void *ctx,
+			bool zeek_only)
+{
+	const struct smtp_transaction *t = ev->transaction;
+
+	v->u64(ctx, "trans_depth", t->trans_depth);
+	opt_bytes(v, ctx, "helo", t->helo);
+	opt_bytes(v, ctx, "mailfrom", t->mailfrom);
+	opt_list(v, ctx, "rcptto", &t->rcptto, false);
+	opt_bytes(v, ctx, "date", t->date);
+	opt_bytes(v, ctx, "from", t->from);
+	opt_list(v, ctx, "to", &t->to, false);
+	opt_list(v, ctx, "cc", &t->cc, false);
+	opt_bytes(v, ctx, "reply_to", t->reply_to);
+	opt_bytes(v, ctx, "msg_id", t->msg_id);
+	opt_bytes(v, ctx, "in_reply_to", t->in_reply_to);
+	opt_bytes(v, ctx, "subject", t->subject);
+	opt_bytes(v, ctx, "x_originating_ip", t->x_originating_ip);
+	opt_bytes(v, ctx, "first_received", t->first_received);
+	opt_bytes(v, ctx, "second_received", t->second_received);
+	opt_bytes(v, ctx, "last_reply", t->last_reply);
+	opt_list(v, ctx, "path", &t->path, true);
+	opt_bytes(v, ctx, "user_agent", t->user_agent);
+	v->boolean(ctx, "tls", t->tls);
+	opt_list(v, ctx, "fuids", &t->fuids, true);
+	if (zeek_only)
+		return;
+	opt_bytes(v, ctx, "subject_decoded", t->subject_decoded);
+	v->rcpts(ctx, "rcpt_status", t->rcpt_status, t->nrcpt_status);
+	opt_bytes(v, ctx, "queue_id", t->queue_id);
+	v->cstr(ctx, "outcome",
+		(unsigned)t->outcome < TXN_OUTCOME_MAX ? txn_outcome_names[t->outcome] : "unknown");
+	if (t->outcome_code)
+		v->u64(ctx, "outcome_code", t->outcome_code);
+	if (t->body_counted)
+		v->u64(ctx, "body_bytes", t->body_bytes);
+	if (ev->id->community_id[0])
+		v->cstr(ctx, "community_id", ev->id->community_id);
+}
+
+static void hex_field(const struct field_visitor *v, void *ctx, const char *key, const uint8_t *d,
+		      size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char hex[2 * 32 + 1];
+
+	if (!d || n > 32)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		hex[2 * i] = digits[d[i] >> 4];
+		hex[2 * i + 1] = digits[d[i] & 15];
+	}
+	hex[2 * n] = '\0';
+	v->cstr(ctx, key, hex);
+}
+
+/* Zeek's files.log fields (source is always SMTP here), unset strings left
+ * out; ours: trans_depth, declared_type, and content_seen only when false
+ * (--bodies skip), when sizes and digests are unknown and left out too. */
+static void file_fields(const struct file_info *f, bool is_orig, const struct field_visitor *v,
+			void *ctx)
+{
+	v->cstr(ctx, "fuid", f->fuid);
+	v->cstr(ctx, "source", "SMTP");
+	v->u64(ctx, "depth", f->depth);
+	v->u64(ctx, "trans_depth", f->trans_depth);
+	if (f->mime_type.ptr)
+		field_bytes(v, ctx, "mime_type", f->mime_type);
+	if (f->declared_type.ptr)
+		field_bytes(v, ctx, "declared_type", f->declared_type);
+	if (f->filename.ptr)
+		field_bytes(v, ctx, "filename", f->filename);
+	v->time(ctx, "duration", f->duration_ns);
+	v->boolean(ctx, "is_orig", is_orig);
+	if (!f->content_seen) {
+		v->boolean(ctx, "content_seen", false);
+		return;
+	}
+	v->u64(ctx, "seen_bytes", f->seen_bytes);
+	v->u64(ctx, "missing_bytes", f->missing_bytes);
+	v->boolean(ctx, "timedout", f->timedout);
+	if (f->parent_fuid[0])
+		v->cstr(ctx, "parent_fuid", f->parent_fuid);
+	hex_field(v, ctx, "md5", f->md5, 16);
+	hex_field(v, ctx, "sha1", f->sha1, 20);
+	hex_field(v, ctx, "sha256", f->sha256, 32);
 }
 
 void event_fields(const struct event *ev, const struct field_visitor *v, void *ctx)
@@ -131,16 +234,22 @@ void event_fields(const struct event *ev, const struct field_visitor *v, void *c
 		break;
 	case EV_SMTP_CONNECTION:
 		summary_fields(&ev->conn, v, ctx);
+		if (ev->id->community_id[0])
+			v->cstr(ctx, "community_id", ev->id->community_id);
+		break;
+	case EV_SMTP_TRANSACTION:
+		transaction_fields(ev, v, ctx, false);
+		break;
+	case EV_FILE:
+		file_fields(&ev->file, ev->is_orig, v, ctx);
 		break;
 	case EV_SMTP_STARTTLS:
-	case EV_SMTP_TRANSACTION: /* written by their producers' stages (not yet emitted) */
-	case EV_FILE:
 	case EV_TYPE_MAX:
 		break;
 	}
 	/* Our own field: only where it is true, so that the events outside TLS
 	 * keep Zeek's field set (smtp_connection has its own "tls"). */
-	if (ev->in_tls && ev->type != EV_SMTP_CONNECTION)
+	if (ev->in_tls && ev->type != EV_SMTP_CONNECTION && ev->type != EV_SMTP_TRANSACTION)
 		v->boolean(ctx, "tls", true);
 }
 

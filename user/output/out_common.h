@@ -30,6 +30,8 @@ void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len);
  * the journal sink's MESSAGE. */
 void text_format_event(struct jsonw *w, const struct event *ev);
 
+struct txn_rcpt;
+
 /* One typed callback per kind of value; key is the JSON sink's field name
  * ("ts", "uid", "id.orig_h", "command", ...). */
 struct field_visitor {
@@ -39,14 +41,28 @@ struct field_visitor {
 	void (*boolean)(void *ctx, const char *key, bool v);
 	void (*time)(void *ctx, const char *key,
 		     uint64_t ns); /* ns since the epoch, or a duration */
+	/* A list (Zeek's set or vector); never called for an unset one. */
+	void (*list)(void *ctx, const char *key, const struct bytes *items, size_t n);
+	/* smtp_transaction's rcpt_status (records/transaction.h) */
+	void (*rcpts)(void *ctx, const char *key, const struct txn_rcpt *r, size_t n);
 	/* NULL: the identity comes as its five fields (conn_id_fields); a sink
 	 * that caches the rendered identity handles it whole. */
 	void (*conn_id)(void *ctx, const struct conn_id *id);
 };
 
+/* Writes each field as JSON into the struct jsonw given as ctx (the JSON
+ * and Zeek sinks; conn_id NULL). */
+extern const struct field_visitor jsonw_fields;
+
 /* Every field of ev in output order: ts, the connection identity, event,
  * then the fields of its type (listed in out_json.c's header). */
 void event_fields(const struct event *ev, const struct field_visitor *v, void *ctx);
+/* smtp_transaction's fields after "event": Zeek's smtp.log fields from
+ * trans_depth on (unset ones left out), then, unless zeek_only, ours
+ * (subject_decoded, rcpt_status, queue_id, outcome, outcome_code, body_bytes,
+ * community_id). */
+void transaction_fields(const struct event *ev, const struct field_visitor *v, void *ctx,
+			bool zeek_only);
 /* uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p */
 void conn_id_fields(const struct conn_id *id, const struct field_visitor *v, void *ctx);
 

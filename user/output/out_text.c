@@ -21,8 +21,10 @@
  *   smtp_unexpected  MSG: DETAIL
  *   content_gap      seq=N length=N
  *   weird            NAME ADDL
- *   smtp_connection  duration=S.UUUUUU orig_bytes=N resp_bytes=N orig_pkts=N
- *                    resp_pkts=N transactions=N tls=T|F gaps=N missed_bytes=N
+ *   smtp_transaction depth=N from=ADDR rcpt=ADDR:CODE,... outcome=O[:CODE]
+ *                    [queue_id=ID] [msg_id=ID] [subject=S] (S decoded)
+ *   smtp_connection  duration=S.UUUUUU orig_bytes=N resp_bytes=N orig_segs=N
+ *                    resp_segs=N transactions=N tls=T|F gaps=N missed_bytes=N
  *                    anomalies=N end=FIN|RST|timeout|eviction|end_of_input
  *                    partial=T|F
  *
@@ -38,6 +40,7 @@
 #include "output/jsonw.h"
 #include "output/out_common.h"
 #include "output/output.h"
+#include "records/transaction.h"
 
 /* Only numbers and our own constants go through here: 128 bytes suffice. */
 __attribute__((format(printf, 2, 3))) static void put_fmt(struct jsonw *w, const char *fmt, ...)
@@ -108,13 +111,82 @@ static void put_summary(struct jsonw *w, const struct conn_summary *c)
 {
 	put_fmt(w, " duration=%llu.%06u", (unsigned long long)(c->duration_ns / 1000000000u),
 		(unsigned)(c->duration_ns % 1000000000u / 1000u));
-	put_fmt(w, " orig_bytes=%llu resp_bytes=%llu orig_pkts=%llu resp_pkts=%llu",
+	put_fmt(w, " orig_bytes=%llu resp_bytes=%llu orig_segs=%llu resp_segs=%llu",
 		(unsigned long long)c->orig_bytes, (unsigned long long)c->resp_bytes,
 		(unsigned long long)c->orig_segs, (unsigned long long)c->resp_segs);
 	put_fmt(w, " transactions=%llu tls=%s gaps=%llu missed_bytes=%llu anomalies=%llu",
 		(unsigned long long)c->transactions, tf(c->tls), (unsigned long long)c->gaps,
 		(unsigned long long)c->gap_bytes, (unsigned long long)c->anomalies);
 	put_fmt(w, " end=%s partial=%s", conn_end_name(c->end), tf(c->partial));
+}
+
+/* depth=N from=ADDR rcpt=ADDR:CODE,... outcome=O[:CODE] [queue_id=ID]
+ * [msg_id=ID] [subject=S]: who, to whom, and what became of it; the JSON
+ * sink has every field. */
+static void put_transaction(struct jsonw *w, const struct smtp_transaction *t)
+{
+	put_fmt(w, " depth=%u from=", t->trans_depth);
+	if (t->mailfrom.ptr)
+		put_bytes(w, t->mailfrom);
+	else
+		jsonw_raw(w, "-", 1);
+	jsonw_raw(w, " rcpt=", 6);
+	for (uint32_t i = 0; i < t->nrcpt_status; i++) {
+		if (i)
+			jsonw_raw(w, ",", 1);
+		put_bytes(w, t->rcpt_status[i].addr);
+		put_fmt(w, ":%u", t->rcpt_status[i].code);
+	}
+	if (!t->nrcpt_status)
+		jsonw_raw(w, "-", 1);
+	put_fmt(w, " outcome=%s", txn_outcome_names[t->outcome]);
+	if (t->outcome_code)
+		put_fmt(w, ":%u", t->outcome_code);
+	if (t->queue_id.ptr) {
+		jsonw_raw(w, " queue_id=", 10);
+		put_bytes(w, t->queue_id);
+	}
+	if (t->msg_id.ptr) {
+		jsonw_raw(w, " msg_id=", 8);
+		put_bytes(w, t->msg_id);
+	}
+	if (t->subject_decoded.ptr) { /* for people: decoded */
+		jsonw_raw(w, " subject=", 9);
+		put_bytes(w, t->subject_decoded);
+	}
+}
+
+/* fuid depth=N [mime_type] ["filename"] seen_bytes=N missing_bytes=N [sha1=...] */
+static void put_file(struct jsonw *w, const struct file_info *f)
+{
+	put_fmt(w, " %s depth=%u", f->fuid, f->depth);
+	if (f->mime_type.ptr)
+		put_optional(w, f->mime_type);
+	if (f->filename.ptr) {
+		jsonw_raw(w, " \"", 2);
+		put_bytes(w, f->filename);
+		jsonw_raw(w, "\"", 1);
+	}
+	if (!f->content_seen) {
+		jsonw_raw(w, " not-seen", 9);
+		return;
+	}
+	put_fmt(w, " seen_bytes=%llu missing_bytes=%llu", (unsigned long long)f->seen_bytes,
+		(unsigned long long)f->missing_bytes);
+	if (f->sha256 || f->sha1 || f->md5) {
+		const uint8_t *d = f->sha256 ? f->sha256 : f->sha1 ? f->sha1 : f->md5;
+		size_t n = f->sha256 ? 32 : f->sha1 ? 20 : 16;
+
+		jsonw_raw(w,
+			  f->sha256 ? " sha256="
+			  : f->sha1 ? " sha1="
+				    : " md5=",
+			  f->sha256 ? 8
+			  : f->sha1 ? 6
+				    : 5);
+		for (size_t i = 0; i < n; i++)
+			put_fmt(w, "%02x", d[i]);
+	}
 }
 
 static void put_details(struct jsonw *w, const struct event *ev)
@@ -160,9 +232,13 @@ static void put_details(struct jsonw *w, const struct event *ev)
 	case EV_SMTP_CONNECTION:
 		put_summary(w, &ev->conn);
 		break;
-	case EV_SMTP_STARTTLS:
-	case EV_SMTP_TRANSACTION: /* written by their producers' stages (not yet emitted) */
+	case EV_SMTP_TRANSACTION:
+		put_transaction(w, ev->transaction);
+		break;
 	case EV_FILE:
+		put_file(w, &ev->file);
+		break;
+	case EV_SMTP_STARTTLS:
 	case EV_TYPE_MAX:
 		break;
 	}

@@ -13,6 +13,13 @@
 
 struct sink *sink_json_new(FILE *out);
 struct sink *sink_text_new(FILE *out);
+/* smtp.log and files.log in Zeek's JSON log format in the directory dir
+ * (out_zeek.c). NULL with errno set when a file cannot be opened (*failed
+ * names it) or without memory (*failed NULL). */
+struct sink *sink_zeek_new(const char *dir, const char **failed);
+/* Opens path for appending; a file it creates is OUTPUT_FILE_MODE whatever
+ * the umask (outputs.c). NULL with errno set on failure. */
+FILE *output_open_append(const char *path);
 /* Native journal entries (out_journal.c); never sends smtp_data. */
 struct sink *sink_journal_new(void);
 

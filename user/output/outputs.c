@@ -77,7 +77,7 @@ static void close_one(struct output *out)
 /* Opens path for appending; a file it creates is OUTPUT_FILE_MODE whatever
  * the umask (the unit's is 0077), an existing one keeps its mode. NULL with
  * errno set on failure. */
-static FILE *open_append(const char *path)
+FILE *output_open_append(const char *path)
 {
 	for (int tries = 0; tries < 2; tries++) {
 		int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -113,8 +113,23 @@ static int open_one(struct output *out, const struct output_spec *spec)
 
 	memset(out, 0, sizeof(*out));
 	out->spec = *spec;
+	if (spec->type == OUTPUT_ZEEK) {
+		const char *failed;
+		if (!spec->path[0]) {
+			fprintf(stderr, "smtpmon: output %s: zeek needs a directory (zeek:DIR)\n",
+				spec->name);
+			return -1;
+		}
+		out->sink = sink_zeek_new(spec->path, &failed);
+		if (!out->sink) {
+			fprintf(stderr, "smtpmon: output %s: open %s/%s: %s\n", spec->name,
+				spec->path, failed ? failed : "", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	if (spec->type != OUTPUT_JOURNAL && spec->path[0]) {
-		out->file = open_append(spec->path);
+		out->file = output_open_append(spec->path);
 		if (!out->file) {
 			fprintf(stderr, "smtpmon: output %s: open %s: %s\n", spec->name, spec->path,
 				strerror(errno));
@@ -197,8 +212,8 @@ int outputs_reopen(struct outputs *o)
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct output *out = &o->out[i], fresh;
-		if (!out->file)
-			continue;
+		if (!out->file && out->spec.type != OUTPUT_ZEEK)
+			continue; /* stdout, the journal */
 		if (open_one(&fresh, &out->spec)) {
 			failures++;
 			continue;
@@ -216,8 +231,8 @@ bool outputs_stdout_closed(const struct outputs *o)
 	for (size_t i = 0; i < o->n; i++) {
 		const struct output *out = &o->out[i];
 		/* JSON and text outputs are stream sinks; without a file, on stdout. */
-		if (out->spec.type != OUTPUT_JOURNAL && !out->file &&
-		    stream_sink_stdout_closed(out->sink))
+		if (out->spec.type != OUTPUT_JOURNAL && out->spec.type != OUTPUT_ZEEK &&
+		    !out->file && stream_sink_stdout_closed(out->sink))
 			return true;
 	}
 	return false;

@@ -22,10 +22,11 @@
 
 #include "service/handoff.h"
 
-#define CONTROL_DEFAULT_DIR	  "/run/smtpmon" /* systemd RuntimeDirectory=smtpmon */
-#define CONTROL_DEFAULT_PATH	  CONTROL_DEFAULT_DIR "/control.sock"
-#define CONTROL_DEFAULT_GROUP	  "smtpmon"
-#define CONTROL_PROTOCOL_VERSION  1
+#define CONTROL_DEFAULT_DIR   "/run/smtpmon" /* systemd RuntimeDirectory=smtpmon */
+#define CONTROL_DEFAULT_PATH  CONTROL_DEFAULT_DIR "/control.sock"
+#define CONTROL_DEFAULT_GROUP "smtpmon"
+/* 2: sessions' keys as the events' (id.orig_h, mailfrom, rcptto, rcpt_codes) */
+#define CONTROL_PROTOCOL_VERSION  2
 #define CONTROL_ANSWER_TIMEOUT_MS 3000
 
 struct control;

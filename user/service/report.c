@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "output/out_common.h"
+#include "service/process_stats.h"
 #include "service/report.h"
 #include "smtp/smtp.h"
 #include "settings/version.h"
@@ -101,6 +102,13 @@ struct family {
 	bool counter;
 };
 
+/* process_*: the names every Prometheus client library exports, as they are
+ * (no smtpmon_ prefix), so standard dashboards and alerts find them. */
+static bool standard_name(const struct family *f)
+{
+	return !strncmp(f->name, "process_", 8);
+}
+
 struct renderer {
 	void (*begin)(struct renderer *r, const struct family *f);
 	void (*sample)(struct renderer *r, const struct family *f, const char *label_value,
@@ -136,7 +144,7 @@ static void names_table(struct renderer *r, const struct family *f, const struct
 	r->end(r, f);
 }
 
-#define N_STATES 16 /* more than smtp.c has */
+#define N_STATES 24 /* more than smtp.c has, "UNKNOWN" included */
 
 struct state_count {
 	size_t n;
@@ -308,6 +316,9 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 				"timeout), not taken as time by idle timeouts",
 				true},
 	       ps->time_jumps);
+	/* every state, 0 included: a gauge that is there at 0 */
+	for (const char *name; sc.n < N_STATES && (name = smtp_state_name_at((unsigned)sc.n));)
+		sc.name[sc.n++] = name;
 	pipeline_foreach_conn(p, count_state, &sc);
 	labelled(r,
 		 &(struct family){"sessions_open", "state", "Open sessions by SMTP state", false},
@@ -331,6 +342,13 @@ static void stats_families(struct renderer *r, const struct stats *st)
 		 &(struct family){"replies", "class",
 				  "Server replies by code class (multi-line replies once)", true},
 		 stats_reply_class_names, st->replies, REPLY_CLASS_MAX);
+	labelled(
+	    r,
+	    &(struct family){"replies_by_code", "code",
+			     "Server replies by code, the codes the SMTP RFCs define and other "
+			     "(multi-line replies once)",
+			     true},
+	    stats_reply_code_names, st->reply_codes, STATS_REPLY_CODES);
 	single(r,
 	       &(struct family){"starttls_upgrades", NULL, "STARTTLS accepted by a server", true},
 	       st->starttls);
@@ -343,6 +361,14 @@ static void stats_families(struct renderer *r, const struct stats *st)
 	    &st->unexpected);
 	names_table(r, &(struct family){"weirds", "name", "weird events by name", true},
 		    &st->weird);
+	labelled(r,
+		 &(struct family){"transaction_outcomes", "outcome",
+				  "Mail transaction records by outcome", true},
+		 txn_outcome_names, st->outcomes, TXN_OUTCOME_MAX);
+	names_table(r,
+		    &(struct family){"refused_recipients", "code",
+				     "Recipients the server refused, by reply code", true},
+		    &st->refused_rcpts);
 	labelled(r, &(struct family){"events", "event", "Events produced, by type", true},
 		 event_names, st->events, EV_TYPE_MAX);
 }
@@ -370,6 +396,39 @@ static void output_families(struct renderer *r, const struct outputs *o)
 	r->end(r, &suppressed);
 }
 
+/* The process_* families of the Prometheus client libraries, by their names
+ * (whole seconds: the renderers write integers). */
+static void process_families(struct renderer *r, uint64_t start_mono_ns)
+{
+	struct process_stats ps;
+	uint64_t since_start = clock_ns(CLOCK_MONOTONIC) - start_mono_ns;
+
+	process_stats_read(&ps);
+	single(r,
+	       &(struct family){"process_cpu_seconds", NULL,
+				"Total user and system CPU time spent in seconds", true},
+	       ps.cpu_us / 1000000u);
+	single(r,
+	       &(struct family){"process_resident_memory_bytes", NULL,
+				"Resident memory size in bytes", false},
+	       ps.resident_bytes);
+	single(r,
+	       &(struct family){"process_virtual_memory_bytes", NULL,
+				"Virtual memory size in bytes", false},
+	       ps.virtual_bytes);
+	single(r,
+	       &(struct family){"process_open_fds", NULL, "Number of open file descriptors", false},
+	       ps.open_fds);
+	single(r,
+	       &(struct family){"process_max_fds", NULL, "Maximum number of open file descriptors",
+				false},
+	       ps.max_fds);
+	single(r,
+	       &(struct family){"process_start_time_seconds", NULL,
+				"Start time of the process since unix epoch in seconds", false},
+	       (clock_ns(CLOCK_REALTIME) - since_start) / 1000000000u);
+}
+
 static void collect(const struct report_sources *src, struct renderer *r)
 {
 	struct mallinfo2 mi = mallinfo2();
@@ -388,6 +447,7 @@ static void collect(const struct report_sources *src, struct renderer *r)
 	output_families(r, src->outputs);
 	single(r, &(struct family){"memory_heap_bytes", NULL, "Heap memory in use (malloc)", false},
 	       (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd);
+	process_families(r, src->start_ns);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -416,14 +476,14 @@ static void json_end(struct renderer *r, const struct family *f)
 
 /* ---- table ----------------------------------------------------------------- */
 
-/* A labelled family prints its name on its first row only, and only its
- * non-zero rows; one with none prints a single 0. */
+/* Every row starts with its family's name (grep finds each); a labelled
+ * family prints only its non-zero rows, one with none a single 0. */
 static void table_row(struct renderer *r, const struct family *f, const char *label, uint64_t v)
 {
 	struct jsonw *w = r->out;
 	size_t start = w->len;
 
-	put(w, "%-30s", r->first ? f->name : "");
+	put(w, "%-30s", f->name);
 	r->first = false;
 	if (label) {
 		put(w, " %s=", f->label);
@@ -455,7 +515,7 @@ static void table_end(struct renderer *r, const struct family *f)
 
 static void prom_name(struct jsonw *w, const struct family *f)
 {
-	put(w, "smtpmon_%s%s", f->name, f->counter ? "_total" : "");
+	put(w, "%s%s%s", standard_name(f) ? "" : "smtpmon_", f->name, f->counter ? "_total" : "");
 }
 
 static void prom_begin(struct renderer *r, const struct family *f)
@@ -522,39 +582,81 @@ static uint64_t seconds_since(uint64_t now_ns, uint64_t then_ns)
 	return now_ns > then_ns ? (now_ns - then_ns) / 1000000000ull : 0;
 }
 
+/* conn_id_fields' visitor for the sessions answer: the JSON writer's keys and
+ * values, as the JSON sink writes them. */
+static void sj_bytes(void *ctx, const char *key, const uint8_t *s, size_t len)
+{
+	jsonw_key_str(ctx, key, s, len);
+}
+
+static void sj_cstr(void *ctx, const char *key, const char *s)
+{
+	jsonw_key_cstr(ctx, key, s);
+}
+
+static void sj_u64(void *ctx, const char *key, uint64_t v)
+{
+	jsonw_key_u64(ctx, key, v);
+}
+
+static void sj_bool(void *ctx, const char *key, bool v)
+{
+	jsonw_key_bool(ctx, key, v);
+}
+
+static void sj_time(void *ctx, const char *key, uint64_t ns)
+{
+	jsonw_key_time(ctx, key, ns);
+}
+
+static const struct field_visitor session_json_fields = {
+    .bytes = sj_bytes, .cstr = sj_cstr, .u64 = sj_u64, .boolean = sj_bool, .time = sj_time};
+
+/* Keys as the events name them: uid, id.orig_h ... (Zeek's conn_id), helo,
+ * mailfrom and rcptto (Zeek's smtp.log), ts (the start, as conn.log);
+ * rcpt_codes is rcptto's replies, in the same order (0: none yet). */
 static void session_json(struct session_walk *sw, const struct pipeline_conn_view *v)
 {
 	struct jsonw *w = sw->out;
 	const struct smtp_view *sv = v->smtp;
-	char orig[INET6_ADDRSTRLEN], resp[INET6_ADDRSTRLEN];
+	uint32_t i, shown = sv->nrcpts < SMTP_VIEW_RCPTS ? sv->nrcpts : SMTP_VIEW_RCPTS;
 
 	json_open(w, NULL, '{');
-	jsonw_key_cstr(w, "uid", v->id->uid);
-	jsonw_key_cstr(w, "orig_h", addr_str(v->id, v->id->orig_h, orig, sizeof(orig)));
-	jsonw_key_u64(w, "orig_p", v->id->orig_p);
-	jsonw_key_cstr(w, "resp_h", addr_str(v->id, v->id->resp_h, resp, sizeof(resp)));
-	jsonw_key_u64(w, "resp_p", v->id->resp_p);
+	conn_id_fields(v->id, &session_json_fields, w);
 	jsonw_key_cstr(w, "state", v->state);
 	jsonw_key_str(w, "helo", sv->helo.bytes, sv->helo.len);
-	jsonw_key_str(w, "mail_from", sv->mail_from.bytes, sv->mail_from.len);
+	jsonw_key_str(w, "mailfrom", sv->mail_from.bytes, sv->mail_from.len);
 	jsonw_key_u64(w, "rcpt_count", sv->nrcpts);
-	json_open(w, "rcpt_to", '[');
-	for (uint32_t i = 0; i < sv->nrcpts && i < SMTP_VIEW_RCPTS; i++) {
-		if (i)
-			put_str(w, ",");
-		put_str(w, "\"");
+	jsonw_key_u64(w, "rcpt_accepted", sv->rcpts_accepted);
+	jsonw_key_u64(w, "rcpt_rejected", sv->rcpts_replied - sv->rcpts_accepted);
+	json_open(w, "rcptto", '[');
+	for (i = 0; i < shown; i++) {
+		put_str(w, i ? ",\"" : "\"");
 		escape_bytes(w, sv->rcpts[i].bytes, sv->rcpts[i].len);
 		put_str(w, "\"");
 	}
 	json_close(w, ']');
+	json_open(w, "rcpt_codes", '[');
+	for (i = 0; i < shown; i++)
+		put(w, "%s%u", i ? "," : "", sv->rcpt_code[i]);
+	json_close(w, ']');
 	jsonw_key_u64(w, "orig_bytes", v->orig_bytes);
 	jsonw_key_u64(w, "resp_bytes", v->resp_bytes);
-	jsonw_key_time(w, "start", v->start_ns);
+	jsonw_key_time(w, "ts", v->start_ns);
 	jsonw_key_u64(w, "age_seconds", seconds_since(sw->now_ns, v->start_ns));
 	jsonw_key_u64(w, "idle_seconds", seconds_since(sw->now_ns, v->last_ns));
 	jsonw_key_bool(w, "tls", v->tls);
 	jsonw_key_bool(w, "partial", v->partial);
 	json_close(w, '}');
+}
+
+/* A recipient's outcome in the table: its reply code, "-" while none came. */
+static void put_rcpt_code(struct jsonw *w, uint16_t code)
+{
+	if (code)
+		put(w, " %u", code);
+	else
+		put_str(w, " -");
 }
 
 static void session_text(struct session_walk *sw, const struct pipeline_conn_view *v)
@@ -575,12 +677,14 @@ static void session_text(struct session_walk *sw, const struct pipeline_conn_vie
 	    v->resp_bytes);
 	put_str(w, "    helo ");
 	escape_bytes_text(w, sv->helo.bytes, sv->helo.len);
-	put_str(w, "  mail ");
+	put_str(w, "  from ");
 	escape_bytes_text(w, sv->mail_from.bytes, sv->mail_from.len);
-	put(w, "  rcpt %" PRIu32, sv->nrcpts);
+	put(w, "  rcpt %" PRIu32 " (%" PRIu32 " accepted, %" PRIu32 " refused)", sv->nrcpts,
+	    sv->rcpts_accepted, sv->rcpts_replied - sv->rcpts_accepted);
 	for (uint32_t i = 0; i < sv->nrcpts && i < SMTP_VIEW_RCPTS; i++) {
 		put_str(w, i ? ", " : ": ");
 		escape_bytes_text(w, sv->rcpts[i].bytes, sv->rcpts[i].len);
+		put_rcpt_code(w, sv->rcpt_code[i]);
 	}
 	put_str(w, sv->nrcpts > SMTP_VIEW_RCPTS ? ", ...\n" : "\n");
 }

@@ -5,14 +5,14 @@
  * Protocol (framing and version in control.h; CONTROL_PROTOCOL_VERSION
  * changes whenever a request's or an answer's shape does):
  *
- *   request  {"version":1,"cmd":"stats","format":"json"}
+ *   request  {"version":2,"cmd":"stats","format":"json"}
  *            cmd:    ping | stats | sessions | metrics
  *            format: json (default: the "data" object)
  *                    text (a readable table in "text"; metrics: the
  *                    Prometheus exposition in "text")
- *   answer   {"version":1,"ok":true,"data":{...}}
- *            {"version":1,"ok":true,"text":"..."}
- *            {"version":1,"ok":false,"error":"..."}
+ *   answer   {"version":2,"ok":true,"data":{...}}
+ *            {"version":2,"ok":true,"text":"..."}
+ *            {"version":2,"ok":false,"error":"..."}
  *
  * A request without the daemon's version is answered with an error naming
  * the version it speaks. {"cmd":"metrics","format":"raw"} answers with the

@@ -1,4 +1,5 @@
 /* stats.c - see stats.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "service/stats.h"
@@ -35,6 +36,27 @@ const char *const stats_reply_class_names[REPLY_CLASS_MAX] = {
 };
 
 /* smtp.c's message for a server line without a valid code. */
+const char *const stats_reply_code_names[STATS_REPLY_CODES] = {
+    "211", "214", "220", "221", "235", "250", "251", "252", "334", "354", "421",  "432",
+    "450", "451", "452", "454", "455", "500", "501", "502", "503", "504", "521",  "530",
+    "534", "535", "538", "550", "551", "552", "553", "554", "555", "556", "other"};
+
+/* The codes of stats_reply_code_names, in the same order, but "other". */
+static const uint16_t reply_code_values[STATS_REPLY_CODES - 1] = {
+    211, 214, 220, 221, 235, 250, 251, 252, 334, 354, 421, 432, 450, 451, 452, 454, 455,
+    500, 501, 502, 503, 504, 521, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555, 556};
+
+/* The index of code's label in stats_reply_code_names. */
+static unsigned reply_code_index(uint16_t code)
+{
+	unsigned i;
+
+	for (i = 0; i < STATS_REPLY_CODES - 1; i++)
+		if (reply_code_values[i] == code)
+			return i;
+	return STATS_REPLY_CODES - 1;
+}
+
 static const char invalid_reply_msg[] = "reply code out of range";
 
 static bool bytes_are(struct bytes b, const char *s)
@@ -77,6 +99,20 @@ static void count_name(struct stats_names *t, struct bytes name)
 	t->count[t->n++] = 1;
 }
 
+static void count_transaction(struct stats *st, const struct smtp_transaction *t)
+{
+	char code[8];
+
+	if ((unsigned)t->outcome < TXN_OUTCOME_MAX)
+		st->outcomes[t->outcome]++;
+	for (uint32_t i = 0; i < t->nrcpt_status; i++)
+		if (t->rcpt_status[i].code >= 400) {
+			int n = snprintf(code, sizeof(code), "%u", t->rcpt_status[i].code);
+			count_name(&st->refused_rcpts,
+				   (struct bytes){(const uint8_t *)code, (size_t)n});
+		}
+}
+
 static void stats_emit(struct sink *sink, const struct event *ev)
 {
 	struct stats *st = (struct stats *)sink;
@@ -87,8 +123,10 @@ static void stats_emit(struct sink *sink, const struct event *ev)
 		st->commands[verb_of(ev->request.command)]++;
 		break;
 	case EV_SMTP_REPLY:
-		if (!ev->reply.cont_resp && ev->reply.code >= 100 && ev->reply.code <= 599)
+		if (!ev->reply.cont_resp && ev->reply.code >= 100 && ev->reply.code <= 599) {
 			st->replies[REPLY_1XX + ev->reply.code / 100 - 1]++;
+			st->reply_codes[reply_code_index(ev->reply.code)]++;
+		}
 		break;
 	case EV_SMTP_STARTTLS:
 		st->starttls++;
@@ -105,6 +143,9 @@ static void stats_emit(struct sink *sink, const struct event *ev)
 	case EV_WEIRD:
 		count_name(&st->weird, (struct bytes){(const uint8_t *)ev->weird.name,
 						      ev->weird.name ? strlen(ev->weird.name) : 0});
+		break;
+	case EV_SMTP_TRANSACTION:
+		count_transaction(st, ev->transaction);
 		break;
 	case EV_SMTP_CONNECTION:
 		if ((unsigned)ev->conn.end < STATS_CONN_ENDS)

@@ -8,7 +8,8 @@
  * one per reply (a multi-line reply counts once, on its last line; "invalid"
  * counts the "reply code out of range" smtp_unexpected events, the lines that
  * never became a reply); smtp_unexpected messages and weird names by the
- * first STATS_NAMES_MAX distinct ones seen, the rest as "other".
+ * first STATS_NAMES_MAX distinct ones seen, the rest as "other"; refused
+ * recipients by reply code the same way.
  */
 #ifndef SMTPMON_STATS_H
 #define SMTPMON_STATS_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "output/event.h"
+#include "records/transaction.h"
 
 enum stats_verb {
 	VERB_EHLO = 0,
@@ -54,12 +56,17 @@ enum stats_reply_class {
 	REPLY_CLASS_MAX,
 };
 
+/* Replies by code: one label per code that RFC 5321, 3207, 4954, 3030 and 6531 define,
+ * the last one "other" for any other code from 100 to 599: a bounded label set. */
+#define STATS_REPLY_CODES 35
+
 #define STATS_CONN_ENDS (CONN_END_INPUT + 1)
 #define STATS_NAMES_MAX 16
 #define STATS_NAME_MAX	64 /* longer names are cut */
 
-extern const char *const stats_verb_names[VERB_MAX];		   /* "EHLO", ..., "other" */
-extern const char *const stats_reply_class_names[REPLY_CLASS_MAX]; /* "1xx", ..., "invalid" */
+extern const char *const stats_verb_names[VERB_MAX];		    /* "EHLO", ..., "other" */
+extern const char *const stats_reply_class_names[REPLY_CLASS_MAX];  /* "1xx", ..., "invalid" */
+extern const char *const stats_reply_code_names[STATS_REPLY_CODES]; /* "211", ..., "other" */
 
 /* Counts by name, for names that come from smtp.c's constants. */
 struct stats_names {
@@ -74,12 +81,17 @@ struct stats {
 	uint64_t events[EV_TYPE_MAX];
 	uint64_t commands[VERB_MAX];
 	uint64_t replies[REPLY_CLASS_MAX];
+	uint64_t reply_codes[STATS_REPLY_CODES]; /* one per reply, as replies */
 	uint64_t starttls;
 	uint64_t gaps, gap_bytes;
 	struct stats_names unexpected, weird;
 	uint64_t sessions_ended[STATS_CONN_ENDS];
 	uint64_t sessions_tls; /* ended sessions that had turned TLS */
 	uint64_t transactions; /* mails ended, summed over ended sessions */
+	/* smtp_transaction records by outcome, and their refused recipients
+	 * (a reply of 400 or more to RCPT) by reply code */
+	uint64_t outcomes[TXN_OUTCOME_MAX];
+	struct stats_names refused_rcpts;
 };
 
 void stats_init(struct stats *st);

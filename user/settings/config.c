@@ -25,6 +25,40 @@ void config_defaults(struct config *cfg)
 	cfg->max_conn_buffer = 8 * 1024 * 1024;
 	cfg->max_total_buffer = 256 * 1024 * 1024;
 	cfg->idle_timeout_ns = 300ull * 1000000000ull;
+	cfg->files = true;
+	cfg->file_hashes = FILE_HASH_MD5 | FILE_HASH_SHA1; /* Zeek's hash-all-files default */
+}
+
+bool config_parse_file_hashes(struct config *cfg, const char *list)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+	    {"md5", FILE_HASH_MD5}, {"sha1", FILE_HASH_SHA1}, {"sha256", FILE_HASH_SHA256}};
+	unsigned bits = 0;
+	const char *p = list;
+
+	if (!strcmp(list, "none")) {
+		cfg->file_hashes = 0;
+		return true;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == n && !strncmp(p, names[i].name, n))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return false;
+		bits |= names[i].bit;
+		p += n + (p[n] == ',');
+	}
+	if (!bits)
+		return false;
+	cfg->file_hashes = bits;
+	return true;
 }
 
 static bool parse_port_list(const char *list, uint16_t *out, size_t *nout, bool empty_ok)

@@ -27,12 +27,24 @@ struct config {
 	size_t max_conn_buffer;	 /* out-of-order bytes buffered per direction */
 	size_t max_total_buffer; /* out-of-order bytes buffered in all */
 	uint64_t idle_timeout_ns;
+	bool files;	      /* MIME parsing and file events (user/mime/) */
+	unsigned file_hashes; /* FILE_HASH_* bits computed for each file */
+};
+
+/* Digests of a file's content ([files] hashes, --file-hashes). */
+enum file_hash {
+	FILE_HASH_MD5 = 1u << 0,
+	FILE_HASH_SHA1 = 1u << 1,
+	FILE_HASH_SHA256 = 1u << 2,
 };
 
 void config_defaults(struct config *cfg);
 /* "25,587" -> ports; false (and the list untouched) on a malformed list. */
 bool config_parse_ports(struct config *cfg, const char *list);
 bool config_parse_implicit_tls_ports(struct config *cfg, const char *list);
+/* "md5,sha1,sha256" (any of them, or "none") -> cfg->file_hashes; false on
+ * an unknown name (cfg untouched). */
+bool config_parse_file_hashes(struct config *cfg, const char *list);
 bool config_is_port(const struct config *cfg, uint16_t port);
 bool config_is_implicit_tls_port(const struct config *cfg, uint16_t port);
 /* The monitored ports as the BPF programs' bitmap (bit port & 7 of byte

@@ -18,7 +18,7 @@
 #include "settings/settings.h"
 #include "settings/version.h"
 
-const char *const output_type_names[] = {"json", "text", "journal"};
+const char *const output_type_names[] = {"json", "text", "journal", "zeek"};
 
 static const char usage[] =
     "usage: smtpmon read [options] FILE...\n"
@@ -33,14 +33,18 @@ static const char usage[] =
     "                        those where TLS starts at once (default 465):\n"
     "                        their bytes are never parsed as SMTP\n"
     "  --output TYPE[:PATH]  json, text or journal; PATH for json and text\n"
-    "                        (default stdout); repeatable; replaces the file's\n"
-    "                        outputs (default: json on stdout)\n"
+    "                        (default stdout); zeek:DIR writes DIR/smtp.log and\n"
+    "                        DIR/files.log as Zeek's JSON logs; repeatable;\n"
+    "                        replaces the file's outputs (default: json on stdout)\n"
     "  --format TYPE         the same as --output TYPE\n"
     "  --events LIST         events the command-line outputs write, comma-\n"
     "                        separated, or 'all' (default all)\n"
     "  --data                emit smtp_data (message lines; off by default;\n"
     "                        never written to the journal)\n"
     "  --keep-credentials    do not redact AUTH payloads\n"
+    "  --files yes|no        MIME parsing and file events (default yes)\n"
+    "  --file-hashes LIST    digests of each file: md5, sha1, sha256, comma-\n"
+    "                        separated, or none (default md5,sha1)\n"
     "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
     "  --max-conns N         connections tracked at once (default 65536)\n"
     "  --max-conn-buffer B   out-of-order bytes per direction (default 8M)\n"
@@ -297,6 +301,21 @@ static bool set_data(struct settings *s, const struct setting_key *k, const char
 	return set_bool(&s->cfg.emit_data, v, why, n);
 }
 
+static bool set_files(struct settings *s, const struct setting_key *k, const char *v, char *why,
+		      size_t n)
+{
+	(void)k;
+	return set_bool(&s->cfg.files, v, why, n);
+}
+
+static bool set_file_hashes(struct settings *s, const struct setting_key *k, const char *v,
+			    char *why, size_t n)
+{
+	(void)k;
+	return config_parse_file_hashes(&s->cfg, v) ||
+	       fail(why, n, "want md5, sha1, sha256 (comma-separated) or none, got '%s'", v);
+}
+
 static bool set_credentials(struct settings *s, const struct setting_key *k, const char *v,
 			    char *why, size_t n)
 {
@@ -392,6 +411,8 @@ static const struct setting_key setting_keys[] = {
      NUMBER(cfg.idle_timeout_ns, 1, 86400 * 7, 1000000000ull, true)},
 #undef NUMBER
     {.section = "privacy", .key = "data", .option = NULL, .set = set_data},
+    {.section = "files", .key = "files", .option = "files", .set = set_files},
+    {.section = "files", .key = "hashes", .option = "file-hashes", .set = set_file_hashes},
     {.section = "privacy", .key = "credentials", .option = NULL, .set = set_credentials},
     {.section = "control", .key = "socket", .option = "control", .set = set_control_socket},
     {.section = "control", .key = "group", .option = "control-group", .set = set_control_group},
@@ -403,7 +424,7 @@ static const struct setting_key setting_keys[] = {
 
 static bool parse_output_type(const char *v, size_t len, enum output_type *type)
 {
-	for (int t = OUTPUT_JSON; t <= OUTPUT_JOURNAL; t++)
+	for (int t = OUTPUT_JSON; t <= OUTPUT_ZEEK; t++)
 		if (strlen(output_type_names[t]) == len && !strncmp(v, output_type_names[t], len)) {
 			*type = (enum output_type)t;
 			return true;
@@ -456,7 +477,7 @@ static bool set_output_key(struct output_spec *o, const char *key, const char *v
 
 	if (!strcmp(key, "type")) {
 		if (!parse_output_type(v, strlen(v), &o->type))
-			return fail(why, n, "want json, text or journal, got '%s'", v);
+			return fail(why, n, "want json, text, journal or zeek, got '%s'", v);
 	} else if (!strcmp(key, "path")) {
 		if (!strcmp(v, "-"))
 			v = "";
@@ -473,7 +494,7 @@ static bool set_output_key(struct output_spec *o, const char *key, const char *v
 	return true;
 }
 
-/* "json:/var/log/smtpmon.json", "text", "journal" */
+/* "json:/var/log/smtpmon.json", "text", "journal", "zeek:/var/log/smtpmon/zeek" */
 static bool add_cli_output(struct settings *s, const char *v, char *why, size_t n)
 {
 	const char *colon = strchr(v, ':');
@@ -482,9 +503,12 @@ static bool add_cli_output(struct settings *s, const char *v, char *why, size_t 
 	enum output_type type;
 
 	if (!parse_output_type(v, len, &type))
-		return fail(why, n, "want json[:PATH], text[:PATH] or journal, got '%s'", v);
+		return fail(why, n, "want json[:PATH], text[:PATH], journal or zeek:DIR, got '%s'",
+			    v);
 	if (type == OUTPUT_JOURNAL && colon)
 		return fail(why, n, "journal takes no path, got '%s'", v);
+	if (type == OUTPUT_ZEEK && (!colon || !colon[1]))
+		return fail(why, n, "zeek needs a directory (zeek:DIR), got '%s'", v);
 	o = output_add(s, v);
 	if (!o)
 		return fail(why, n, "more than %d outputs", SETTINGS_MAX_OUTPUTS);

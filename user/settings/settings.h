@@ -35,6 +35,7 @@ enum output_type {
 	OUTPUT_JSON = 0,
 	OUTPUT_TEXT,
 	OUTPUT_JOURNAL,
+	OUTPUT_ZEEK, /* path: a directory for smtp.log and files.log */
 };
 
 /* One output and what it selects. An empty path means stdout. */
@@ -60,7 +61,7 @@ struct settings {
 	int first_file;		 /* read: argv index of the first FILE */
 };
 
-extern const char *const output_type_names[]; /* "json", "text", "journal" */
+extern const char *const output_type_names[]; /* "json", "text", "journal", "zeek" */
 
 /* Parses argv (argv[1] is the command) and the config file into s. Returns
  * 0, or SMTPMON_EXIT_USAGE (exit_status.h) after printing the error (and the

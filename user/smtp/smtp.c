@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp/linesplit.h"
 #include "smtp/smtp.h"
@@ -146,6 +147,14 @@ struct smtp {
 	uint8_t queue_inline[QUEUE_INLINE];
 	struct smtp_stats stats;
 	struct smtp_view view;
+	/* Content hook (smtp_set_content_hook) and the message it follows. */
+	smtp_content_fn content_fn;
+	void *content_ctx;
+	const struct conn_id *content_id;
+	uint32_t messages; /* begun on the connection: the trans_depth */
+	bool msg_bdat, msg_orig;
+	uint8_t *bdat_line; /* a BDAT line spanning deliveries, SMTP_BDAT_LINE_MAX */
+	size_t bdat_len;
 };
 
 /* ---- event emission ---------------------------------------------------- */
@@ -239,18 +248,117 @@ static void unexpected_reply(struct smtp *s, unsigned cmd, int reply)
 	unexpected(s, true, "unexpected reply", (struct bytes){(uint8_t *)buf, (size_t)n});
 }
 
+/* ---- content hook (smtp.h) ---------------------------------------------- */
+
+static void content(struct smtp *s, enum smtp_content_kind kind, struct bytes line, uint64_t len,
+		    bool complete)
+{
+	struct smtp_content c = {
+	    .kind = kind,
+	    .id = s->content_id,
+	    .is_orig = s->msg_orig,
+	    .in_tls = s->inside_tls,
+	    .bdat = s->msg_bdat,
+	    .complete = complete,
+	    .trans_depth = s->messages,
+	    .line = line,
+	    .len = len,
+	};
+
+	s->content_fn(s->content_ctx, &c);
+}
+
+static void content_line(struct smtp *s, const uint8_t *line, size_t len)
+{
+	content(s, SMTP_CONTENT_LINE, (struct bytes){line, len}, 0, false);
+}
+
+/* The buffered BDAT line goes out as it is (cut, chunk skipped, mail end). */
+static void bdat_line_flush(struct smtp *s)
+{
+	if (s->bdat_len > 0)
+		content_line(s, s->bdat_line, s->bdat_len);
+	s->bdat_len = 0;
+}
+
+/* Chunk bytes of the open BDAT message, cut into lines (smtp.h). A line
+ * lying in one delivery is passed in place; only one that spans deliveries
+ * is copied, into a buffer of SMTP_BDAT_LINE_MAX allocated once per session. */
+static void bdat_content(struct smtp *s, const uint8_t *p, size_t n)
+{
+	if (!s->bdat_line && !(s->bdat_line = malloc(SMTP_BDAT_LINE_MAX))) {
+		/* Without the buffer the bytes cannot be passed on: lost. */
+		content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, n, false);
+		return;
+	}
+	while (n > 0) {
+		const uint8_t *lf = memchr(p, '\n', n);
+		size_t take = lf ? (size_t)(lf - p) : n, room, c;
+
+		if (s->bdat_len == 0 && lf && take <= SMTP_BDAT_LINE_MAX) {
+			content_line(s, p, take > 0 && p[take - 1] == '\r' ? take - 1 : take);
+			p += take + 1;
+			n -= take + 1;
+			continue;
+		}
+		room = SMTP_BDAT_LINE_MAX - s->bdat_len;
+		c = take < room ? take : room;
+		memcpy(s->bdat_line + s->bdat_len, p, c);
+		s->bdat_len += c;
+		p += c;
+		n -= c;
+		if (c < take) { /* longer than SMTP_BDAT_LINE_MAX: cut */
+			bdat_line_flush(s);
+			continue;
+		}
+		if (!lf)
+			break;
+		p++;
+		n--;
+		if (s->bdat_len > 0 && s->bdat_line[s->bdat_len - 1] == '\r')
+			s->bdat_len--;
+		content_line(s, s->bdat_line, s->bdat_len);
+		s->bdat_len = 0;
+	}
+}
+
+static void content_end(struct smtp *s, bool complete)
+{
+	if (!s->content_fn)
+		return;
+	if (s->msg_bdat)
+		bdat_line_flush(s);
+	content(s, SMTP_CONTENT_END, (struct bytes){NULL, 0}, 0, complete);
+}
+
+void smtp_set_content_hook(struct smtp *s, const struct conn_id *id, smtp_content_fn fn, void *ctx)
+{
+	s->content_fn = fn;
+	s->content_ctx = ctx;
+	s->content_id = id;
+}
+
 /* ---- mail life cycle ----------------------------------------------------- */
 
 static void begin_data(struct smtp *s, bool orig, enum smtp_state state)
 {
 	s->state = state;
-	if (s->mail_open)
+	if (s->mail_open) {
 		weird(s, orig, "smtp_nested_mail_transaction", NULL);
+		content_end(s, false);
+	}
 	s->mail_open = true;
 	s->in_body = false;
+	s->messages++;
+	s->msg_orig = orig;
+	s->msg_bdat = state == ST_IN_BDAT;
+	s->bdat_len = 0;
+	if (s->content_fn)
+		content(s, SMTP_CONTENT_BEGIN, (struct bytes){NULL, 0}, 0, false);
 }
 
-static void end_data(struct smtp *s, bool orig)
+/* complete: the end of the message was seen ("." or the LAST chunk). */
+static void end_data(struct smtp *s, bool orig, bool complete)
 {
 	s->in_body = false;
 	s->dir[0].skip_len = s->dir[1].skip_len = 0;
@@ -258,6 +366,7 @@ static void end_data(struct smtp *s, bool orig)
 		weird(s, orig, "smtp_unmatched_end_of_data", NULL);
 		return;
 	}
+	content_end(s, complete);
 	s->mail_open = false;
 	if (s->bdat_open) {
 		struct direction *d = &s->dir[s->chunk_orig];
@@ -398,7 +507,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			break;
 		case 421:
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_QUIT;
 			break;
 		case 451:
@@ -407,13 +516,13 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 		case 503:
 		case 554:
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_READY;
 			break;
 		default:
 			unexpected_reply(s, cmd, reply);
 			if (s->state == ST_IN_DATA)
-				end_data(s, orig);
+				end_data(s, orig, false);
 			s->state = ST_READY;
 		}
 		break;
@@ -447,7 +556,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			if (st != ST_IN_DATA && st != ST_IN_BDAT)
 				unexpected_command(s, cmd, reply);
 			s->stats.transactions += s->mail_open;
-			end_data(s, orig);
+			end_data(s, orig, true);
 			s->state = ST_AFTER_DATA;
 			break;
 		case 250:
@@ -569,6 +678,8 @@ static void new_cmd(struct smtp *s, unsigned qcmd, bool orig)
 	s->queue[(s->queue_head + s->queue_len++) % s->queue_cap] = (uint8_t)qcmd;
 }
 
+static void view_reply(struct smtp *s, unsigned cmd, int code);
+
 static void new_reply(struct smtp *s, int code, bool orig)
 {
 	unsigned cmd = s->first_cmd;
@@ -584,6 +695,7 @@ static void new_reply(struct smtp *s, int code, bool orig)
 		s->queue_head = (s->queue_head + 1) % s->queue_cap;
 		s->queue_len--;
 	}
+	view_reply(s, cmd, code);
 	update_state(s, cmd, code, orig);
 }
 
@@ -607,7 +719,26 @@ static void view_set(struct smtp_value *v, struct bytes arg)
 		memcpy(v->bytes, arg.ptr, v->len);
 }
 
-/* Follows the client's words, not the replies: it shows what was asked. */
+/* arg without a leading prefix ("FROM:", "TO:", any case) and the blanks
+ * after it; arg itself when it does not start with prefix. */
+static struct bytes view_path(struct bytes arg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (arg.len < n || strncasecmp((const char *)arg.ptr, prefix, n))
+		return arg;
+	while (n < arg.len && (arg.ptr[n] == ' ' || arg.ptr[n] == '\t'))
+		n++;
+	return (struct bytes){arg.ptr + n, arg.len - n};
+}
+
+static void view_new_transaction(struct smtp_view *v)
+{
+	v->nrcpts = v->rcpts_replied = v->rcpts_accepted = 0;
+}
+
+/* Follows the client's words: it shows what was asked; view_reply adds
+ * each recipient's outcome. */
 static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 {
 	struct smtp_view *v = &s->view;
@@ -618,20 +749,37 @@ static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 		view_set(&v->helo, arg);
 		break;
 	case CMD_MAIL:
-		view_set(&v->mail_from, arg);
-		v->nrcpts = 0;
+		view_set(&v->mail_from, view_path(arg, "FROM:"));
+		view_new_transaction(v);
 		break;
 	case CMD_RCPT:
-		if (v->nrcpts < SMTP_VIEW_RCPTS)
-			view_set(&v->rcpts[v->nrcpts], arg);
+		if (v->nrcpts < SMTP_VIEW_RCPTS) {
+			view_set(&v->rcpts[v->nrcpts], view_path(arg, "TO:"));
+			v->rcpt_code[v->nrcpts] = 0;
+		}
 		if (v->nrcpts < UINT32_MAX)
 			v->nrcpts++;
 		break;
 	case CMD_RSET:
 		v->mail_from.len = 0;
-		v->nrcpts = 0;
+		view_new_transaction(v);
 		break;
 	}
+}
+
+/* Replies come in command order, so a RCPT's is the oldest recipient's
+ * without one. */
+static void view_reply(struct smtp *s, unsigned cmd, int code)
+{
+	struct smtp_view *v = &s->view;
+
+	if (cmd != CMD_RCPT || v->rcpts_replied >= v->nrcpts)
+		return;
+	if (v->rcpts_replied < SMTP_VIEW_RCPTS)
+		v->rcpt_code[v->rcpts_replied] = (uint16_t)code;
+	if (code >= 200 && code <= 299)
+		v->rcpts_accepted++;
+	v->rcpts_replied++;
 }
 
 /* ---- client lines (Zeek: ProcessLine, sender side) ----------------------- */
@@ -808,6 +956,8 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 		begin_data(s, orig, ST_IN_DATA);
 	if (len == 0)
 		s->in_body = true;
+	if (s->content_fn)
+		content_line(s, line, len);
 	if (!s->cfg->emit_data)
 		return;
 	ev.data.data = (struct bytes){line, len};
@@ -930,7 +1080,7 @@ static void client_line(struct smtp *s, bool orig, const uint8_t *line, size_t l
 	} else {
 		if (s->bdat_open) {
 			weird(s, orig, "smtp_missing_bdat_last_chunk", NULL);
-			end_data(s, orig);
+			end_data(s, orig, false);
 		}
 		update = cmd != CMD_END_OF_DATA;
 	}
@@ -1000,7 +1150,7 @@ static void process_line(struct smtp *s, bool orig, struct bytes line)
 static bool in_plain_body(const struct smtp *s, bool orig)
 {
 	return orig == s->orig_is_sender && s->state == ST_IN_DATA && s->in_body && s->mail_open &&
-	       !(s->cfg->emit_data && wanted(s, EV_SMTP_DATA));
+	       !s->content_fn && !(s->cfg->emit_data && wanted(s, EV_SMTP_DATA));
 }
 
 /* ---- public interface ---------------------------------------------------- */
@@ -1041,6 +1191,7 @@ void smtp_free(struct smtp *s)
 		linesplit_free(&s->dir[i].lines);
 	if (s->queue != s->queue_inline)
 		free(s->queue);
+	free(s->bdat_line);
 	free(s);
 }
 
@@ -1072,6 +1223,8 @@ void smtp_deliver(struct smtp *s, bool is_orig, const uint8_t *data, size_t len)
 			size_t n =
 			    len - lf < d->raw_remaining ? len - lf : (size_t)d->raw_remaining;
 
+			if (n > 0 && s->content_fn && s->mail_open && s->msg_bdat)
+				bdat_content(s, data + lf, n);
 			data += lf + n;
 			len -= lf + n;
 			d->raw_remaining -= n;
@@ -1121,8 +1274,11 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)
 	raw[0] = s->dir[0].raw_remaining;
 	raw[1] = s->dir[1].raw_remaining;
 	raw[is_orig] = raw[is_orig] > len ? raw[is_orig] - len : 0;
-	if (s->state == ST_IN_DATA || s->state == ST_IN_BDAT)
-		end_data(s, is_orig);
+	if (s->state == ST_IN_DATA || s->state == ST_IN_BDAT) {
+		if (s->content_fn && s->mail_open && is_orig == s->msg_orig)
+			content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, len, false);
+		end_data(s, is_orig, false);
+	}
 	s->dir[0].raw_remaining = raw[0];
 	s->dir[1].raw_remaining = raw[1];
 
@@ -1147,7 +1303,7 @@ void smtp_end_of_direction(struct smtp *s, bool is_orig)
 void smtp_finish(struct smtp *s)
 {
 	if (s->mail_open)
-		end_data(s, s->orig_is_sender);
+		end_data(s, s->orig_is_sender, false);
 }
 
 enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len)
@@ -1167,6 +1323,12 @@ void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
 	if (len == 0 || s->state == ST_IN_TLS)
 		return;
 	s->stats.skipped_bytes += len;
+	if (s->content_fn && s->mail_open && is_orig == s->msg_orig &&
+	    (d->raw_remaining >= len || s->state == ST_IN_DATA)) {
+		if (s->msg_bdat)
+			bdat_line_flush(s);
+		content(s, SMTP_CONTENT_SKIPPED, (struct bytes){NULL, 0}, len, false);
+	}
 	if (d->raw_remaining >= len) {
 		d->raw_remaining -= len;
 		if (d->raw_remaining == 0)
@@ -1206,6 +1368,8 @@ void smtp_resume_in_tls(struct smtp *s)
 	s->state = ST_INITIATED;
 	s->first_cmd = CMD_NONE;
 	queue_clear(s);
+	if (s->mail_open)
+		content_end(s, false);
 	s->mail_open = s->in_body = s->bdat_open = false;
 	for (int i = 0; i < 2; i++) {
 		linesplit_free(&s->dir[i].lines);
@@ -1224,25 +1388,34 @@ const struct smtp_view *smtp_view(const struct smtp *s)
 	return &s->view;
 }
 
+static const char *const state_names[] = {
+    [ST_CONNECTED] = "CONNECTED",
+    [ST_INITIATED] = "INITIATED",
+    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
+    [ST_READY] = "READY",
+    [ST_MAIL_OK] = "MAIL_OK",
+    [ST_RCPT_OK] = "RCPT_OK",
+    [ST_IN_DATA] = "IN_DATA",
+    [ST_AFTER_DATA] = "AFTER_DATA",
+    [ST_IN_AUTH] = "IN_AUTH",
+    [ST_IN_TLS] = "IN_TLS",
+    [ST_QUIT] = "QUIT",
+    [ST_AFTER_GAP] = "AFTER_GAP",
+    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
+    [ST_IN_BDAT] = "IN_BDAT",
+};
+
 const char *smtp_state_name(const struct smtp *s)
 {
-	static const char *const names[] = {
-	    [ST_CONNECTED] = "CONNECTED",
-	    [ST_INITIATED] = "INITIATED",
-	    [ST_NOT_AVAILABLE] = "NOT_AVAILABLE",
-	    [ST_READY] = "READY",
-	    [ST_MAIL_OK] = "MAIL_OK",
-	    [ST_RCPT_OK] = "RCPT_OK",
-	    [ST_IN_DATA] = "IN_DATA",
-	    [ST_AFTER_DATA] = "AFTER_DATA",
-	    [ST_IN_AUTH] = "IN_AUTH",
-	    [ST_IN_TLS] = "IN_TLS",
-	    [ST_QUIT] = "QUIT",
-	    [ST_AFTER_GAP] = "AFTER_GAP",
-	    [ST_GAP_RECOVERY] = "GAP_RECOVERY",
-	    [ST_IN_BDAT] = "IN_BDAT",
-	};
+	return s->state < sizeof(state_names) / sizeof(state_names[0]) && state_names[s->state]
+		   ? state_names[s->state]
+		   : "UNKNOWN";
+}
 
-	return s->state < sizeof(names) / sizeof(names[0]) && names[s->state] ? names[s->state]
-									      : "UNKNOWN";
+const char *smtp_state_name_at(unsigned i)
+{
+	for (unsigned n = 0; n < sizeof(state_names) / sizeof(state_names[0]); n++)
+		if (state_names[n] && !i--)
+			return state_names[n];
+	return NULL;
 }

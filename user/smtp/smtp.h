@@ -41,11 +41,16 @@ struct smtp_value {
 	uint8_t bytes[SMTP_VIEW_VALUE_MAX];
 };
 
+/* MAIL's and RCPT's arguments are kept without their "FROM:" / "TO:" (the
+ * path and its parameters); each recipient has the code of its reply. */
 struct smtp_view {
 	struct smtp_value helo;			  /* argument of the last HELO/EHLO */
 	struct smtp_value mail_from;		  /* argument of the transaction's MAIL */
 	struct smtp_value rcpts[SMTP_VIEW_RCPTS]; /* its first recipients */
+	uint16_t rcpt_code[SMTP_VIEW_RCPTS];	  /* their replies' codes; 0: none yet */
 	uint32_t nrcpts;			  /* RCPT commands since MAIL */
+	uint32_t rcpts_replied;			  /* of those, replied to (in order) */
+	uint32_t rcpts_accepted;		  /* of those, with a 2xx reply */
 };
 
 /* partial: the connection's start was not seen; the parser then waits for a
@@ -78,6 +83,58 @@ enum smtp_skip smtp_skippable(const struct smtp *s, bool is_orig, uint64_t *len)
  * anywhere else are a gap at once. No smtp_data for skipped bytes. */
 void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len);
 
+/*
+ * Content hook: the lines of every message, for consumers of the message
+ * itself (MIME and files, transaction records). Per message, in order:
+ *
+ *   BEGIN      the message starts: the DATA command, the first valid BDAT,
+ *              or data lines met without a DATA (Zeek opens a mail then too)
+ *   LINE       one line of it, dot-unstuffed, without its terminator. For
+ *              BDAT the chunk bytes are cut into lines as Zeek's BDAT line
+ *              splitter does: CR LF or a bare LF ends a line, a lone CR
+ *              stays in it, a line longer than SMTP_BDAT_LINE_MAX is cut;
+ *              chunk boundaries are invisible.
+ *   GAP        len bytes of the message are missing (TCP gap); END follows.
+ *   SKIPPED    len bytes of the message were not copied (--bodies skip); the
+ *              lines after it (if any) are not contiguous with those before.
+ *   END        the message ends. complete: its end (the "." line, the last
+ *              byte of the LAST chunk) was seen; otherwise it was cut by a
+ *              rejected DATA, a gap, a new DATA, a missing LAST chunk, TLS
+ *              or the connection's end. END of a complete DATA message comes
+ *              before the smtp_request "." as Zeek orders mime_end_entity.
+ *
+ * trans_depth numbers the messages begun on the connection, from 1; it is
+ * the same for every callback of one message (for the usual one transaction
+ * per message it equals Zeek's smtp.log trans_depth). id is the pointer given
+ * to smtp_set_content_hook. Everything pointed to is valid only during the
+ * call. Without a hook nothing is prepared (no cost).
+ */
+enum smtp_content_kind {
+	SMTP_CONTENT_BEGIN = 0,
+	SMTP_CONTENT_LINE,
+	SMTP_CONTENT_GAP,
+	SMTP_CONTENT_SKIPPED,
+	SMTP_CONTENT_END,
+};
+
+#define SMTP_BDAT_LINE_MAX 4096 /* Zeek's SMTP::bdat_max_line_length */
+
+struct smtp_content {
+	enum smtp_content_kind kind;
+	const struct conn_id *id;
+	bool is_orig;  /* direction of the message (the client, unless TURN) */
+	bool in_tls;   /* the message is TLS plaintext */
+	bool bdat;     /* sent with BDAT (else DATA) */
+	bool complete; /* END: the end of the message was seen */
+	uint32_t trans_depth;
+	struct bytes line; /* LINE */
+	uint64_t len;	   /* GAP, SKIPPED: bytes */
+};
+
+typedef void (*smtp_content_fn)(void *ctx, const struct smtp_content *c);
+/* One hook per session (a later call replaces it; fn NULL removes it). */
+void smtp_set_content_hook(struct smtp *s, const struct conn_id *id, smtp_content_fn fn, void *ctx);
+
 /* True once the stream is encrypted (the 220 to STARTTLS) and until
  * smtp_resume_in_tls(): bytes are only counted then. */
 bool smtp_is_tls(const struct smtp *s);
@@ -92,5 +149,8 @@ const struct smtp_stats *smtp_stats(const struct smtp *s);
 const struct smtp_view *smtp_view(const struct smtp *s);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
 const char *smtp_state_name(const struct smtp *s);
+/* Every state's name in turn, i from 0; NULL past the last (for counters
+ * that list each state, 0 included). */
+const char *smtp_state_name_at(unsigned i);
 
 #endif

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* files.c - one entity's content: counts, digests, sniffed type, the file
+ * event (contract in files.h). */
+#include <ctype.h>
+#include <magic.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mime/files.h"
+
+enum { HASH_MD5, HASH_SHA1, HASH_SHA256, HASH_COUNT };
+
+struct mime_file {
+	struct file_info info;
+	uint64_t first_ns, last_ns;
+	bool is_orig;
+	EVP_MD_CTX *md[HASH_COUNT]; /* NULL: not computed (or dropped at a gap) */
+	size_t bof_len;
+	uint8_t bof[FILE_BOF_BYTES];
+	uint8_t digest[HASH_COUNT][EVP_MAX_MD_SIZE];
+	char type[128];
+};
+
+/* ---- libmagic: one database for the process, loaded on first use --------- */
+
+static magic_t magic_cookie;
+static bool magic_failed;
+
+static magic_t magic_get(void)
+{
+	if (magic_cookie || magic_failed)
+		return magic_cookie;
+	/* No look inside compressed data: libmagic would decompress it, or
+	 * fork a decompressor, on attacker-chosen bytes. */
+	magic_cookie = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
+	if (!magic_cookie || magic_load(magic_cookie, NULL) != 0) {
+		fprintf(stderr, "smtpmon: libmagic: %s: file types are not sniffed\n",
+			magic_cookie ? magic_error(magic_cookie) : "magic_open failed");
+		if (magic_cookie)
+			magic_close(magic_cookie);
+		magic_cookie = NULL;
+		magic_failed = true;
+	}
+	return magic_cookie;
+}
+
+/* The type libmagic gives the first bytes; "" for what Zeek leaves unset
+ * (nothing recognised: libmagic's octet-stream and empty). */
+static void sniff(struct mime_file *f)
+{
+	magic_t mc = magic_get();
+	const char *t;
+
+	f->type[0] = '\0';
+	if (!mc || f->bof_len == 0 || !(t = magic_buffer(mc, f->bof, f->bof_len)))
+		return;
+	if (!strcmp(t, "application/octet-stream") || !strcmp(t, "application/x-empty") ||
+	    !strcmp(t, "inode/x-empty"))
+		return;
+	/* Zeek's plain-text signature wants 10 printable or white-space bytes
+	 * first; libmagic calls shorter text plain too. */
+	if (!strcmp(t, "text/plain")) {
+		if (f->bof_len < 10)
+			return;
+		for (int i = 0; i < 10; i++)
+			if (!isprint(f->bof[i]) && !isspace(f->bof[i]))
+				return;
+	}
+	snprintf(f->type, sizeof(f->type), "%s", t);
+}
+
+/* ---- file ids ------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* "F" + 17 base62 digits, like Zeek's, derived from the connection's uid, the
+ * transaction and the entity number: the same input gives the same ids. */
+static void make_fuid(char out[FILE_ID_SIZE], const struct file_origin *o)
+{
+	static const char digits[] =
+	    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = o->id ? o->id->uid : ""; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = mix64(h ^ ((uint64_t)o->trans_depth << 32 | o->depth));
+	uint64_t d = h;
+
+	out[0] = 'F';
+	for (int i = 1; i <= 17; i++) {
+		if (i == 11) /* 62^10 < 2^64: a second word for the last 7 digits */
+			d = mix64(h + 0x9e3779b97f4a7c15ull);
+		out[i] = digits[d % 62];
+		d /= 62;
+	}
+	out[18] = '\0';
+}
+
+/* ---- public interface ---------------------------------------------------- */
+
+struct mime_file *file_open(const struct config *cfg, const struct file_origin *o, uint64_t now_ns)
+{
+	static const unsigned bits[HASH_COUNT] = {FILE_HASH_MD5, FILE_HASH_SHA1, FILE_HASH_SHA256};
+	const EVP_MD *mds[HASH_COUNT] = {EVP_md5(), EVP_sha1(), EVP_sha256()};
+	struct mime_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	make_fuid(f->info.fuid, o);
+	f->info.depth = o->depth;
+	f->info.trans_depth = o->trans_depth;
+	f->info.content_seen = true;
+	f->first_ns = f->last_ns = now_ns;
+	for (int i = 0; i < HASH_COUNT; i++) {
+		if (!(cfg->file_hashes & bits[i]))
+			continue;
+		f->md[i] = EVP_MD_CTX_new();
+		if (!f->md[i] || !EVP_DigestInit_ex(f->md[i], mds[i], NULL)) {
+			fprintf(stderr, "smtpmon: file %s: %s digest unavailable\n", f->info.fuid,
+				EVP_MD_get0_name(mds[i]));
+			EVP_MD_CTX_free(f->md[i]);
+			f->md[i] = NULL;
+		}
+	}
+	f->is_orig = o->is_orig;
+	return f;
+}
+
+static void drop_hashes(struct mime_file *f)
+{
+	for (int i = 0; i < HASH_COUNT; i++) {
+		EVP_MD_CTX_free(f->md[i]);
+		f->md[i] = NULL;
+	}
+}
+
+void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t now_ns)
+{
+	if (!f->info.content_seen)
+		return;
+	if (f->bof_len < FILE_BOF_BYTES) {
+		size_t n = FILE_BOF_BYTES - f->bof_len < len ? FILE_BOF_BYTES - f->bof_len : len;
+
+		memcpy(f->bof + f->bof_len, data, n);
+		f->bof_len += n;
+	}
+	for (int i = 0; i < HASH_COUNT; i++)
+		if (f->md[i] && !EVP_DigestUpdate(f->md[i], data, len)) {
+			EVP_MD_CTX_free(f->md[i]);
+			f->md[i] = NULL;
+		}
+	f->info.seen_bytes += len;
+	f->last_ns = now_ns;
+}
+
+void file_gap(struct mime_file *f, uint64_t len, uint64_t now_ns)
+{
+	f->info.missing_bytes += len;
+	f->last_ns = now_ns;
+	drop_hashes(f);
+}
+
+void file_unseen(struct mime_file *f)
+{
+	f->info.content_seen = false;
+	f->info.seen_bytes = f->info.missing_bytes = 0;
+	f->bof_len = 0;
+	drop_hashes(f);
+}
+
+void file_close(struct mime_file *f, struct bytes declared_type, struct bytes filename,
+		smtp_emit_fn emit, void *ctx)
+{
+	struct event ev = {.type = EV_FILE, .is_orig = f->is_orig, .ts_ns = f->first_ns};
+	const uint8_t **out[HASH_COUNT] = {&f->info.md5, &f->info.sha1, &f->info.sha256};
+
+	for (int i = 0; i < HASH_COUNT; i++) {
+		unsigned n = 0;
+
+		if (f->md[i] && EVP_DigestFinal_ex(f->md[i], f->digest[i], &n))
+			*out[i] = f->digest[i];
+	}
+	drop_hashes(f);
+	if (f->info.content_seen)
+		sniff(f);
+	f->info.mime_type = (struct bytes){(const uint8_t *)f->type, strlen(f->type)};
+	if (!f->type[0])
+		f->info.mime_type.ptr = NULL;
+	f->info.declared_type = declared_type.len ? declared_type : (struct bytes){NULL, 0};
+	f->info.filename = filename.len ? filename : (struct bytes){NULL, 0};
+	f->info.duration_ns = f->last_ns - f->first_ns;
+	ev.file = f->info;
+	emit(ctx, &ev);
+	free(f);
+}
