@@ -82,6 +82,14 @@ struct {
  * flow_epoch, which every SYN, FIN or RST of a monitored port advances (on
  * any CPU), is what it was when the entry was made: port reuse and the
  * after-FIN rule go through the flow map. */
+/* IP fragments skipped, per interface index (both directions). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SMTPMON_FRAG_IFACES_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} frag_ifaces SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SMTPMON_PROG_MAX);
@@ -114,6 +122,22 @@ static __always_inline void stat_add(struct smtpmon_percpu *cpu, __u32 stat, __u
 {
 	if (stat < SMTPMON_STAT_MAX)
 		cpu->stats[stat] += n;
+}
+
+/* Fragments are rare: a shared counter per interface is cheap enough. A map
+ * that is full (more than SMTPMON_FRAG_IFACES_MAX interfaces) leaves the
+ * per-program counter only. */
+static __always_inline void count_fragment(__u32 ifindex)
+{
+	__u64 *n = bpf_map_lookup_elem(&frag_ifaces, &ifindex);
+	__u64 one = 1;
+
+	if (!n && !bpf_map_update_elem(&frag_ifaces, &ifindex, &one, BPF_NOEXIST))
+		return;
+	if (!n)
+		n = bpf_map_lookup_elem(&frag_ifaces, &ifindex); /* another CPU made it */
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 /* The segment is of the flow whose data segments this CPU suppressed last.
@@ -571,6 +595,7 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 		break;
 	case PARSE_FRAGMENT:
 		stat_add(cpu, SMTPMON_STAT_FRAGMENTS, 1);
+		count_fragment(ifindex);
 		return;
 	case PARSE_MALFORMED:
 		stat_add(cpu, SMTPMON_STAT_PARSE_ERRORS, 1);

@@ -40,6 +40,10 @@
 /* Super-packets (GRO/GSO/BIG TCP) up to this many bytes are fully copied. */
 #define SMTPMON_SKB_MAX	  (512 * 1024)
 #define SMTPMON_FLOWS_MAX 65536
+/* Interfaces whose IP fragments are counted one by one (frag_ifaces map):
+ * fragments are skipped, so the per-interface count tells where the live
+ * view has holes (docs/reassembly.md, "IP fragments"). */
+#define SMTPMON_FRAG_IFACES_MAX 64
 
 enum smtpmon_dir {
 	SMTPMON_DIR_INGRESS = 0,

@@ -11,8 +11,9 @@
 #   fuzz_smtp    Zeek's SMTP fuzzer seeds (*.pkt) as they are, plus one script
 #                per TCP flow on port 25/587 of every corpus capture (payloads
 #                in capture order, in the same 0x01 "PKT" dir format)
-#   fuzz_packet  the first frames of every corpus capture, in the harness's
-#                link-index + 16-bit-length framing
+#   fuzz_packet  the first frames of every corpus capture, and of the IP fragment captures
+#                of tests/tools/gen-frag-pcap.py, in the harness's link-index +
+#                16-bit-length framing
 #   fuzz_json    the SMTP payloads above, each as one string
 #   fuzz_mime    the client bytes of each of those flows (their messages)
 #   fuzz_records the same scripts as fuzz_smtp
@@ -58,6 +59,7 @@ import glob
 import hashlib
 import os
 import struct
+import subprocess
 import sys
 
 corpus, work = sys.argv[1], sys.argv[2]
@@ -157,6 +159,11 @@ for pkt in glob.glob(os.path.join(corpus, "zeek/traces/extras/fuzz-smtp-corpus/*
     write("json", os.path.basename(pkt), seed[:4096])
 
 captures = sorted(glob.glob(os.path.join(corpus, "**/*.pcap*"), recursive=True))
+# IP fragments (IPv4, IPv6, overlapping, duplicate): no corpus capture has them.
+for scenario in ("v4", "v6", "overlap", "dup"):
+    path = os.path.join(work, "frag-%s.pcap" % scenario)
+    subprocess.run([sys.executable, "tests/tools/gen-frag-pcap.py", scenario, path], check=True)
+    captures.append(path)
 for path in captures:
     tag = hashlib.sha1(path.encode()).hexdigest()[:10] + "-" + os.path.basename(path)
     link, frames = pcap_frames(path)

@@ -1,6 +1,7 @@
 /*
  * fuzz_packet.c - libFuzzer harness for the packet-to-event path:
- * decode_frame -> pipeline (flow table, reassembly, SMTP) -> JSON sink.
+ * decode_frame -> IP fragment reassembly -> pipeline (flow table, reassembly,
+ * SMTP) -> JSON sink.
  *
  * Input format:
  *
@@ -12,7 +13,8 @@
  *          2 +90 s (beyond the 60 s idle timeout), 3 -1 s (clocks go back)
  *
  * Limits are small (16 connections, 4 KiB out-of-order per direction,
- * 16 KiB in all, 512-byte lines) so that eviction and buffer limits are hit.
+ * 16 KiB in all, 512-byte lines; 8 IP datagrams in 64 KiB) so that eviction
+ * and buffer limits are hit.
  * The JSON output must be whole lines of valid UTF-8 without control bytes,
  * every smtp_connection must come with a known end, and the number of
  * active connections must never exceed the limit.
@@ -25,11 +27,14 @@
 #include "check_output.h"
 #include "settings/config.h"
 #include "source/decode.h"
+#include "source/pcap_source.h"
 #include "output/output.h"
 #include "flow/pipeline.h"
 
 #define FRAME_LEN_MASK 0x3fff
 #define MAX_CONNS      16
+#define FRAG_BYTES     (64u << 10)
+#define FRAG_DATAGRAMS 8
 
 /* LINKTYPE_RAW: the value pcap files store for raw IP (DLT_RAW is 12 or 14
  * depending on the platform). */
@@ -67,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct config cfg;
 	struct sink *sink;
 	struct pipeline *pl;
+	struct ipfrag *frags;
 	int dlt;
 
 	if (size < 1)
@@ -79,24 +85,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(sink);
 	pl = pipeline_new(&cfg, sink);
 	CHECK(pl);
+	frags = ipfrag_new(FRAG_BYTES, FRAG_DATAGRAMS, 30000000000ull);
+	CHECK(frags);
 	while (end - p >= 2) {
 		unsigned hdr = (unsigned)p[0] << 8 | p[1];
 		size_t len = hdr & FRAME_LEN_MASK;
 		unsigned step = hdr >> 14;
-		struct segment seg;
-
 		p += 2;
 		if (len > (size_t)(end - p))
 			len = end - p;
 		now = step == 3 ? now - 1000000000ull : now + clock_steps_ns[step];
-		if (decode_frame(dlt, p, len, len, &seg, &ds) == DECODE_OK) {
-			seg.ts_ns = now;
-			pipeline_segment(pl, &seg);
-		}
+		pcap_source_frame(pl, frags, dlt, p, len, len, now, &ds);
 		pipeline_tick(pl, now, 0);
 		CHECK(pipeline_stats(pl)->conns_active <= MAX_CONNS);
+		CHECK(ipfrag_held_bytes(frags) <= FRAG_BYTES);
+		CHECK(ipfrag_held_datagrams(frags) <= FRAG_DATAGRAMS);
 		p += len;
 	}
+	ipfrag_free(frags);
 	pipeline_finish(pl);
 	CHECK(pipeline_stats(pl)->conns_active == 0);
 	pipeline_free(pl);

@@ -618,6 +618,31 @@ static void print_tls_counters(const struct capture *c, const struct pipeline_st
 		ps->plain_other_view, ps->plain_overlap_bytes);
 }
 
+/* The IP fragments skipped, per interface (docs/reassembly.md, "IP
+ * fragments"): one line, only when there were any. */
+static void print_fragment_counters(const struct capture *c)
+{
+	int fd = bpf_map__fd(c->skel->maps.frag_ifaces);
+	uint32_t key, prev;
+	bool any = false;
+
+	for (int err = bpf_map_get_next_key(fd, NULL, &key); !err;
+	     prev = key, err = bpf_map_get_next_key(fd, &prev, &key)) {
+		char name[IF_NAMESIZE];
+		uint64_t n;
+
+		if (bpf_map_lookup_elem(fd, &key, &n))
+			continue;
+		if (!if_indextoname(key, name))
+			snprintf(name, sizeof(name), "if%u", key);
+		fprintf(stderr, "%s %s %" PRIu64, any ? "," : "smtpmon: fragments skipped:", name,
+			n);
+		any = true;
+	}
+	if (any)
+		fprintf(stderr, "\n");
+}
+
 static void print_counters(const struct capture *c)
 {
 	struct capture_counters cc;
@@ -647,6 +672,7 @@ static void print_counters(const struct capture *c)
 		c->wall_clock_steps);
 	if (c->tls)
 		print_tls_counters(c, ps);
+	print_fragment_counters(c);
 }
 
 void capture_close(struct capture *c)

@@ -383,7 +383,8 @@ static void add(struct reasm *r, uint64_t off, enum range_kind kind, const uint8
 	bool reported = false;
 	struct range **link = r->tail && range_end(r->tail) <= off ? &r->tail->next : &r->head;
 
-	if (kind == RANGE_DATA && r->head)
+	/* Appending after everything buffered (the common case) overlaps nothing. */
+	if (kind == RANGE_DATA && r->tail && range_end(r->tail) > off)
 		overwrite_losers(r, off, data, end, &reported);
 	while (off < end) {
 		uint64_t stop;

@@ -164,7 +164,8 @@ static bool differs(const struct datagram *d, const struct range *r, uint32_t of
 	return from < to && memcmp(d->buf + from, data + (from - data_off), to - from);
 }
 
-/* Room for payload up to end; false when the limits do not allow it. */
+/* Room for payload up to end, evicting the oldest other datagrams as
+ * needed; false when even then the limits do not allow it. */
 static bool grow(struct ipfrag *t, struct datagram *d, uint32_t end)
 {
 	if (end <= d->cap)
@@ -174,6 +175,10 @@ static bool grow(struct ipfrag *t, struct datagram *d, uint32_t end)
 		cap *= 2;
 	if (cap > PAYLOAD_MAX)
 		cap = PAYLOAD_MAX;
+	while (t->held + (cap - d->cap) > t->max_bytes && t->head != d) {
+		t->stats.evicted++;
+		drop(t, &t->head);
+	}
 	if (t->held + (cap - d->cap) > t->max_bytes)
 		return false;
 	uint8_t *b = realloc(d->buf, cap);
@@ -284,7 +289,9 @@ enum ipfrag_verdict ipfrag_add(struct ipfrag *t, uint64_t now_ns, const struct i
 		drop(t, link);
 		return IPFRAG_DISCARDED;
 	}
-	if (bad_end || !grow(t, d, end) || !add_range(d, off, end)) {
+	bool room = !bad_end && grow(t, d, end);
+	link = find(t, f); /* growing may have dropped the datagram before d */
+	if (!room || !add_range(d, off, end)) {
 		if (bad_end)
 			t->stats.invalid++;
 		else

@@ -101,6 +101,24 @@ static void fragment(struct pipeline *p, struct ipfrag *frags, struct segment *s
 		pipeline_segment(p, seg);
 }
 
+void pcap_source_frame(struct pipeline *p, struct ipfrag *frags, int dlt, const uint8_t *frame,
+		       size_t caplen, size_t wirelen, uint64_t ts_ns, struct decode_stats *stats)
+{
+	struct segment seg = {.ts_ns = ts_ns};
+	struct ip_fragment frag;
+
+	switch (decode_frame(dlt, frame, caplen, wirelen, &seg, &frag, stats)) {
+	case DECODE_OK:
+		pipeline_segment(p, &seg);
+		break;
+	case DECODE_FRAGMENT:
+		fragment(p, frags, &seg, &frag);
+		break;
+	default:
+		break;
+	}
+}
+
 static void add_frag_stats(struct decode_stats *stats, const struct ipfrag *frags)
 {
 	const struct ipfrag_stats *fs = ipfrag_stats(frags);
@@ -141,7 +159,6 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 	int r;
 	while ((r = pcap_next_ex(pc, &hdr, &frame)) == 1) {
 		struct segment seg;
-		struct ip_fragment frag;
 
 		packets++;
 		seg.ts_ns = record_time_ns(&hdr->ts);
@@ -153,16 +170,7 @@ int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *
 			last_tick_ns = seg.ts_ns;
 			ticked = true;
 		}
-		switch (decode_frame(dlt, frame, hdr->caplen, hdr->len, &seg, &frag, stats)) {
-		case DECODE_OK:
-			pipeline_segment(p, &seg);
-			break;
-		case DECODE_FRAGMENT:
-			fragment(p, frags, &seg, &frag);
-			break;
-		default:
-			break;
-		}
+		pcap_source_frame(p, frags, dlt, frame, hdr->caplen, hdr->len, seg.ts_ns, stats);
 		if (stop && stop(stop_ctx))
 			break;
 	}

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "source/decode.h"
+#include "source/ipfrag.h"
 #include "flow/pipeline.h"
 
 /* Asked after every packet; true ends the read there (NULL: never). */
@@ -24,5 +25,12 @@ typedef bool (*pcap_source_stop_fn)(void *ctx);
  * all. */
 int pcap_source_read(const char *path, struct pipeline *p, struct decode_stats *stats,
 		     pcap_source_stop_fn stop, void *stop_ctx);
+
+/* One captured frame seen at ts_ns: a TCP segment goes to the pipeline, an IP
+ * fragment to frags, and a datagram it completes to the pipeline. Where
+ * overlapping fragment bytes differ, the weird fragment_inconsistency goes to
+ * the datagram's connection. */
+void pcap_source_frame(struct pipeline *p, struct ipfrag *frags, int dlt, const uint8_t *frame,
+		       size_t caplen, size_t wirelen, uint64_t ts_ns, struct decode_stats *stats);
 
 #endif

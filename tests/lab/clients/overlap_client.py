@@ -18,6 +18,9 @@ number of the command's first byte; every shape ends with the whole command deli
   later-start        E[1:] at S+1, then G[9:] at S+9, then G[:1] at S
   same-start-longer  E[1:-2] at S+1, then G[1:] at S+1 (longer), then G[:1] at S
   rexmit-delivered   G at S (in order, delivered), then E at S
+  fragments          G at S in one TCP segment cut into two IPv4 fragments, the second first
+  frag-overlap       that segment's fragments overlap and differ (E's bytes in the second);
+                     0.3 s later G whole at S (the retransmission, if the receiver dropped it)
 """
 import os
 import random
@@ -41,6 +44,13 @@ SHAPES = {
     "later-start": [(1, E[1:]), (9, G[9:]), (0, G[:1])],
     "same-start-longer": [(1, E[1:-2]), (1, G[1:]), (0, G[:1])],
     "rexmit-delivered": [(0, G), (0, E)],
+}
+
+
+# IPv4 fragment pieces (offset, length or bytes, more) of the RCPT segment (20-byte TCP header).
+FRAGMENTS = {
+    "fragments": lambda seg, evil: [(24, 24, False), (0, 24, True)],
+    "frag-overlap": lambda seg, evil: [(0, 32, True), (24, evil[24:], False)],
 }
 
 
@@ -108,6 +118,16 @@ class Conn:
             self.receive(0.1)
         fail(f"no reply; got {self.buf!r}")
 
+    def send_fragments(self, shape, seq):
+        seg = pcapgen.tcp_segment(self.src + self.dst, self.sport, 25, seq & 0xFFFFFFFF,
+                                  self.ack & 0xFFFFFFFF, PSH | ACK, G)
+        evil = pcapgen.tcp_segment(self.src + self.dst, self.sport, 25, seq & 0xFFFFFFFF,
+                                   self.ack & 0xFFFFFFFF, PSH | ACK, E)
+        pieces = FRAGMENTS[shape](seg, evil)
+        for fr in pcapgen.fragments4(self.src, self.dst, random.randint(1, 65535), seg, pieces):
+            self.sock.send(self.eth + fr[len(pcapgen.ETH):])
+            self.receive(0.05)
+
     def command(self, line):
         self.send(PSH | ACK, line)
         self.seq += len(line)
@@ -115,7 +135,7 @@ class Conn:
 
 
 def main():
-    if len(sys.argv) != 6 or sys.argv[5] not in SHAPES:
+    if len(sys.argv) != 6 or sys.argv[5] not in list(SHAPES) + list(FRAGMENTS):
         fail(__doc__)
     iface, src, dst, dst_mac, shape = sys.argv[1:]
     c = Conn(iface, src, dst, dst_mac)
@@ -131,7 +151,11 @@ def main():
         if not r.startswith("250"):
             fail(f"{line!r}: {r!r}")
     base = c.seq
-    for off, piece in SHAPES[shape]:
+    if shape in FRAGMENTS:
+        c.send_fragments(shape, base)
+        if shape == "frag-overlap" and not c.receive(0.3) & PSH:
+            c.send(PSH | ACK, G, base)
+    for off, piece in SHAPES.get(shape, []):
         c.send(PSH | ACK, piece, base + off)
         c.receive(0.05)  # one at a time, in this order, at the receiver
     c.seq = base + len(G)
