@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_journal.c - the journald sink: one native journal entry per event
  * (sd_journal_sendv), for `--format journal` / `--output journal` and the
