@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # smtpmon - build in the shape of libbpf-bootstrap / bcc libbpf-tools:
 # BPF object -> bpftool skeleton -> user space, everything under $(BUILD)/.
 #

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * bounds.bpf.h - lengths bounded in a way every supported verifier follows
  * (Linux 6.1 and later; docs/kernels.md), for the programs of smtpmon.bpf.c

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * smtpmon.bpf.c - TC (both directions) and XDP (ingress) programs that hand
  * the TCP segments of the monitored ports to user space through the ring

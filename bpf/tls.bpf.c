@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * tls.bpf.c - the plaintext of SMTP sessions inside TLS, taken where the
  * MTA's TLS library hands it over (docs/tls-plaintext.md), into the ring

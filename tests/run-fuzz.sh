@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # run-fuzz.sh [--corpus DIR] SECONDS - run every libFuzzer harness in build/fuzz
 # (make fuzz-build) for SECONDS each, seeded from tests/data.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # run-tests.sh - everything `make test` runs once build/smtpmon and build/san/smtpmon are built.
 #
 #   tests/run-tests.sh [PATTERN]      (root: network namespaces, BPF)

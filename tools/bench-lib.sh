@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash
 # bench-lib.sh - shared by tools/bench.sh and tools/bench-live.sh (source it).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench-live.sh - make bench, parts 4 and 5: what live capture costs (root; called by bench.sh).
 #
 # A throwaway veth pair (tests/lab/lab.sh), a plain SMTP sink (tools/smtp-sink.py) on the

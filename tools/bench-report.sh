@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench-report.sh - docs/performance.md from make bench's results (called by tools/bench.sh).
 #
 #   tools/bench-report.sh RESULTS.tsv SECONDS WORKLOAD.pcap >docs/performance.md

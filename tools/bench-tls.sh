@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench-tls.sh - make bench, part 7: what the TLS library probes cost (root; called by
 # bench.sh; docs/tls-plaintext.md).
 #

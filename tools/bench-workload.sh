@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench-workload.sh - record the benchmark workload: real SMTP sessions (tools/smtp-load.py
 # --mix lab: 1-5 MB attachments, pipelined small mails with several recipients, STARTTLS,
 # refused recipients) against the lab's real Postfix (tests/lab/lab.sh; every mail goes to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # make bench: every figure of issue 5 with its goal, as one table; writes docs/performance.md.
 #
 #   tools/bench.sh            (root for the lab, BPF and live parts; about 7 minutes)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpfbench.c - per-packet cost of smtpmon's TC and XDP programs, measured
  * with BPF_PROG_TEST_RUN (make bench, part 3).

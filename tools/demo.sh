@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # demo.sh - the live demo (`sudo make demo`): a throwaway pair of network namespaces with a
 # real Postfix in one and an SMTP client in the other, smtpmon attached to the server's
 # interface, one plain session and one STARTTLS session, the events printed, everything

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Captures for the state-scale benchmark (make bench, part 6). Stdlib only; Ethernet/IPv4/TCP
 with correct checksums; every connection has its own client address and port.
 

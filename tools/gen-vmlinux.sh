@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # gen-vmlinux.sh - regenerate vmlinux/<arch>/vmlinux_<version>.h from the
 # running kernel's BTF and point vmlinux/<arch>/vmlinux.h at it (bcc
 # libbpf-tools convention: versioned file + symlink, so a build does not
@@ -20,7 +21,11 @@ if [ ! -r "$btf" ]; then
 fi
 mkdir -p "$dir"
 out=$dir/vmlinux_$ver.h
-"$bpftool" btf dump file "$btf" format c >"$out.tmp"
+{
+	# the kernel's own types, under the kernel's licence
+	echo '// SPDX-License-Identifier: GPL-2.0-only'
+	"$bpftool" btf dump file "$btf" format c
+} >"$out.tmp"
 mv "$out.tmp" "$out"
 ln -sfn "vmlinux_$ver.h" "$dir/vmlinux.h"
 echo "gen-vmlinux: wrote $out ($(wc -c <"$out") bytes), $dir/vmlinux.h -> vmlinux_$ver.h"

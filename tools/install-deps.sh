@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # install-deps.sh - install the Debian 12 packages smtpmon needs, for what is asked:
 #
 #   tools/install-deps.sh [build] [run] [demo] [test] [all]      (default: all)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """pcapgen - the frames and the file format of the generated captures (tools/gen-state-pcap.py,
 tests/tools/gen-sessions-pcap.py, tests/tools/gen-frag-pcap.py). Stdlib only: classic pcap
 (microseconds, little-endian), Ethernet/IPv4/TCP and Ethernet/IPv6/TCP with correct checksums,

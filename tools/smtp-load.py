@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """SMTP load for make bench: real sessions against a real server (the lab's Postfix) or a sink.
 
 usage: smtp-load.py --server ADDR [--port 25] --mb N [--mix lab|bulk] [--workers W] [--seed S]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """A plain SMTP sink for the live benchmark: so that the MTA is not the bottleneck, it answers
 every command with 250 (DATA with 354, QUIT with 221), finds each message's end (CRLF . CRLF)
 with one C-speed search per received block and throws the message away. PIPELINING is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """TLS load for make bench (tools/bench-tls.sh): bulk mail over STARTTLS to tools/smtp-sink.py,
 or bulk bytes over TLS to a discard server on another port (a non-SMTP TLS workload).
 Prints the seconds the transfer took. Standard library only (CPython's ssl: OpenSSL's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * main.c - smtpmon: settings, then the data flow. Each stage is a directory of user/:
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * smtpmonctl - ask a running `smtpmon run` through its control socket
  * (protocol in control.h and report.h).

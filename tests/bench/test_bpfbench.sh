@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bpfbench (make bench, part 3) on a tiny repeat: every program and packet runs, the ring-drop
 # counter stays zero, the records per run are the ones the record contract (bpf/smtpmon.h)
 # implies (none for a non-SMTP segment, a pure ACK or a segment of an encrypted flow; one for a

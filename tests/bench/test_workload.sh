@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The benchmark workload generator (tools/bench-workload.sh + tools/smtp-load.py --mix lab) on
 # a small run: the capture holds what the load's summary promises, seen by an independent
 # dissector (tshark): every session kind, refused recipients (554), STARTTLS answered 220,

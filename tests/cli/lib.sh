@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # lib.sh - what the command-line tests share (source it after cd to the repository root).
 #
 #   smtpmon    the binary under test ($SMTPMON, default build/smtpmon); the test fails at

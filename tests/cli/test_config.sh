@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_config.sh - the config file and the output options (issue 4: Daemon, acceptance 4), with
 # `smtpmon read` so that no privilege is needed:
 #   - every bad file is refused with exit 2 and one line "smtpmon: FILE:LINE: [section] key: why"

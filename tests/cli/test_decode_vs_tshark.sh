@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # The decoder against tshark, an independent dissector: for every corpus
 # pcap, the TCP segments with payload on ports 25/587 must be the same frames,
 # with the same ports and payload lengths, in both. tshark's tcp.len is the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_deps.sh - the dependencies by purpose (issue 13, point 2):
 #   - tools/install-deps.sh GROUP asks for that group's packages only: build (compiler, BPF
 #     tools, -dev packages), run (the shared libraries alone), demo (the lab's Postfix and

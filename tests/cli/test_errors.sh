@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_errors.sh - errors name what was wrong and exit with the documented status (issue 13,
 # point 5):
 #   - an output file that cannot be opened: one line naming the output, the path and the

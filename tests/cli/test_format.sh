@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_format.sh - every C source and header follows the committed .clang-format.
 set -u
 cd "$(dirname "$0")/../.." || exit 1

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `smtpmon read` on inputs it cannot use: exit status 2 and exactly one line
 # on stderr naming the file; on a file whose last record is cut or damaged:
 # exit 0, one warning, and the events of the packets before it.

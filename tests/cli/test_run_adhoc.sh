@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_run_adhoc.sh - an ad-hoc `smtpmon run` beside a configured service (issue 13, point 4):
 #   - the configuration file is read only when --config names it: with a bad
 #     /etc/smtpmon/smtpmon.conf in place (an overlay on /etc in a private mount namespace; the

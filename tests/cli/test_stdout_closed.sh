@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # `smtpmon read FILE | head -1` (issue 14, case 8): the reader of stdout goes away after one
 # line. SIGPIPE must not kill smtpmon (exit 141, no statistics): the EPIPE stops the read at
 # once, the statistics line still comes, the exit status is 3 (user/settings/exit_status.h). A FIFO

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Packet times from the wrong place (issue 14, case 9), on pcaps that
 # tests/tools/gen-sessions-pcap.py writes:
 #   ts-max     a session stamped 0xfffffff0 s: an unsigned 32-bit second, 2106-02-07, not

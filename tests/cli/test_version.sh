@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_version.sh - `--version` of both programs (issue 13, point 3) and where the version comes
 # from (Makefile: VERSION):
 #   - `smtpmon --version`, `smtpmon read --version` and `smtpmonctl --version` print one line

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """check_jsonl.py - strict validator for smtpmon's JSON-lines output.
 
 usage: check_jsonl.py FILE [LABEL]

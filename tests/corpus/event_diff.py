@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """event_diff.py - compare two smtpmon JSON-lines event streams.
 
 usage: event_diff.py [--ignore-ts] EXPECTED ACTUAL

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Acceptance 2: every corpus pcap (tests/data/**/*.pcap, *.pcapng) and
 # every pcap the lab tests recorded (build/lab-pcaps/*.pcap) runs through the
 # ASan+UBSan build (build/san/smtpmon, `make san`) without a sanitizer report

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Acceptance 5: segmentation invariance. Every corpus pcap
 # (tests/data/**/*.pcap, *.pcapng), and every pcap the lab tests
 # recorded (build/lab-pcaps/*.pcap, if present), is fed through build/tools/reseg

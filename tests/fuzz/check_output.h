@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * check_output.h - checks shared by the libFuzzer harnesses: what every sink
  * output must satisfy whatever the input. A violated check traps, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * fuzz_json.c - libFuzzer harness for the JSON writer's escaping.
  *

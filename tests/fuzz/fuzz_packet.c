@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * fuzz_packet.c - libFuzzer harness for the packet-to-event path:
  * decode_frame -> IP fragment reassembly -> pipeline (flow table, reassembly,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * fuzz_smtp.c - libFuzzer harness for the SMTP state machine and the sinks.
  *

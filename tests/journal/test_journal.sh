@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_journal.sh - `smtpmon read --format journal` into a real systemd-journald, read back
 # with journalctl and checked against the JSON and text sinks on the same input, and the
 # journald catalog systemd/smtpmon.catalog:

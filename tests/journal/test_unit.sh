@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_unit.sh - systemd/smtpmon.service, `make install`, the man pages, and issue 4's
 # acceptance 1: smtpmon as a service under a real systemd.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """unit_check.py - test_unit.sh's checks of one daemon's journal entries against its JSON
 output and against the lab clients' own transcripts.
 

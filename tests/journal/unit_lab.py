@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 """unit_lab.py - the SMTP server and client of test_unit.sh's container lab.
 
   unit_lab.py server ADDR PORT...              answer on every PORT until killed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # guest.sh - /init of a kernel-matrix guest (tests/kernels/test_kernels.sh boots it under QEMU).
 #
 # On the guest's kernel, with the binaries built on the host:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # mkinitramfs.sh - the root file system of a kernel-matrix guest, as an uncompressed cpio.
 #
 #   tests/kernels/mkinitramfs.sh KERNEL_TREE OUT.cpio

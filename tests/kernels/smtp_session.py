@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """One SMTP session of the kernel-matrix guest (tests/kernels/guest.sh): EHLO, MAIL, two RCPT,
 DATA with a body of many segments (so the programs cut and reassemble real multi-segment
 traffic), RSET, NOOP, QUIT. Standard library only (smtplib), the server is tools/smtp-sink.py.

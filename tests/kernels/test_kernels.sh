@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_kernels.sh - the kernel matrix: smtpmon on the kernels operators run, not only on this
 # machine's.
 #

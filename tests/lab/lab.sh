@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # lab.sh - a throwaway SMTP lab: a real Postfix in one network namespace, clients in another.
 #
 # Source it from bash (as root), pick a unique prefix, trap the teardown:

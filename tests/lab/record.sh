@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # record.sh - play every lab scenario against a real Postfix and record each into its own pcap.
 #
 #   tests/lab/record.sh [-o OUTDIR] [SCENARIO...]     (root; default OUTDIR build/lab-pcaps)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # scenarios.sh - the client sessions the lab plays against its Postfix (source after lab.sh).
 #
 #   . tests/lab/lab.sh; . tests/lab/scenarios.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Checks smtpmon's statistics after test_stats.sh's scripted run against two oracles.
 
 usage: check_stats.py EXPECTED.json STATS.json METRICS.txt TSHARK.json TLS_STREAMS.txt EVENTS.jsonl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # lib.sh - helpers for the live-capture tests (source from bash at the top of the repo; it
 # sources tests/lab/lab.sh and tests/lab/scenarios.sh).
 #

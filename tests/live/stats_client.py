@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """The scripted sessions of test_stats.sh, and the expected statistics they imply.
 
 usage: stats_client.py --server ADDR --from A --to B --to2 C --rejected D --hold DIR OUT.json

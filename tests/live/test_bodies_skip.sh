@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_bodies_skip.sh - --bodies=skip against the lab's Postfix (docs/body-skip.md).
 #
 # The same sessions -- a 3 MB attachment by DATA (swaks), small and pipelined mails, the lab's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_control.sh - the control socket of `smtpmon run` at the protocol level (control.h,
 # report.h): live statistics while capturing, the answer envelope and its version, errors for
 # an unknown command or format and for a request of another protocol version, a silent client

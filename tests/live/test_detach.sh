@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_detach.sh - acceptance 4: after SIGTERM and after SIGKILL nothing of smtpmon remains
 # attached (ip link, tc filter show, bpftool prog/link), and a restart after SIGKILL works,
 # for TCX ingress, XDP ingress and the legacy clsact path (forced with

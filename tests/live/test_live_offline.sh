@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_live_offline.sh - acceptance 1: live = offline.
 #
 # Two namespaces with a real Postfix (tests/lab). smtpmon runs live on the server's veth while

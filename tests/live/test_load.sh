@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_load.sh - acceptance 6: the BPF object passes this kernel's verifier and the programs
 # attach, see traffic and leave again; plus the one-line errors of `smtpmon run` (exit 1):
 # unknown interface, no privileges, native XDP where the driver has none, XDP hook taken.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_loss.sh - acceptance 3: ring-buffer overflow is counted and reaches the parser as gaps.
 #
 # smtpmon runs with a deliberately tiny ring (--ring-size 4096) on the server's veth while a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_notify.sh - the systemd notify protocol of `smtpmon run` outside systemd (issue 4,
 # acceptance 2). A fake service manager (python3) binds the datagram socket NOTIFY_SOCKET
 # names, logs every datagram with its arrival time and sender pid (SCM_CREDENTIALS), and

@@ -36,7 +36,6 @@ PROM_PID=
 # shellcheck disable=SC2317 # the EXIT trap calls it
 cleanup() {
 	[[ -n $PROM_PID ]] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
-	[[ -n ${KEEP:-} ]] && cp -r "$d" /tmp/op_prom_keep
 	live_cleanup
 }
 trap cleanup EXIT

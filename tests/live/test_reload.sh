@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_reload.sh - the daemon's config file and SIGHUP (issue 4: Daemon, acceptance 4), live
 # against the lab's real Postfix:
 #   - started from a config file only (interfaces, ports, two outputs: everything to a JSON

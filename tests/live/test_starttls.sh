@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_starttls.sh - acceptance 5: STARTTLS suppression.
 #
 # STARTTLS sessions on ports 25 and 587 against the lab's Postfix, smtpmon live on the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_stats.sh - smtpmonctl's statistics are exact (issue 4, acceptance 3 and 4): a scripted
 # set of SMTP sessions (tests/live/stats_client.py, which counts from the client's side what
 # smtpmon must report) runs through the lab while smtpmon captures it and tcpdump records it;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_stdout_closed.sh - `smtpmon run ... | head -1` (issue 14, case 8). Once head has its
 # line and exits, the next write to stdout fails with EPIPE; SIGPIPE is ignored, so instead of
 # dying with status 141 smtpmon stops as on SIGTERM: exit status 3 (user/settings/exit_status.h), a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_tls_plaintext.sh - SMTP inside TLS (docs/tls-plaintext.md) against an independent oracle:
 # tshark decrypting the same capture with the clients' TLS key log.
 #

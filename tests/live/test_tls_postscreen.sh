@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_tls_postscreen.sh - SMTP inside TLS with Postfix's postscreen + tlsproxy on port 25
 # (the lab's LAB_POSTSCREEN=1 variant), against tshark's decryption with the client's key log.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_tls_sessions.sh - TLS plaintext (docs/tls-plaintext.md) with real processes, beyond the
 # lab's own clients (test_tls_plaintext.sh has the tshark oracle):
 #   - GnuTLS: msmtp (linked with libgnutls.so.30) submits over STARTTLS on 587 to Postfix

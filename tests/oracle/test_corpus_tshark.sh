@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Acceptance 4 (issue 2): smtpmon's client command lines and server reply lines agree with
 # tshark's dissection, per connection, on every corpus pcap and on pcaps recorded here from
 # real sessions (Postfix in one network namespace, swaks/smtplib clients in another: every

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # test_tls_oracle.sh - the oracle for SMTP inside TLS (tests/oracle/tshark_compare.py --keylog)
 # checks itself, independently of smtpmon's TLS library probes:
 #   - every LAB_TLS_SCENARIOS session (tests/lab/clients/tls_client.py: CPython smtplib/ssl)

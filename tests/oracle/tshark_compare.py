@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Compare smtpmon's SMTP command and reply lines with tshark's dissection of the same pcap.
 
 usage: tshark_compare.py [--smtpmon PATH] [--ports LIST] [--min-agreement PCT] [-v] PCAP...

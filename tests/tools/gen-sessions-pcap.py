@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Small pcaps of whole SMTP sessions with chosen timestamps, for the cli tests. Stdlib only:
 the pcap bytes are written here (classic pcap, microseconds, little-endian, Ethernet/IPv4/TCP
 with correct checksums). Every session is the same script: handshake, 220, EHLO, MAIL FROM,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * reseg.c - segmentation-invariance driver (acceptance 5): reads pcap files
  * through the real source (pcap_source_read) and re-cuts every TCP segment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * conn_fixture.h - the IPv4 connection the output tests write events for
  * (10.0.0.1:40512 -> 10.0.0.2:25), shared so that their expected texts agree

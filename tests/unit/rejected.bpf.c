@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * rejected.bpf.c - a program that every verifier refuses, for test_bpf_log: it reads a map
  * value at an offset the packet's length decides, with no bound.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * segdump - print what decode_frame() makes of every frame of a pcap, one
  * line per frame: "FRAME RESULT SPORT DPORT PAYLOAD_LEN FLAGS". FRAME counts

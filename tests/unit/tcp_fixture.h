@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * tcp_fixture.h - hand-made TCP segments for the tests that feed the
  * pipeline directly: one side of a connection, and a segment from it that

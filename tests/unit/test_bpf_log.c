@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_bpf_log - why a load failed, in a few lines: a program the verifier refuses
  * (tests/unit/rejected.bpf.c) is loaded the way capture.c loads smtpmon's, and what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_bpf_prog - the BPF programs on hand-built frames (BPF_PROG_TEST_RUN), no network:
  * what reaches the ring buffer for VLAN/QinQ, IPv4 options, IPv6 extension headers,

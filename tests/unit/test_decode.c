@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_decode.c - decode_frame() on hand-built frames: every link type, VLAN
  * tags, IPv4 options, IPv6 extension headers, fragments, super-packets

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_handoff.c - requests from other threads answered in the serving
  * thread (handoff.h): the answer reaches its own asker, askers queue, and an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_idle_clock.c - the clock idle timeouts run on (idle_clock.h): time
  * that passes is counted, reordering within a second is not an anomaly, a

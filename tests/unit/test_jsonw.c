@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_jsonw.c - the JSON writer: escaping of every class of byte, numbers,
  * timestamps, and an independent oracle (Python's strict JSON and UTF-8

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_linesplit.c - the line splitter against hand-written cases and against
  * a byte-at-a-time model written directly from the rules of Zeek's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_out_journal.c - the journal sink's entries, field by field, compared
  * with entries written by hand from the contract in out_journal.c. This file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_output.c - every event type through the JSON and the text sink,
  * compared with lines written by hand from the format documented in

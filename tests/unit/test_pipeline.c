@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_pipeline.c - segments in, events out: hand-made TCP sessions through
  * the flow table, reassembly and the SMTP parser into a capturing sink.

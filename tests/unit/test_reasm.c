@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_reasm.c - TCP reassembly of one direction: ordering, overlaps,
  * wrap-around, gaps, limits. The recorder checks every callback against the

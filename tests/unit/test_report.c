@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_report.c - the control protocol's answers (report.h) for a pipeline
  * with two open sessions, built by hand: the envelope and its errors, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_smtp.c - the SMTP state machine driven with byte strings through
  * smtp_deliver/smtp_gap, asserting the exact event sequence.

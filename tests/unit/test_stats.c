@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_stats.c - the event-derived counters (stats.h): hand-made events, and
  * one SMTP session through the real state machine, counted and compared with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """compare_zeek.py - smtpmon's events against Zeek's own test baselines.
 
 For every Zeek test in tests/data/zeek/baselines/ that holds

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Acceptance 3: smtpmon's event sequence against Zeek's event-level baselines
 # (tests/data/zeek/baselines), field by field, except the differences
 # documented in docs/zeek-differences.md. What each baseline covers, and which

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * attach.c - TCX links, legacy clsact filters and XDP links (contract in
  * attach.h).

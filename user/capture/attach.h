@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * attach.h - hook BPF programs to interfaces and take them off again.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpf_log.c - libbpf's messages and the reason of a failed load (contract in
  * bpf_log.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpf_log.h - where libbpf's messages go, and why a load failed in a few lines.
  *

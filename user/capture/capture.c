@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * capture.c - live capture (contract in capture.h): skeleton lifecycle,
  * attach, ring buffer -> struct segment -> pipeline, STARTTLS feedback into

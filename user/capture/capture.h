@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * capture.h - live capture: load the BPF object (skeleton), attach it to the
  * interfaces, drain the ring buffer into the pipeline, feed flow hints back

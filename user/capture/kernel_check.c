@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * kernel_check.c - privileges, BTF and the kernel features the capture
  * programs use (contract in kernel_check.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * kernel_check.h - can this kernel and this process run the capture programs?
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * tls_probe.c - TLS library files, the probes on them, their counters
  * (contract in tls_probe.h).

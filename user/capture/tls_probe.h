@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * tls_probe.h - the plaintext of TLS sessions from the TLS libraries
  * (bpf/tls.bpf.c, docs/tls-plaintext.md): find the library files, load the

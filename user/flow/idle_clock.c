@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* idle_clock.c - the clock idle timeouts run on (contract in idle_clock.h). */
 #include <string.h>
 

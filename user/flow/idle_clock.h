@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * idle_clock.h - the clock that idle timeouts run on.
  *

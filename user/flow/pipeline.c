@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * pipeline.c - the flow table and everything per connection (contract in
  * pipeline.h, policies in docs/reassembly.md).

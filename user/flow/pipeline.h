@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * pipeline.h - segments in, events out: the flow table and everything per
  * connection (orientation, uid, two reassemblers, the SMTP session, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * reasm.c - TCP reassembly of one direction (contract in reasm.h, policies in
  * docs/reassembly.md).

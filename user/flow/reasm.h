@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * reasm.h - TCP reassembly of one direction of one connection.
  *

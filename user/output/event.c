@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* event.c - event names and the --events list parser. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * event.h - the events smtpmon emits, and the sink interface that writes them.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * jsonw.c - JSON-lines writer into one growing, reused buffer (see jsonw.h).
  *

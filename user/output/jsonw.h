@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * jsonw.h - a small, fast JSON-lines writer into a reusable buffer.
  *

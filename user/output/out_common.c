@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* out_common.c - helpers shared by the output sinks (see out_common.h). */
 #include <errno.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_common.h - what the JSON, text and journal sinks share: the one list of
  * an event's fields (event_fields), names that are safe to print for any enum

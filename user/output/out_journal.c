@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_journal.c - the journald sink: one native journal entry per event
  * (sd_journal_sendv), for `--format journal` / `--output journal` and the
@@ -490,17 +491,21 @@ static void pending_send(struct journal_sink *js, struct pending_reply *p, bool 
 	ev.reply.cont_resp = cont_resp;
 	if (ehlo && p->lines > 1 && p->text.len > p->first_len + 1) {
 		ev.reply.msg.len = p->first_len;
-		/* after the first line and its ", " */
+		/* after the first line and the space that follows it */
 		joined.capabilities =
 		    (struct bytes){(const uint8_t *)p->text.buf + p->first_len + 1,
 				   p->text.len - p->first_len - 1};
 	}
 	journal_send(js, &ev, p->lines > 1 ? &joined : NULL);
-	jsonw_free(&p->text);
-	jsonw_free(&p->cmd);
+	/* Out of the list, its buffers kept for the next one (no allocation per
+	 * reply), unless one huge reply grew them. */
+	struct pending_reply done = *p;
 	memmove(p, p + 1, (js->npending - i - 1) * sizeof(*p));
 	js->npending--;
-	memset(&js->pending[js->npending], 0, sizeof(*p));
+	done.lines = 0;
+	if (done.text.cap > JOURNAL_KEEP_CAP)
+		jsonw_free(&done.text);
+	js->pending[js->npending] = done;
 }
 
 static void journal_reply(struct journal_sink *js, const struct event *ev)
@@ -550,6 +555,10 @@ static void journal_destroy(struct sink *sink)
 
 	while (js->npending)
 		pending_send(js, &js->pending[0], true);
+	for (unsigned i = 0; i < JOURNAL_MAX_PENDING; i++) {
+		jsonw_free(&js->pending[i].text);
+		jsonw_free(&js->pending[i].cmd);
+	}
 	if (js->failed)
 		fprintf(stderr, "smtpmon: journal: %llu of %llu events not sent\n",
 			(unsigned long long)js->failed,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_json.c - the JSON-lines sink: one object per event, Zeek's field names.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_text.c - the human-readable sink: one line per event.
  *

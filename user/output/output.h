@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * output.h - the sinks that write events: JSON lines (Zeek field names) and
  * human-readable text, one line per event. Every string is escaped so that no

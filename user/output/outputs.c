@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* outputs.c - the fan-out sink (contract in outputs.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * outputs.h - the configured outputs as one sink. Every event goes first to
  * the observer (the statistics, which count everything), then to each

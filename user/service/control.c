@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* control.c - see control.h. One client at a time: a request is answered in
  * well under the capture loop's 100 ms poll, so serialising costs nothing,
  * and a client cannot hold more than its own timeouts. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * control.h - the daemon's control socket: newline-delimited JSON over a
  * UNIX stream socket, one request line and one answer line per connection

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* daemon.c - `smtpmon run` (contract in daemon.h). */
 #include <errno.h>
 #include <inttypes.h>

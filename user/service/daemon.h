@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * daemon.h - `smtpmon run`: the service's main loop around the capture.
  *

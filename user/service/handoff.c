@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* handoff.c - see handoff.h. */
 #include <errno.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * handoff.h - a request handed from a server thread (control socket, HTTP
  * metrics) to the capture loop's thread, and its answer handed back. All the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* iface_lock.c - see iface_lock.h. */
 #include <errno.h>
 #include <net/if.h>

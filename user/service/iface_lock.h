@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * iface_lock.h - one smtpmon per interface. Before it attaches, `smtpmon run`
  * binds, for each interface, a listening abstract UNIX socket named after the

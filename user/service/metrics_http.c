@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* metrics_http.c - see metrics_http.h. */
 #include <netdb.h>
 #include <stdio.h>

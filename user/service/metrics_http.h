@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * metrics_http.h - `smtpmon run --metrics-listen ADDR:PORT`: the Prometheus
  * exposition (report.h) on HTTP GET /metrics, served by libmicrohttpd's own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* report.c - see report.h. */
 #include <arpa/inet.h>
 #include <inttypes.h>

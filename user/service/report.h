@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * report.h - the answers to smtpmonctl and to the HTTP /metrics endpoint,
  * built in the capture loop's thread from what the daemon owns.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* stats.c - see stats.h. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * stats.h - counters derived from the event stream, exact by construction:
  * the outputs' fan-out hands every event to stats_sink() before any output's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /* config.c - defaults and parsing of struct config values. */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * config.h - settings shared by the pipeline stages, filled from the command
  * line in main.c. Every limit that bounds memory lives here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * exit_status.h - the exit statuses of smtpmon and smtpmonctl, all in one
  * place. They are documented in smtpmon(8) and smtpmonctl(8) (EXIT STATUS)

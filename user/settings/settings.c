@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * settings.c - defaults, config file, command line (contract in settings.h).
  *

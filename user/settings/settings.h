@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * settings.h - everything `smtpmon` is told: built-in defaults, then the
  * config file (INI, parsed by libinih; format in etc/smtpmon.conf and

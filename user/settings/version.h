@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * version.h - the release of this build: `git describe` of the tree it was
  * built from, or the VERSION file of a tarball (Makefile: VERSION), "unknown"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * linesplit.c - Zeek-compatible line splitting of one direction (contract in
  * linesplit.h). The scan uses memchr, so a line costs two or three passes of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * linesplit.h - one direction's byte stream cut into lines the way Zeek's
  * ContentLine analyzer (src/analyzer/protocol/tcp/ContentLine.cc) does for SMTP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * smtp.c - Zeek's SMTP analyzer as a per-connection state machine (contract
  * in smtp.h; behaviour: SMTP_Analyzer in Zeek 9.1.0-dev's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * smtp.h - SMTP state machine: reassembled bytes in, Zeek's SMTP events out.
  *

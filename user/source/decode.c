@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * decode.c - one captured frame -> struct segment (contract in decode.h).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * decode.h - one captured frame (pcap link types) -> struct segment.
  *

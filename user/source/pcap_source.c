@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * pcap_source.c - pcap/pcapng files -> decode -> pipeline (contract in
  * pcap_source.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * pcap_source.h - read pcap/pcapng files (libpcap) into the pipeline.
  *

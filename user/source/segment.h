@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * segment.h - the one interface between packet sources and the pipeline.
  *

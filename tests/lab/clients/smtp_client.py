@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Lab SMTP clients that swaks cannot play: raw BDAT, bare LF, a reset inside DATA,
 IPv6 and concurrent sessions. Standard library only.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """Lab SMTP sessions inside TLS, with CPython's smtplib and ssl (OpenSSL's SSL_read_ex and
 SSL_write_ex), each writing its TLS secrets to a key log (NSS key log format, appended) so
 that tshark can decrypt a capture of it. Standard library only.
