@@ -134,6 +134,8 @@ class Conn:
         self.o_server_tls = []
         self.o_unknown_cmds_tls = []
         self.o_gaps_tls = 0
+        self.o_data_tls = set()  # line keys of our smtp_data lines from the client inside TLS
+        self.t_pipelined_data_tls = False  # tshark showed DATA and another command in one record
         self.first_ts = None  # our first event of the connection (--events)
         self.t_cont = set()  # id() of tshark's reply lines that another line of theirs follows
 
@@ -201,6 +203,11 @@ def read_tshark(pcap, ports, conns_by_stream, keylog=None, implicit=(), info=Non
         smtps = as_list(L.get("smtp"))
         in_tls = smtp_layers_in_tls(L["frame"].get("frame.protocols", ""), len(smtps))
         shown = False
+        if keylog and to_server and any(in_tls):
+            commands = [split_command(strip_eol(c))[0].upper()
+                        for smtp in smtps for c in as_list(smtp.get("smtp.command_line"))]
+            if len(commands) > 1 and "DATA" in commands:
+                conn.t_pipelined_data_tls = True
         for smtp, tls in zip(smtps, in_tls):
             t_client = conn.t_client_tls if keylog and tls else conn.t_client
             t_server = conn.t_server_tls if keylog and tls else conn.t_server
@@ -294,6 +301,9 @@ def read_events(path, lines):
                 conn.o_unknown_cmds_tls.append(ev["detail"])
             elif kind == "content_gap":
                 conn.o_gaps_tls += 1
+            continue
+        if ev.get("tls") is True and kind == "smtp_data" and ev.get("is_orig"):
+            conn.o_data_tls.add(line_key(ev["data"]))
             continue
         if kind == "smtp_request":
             if ev["command"] == "(UNKNOWN)" and ev["arg"] == "":
@@ -489,7 +499,17 @@ def pair_sasl_answers(ours, theirs, result):
 # data by accident of the wire). Only the event model's own differences remain.
 
 
+# tshark#5 inside TLS: when DATA comes in one record with the commands before it (msmtp over
+# GnuTLS pipelines RCPT and DATA), tshark never enters data mode; every line of the message is
+# shown as a command line and its end of data as a "." command. Its own dissection has the
+# evidence (DATA in a record with another command); the line must be one of our smtp_data lines.
+TSHARK_PIPELINED_DATA_TLS = "tshark#5 inside TLS: DATA pipelined in one record, message lines shown as commands"
+
+
 def explain_tls_ours_only_client(conn, item):
+    if item[1] == "." and conn.t_pipelined_data_tls and \
+            any(t[1] == "." and t[2] == "" for t in conn.t_client_tls):
+        return TSHARK_PIPELINED_DATA_TLS
     # tshark#1 inside TLS: a client that writes the end of the message data and QUIT in one
     # call (Postfix's smtp client does) sends them in one record, whose QUIT tshark shows as
     # message data. Its own dissection still has the evidence: the message ended (its last
@@ -502,6 +522,12 @@ def explain_tls_ours_only_client(conn, item):
 
 def explain_tls_tshark_only_client(conn, item):
     verb = item[1]
+    if conn.t_pipelined_data_tls and verb != "**":
+        key = item_key(item) if verb != "." else "."
+        # Our data lines are dot-unstuffed: tshark's "..dot line" is our ".dot line".
+        if key == "." or key in conn.o_data_tls or \
+                (key.startswith("..") and key[1:] in conn.o_data_tls):
+            return TSHARK_PIPELINED_DATA_TLS
     for i, word in enumerate(conn.o_unknown_cmds_tls):
         if verb != "**" and word.upper() == verb.upper():
             del conn.o_unknown_cmds_tls[i]
@@ -628,6 +654,7 @@ def compare_pcap(pcap, smtpmon, ports, opts=None):
                         explain_tshark_only_server, result)
             if keylog:
                 t.o_unknown_cmds_tls, t.o_gaps_tls = o.o_unknown_cmds_tls, o.o_gaps_tls
+                t.o_data_tls = o.o_data_tls
                 result["t_tls_lines"][0] += len(t.t_client_tls)
                 result["t_tls_lines"][1] += len(t.t_server_tls)
                 compare_seq(t, o.o_client_tls, t.t_client_tls, explain_tls_ours_only_client,
