@@ -118,15 +118,16 @@ live_assert_detached() {
 }
 
 # live_normalise FILE: the events of FILE without what differs between a live run and `read`
-# of its capture (timestamps, uids, durations, packet counts), grouped by connection in
-# order of appearance.
+# of its capture (timestamps, uids and file ids, both random; durations, packet counts),
+# grouped by connection in order of appearance. A transaction keeps how many files it had.
 # A connection closed by a FIN from one side and an RST from the other within microseconds
 # (swaks after TLS: client FIN, client RST, server FIN 9 us apart) ends "FIN" or "RST"
 # depending on which of the two packets reached the observer first; the ingress hook and
 # the egress hook run on different CPUs, so the ring buffer and tcpdump may order them
 # differently (seen once in CI). Both mean "closed": only that distinction is dropped.
 live_normalise() {
-	jq -c 'del(.ts, .uid, .duration, .orig_segs, .resp_segs)
+	jq -c 'del(.ts, .uid, .fuid, .duration, .orig_segs, .resp_segs)
+		| if has("fuids") then .fuids |= length else . end
 		| if .end == "FIN" or .end == "RST" then .end = "closed" else . end
 		| [."id.orig_h", ."id.orig_p", ."id.resp_h", ."id.resp_p"] as $k | [$k, .]' "$1" |
 		cat -n | sort -s -k2,2 | cut -f2-
