@@ -10,7 +10,7 @@ rexmit_inconsistency is raised once per segment whose bytes differ from the
 copy kept, with an excerpt that starts where that segment's overlap does: how
 many there are and what they show depends on the cut, so only whether a
 connection has any is compared (docs/reassembly.md).
---ignore-ts also ignores ts and the smtp_connection duration: when pieces of
+--ignore-ts also ignores ts and the duration of smtp_connection and file: when pieces of
 consecutive segments are reordered, bytes of a later segment may be
 delivered by a piece of an earlier one, and an event carries the time of the
 segment that completed its bytes (as in Zeek).
@@ -41,10 +41,9 @@ def normalize(raw, ignore_ts):
     if ev.get("event") == "smtp_connection":
         for k in SEGMENT_COUNTS:
             ev.pop(k, None)
-        if ignore_ts:
-            ev.pop("duration", None)
     if ignore_ts:
         ev.pop("ts", None)
+        ev.pop("duration", None)
     return ev
 
 
