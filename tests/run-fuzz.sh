@@ -18,6 +18,8 @@
 #   fuzz_json    the SMTP payloads above, each as one string
 #   fuzz_mime    the client bytes of each of those flows (their messages)
 #   fuzz_records the same scripts as fuzz_smtp
+# and, for each harness, the reproducers of its past findings in tests/fuzz/regressions/<harness>/
+# (named after what they found; fixed since).
 # A crash, leak, timeout, out-of-memory or undefined behaviour fails the run (exit 1); libFuzzer's
 # reproducer is kept as build/fuzz-findings/<harness>-crash-<sha1> (or
 # leak-, timeout-, oom-) and the log as build/fuzz-findings/<harness>.log.
@@ -217,6 +219,10 @@ for bin in "${harnesses[@]}"; do
 	run=$work/run-$name
 	[ -z "$keep" ] || run=$keep/$name
 	mkdir -p "$run" "$work/seeds-$name"
+	# Past findings, fixed: libFuzzer runs every seed first, so a regression fails at once.
+	if [ -d "tests/fuzz/regressions/$name" ]; then
+		cp tests/fuzz/regressions/"$name"/* "$work/seeds-$name/"
+	fi
 	log=$findings/$name.log
 	echo "run-fuzz: fuzz_$name for ${secs}s (corpus $run: $(find "$run" -type f | wc -l) inputs)"
 	if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \

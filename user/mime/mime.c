@@ -219,9 +219,13 @@ static void entity_free(struct entity *e)
 	free(e);
 }
 
-/* The entity's file, opened on first use; NULL without memory. */
+/* The entity's file, opened on first use; NULL without memory, and NULL
+ * once the entity has ended: its file was closed then, and a new one would
+ * never be (a gap in a multipart's epilogue reaches the ended top entity). */
 static struct mime_file *entity_file(struct mime *m, struct entity *e)
 {
+	if (e->ended)
+		return NULL;
 	if (!e->file) {
 		struct file_origin o = {
 		    .id = m->id,
