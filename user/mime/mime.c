@@ -38,6 +38,7 @@ struct entity {
 	uint32_t level;	 /* nesting: 0 for the message itself */
 	uint32_t number; /* Zeek's files.log depth: entities begun on the connection */
 	bool in_header, ended;
+	bool closed; /* end_entity is done: its file, if any, was closed */
 	bool crlf_pending; /* the line break before the next line (multipart parts) */
 	uint8_t type, encoding;
 	uint8_t *boundary; /* multipart: the delimiter without its leading "--" */
@@ -220,11 +221,11 @@ static void entity_free(struct entity *e)
 }
 
 /* The entity's file, opened on first use; NULL without memory, and NULL
- * once the entity has ended: its file was closed then, and a new one would
+ * once the entity is closed: its file was closed then, and a new one would
  * never be (a gap in a multipart's epilogue reaches the ended top entity). */
 static struct mime_file *entity_file(struct mime *m, struct entity *e)
 {
-	if (e->ended)
+	if (e->closed)
 		return NULL;
 	if (!e->file) {
 		struct file_origin o = {
@@ -683,6 +684,7 @@ static void end_entity(struct mime *m, struct entity *e)
 			   (struct bytes){e->filename, e->filename_len}, m->emit, m->ctx);
 		e->file = NULL;
 	}
+	e->closed = true;
 }
 
 enum boundary_kind { NOT_BOUNDARY, BOUNDARY, CLOSING_BOUNDARY };
