@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""journal_spec.py - what the journal output sends for a stream of JSON events, written out
+r"""journal_spec.py - what the journal output sends for a stream of JSON events, written out
 from the contract in user/output/out_journal.c rather than taken from the code; shared by
 test_journal.sh and unit_check.py.
 
@@ -16,6 +16,11 @@ SMTP_CAPABILITIES the others joined by ", "), SMTP_LINES; a connection that ends
 that ends, inside a multi-line reply sends what came with SMTP_CONT_RESP=true first.
 PRIORITY: 4 for 5xx replies, smtp_unexpected, content_gap, weird and evictions; 5 for 4xx
 replies; 6 for everything else.
+Values: the JSON value decoded, except that the characters the JSON output writes as \u
+escapes (C1 controls, U+2028/U+2029, bidirectional controls, noncharacters) are written as
+those escapes (a surrogate pair above U+FFFF); a field whose NAME=value is over 4095 bytes
+has its value cut between two characters or escapes (\xNN, \uXXXX, two backslashes) so that
+NAME=value with "…" appended is 4095 bytes or fewer.
 """
 import re
 
@@ -23,10 +28,52 @@ WARNING = {"smtp_unexpected", "content_gap", "weird"}
 REPLY_HEAD = re.compile(r" smtp_reply \S+ \d+")
 
 
+FIELD_MAX = 4095  # bytes of NAME=value: journalctl -o json shows longer ones as null
+
+
+def unsafe(c):
+    o = ord(c)
+    return (0x80 <= o <= 0x9f or o in (0x61c, 0x200e, 0x200f) or 0x2028 <= o <= 0x202e or
+            0x2066 <= o <= 0x2069 or 0xfdd0 <= o <= 0xfdef or o & 0xfffe == 0xfffe)
+
+
+def u_escape(c):
+    o = ord(c)
+    if o <= 0xffff:
+        return "\\u%04x" % o
+    o -= 0x10000
+    return "\\u%04x\\u%04x" % (0xd800 | o >> 10, 0xdc00 | (o & 0x3ff))
+
+
+def visible(s):
+    return "".join(u_escape(c) if unsafe(c) else c for c in s)
+
+
+ESCAPE_OR_CHAR = re.compile(r"\\x[0-9a-f]{2}|\\u[0-9a-f]{4}|\\\\|.", re.S | re.I)
+
+
+def capped(name, v):
+    if len(name) + 1 + len(v.encode()) <= FIELD_MAX:
+        return v
+    out, n = [], len(name) + 1
+    for tok in ESCAPE_OR_CHAR.findall(v):
+        n += len(tok.encode())
+        if n > FIELD_MAX - 3:
+            break
+        out.append(tok)
+    return "".join(out) + "…"
+
+
 def json_text(v):
     if isinstance(v, bool):
         return "true" if v else "false"
-    return v if isinstance(v, str) else str(v)
+    return visible(v) if isinstance(v, str) else str(v)
+
+
+def finish(fields):
+    """Every value capped as the journal sink caps it."""
+    return {k: [capped(k, x) for x in v] if isinstance(v, list) else capped(k, v)
+            for k, v in fields.items()}
 
 
 def priority(fields):
@@ -58,13 +105,13 @@ def transaction_fields(ev):
         if k == "rcpt_status":
             one = lambda x: x[0] if len(x) == 1 else x
             if v:
-                want["SMTP_RCPT"] = one([r["addr"] for r in v])
+                want["SMTP_RCPT"] = one([visible(r["addr"]) for r in v])
                 want["SMTP_RCPT_STATUS"] = one(
-                    [r["addr"] + (" %s %s" % (r["code"], r["text"]) if "code" in r else "")
+                    [visible(r["addr"] + (" %s %s" % (r["code"], r["text"]) if "code" in r else ""))
                      for r in v])
         elif isinstance(v, list):
             if v:
-                want[name] = ",".join(v)
+                want[name] = ",".join(visible(x) for x in v)
         else:
             want[name] = json_text(v)
     return want
@@ -82,7 +129,7 @@ def expected(events, texts=None):
         texts = [None] * len(events)
 
     def single(ev, text):
-        f = fields_of(ev)
+        f = finish(fields_of(ev))
         e = {"fields": f, "priority": priority(f), "event": ev["event"]}
         if text is not None:
             e["message"] = text.split(" ", 1)[1]
@@ -102,6 +149,7 @@ def expected(events, texts=None):
         f["SMTP_CONT_RESP"] = "false" if complete else "true"
         if len(lines) > 1:
             f["SMTP_LINES"] = str(len(lines))
+        f = finish(f)
         e = {"fields": f, "priority": priority(f), "event": "smtp_reply"}
         if last_text is not None:
             head, _ = reply_text(last_text.split(" ", 1)[1])

@@ -21,8 +21,10 @@
 #     event type from a table written out here (the ids never change);
 #   - the example etc/smtpmon.conf's journal selection, read with --config: only the
 #     entries its events/min_reply_code select, none of them info, and some;
-#   - every field is a string in `journalctl -o json --all` (never a byte array or null),
-#     also for hostile input;
+#   - every field is a string in `journalctl -o json` without --all (never a byte array, as
+#     for a value with C1 controls, nor null, as for a field of 4096 bytes or more), also
+#     for hostile input: C1 controls, U+2028, bidirectional overrides and noncharacters are
+#     written as \u escapes, a field over 4095 bytes has its value cut, with "…";
 #   - for a pcap built here from known bytes (control bytes, bare CR and LF, NULs, invalid
 #     and valid UTF-8, backslashes, lines of 5000 and 20000 bytes in commands and replies,
 #     IPv6, a gap, STARTTLS), chosen fields equal an escaping of the raw wire bytes computed
@@ -283,6 +285,14 @@ a.server(b"250 a\x00b\x00c\x07\r\n500 x\r\n500 y\r\n")
 want("smtp_reply", "msg", b"ab\x00c\x07")
 a.client(b"RSET\r\n")
 a.server(b"250-first\nsecond\r\n250 done\r\n")
+# Valid UTF-8 that a terminal or journald acts on: NEL, the 8-bit CSI, a line separator, a
+# right-to-left override ("exe.pdf" shown for "fdp.exe"), bidi isolates, noncharacters.
+tricky = (b"\xc2\x85nel \xc2\x9b31m \xe2\x80\xa8sep \xe2\x80\xaefdp.exe "
+          b"\xe2\x81\xa6iso\xe2\x81\xa9 \xef\xb7\x90 \xf0\x9f\xbf\xbf \xc2\xa0ok")
+a.client(b"NOOP " + tricky + b"\r\n")
+want("smtp_request", "arg", tricky)
+a.server(b"250 " + tricky + b"\r\n")
+want("smtp_reply", "msg", tricky)
 # Longer than max_line (16384): cut there (weird contentline_size_exceeded).
 a.client(b"NOOP " + b"\xfe" * 20000 + b"\r\n")
 want("smtp_request", "arg", b"\xfe" * (16384 - 5))
@@ -389,7 +399,7 @@ def check_message(msg, line, where):
         err("%s: MESSAGE %r is not a cut of %r" % (where, msg[:300], line[:300]))
     elif not MESSAGE_MAX - 4 < len(head.encode()) <= MESSAGE_MAX:
         err("%s: MESSAGE cut after %d bytes" % (where, len(head.encode())))
-    elif re.search(r"(?<!\\)(\\\\)*\\(x[0-9a-f]?)?$", head):
+    elif re.search(r"(?<!\\)(\\\\)*\\(x[0-9a-f]?|u[0-9a-f]{0,3})?$", head):
         err("%s: MESSAGE cut inside an escape: %r" % (where, head[-8:]))
 
 seen_types = Counter()
@@ -420,12 +430,13 @@ for n, (want_e, ent) in enumerate(zip(want_entries, entries)):
         elif name not in want:
             err("%s: unexpected %s=%r" % (where, name, got[name]))
         elif got[name] != want[name]:
-            err("%s: %s=%r, want %r" % (where, name, got[name][:200], want[name][:200]))
+            err("%s: %s=%r, want %r" % (where, name, str(got[name])[:200], want[name][:200]))
 print("  entries by type: %s" % ", ".join("%s %d" % kv for kv in sorted(seen_types.items())))
 
 def escape_zeek(raw):
     """Independent of smtpmon: \\xNN for control bytes and bytes outside a well-formed
-    UTF-8 sequence (Python's strict decoder), every other byte as it is."""
+    UTF-8 sequence (Python's strict decoder), \\uXXXX for the characters the contract
+    names (journal_spec.visible), every other byte as it is."""
     out, i = [], 0
     while i < len(raw):
         b = raw[i]
@@ -437,7 +448,7 @@ def escape_zeek(raw):
             n = 2 if 0xc2 <= b <= 0xdf else 3 if 0xe0 <= b <= 0xef else 4 if 0xf0 <= b <= 0xf4 else 0
             try:
                 if n:
-                    out.append(raw[i:i + n].decode("utf-8"))
+                    out.append(journal_spec.visible(raw[i:i + n].decode("utf-8")))
                     i += n
                     continue
             except UnicodeDecodeError:
@@ -449,7 +460,7 @@ def escape_zeek(raw):
 if expect_path:
     for x in json.load(open(expect_path)):
         name = "SMTP_" + x["field"].upper()
-        value = escape_zeek(bytes.fromhex(x["hex"]))
+        value = journal_spec.capped(name, escape_zeek(bytes.fromhex(x["hex"])))
         if not any(e.get("SMTP_EVENT") == x["event"] and e.get(name) == value for e in entries):
             err("no %s entry with %s=%r" % (x["event"], name, value[:120]))
     print("  %d fields checked against the wire bytes" % len(json.load(open(expect_path))))
@@ -476,7 +487,7 @@ run_journal()
 	[[ -s $tmp/$name.out ]] && fail "$name: journal run wrote to stdout"
 	[[ -s $tmp/$name.err ]] && fail "$name: journal run wrote to stderr: $(head -3 "$tmp/$name.err")"
 	journalctl --sync || fail "journalctl --sync"
-	journalctl -o json --all --no-pager --since "@$((since - 1))" \
+	journalctl -o json --no-pager --since "@$((since - 1))" \
 		_PID="$journal_pid" SYSLOG_IDENTIFIER=smtpmon >"$tmp/$name.journal" ||
 		fail "$name: journalctl"
 	[[ $f == "$tmp/hostile.pcap" && $# == 0 ]] && expect=("$tmp/expect.json")

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "output/jsonw.h"
+#include "output/out_common.h"
 
 /* The escaped form of len bytes, NUL-terminated, in a static buffer. */
 static const char *escaped(const void *s, size_t len)
@@ -72,16 +73,65 @@ static void test_valid_utf8_passes(void **state)
 	assert_escaped("\xe2\x82\xac", "\xe2\x82\xac");		/* € */
 	assert_escaped("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"); /* U+1F600 */
 	/* the edges of every row of Unicode table 3-7 */
-	assert_escaped("\xc2\x80", "\xc2\x80");			/* U+0080 */
+	assert_escaped("\xc2\xa0", "\xc2\xa0");			/* U+00A0 */
 	assert_escaped("\xdf\xbf", "\xdf\xbf");			/* U+07FF */
 	assert_escaped("\xe0\xa0\x80", "\xe0\xa0\x80");		/* U+0800 */
 	assert_escaped("\xed\x9f\xbf", "\xed\x9f\xbf");		/* U+D7FF */
 	assert_escaped("\xee\x80\x80", "\xee\x80\x80");		/* U+E000 */
-	assert_escaped("\xef\xbf\xbf", "\xef\xbf\xbf");		/* U+FFFF */
+	assert_escaped("\xef\xbf\xbd", "\xef\xbf\xbd");		/* U+FFFD */
 	assert_escaped("\xf0\x90\x80\x80", "\xf0\x90\x80\x80"); /* U+10000 */
-	assert_escaped("\xf3\xbf\xbf\xbf", "\xf3\xbf\xbf\xbf"); /* U+FFFFF */
-	assert_escaped("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
+	assert_escaped("\xf3\xbf\xbf\xbd", "\xf3\xbf\xbf\xbd"); /* U+FFFFD */
+	assert_escaped("\xf4\x8f\xbf\xbd", "\xf4\x8f\xbf\xbd"); /* U+10FFFD */
 	assert_escaped("a\xc3\xa9z", "a\xc3\xa9z");
+}
+
+/* The three forms of one input (jsonw.h, out_common.h). */
+static const char *escaped_form(const char *s,
+				void (*form)(struct jsonw *, const uint8_t *, size_t))
+{
+	static char out[256];
+	struct jsonw w;
+
+	jsonw_init(&w);
+	form(&w, (const uint8_t *)s, strlen(s));
+	assert_true(w.len < sizeof(out));
+	memcpy(out, w.buf, w.len);
+	out[w.len] = '\0';
+	jsonw_free(&w);
+	return out;
+}
+
+/* Characters a terminal or journald acts on: a JSON \u escape (a surrogate
+ * pair above U+FFFF), shown as such in text and journal forms; their
+ * neighbours pass. */
+static void test_unsafe_code_points(void **state)
+{
+	(void)state;
+	assert_escaped("\xc2\x80", "\\u0080");		       /* U+0080, first C1 */
+	assert_escaped("\xc2\x85\xc2\x9b", "\\u0085\\u009b");  /* NEL, 8-bit CSI */
+	assert_escaped("\xc2\x9f\xc2\xa0", "\\u009f\xc2\xa0"); /* last C1, NBSP */
+	assert_escaped("\xd8\x9c", "\\u061c");		       /* Arabic letter mark */
+	assert_escaped("\xe2\x80\x8d\xe2\x80\x8e\xe2\x80\x8f", "\xe2\x80\x8d\\u200e\\u200f");
+	assert_escaped("\xe2\x80\xa7\xe2\x80\xa8\xe2\x80\xa9", "\xe2\x80\xa7\\u2028\\u2029");
+	assert_escaped("\xe2\x80\xaa\xe2\x80\xae\xe2\x80\xaf", "\\u202a\\u202e\xe2\x80\xaf");
+	assert_escaped("\xe2\x81\xa5\xe2\x81\xa6\xe2\x81\xa9\xe2\x81\xaa",
+		       "\xe2\x81\xa5\\u2066\\u2069\xe2\x81\xaa");
+	assert_escaped("\xef\xb7\x8f\xef\xb7\x90\xef\xb7\xaf\xef\xb7\xb0",
+		       "\xef\xb7\x8f\\ufdd0\\ufdef\xef\xb7\xb0"); /* noncharacters */
+	assert_escaped("\xef\xbf\xbe\xef\xbf\xbf", "\\ufffe\\uffff");
+	assert_escaped("\xf0\x9f\xbf\xbe", "\\ud83f\\udffe"); /* U+1FFFE */
+	assert_escaped("\xf4\x8f\xbf\xbf", "\\udbff\\udfff"); /* U+10FFFF */
+	/* "invoice<RLO>fdp.exe" shows as written, not as "invoiceexe.pdf" */
+	assert_string_equal(escaped_form("a\"\\\x01\xe2\x80\xae"
+					 "b",
+					 escape_bytes_text),
+			    "a\"\\\\\\x01\\u202e"
+			    "b");
+	assert_string_equal(escaped_form("a\"\\\x01\xe2\x80\xae"
+					 "b",
+					 escape_bytes_decoded),
+			    "a\"\\\\x01\\u202e"
+			    "b");
 }
 
 static void test_overlong_forms(void **state)
@@ -252,6 +302,11 @@ static const char oracle_py[] =
     "assert len(lines) - 1 == len(want), (len(lines), len(want))\n"
     "for n, (raw, orig) in enumerate(zip(lines, want)):\n"
     "    assert all(b >= 0x20 and b != 0x7f for b in raw), n\n"
+    "    unsafe = [c for c in raw.decode('utf-8') if 0x80 <= ord(c) <= 0x9f or\n"
+    "              ord(c) in (0x61c, 0x200e, 0x200f) or 0x2028 <= ord(c) <= 0x202e or\n"
+    "              0x2066 <= ord(c) <= 0x2069 or 0xfdd0 <= ord(c) <= 0xfdef or\n"
+    "              ord(c) & 0xfffe == 0xfffe]\n"
+    "    assert not unsafe, (n, unsafe)\n"
     "    obj = json.loads(raw.decode('utf-8', errors='strict'))\n"
     "    s = obj['s']\n"
     "    out = bytearray()\n"
@@ -319,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_every_control_byte),
 	    cmocka_unit_test(test_quote_backslash_and_plain_ascii),
 	    cmocka_unit_test(test_valid_utf8_passes),
+	    cmocka_unit_test(test_unsafe_code_points),
 	    cmocka_unit_test(test_overlong_forms),
 	    cmocka_unit_test(test_surrogates_and_out_of_range),
 	    cmocka_unit_test(test_truncated_and_lone_bytes),

@@ -11,6 +11,15 @@
  * ambiguous for input that itself contains a backslash followed by "xNN",
  * exactly as in Zeek's logs.
  *
+ * Well-formed characters that a terminal or a log viewer would act on, or
+ * that journald takes for binary, are written as JSON \u escapes (a pair for
+ * a code point above U+FFFF): the C1 controls U+0080..U+009F, the line and
+ * paragraph separators U+2028/U+2029, the bidirectional controls (U+061C,
+ * U+200E/U+200F, U+202A..U+202E, U+2066..U+2069) and the noncharacters
+ * (U+FDD0..U+FDEF and U+xxFFFE/U+xxFFFF). The JSON string still decodes to
+ * the original character; the text and journal forms show the escape itself
+ * (a literal backslash being "\\" in text, "\u" there is always an escape).
+ *
  * Speed: each string reserves its worst case (5 output bytes per input byte)
  * once, then runs of plain ASCII are found with a table and copied with
  * memcpy. Numbers and timestamps are formatted with integer arithmetic only.
@@ -26,7 +35,8 @@
 /* A buffer grown beyond this by one huge event is given back at the next
  * event, so a single long line does not pin memory for the process life. */
 #define JSONW_KEEP_CAP (1u << 20)
-/* "\\xNN" in the JSON text: the worst case per input byte. */
+/* "\\xNN" in the JSON text: the worst case per input byte (a \uXXXX escape
+ * costs at most 3 per byte of its 2- to 4-byte sequence). */
 #define JSONW_MAX_ESCAPE 5
 
 enum byte_class {
@@ -165,13 +175,57 @@ static size_t utf8_sequence_len(const uint8_t *s, size_t avail)
 
 static const char hex_digits[] = "0123456789abcdef";
 
-/*
- * json: the JSON form (\" \\ \\xNN, to sit inside quotes). Otherwise the
- * text sink's form, which is the JSON one decoded once: '"' as is, \\ and
- * \xNN, so a literal backslash can never be taken for an escape.
- */
-static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool json)
+/* The code point of the well-formed sequence of seq bytes at s if it is one
+ * that must not reach a terminal or journald as it is (see the top); else 0. */
+static uint32_t unsafe_code_point(const uint8_t *s, size_t seq)
 {
+	uint32_t cp;
+
+	if (seq == 2)
+		cp = (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	else if (seq == 3)
+		cp = (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	else
+		cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+		     (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	if (cp <= 0x9f || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	    (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
+		return cp;
+	return 0;
+}
+
+static char *put_u_escape(char *p, uint32_t unit)
+{
+	*p++ = '\\';
+	*p++ = 'u';
+	for (int shift = 12; shift >= 0; shift -= 4)
+		*p++ = hex_digits[unit >> shift & 0xf];
+	return p;
+}
+
+/* \uXXXX, or the UTF-16 surrogate pair JSON spells a code point above U+FFFF with. */
+static char *put_code_point_escape(char *p, uint32_t cp)
+{
+	if (cp <= 0xffff)
+		return put_u_escape(p, cp);
+	cp -= 0x10000;
+	p = put_u_escape(p, 0xd800 | cp >> 10);
+	return put_u_escape(p, 0xdc00 | (cp & 0x3ff));
+}
+
+/*
+ * ESCAPE_JSON: the JSON form (\" \\ \\xNN \uXXXX, to sit inside quotes).
+ * ESCAPE_TEXT: the text sink's form: '"' as is, \\ for a backslash, \xNN and
+ * \uXXXX, so a literal backslash can never be taken for an escape.
+ * ESCAPE_DECODED: the JSON string value decoded once, as the journal carries
+ * it: '"' and '\' as they are, \xNN, and \uXXXX still written out.
+ */
+enum escape_form { ESCAPE_JSON, ESCAPE_TEXT, ESCAPE_DECODED };
+
+static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, enum escape_form form)
+{
+	uint32_t cp;
 	size_t i = 0, run, seq;
 	char *p;
 
@@ -194,12 +248,17 @@ static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool js
 			break;
 		switch (byte_class[s[i]]) {
 		case BC_QUOTE:
-			if (json || s[i] == '\\')
+			if (form == ESCAPE_JSON || (form == ESCAPE_TEXT && s[i] == '\\'))
 				*p++ = '\\';
 			*p++ = (char)s[i++];
 			continue;
 		case BC_HIGH:
 			seq = utf8_sequence_len(s + i, len - i);
+			if (seq && (cp = unsafe_code_point(s + i, seq))) {
+				p = put_code_point_escape(p, cp);
+				i += seq;
+				continue;
+			}
 			if (seq) {
 				memcpy(p, s + i, seq);
 				p += seq;
@@ -210,7 +269,7 @@ static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool js
 		default:
 			break;
 		}
-		if (json)
+		if (form == ESCAPE_JSON)
 			*p++ = '\\';
 		*p++ = '\\';
 		*p++ = 'x';
@@ -223,12 +282,17 @@ static inline void escape(struct jsonw *w, const uint8_t *s, size_t len, bool js
 
 void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len)
 {
-	escape(w, s, len, true);
+	escape(w, s, len, ESCAPE_JSON);
 }
 
 void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len)
 {
-	escape(w, s, len, false);
+	escape(w, s, len, ESCAPE_TEXT);
+}
+
+void escape_bytes_decoded(struct jsonw *w, const uint8_t *s, size_t len)
+{
+	escape(w, s, len, ESCAPE_DECODED);
 }
 
 void jsonw_key_str(struct jsonw *w, const char *key, const uint8_t *s, size_t len)

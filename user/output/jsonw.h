@@ -6,8 +6,10 @@
  * 0x7f and every byte that is not part of a well-formed UTF-8 sequence
  * (overlong forms, surrogates and code points above U+10FFFF included) are
  * written as the four characters \xNN (JSON: "\\xNN"), as Zeek does. Valid
- * UTF-8 passes through. The output is always valid JSON and valid UTF-8 and
- * never contains a raw newline.
+ * UTF-8 passes through, except the characters a terminal or journald would
+ * act on (C1 controls, U+2028/U+2029, bidirectional controls, noncharacters:
+ * jsonw.c), written as JSON \u escapes. The output is always valid JSON and
+ * valid UTF-8 and never contains a raw newline.
  */
 #ifndef SMTPMON_JSONW_H
 #define SMTPMON_JSONW_H
@@ -41,6 +43,9 @@ void jsonw_object_begin(struct jsonw *w);
 void jsonw_object_end(struct jsonw *w);
 /* Appends s escaped as above without quotes (also used by the text sink). */
 void escape_bytes(struct jsonw *w, const uint8_t *s, size_t len);
+/* The same JSON string value decoded once, except that \uXXXX escapes stay
+ * written out: what the journal sink's fields carry. */
+void escape_bytes_decoded(struct jsonw *w, const uint8_t *s, size_t len);
 void jsonw_raw(struct jsonw *w, const char *s, size_t len);
 
 #endif

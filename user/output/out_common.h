@@ -24,8 +24,9 @@ const char *conn_end_name(enum conn_end end);
 /* Returns the length of the NUL-terminated text in out. */
 size_t format_addr(uint8_t family, const uint8_t addr[16], char out[INET6_ADDRSTRLEN]);
 bool family_is_ipv6(uint8_t family);
-/* escape_bytes() decoded once, for text: '"' as is, "\\" for a backslash,
- * \xNN for control bytes and invalid UTF-8. Implemented in jsonw.c. */
+/* escape_bytes() for text: '"' as is, "\\" for a backslash, \xNN for control
+ * bytes and invalid UTF-8, \uXXXX for the characters JSON escapes so.
+ * Implemented in jsonw.c. */
 void escape_bytes_text(struct jsonw *w, const uint8_t *s, size_t len);
 /* Appends the text sink's line for ev, without the newline (out_text.c);
  * the journal sink's MESSAGE. */

@@ -26,10 +26,16 @@
  *                      their JSON text (25, 1732640000.123456, true); strings
  *                      as the JSON sink's value once decoded: \xNN for
  *                      control bytes and invalid UTF-8 (as Zeek writes them),
- *                      '"' and '\' as themselves. So a field of
- *                      `journalctl -o json` equals the JSON output's value,
- *                      every field is UTF-8 text without a line break, and
- *                      `journalctl -o json` shows it as a string.
+ *                      '"' and '\' as themselves, except that the characters
+ *                      the JSON sink writes as \uXXXX (C1 controls,
+ *                      U+2028/U+2029, bidirectional controls, noncharacters:
+ *                      jsonw.c) stay written so. A field ("NAME=value")
+ *                      longer than JOURNAL_FIELD_MAX bytes has its value cut
+ *                      between two characters (never inside an escape) and
+ *                      ended with "…". So every
+ *                      field is printable UTF-8 text without a line break,
+ *                      and `journalctl -o json` shows it as a string (it
+ *                      shows longer values as null, binary ones as arrays).
  *
  * smtp_transaction: SMTP_MSG_ID is SMTP_MSGID; lists (rcptto, to, cc, path,
  * fuids) are one field with the items joined by ','; each recipient of
@@ -67,6 +73,7 @@
  * All fields of an entry are built in one reused buffer: no allocation per
  * event.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -91,6 +98,9 @@
 #define JOURNAL_KEEP_CAP (1u << 20)
 /* MESSAGE is for people; a 16 KB command belongs in SMTP_ARG only. */
 #define JOURNAL_MESSAGE_MAX 256
+/* Bytes of a whole "NAME=value": journalctl -o json prints a field of 4096
+ * or more as null (its JSON_THRESHOLD). */
+#define JOURNAL_FIELD_MAX 4095
 /* Where sd_journal_sendv sends; systemd mounts a LogNamespace's socket here. */
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 /* Text kept of one multi-line reply; a hostile server's endless 250- lines
@@ -145,6 +155,7 @@ struct journal_sink {
 	size_t field_end[JOURNAL_MAX_FIELDS];
 	struct iovec iov[JOURNAL_MAX_FIELDS];
 	unsigned nfields;
+	size_t field_start, value_start; /* of the field being appended */
 	uint64_t sent, failed;
 	bool failure_reported;
 };
@@ -153,12 +164,61 @@ struct journal_sink {
  * the buffer may move while later fields are appended. */
 static void field_begin(struct journal_sink *js, const char *name)
 {
+	js->field_start = js->w.len;
 	jsonw_raw(&js->w, name, strlen(name));
 	jsonw_raw(&js->w, "=", 1);
+	js->value_start = js->w.len;
+}
+
+static bool hex_digits_at(const char *s, size_t len, size_t i, size_t n)
+{
+	if (len - i < n)
+		return false;
+	for (size_t k = i; k < i + n; k++)
+		if (!isxdigit((unsigned char)s[k]))
+			return false;
+	return true;
+}
+
+/* Bytes of the character or escape that starts the text at s[i]: \xNN,
+ * \uXXXX, two backslashes (the text form of one), or one character of the
+ * well-formed UTF-8 text (a literal backslash of the journal form too). */
+static size_t text_char_len(const char *s, size_t len, size_t i)
+{
+	uint8_t c = (uint8_t)s[i];
+
+	if (c == '\\' && i + 1 < len) {
+		if (s[i + 1] == 'x' && hex_digits_at(s, len, i + 2, 2))
+			return 4;
+		if (s[i + 1] == 'u' && hex_digits_at(s, len, i + 2, 4))
+			return 6;
+		if (s[i + 1] == '\\')
+			return 2;
+	}
+	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+}
+
+/* Text from start on longer than max bytes: cut between two characters or
+ * escapes at max bytes or fewer, then "…". */
+static void cut_text(struct jsonw *w, size_t start, size_t max)
+{
+	size_t end = start + max, i, n;
+
+	if (w->len - start <= max)
+		return;
+	for (i = start; i < end; i += n) {
+		n = text_char_len(w->buf, w->len, i);
+		if (n > end - i)
+			break;
+	}
+	w->len = i;
+	jsonw_raw(w, "\xe2\x80\xa6", 3); /* … */
 }
 
 static void field_end(struct journal_sink *js)
 {
+	cut_text(&js->w, js->value_start,
+		 JOURNAL_FIELD_MAX - (js->value_start - js->field_start) - 3);
 	if (js->nfields == JOURNAL_MAX_FIELDS) {
 		/* a programming error (JOURNAL_MAX_FIELDS too small), not input */
 		fprintf(stderr, "smtpmon: journal: more than %d fields in one entry\n",
@@ -168,34 +228,10 @@ static void field_end(struct journal_sink *js)
 	js->field_end[js->nfields++] = js->w.len;
 }
 
-/*
- * Appends s as the JSON sink's string value reads once decoded. escape_bytes
- * writes the JSON text, in which every backslash begins a pair (\" \\ and the
- * \\ of \\xNN); dropping the first of each pair leaves \xNN for control
- * bytes and invalid UTF-8 and every other byte as it was.
- */
-static void put_json_value(struct jsonw *w, const uint8_t *s, size_t len)
-{
-	size_t start = w->len, from, to;
-	char *first = NULL;
-
-	escape_bytes(w, s, len);
-	if (w->len > start)
-		first = memchr(w->buf + start, '\\', w->len - start);
-	if (!first)
-		return;
-	for (from = to = (size_t)(first - w->buf); from < w->len; from++, to++) {
-		if (w->buf[from] == '\\')
-			from++; /* never the last byte: escapes come in pairs */
-		w->buf[to] = w->buf[from];
-	}
-	w->len = to;
-}
-
 static void field_bytes(struct journal_sink *js, const char *name, const uint8_t *s, size_t len)
 {
 	field_begin(js, name);
-	put_json_value(&js->w, s, len);
+	escape_bytes_decoded(&js->w, s, len);
 	field_end(js);
 }
 
@@ -285,7 +321,7 @@ static void journal_list(void *ctx, const char *key, const struct bytes *items, 
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			jsonw_raw(&js->w, ",", 1);
-		put_json_value(&js->w, items[i].ptr, items[i].len);
+		escape_bytes_decoded(&js->w, items[i].ptr, items[i].len);
 	}
 	field_end(js);
 }
@@ -301,11 +337,11 @@ static void journal_rcpts(void *ctx, const char *key, const struct txn_rcpt *r, 
 	for (size_t i = 0; i < n; i++) {
 		field_bytes(js, "SMTP_RCPT", r[i].addr.ptr, r[i].addr.len);
 		field_begin(js, "SMTP_RCPT_STATUS");
-		put_json_value(&js->w, r[i].addr.ptr, r[i].addr.len);
+		escape_bytes_decoded(&js->w, r[i].addr.ptr, r[i].addr.len);
 		if (r[i].code) {
 			int len = snprintf(code, sizeof(code), " %u ", r[i].code);
 			jsonw_raw(&js->w, code, (size_t)len);
-			put_json_value(&js->w, r[i].text.ptr, r[i].text.len);
+			escape_bytes_decoded(&js->w, r[i].text.ptr, r[i].text.len);
 		}
 		field_end(js);
 	}
@@ -321,17 +357,6 @@ static const struct field_visitor journal_fields = {
     .time = journal_time,
 };
 
-/* Bytes of the character or escape that starts the text line at s[i]:
- * \\, \xNN or one UTF-8 sequence (the line is well-formed UTF-8). */
-static size_t text_char_len(const char *s, size_t len, size_t i)
-{
-	uint8_t c = (uint8_t)s[i];
-
-	if (c == '\\')
-		return i + 1 < len && s[i + 1] == 'x' ? 4 : 2;
-	return c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
-}
-
 /*
  * MESSAGE: the text sink's line from after its time, for a joined reply to
  * EHLO followed by " capabilities: " and the list; at most
@@ -340,7 +365,7 @@ static size_t text_char_len(const char *s, size_t len, size_t i)
 static void put_message(struct journal_sink *js, const struct event *ev, struct bytes capabilities)
 {
 	struct jsonw *w = &js->w;
-	size_t start = w->len, end, i, n;
+	size_t start = w->len, n;
 	char *space;
 
 	text_format_event(w, ev);
@@ -354,15 +379,7 @@ static void put_message(struct journal_sink *js, const struct event *ev, struct 
 		jsonw_raw(w, " capabilities: ", 15);
 		escape_bytes_text(w, capabilities.ptr, capabilities.len);
 	}
-	if (w->len - start <= JOURNAL_MESSAGE_MAX)
-		return;
-	for (i = start, end = start + JOURNAL_MESSAGE_MAX; i < end; i += n) {
-		n = text_char_len(w->buf, w->len, i);
-		if (n > end - i)
-			break;
-	}
-	w->len = i;
-	jsonw_raw(w, "\xe2\x80\xa6", 3); /* … */
+	cut_text(w, start, JOURNAL_MESSAGE_MAX);
 }
 
 static char journal_priority(const struct event *ev)
