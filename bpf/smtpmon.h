@@ -40,10 +40,15 @@
 /* Super-packets (GRO/GSO/BIG TCP) up to this many bytes are fully copied. */
 #define SMTPMON_SKB_MAX	  (512 * 1024)
 #define SMTPMON_FLOWS_MAX 65536
-/* Interfaces whose IP fragments are counted one by one (frag_ifaces map):
- * fragments are skipped, so the per-interface count tells where the live
- * view has holes (docs/reassembly.md, "IP fragments"). */
-#define SMTPMON_FRAG_IFACES_MAX 64
+/* Counters per interface: user space gives each interface it attaches to a
+ * slot 1..SMTPMON_IFACE_SLOTS - 1 before attaching, in the array
+ * "iface_slot_by_index" for an ifindex below SMTPMON_IFINDEX_DIRECT (a
+ * lookup the verifier inlines: 1 ns a packet where a hash costs 5) and in
+ * the hash "iface_slots" above; slot 0 counts the packets of any other
+ * interface (a program attached by other means). The fragment counter per
+ * interface tells where the live view has holes (docs/reassembly.md). */
+#define SMTPMON_IFACE_SLOTS    17
+#define SMTPMON_IFINDEX_DIRECT 4096
 
 enum smtpmon_dir {
 	SMTPMON_DIR_INGRESS = 0,
@@ -169,9 +174,10 @@ enum smtpmon_prog {
 	SMTPMON_PROG_MAX,
 };
 
-/* The per-CPU state of one program (map "percpu", key enum smtpmon_prog):
- * its counters, and the last encrypted flow whose data segments it
- * suppressed on this CPU. One lookup per packet finds both. */
+/* The per-CPU state of one program on one interface (map "percpu", key
+ * prog * SMTPMON_IFACE_SLOTS + slot, enum smtpmon_prog): its counters, and
+ * the last encrypted flow whose data segments it suppressed on this CPU.
+ * One lookup per packet finds both. */
 struct smtpmon_tls_cache {
 	/* The segment's own addresses and ports, as in struct smtpmon_rec:
 	 * compared before the flow key is even built. All zero (family 0)

@@ -202,7 +202,7 @@ static int read_stat(struct smtpmon_bpf *skel, enum smtpmon_prog prog, enum smtp
 		     uint64_t *out)
 {
 	uint64_t all[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
-	int err = capture_kernel_counters(skel->maps.percpu, all);
+	int err = capture_kernel_counters(skel->maps.percpu, all, NULL);
 
 	if (err) {
 		fprintf(stderr, "bpfbench: read counters: %s\n", strerror(-err));

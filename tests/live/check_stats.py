@@ -3,6 +3,7 @@
 """Checks smtpmon's statistics after test_stats.sh's scripted run against two oracles.
 
 usage: check_stats.py EXPECTED.json STATS.json METRICS.txt TSHARK.json TLS_STREAMS.txt EVENTS.jsonl
+                      IFACE
 
 EXPECTED.json   what stats_client.py counted from the client's side
 STATS.json      `smtpmonctl stats --json`
@@ -10,6 +11,7 @@ METRICS.txt     `smtpmonctl metrics`
 TSHARK.json     tshark -T json of the same traffic (commands, reply codes, message ends)
 TLS_STREAMS.txt tcp.stream of every TLS ClientHello tshark saw
 EVENTS.jsonl    smtpmon's own JSON output of the run
+IFACE           the one interface smtpmon watched (its kernel counters per interface)
 
 Prints "ok ..." / "FAIL ..." lines; exit status 1 if anything failed. Run with /usr/bin/python3
 (python3-prometheus-client is a Debian package).
@@ -60,6 +62,7 @@ def main():
     t_commands, t_replies, t_streams = tshark_counts(sys.argv[4])
     tls_streams = len(set(open(sys.argv[5]).read().split()))
     events = [json.loads(line) for line in open(sys.argv[6])]
+    stats_iface = sys.argv[7]
 
     # Every number three ways: the client's script, tshark, smtpmon.
     check("tshark and the client agree on the sessions", t_streams, expected["sessions"])
@@ -104,8 +107,10 @@ def main():
         families = []
     helps = set(re.findall(r"^# HELP (\S+) ", metrics_text, re.M))
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", metrics_text, re.M))
-    samples = re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([a-z_]+)=\"((?:[^\"\\]|\\.)*)\"\})? (\d+)$",
-                         metrics_text, re.M)
+    label = r'[a-z_]+="(?:[^"\\]|\\.)*"'
+    samples = [(name, re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', labels), v) for name, labels, v in
+               re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(%s(?:,%s)*)\})? (\d+)$" % (label, label),
+                          metrics_text, re.M)]
     lines = [l for l in metrics_text.splitlines() if l and not l.startswith("#")]
     check("metrics: every sample line has the expected shape", len(samples), len(lines))
     bad = sorted({name for name, *_ in samples if name not in helps or name not in types})
@@ -122,7 +127,7 @@ def main():
           want_process)
     check("metrics: families parsed", len(families), len(types))
     mismatched = []
-    for name, label, value, v in samples:
+    for name, labels, v in samples:
         if name.startswith("process_"):
             name = "smtpmon_" + name  # the JSON key is the family's name
         key = re.sub(r"_total$", "", name[len("smtpmon_"):])
@@ -130,11 +135,25 @@ def main():
                 key.startswith("process_"):
             continue  # they move between the two requests (kernel_packets: any IPv6 ND)
         want = stats.get(key)
-        if label:
+        for _, value in labels:  # JSON nests a second label under the first
             want = (want or {}).get(value)
         if want is None or int(v) != want:
-            mismatched.append(f"{name}{{{label}={value}}} {v} != {want}")
+            mismatched.append(f"{name}{labels} {v} != {want}")
     check("metrics: every sample equals the JSON", mismatched, [])
+    # Per interface and program: the lab's one interface (no "other": every packet came
+    # through a hook smtpmon attached), and the per-program totals are its sums.
+    per_iface = {k: v for k, v in stats.items() if k.startswith("kernel_interface_")}
+    check("stats: kernel counters per interface, one family per kernel counter",
+          sorted(k[len("kernel_interface_"):] for k in per_iface),
+          sorted(k[len("kernel_"):] for k in stats if k.startswith("kernel_") and
+                 not k.startswith("kernel_interface_")))
+    check("stats: one interface, not 'other'",
+          sorted({i for v in per_iface.values() for i in v}), [stats_iface])
+    sums = {k: {p: sum(v[i].get(p, 0) for i in v) for p in stats["kernel_" + k[17:]]}
+            for k, v in per_iface.items()}
+    check("stats: per-program counters are the sums over interfaces",
+          sums,
+          {k: stats["kernel_" + k[17:]] for k in sums})
     sys.exit(1 if failures else 0)
 
 

@@ -170,5 +170,5 @@ tshark -r "$d/cap.pcap" -o tcp.desegment_tcp_streams:TRUE -o tcp.reassemble_out_
 tshark -r "$d/cap.pcap" -d tcp.port==587,smtp -Y 'tls.handshake.type == 1' -T fields \
 	-e tcp.stream >"$d/tls-streams.txt" 2>>"$d/tshark.err"
 $PY tests/live/check_stats.py "$d/expected.json" "$d/stats.json" "$d/metrics.txt" \
-	"$d/tshark.json" "$d/tls-streams.txt" "$d/out.json" || LIVE_FAILS=$((LIVE_FAILS + 1))
+	"$d/tshark.json" "$d/tls-streams.txt" "$d/out.json" "$LAB_SRV_IF" || LIVE_FAILS=$((LIVE_FAILS + 1))
 live_done

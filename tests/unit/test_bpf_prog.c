@@ -181,7 +181,7 @@ static void reset(struct fixture *fx)
 	assert_true(ncpus > 0);
 	zeros = calloc((size_t)ncpus, (sizeof(struct smtpmon_percpu) + 7) & ~(size_t)7);
 	assert_non_null(zeros);
-	for (uint32_t i = 0; i < SMTPMON_PROG_MAX; i++)
+	for (uint32_t i = 0; i < SMTPMON_PROG_MAX * SMTPMON_IFACE_SLOTS; i++)
 		assert_int_equal(bpf_map_update_elem(percpu, &i, zeros, BPF_ANY), 0);
 	free(zeros);
 	ring_buffer__consume(fx->rb);
@@ -251,7 +251,7 @@ static uint64_t stat(struct fixture *fx, enum smtpmon_stat k)
 {
 	uint64_t all[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
 
-	assert_int_equal(capture_kernel_counters(fx->skel->maps.percpu, all), 0);
+	assert_int_equal(capture_kernel_counters(fx->skel->maps.percpu, all, NULL), 0);
 	return all[SMTPMON_PROG_TC_INGRESS][k];
 }
 
@@ -311,6 +311,35 @@ static void test_plain_ipv4(void **state)
 	assert_int_equal(fx->recs[0].h.dir, SMTPMON_DIR_INGRESS);
 	assert_int_equal(fx->recs[0].h.hook, SMTPMON_HOOK_TC);
 	assert_int_equal(stat(fx, SMTPMON_STAT_PAYLOAD_BYTES), sizeof(ehlo) - 1);
+}
+
+/* A packet is counted in the slot user space gave its interface (test runs
+ * come in on lo, ifindex 1), and in slot 0 when it has none. */
+static void test_interface_slots(void **state)
+{
+	static uint64_t slots[SMTPMON_IFACE_SLOTS][SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	struct fixture *fx = *state;
+	struct spec s = client_segment(ehlo, sizeof(ehlo) - 1);
+	uint64_t all[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	uint32_t lo = 1, slot = 3;
+	const int in = SMTPMON_PROG_TC_INGRESS;
+
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.iface_slot_by_index, &lo, sizeof(lo),
+					      &slot, sizeof(slot), BPF_ANY),
+			 0);
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(run_tc(fx, &s), 1);
+	slot = 0;
+	assert_int_equal(bpf_map__update_elem(fx->skel->maps.iface_slot_by_index, &lo, sizeof(lo),
+					      &slot, sizeof(slot), BPF_ANY),
+			 0);
+	assert_int_equal(capture_kernel_counters(fx->skel->maps.percpu, all, slots), 0);
+	assert_int_equal(slots[0][in][SMTPMON_STAT_PACKETS], 1);
+	assert_int_equal(slots[3][in][SMTPMON_STAT_PACKETS], 2);
+	assert_int_equal(slots[3][in][SMTPMON_STAT_PAYLOAD_BYTES], 2 * (sizeof(ehlo) - 1));
+	assert_int_equal(slots[1][in][SMTPMON_STAT_PACKETS], 0);
+	assert_int_equal(all[in][SMTPMON_STAT_PACKETS], 3);
 }
 
 static void test_headers_variants(void **state)
@@ -872,6 +901,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_plain_ipv4, setup),
+	    cmocka_unit_test_setup(test_interface_slots, setup),
 	    cmocka_unit_test_setup(test_headers_variants, setup),
 	    cmocka_unit_test_setup(test_skipped, setup),
 	    cmocka_unit_test_setup(test_flags_only, setup),

@@ -55,7 +55,12 @@ struct capture {
 	struct tls_probe *tls;
 	struct ring_buffer *tc_rb;
 	uint64_t tls_records, tls_bad_records;
+	/* The interfaces' counter slots (smtpmon.h): names of slots 1.. */
+	char slot_iface[SMTPMON_IFACE_SLOTS][IF_NAMESIZE];
+	size_t nslots;
 };
+
+_Static_assert(CAPTURE_MAX_IFACES < SMTPMON_IFACE_SLOTS, "a counter slot per interface, and 0");
 
 const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_PACKETS] = "packets",
@@ -357,10 +362,23 @@ static int attach_all(struct capture *c, const struct capture_opts *opts)
 
 	c->att.tc_attach = opts->tc_attach;
 	c->att.xdp_mode = opts->xdp_mode;
+	snprintf(c->slot_iface[0], IF_NAMESIZE, "other");
+	c->nslots = 1;
 	for (size_t i = 0; i < opts->nifaces; i++) {
 		const char *ifname = opts->ifaces[i];
+		uint32_t ifindex = if_nametoindex(ifname), slot = (uint32_t)c->nslots;
 		int err;
 
+		/* Before the hooks: every packet they see is counted here. */
+		struct bpf_map *slots = ifindex < SMTPMON_IFINDEX_DIRECT
+					    ? c->skel->maps.iface_slot_by_index
+					    : c->skel->maps.iface_slots;
+		if (ifindex && bpf_map__update_elem(slots, &ifindex, sizeof(ifindex), &slot,
+						    sizeof(slot), BPF_ANY)) {
+			fprintf(stderr, "smtpmon: %s: counter slot: %s\n", ifname, strerror(errno));
+			return -1;
+		}
+		snprintf(c->slot_iface[c->nslots++], IF_NAMESIZE, "%s", ifname);
 		if (opts->ingress == INGRESS_XDP)
 			err = attach_xdp(&c->att, ifname,
 					 bpf_program__fd(c->skel->progs.smtpmon_xdp));
@@ -540,8 +558,9 @@ void capture_set_ports(struct capture *c, const struct config *cfg)
 	__sync_fetch_and_add(&c->skel->bss->flow_epoch, 1);
 }
 
-int capture_kernel_counters(const struct bpf_map *percpu_map,
-			    uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX])
+int capture_kernel_counters(
+    const struct bpf_map *percpu_map, uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX],
+    uint64_t per_slot[SMTPMON_IFACE_SLOTS][SMTPMON_PROG_MAX][SMTPMON_STAT_MAX])
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct smtpmon_percpu *vals =
@@ -550,17 +569,26 @@ int capture_kernel_counters(const struct bpf_map *percpu_map,
 	if (!vals)
 		return -ENOMEM;
 	memset(out, 0, sizeof(uint64_t) * SMTPMON_PROG_MAX * SMTPMON_STAT_MAX);
-	for (uint32_t prog = 0; prog < SMTPMON_PROG_MAX; prog++) {
-		int err = bpf_map__lookup_elem(percpu_map, &prog, sizeof(prog), vals,
-					       (size_t)ncpus * sizeof(*vals), 0);
-		if (err) {
-			free(vals);
-			return err;
+	if (per_slot)
+		memset(per_slot, 0,
+		       sizeof(uint64_t) * SMTPMON_IFACE_SLOTS * SMTPMON_PROG_MAX *
+			   SMTPMON_STAT_MAX);
+	for (uint32_t prog = 0; prog < SMTPMON_PROG_MAX; prog++)
+		for (uint32_t slot = 0; slot < SMTPMON_IFACE_SLOTS; slot++) {
+			uint32_t key = prog * SMTPMON_IFACE_SLOTS + slot;
+			int err = bpf_map__lookup_elem(percpu_map, &key, sizeof(key), vals,
+						       (size_t)ncpus * sizeof(*vals), 0);
+			if (err) {
+				free(vals);
+				return err;
+			}
+			for (int cpu = 0; cpu < ncpus; cpu++)
+				for (int stat = 0; stat < SMTPMON_STAT_MAX; stat++) {
+					out[prog][stat] += vals[cpu].stats[stat];
+					if (per_slot)
+						per_slot[slot][prog][stat] += vals[cpu].stats[stat];
+				}
 		}
-		for (int cpu = 0; cpu < ncpus; cpu++)
-			for (int stat = 0; stat < SMTPMON_STAT_MAX; stat++)
-				out[prog][stat] += vals[cpu].stats[stat];
-	}
 	free(vals);
 	return 0;
 }
@@ -568,8 +596,10 @@ int capture_kernel_counters(const struct bpf_map *percpu_map,
 bool capture_counters(const struct capture *c, struct capture_counters *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (capture_kernel_counters(c->skel->maps.percpu, out->kernel))
+	if (capture_kernel_counters(c->skel->maps.percpu, out->kernel, out->iface_kernel))
 		return false;
+	memcpy(out->iface, c->slot_iface, sizeof(out->iface));
+	out->niface_slots = c->nslots;
 	out->prog_loaded[SMTPMON_PROG_TC_INGRESS] =
 	    bpf_program__fd(c->skel->progs.smtpmon_tc_ingress) >= 0;
 	out->prog_loaded[SMTPMON_PROG_TC_EGRESS] =
@@ -621,23 +651,19 @@ static void print_tls_counters(const struct capture *c, const struct pipeline_st
 
 /* The IP fragments skipped, per interface (docs/reassembly.md, "IP
  * fragments"): one line, only when there were any. */
-static void print_fragment_counters(const struct capture *c)
+static void print_fragment_counters(const struct capture_counters *cc)
 {
-	int fd = bpf_map__fd(c->skel->maps.frag_ifaces);
-	uint32_t key, prev;
 	bool any = false;
 
-	for (int err = bpf_map_get_next_key(fd, NULL, &key); !err;
-	     prev = key, err = bpf_map_get_next_key(fd, &prev, &key)) {
-		char name[IF_NAMESIZE];
-		uint64_t n;
+	for (size_t slot = 0; slot < cc->niface_slots; slot++) {
+		uint64_t n = 0;
 
-		if (bpf_map_lookup_elem(fd, &key, &n))
+		for (int prog = 0; prog < SMTPMON_PROG_MAX; prog++)
+			n += cc->iface_kernel[slot][prog][SMTPMON_STAT_FRAGMENTS];
+		if (!n)
 			continue;
-		if (!if_indextoname(key, name))
-			snprintf(name, sizeof(name), "if%u", key);
-		fprintf(stderr, "%s %s %" PRIu64, any ? "," : "smtpmon: fragments skipped:", name,
-			n);
+		fprintf(stderr, "%s %s %" PRIu64,
+			any ? "," : "smtpmon: fragments skipped:", cc->iface[slot], n);
 		any = true;
 	}
 	if (any)
@@ -673,7 +699,7 @@ static void print_counters(const struct capture *c)
 		c->wall_clock_steps);
 	if (c->tls)
 		print_tls_counters(c, ps);
-	print_fragment_counters(c);
+	print_fragment_counters(&cc);
 }
 
 void capture_close(struct capture *c)

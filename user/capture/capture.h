@@ -50,7 +50,12 @@ struct capture_opts {
 
 /* Kernel and ring counters, monotonic except ring_used. */
 struct capture_counters {
-	uint64_t kernel[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	uint64_t kernel[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX]; /* all interfaces */
+	/* The same per interface: slot 1.. the interfaces attached, in the
+	 * order given, named in iface; slot 0 any other (smtpmon.h). */
+	uint64_t iface_kernel[SMTPMON_IFACE_SLOTS][SMTPMON_PROG_MAX][SMTPMON_STAT_MAX];
+	char iface[SMTPMON_IFACE_SLOTS][IF_NAMESIZE];
+	size_t niface_slots; /* slots in use, slot 0 included */
 	bool prog_loaded[SMTPMON_PROG_MAX];
 	uint64_t ring_size, ring_used; /* bytes; used = written, not yet consumed */
 	uint64_t records, bad_records; /* records read; malformed ones dropped */
@@ -70,10 +75,12 @@ struct capture;
 struct bpf_map;
 
 /* Sums the per-CPU counters of every program from the skeleton's "percpu"
- * map (also for tools and tests that load the object themselves). 0 or
+ * map into out (all interfaces) and, unless NULL, per_slot (per interface
+ * slot); also for tools and tests that load the object themselves. 0 or
  * -errno. */
-int capture_kernel_counters(const struct bpf_map *percpu_map,
-			    uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX]);
+int capture_kernel_counters(
+    const struct bpf_map *percpu_map, uint64_t out[SMTPMON_PROG_MAX][SMTPMON_STAT_MAX],
+    uint64_t per_slot[SMTPMON_IFACE_SLOTS][SMTPMON_PROG_MAX][SMTPMON_STAT_MAX]);
 
 /* Checks the kernel and privileges, loads, attaches (printing "smtpmon:
  * attached ..." per hook) and starts feeding segments to p. cfg is read

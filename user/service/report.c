@@ -113,16 +113,21 @@ static bool standard_name(const struct family *f)
 struct renderer {
 	void (*begin)(struct renderer *r, const struct family *f);
 	void (*sample)(struct renderer *r, const struct family *f, const char *label_value,
-		       uint64_t v);
+		       const char *label2_value, uint64_t v);
 	void (*end)(struct renderer *r, const struct family *f);
 	struct jsonw *out;
 	bool first; /* no sample of the family written yet */
+	/* The name of a second label, set by the caller around a family that
+	 * has one, else NULL. Its samples come grouped by the first label's
+	 * value; JSON nests them: {"eth0": {"tc_ingress": 5}}. */
+	const char *label2;
+	const char *group; /* JSON: the first label's value whose object is open */
 };
 
 static void single(struct renderer *r, const struct family *f, uint64_t v)
 {
 	r->begin(r, f);
-	r->sample(r, f, NULL, v);
+	r->sample(r, f, NULL, NULL, v);
 	r->end(r, f);
 }
 
@@ -131,7 +136,7 @@ static void labelled(struct renderer *r, const struct family *f, const char *con
 {
 	r->begin(r, f);
 	for (size_t i = 0; i < n; i++)
-		r->sample(r, f, labels[i], values[i]);
+		r->sample(r, f, labels[i], NULL, values[i]);
 	r->end(r, f);
 }
 
@@ -139,9 +144,9 @@ static void names_table(struct renderer *r, const struct family *f, const struct
 {
 	r->begin(r, f);
 	for (unsigned i = 0; i < t->n; i++)
-		r->sample(r, f, t->name[i], t->count[i]);
+		r->sample(r, f, t->name[i], NULL, t->count[i]);
 	if (t->other)
-		r->sample(r, f, "other", t->other);
+		r->sample(r, f, "other", NULL, t->other);
 	r->end(r, f);
 }
 
@@ -194,6 +199,38 @@ static void tls_families(struct renderer *r, const struct capture_counters *cc)
 	       cc->tls_bad_records);
 }
 
+/* The same counters per interface and program (the direction): slot 0,
+ * "other", only when it counted anything (a program attached by hand). */
+static void kernel_interface_families(struct renderer *r, const struct capture_counters *cc)
+{
+	char name[64], help[128];
+
+	for (int s = 0; s < SMTPMON_STAT_MAX; s++) {
+		if (!capture_stat_names[s])
+			continue;
+		snprintf(name, sizeof(name), "kernel_interface_%s", capture_stat_names[s]);
+		snprintf(help, sizeof(help), "BPF program counter %s, per interface and program",
+			 capture_stat_names[s]);
+		const struct family f = {name, "interface", help, true};
+		r->label2 = "prog";
+		r->begin(r, &f);
+		for (size_t slot = 0; slot < cc->niface_slots; slot++) {
+			bool other_used = false;
+
+			for (int p = 0; p < SMTPMON_PROG_MAX; p++)
+				other_used |= cc->iface_kernel[slot][p][SMTPMON_STAT_PACKETS] != 0;
+			if (slot == 0 && !other_used)
+				continue;
+			for (int p = 0; p < SMTPMON_PROG_MAX; p++)
+				if (cc->prog_loaded[p])
+					r->sample(r, &f, cc->iface[slot], capture_prog_names[p],
+						  cc->iface_kernel[slot][p][s]);
+		}
+		r->end(r, &f);
+		r->label2 = NULL;
+	}
+}
+
 static void kernel_families(struct renderer *r, const struct capture *c)
 {
 	struct capture_counters cc;
@@ -219,6 +256,7 @@ static void kernel_families(struct renderer *r, const struct capture *c)
 			}
 		labelled(r, &(struct family){name, "prog", help, true}, progs, vals, n);
 	}
+	kernel_interface_families(r, &cc);
 	single(r, &(struct family){"ring_size_bytes", NULL, "Size of the BPF ring buffer", false},
 	       cc.ring_size);
 	single(r,
@@ -386,13 +424,13 @@ static void output_families(struct renderer *r, const struct outputs *o)
 	r->begin(r, &written);
 	for (size_t i = 0; i < n; i++) {
 		outputs_get(o, i, &oc);
-		r->sample(r, &written, oc.name, oc.written);
+		r->sample(r, &written, oc.name, NULL, oc.written);
 	}
 	r->end(r, &written);
 	r->begin(r, &suppressed);
 	for (size_t i = 0; i < n; i++) {
 		outputs_get(o, i, &oc);
-		r->sample(r, &suppressed, oc.name, oc.suppressed);
+		r->sample(r, &suppressed, oc.name, NULL, oc.suppressed);
 	}
 	r->end(r, &suppressed);
 }
@@ -455,22 +493,35 @@ static void collect(const struct report_sources *src, struct renderer *r)
 
 static void json_begin(struct renderer *r, const struct family *f)
 {
+	r->group = NULL;
 	if (f->label)
 		json_open(r->out, f->name, '{');
 }
 
-static void json_sample(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+static void json_sample(struct renderer *r, const struct family *f, const char *label,
+			const char *label2, uint64_t v)
 {
 	if (!f->label) {
 		jsonw_key_u64(r->out, f->name, v);
 		return;
 	}
-	json_key_escaped(r->out, label);
+	if (r->label2 && (!r->group || strcmp(r->group, label))) {
+		if (r->group)
+			json_close(r->out, '}');
+		json_key_escaped(r->out, label);
+		r->out->need_comma = false; /* the key's value follows, no comma */
+		json_open(r->out, NULL, '{');
+		r->group = label;
+	}
+	json_key_escaped(r->out, r->label2 ? label2 : label);
 	put(r->out, "%" PRIu64, v);
 }
 
 static void json_end(struct renderer *r, const struct family *f)
 {
+	if (r->group)
+		json_close(r->out, '}');
+	r->group = NULL;
 	if (f->label)
 		json_close(r->out, '}');
 }
@@ -479,7 +530,8 @@ static void json_end(struct renderer *r, const struct family *f)
 
 /* Every row starts with its family's name (grep finds each); a labelled
  * family prints only its non-zero rows, one with none a single 0. */
-static void table_row(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+static void table_row(struct renderer *r, const struct family *f, const char *label,
+		      const char *label2, uint64_t v)
 {
 	struct jsonw *w = r->out;
 	size_t start = w->len;
@@ -489,6 +541,10 @@ static void table_row(struct renderer *r, const struct family *f, const char *la
 	if (label) {
 		put(w, " %s=", f->label);
 		escape_bytes_text(w, (const uint8_t *)label, strlen(label));
+	}
+	if (label2) {
+		put(w, " %s=", r->label2);
+		escape_bytes_text(w, (const uint8_t *)label2, strlen(label2));
 	}
 	size_t width = w->len - start;
 	put(w, "%*s %" PRIu64 "\n", width < 60 ? (int)(60 - width) : 0, "", v);
@@ -500,16 +556,17 @@ static void table_begin(struct renderer *r, const struct family *f)
 	r->first = true;
 }
 
-static void table_sample(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+static void table_sample(struct renderer *r, const struct family *f, const char *label,
+			 const char *label2, uint64_t v)
 {
 	if (!label || v)
-		table_row(r, f, label, v);
+		table_row(r, f, label, label2, v);
 }
 
 static void table_end(struct renderer *r, const struct family *f)
 {
 	if (r->first)
-		table_row(r, f, NULL, 0);
+		table_row(r, f, NULL, NULL, 0);
 }
 
 /* ---- Prometheus ------------------------------------------------------------ */
@@ -545,12 +602,17 @@ static void prom_label_value(struct jsonw *w, const char *s)
 	}
 }
 
-static void prom_sample(struct renderer *r, const struct family *f, const char *label, uint64_t v)
+static void prom_sample(struct renderer *r, const struct family *f, const char *label,
+			const char *label2, uint64_t v)
 {
 	prom_name(r->out, f);
 	if (label) {
 		put(r->out, "{%s=\"", f->label);
 		prom_label_value(r->out, label);
+		if (label2) {
+			put(r->out, "\",%s=\"", r->label2);
+			prom_label_value(r->out, label2);
+		}
 		put_str(r->out, "\"}");
 	}
 	put(r->out, " %" PRIu64 "\n", v);
