@@ -8,7 +8,8 @@
 #    WORKLOAD_MB (default 300) and a tenth of it, cached in $SMTPMON_BENCH_DIR
 #    (default /var/tmp/smtpmon-bench) and only recorded when missing
 # 2. offline: smtpmon read -q vs tshark (SMTP request and reply fields) vs tcpdump -r -w
-#    /dev/null, runs alternated, median of RUNS (default 5)
+#    /dev/null, runs alternated, median of RUNS (default 5); with sha256 too; peak RSS for a
+#    50 MB and a 50 KB attachment (tools/gen-state-pcap.py attachment)
 # 3. BPF per packet: build/tools/bpfbench (BPF_PROG_TEST_RUN)
 # 4, 5. live and collateral: tools/bench-live.sh
 # 6. state: tools/gen-state-pcap.py captures (idle connections, SYN flood) read offline
@@ -90,6 +91,34 @@ bench_goal offline "peak RSS, $((size / 1000000)) MB capture" "$(f1 "$rss_big / 
 bench_goal offline "peak RSS, $(($(stat -c %s "$small") / 1000000)) MB capture" \
 	"$(f1 "$rss_small / 1024") MB" "same within 10 %" \
 	"$rss_big <= 1.1 * $rss_small && $rss_small <= 1.1 * $rss_big"
+
+# Transactions and files are on by default (the figures above); sha256 costs this much more.
+measure_hashes() {
+	local t0 t1
+	t0=$(now)
+	"$SMTPMON" read -q --file-hashes md5,sha1,sha256 "$big" >/dev/null
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+t_sha=$(for _ in $(seq "$RUNS"); do measure_hashes; done | median)
+vs_tshark_sha=$(echo "$(secs tshark "$big") / $t_sha" | bc -l)
+bench_goal offline "speed vs tshark, md5+sha1+sha256 of every file" "$(f1 "$vs_tshark_sha")x" \
+	">= 20x" "$vs_tshark_sha >= 20"
+# Memory does not grow with an attachment's size: files are hashed and typed while streaming.
+for n in 50000 50000000; do
+	att=$cache/attachment-$n.pcap
+	[[ -s $att && -s $att.sha256 ]] || python3 tools/gen-state-pcap.py attachment "$n" "$att"
+	/usr/bin/time -f '%M' -o "$tmp/rss-att-$n" "$SMTPMON" read -q --file-hashes sha256 "$att" \
+		>"$tmp/att-$n.json"
+	jq -e -s --arg h "$(cat "$att.sha256")" --argjson n "$n" \
+		'[.[] | select(.event == "file" and .filename == "data.bin")] |
+		length == 1 and .[0].seen_bytes == $n and .[0].sha256 == $h' "$tmp/att-$n.json" >/dev/null ||
+		{ echo "bench: the $n-byte attachment's file record is wrong" >&2; exit 1; }
+done
+rss_att_small=$(cat "$tmp/rss-att-50000") rss_att_big=$(cat "$tmp/rss-att-50000000")
+bench_goal offline "peak RSS, 50 MB attachment vs 50 KB (sha256 checked)" \
+	"$(f1 "$rss_att_big / 1024") MB vs $(f1 "$rss_att_small / 1024") MB" "within 10 %" \
+	"$rss_att_big <= 1.1 * $rss_att_small"
 
 # --- 3. BPF per packet
 echo "== 3. BPF per packet (BPF_PROG_TEST_RUN)"

@@ -8,8 +8,14 @@ usage: gen-state-pcap.py idle N OUT.pcap
            220 greeting, EHLO, 250 reply; no FIN, no RST (smtpmon tracks N idle connections)
        gen-state-pcap.py synflood N OUT.pcap
            N SYNs to port 25, each from a distinct client address and port, no answer
+       gen-state-pcap.py attachment N OUT.pcap
+           one whole SMTP session whose message carries an attachment of N pseudo-random
+           bytes (base64, 76-column lines) in 1448-byte segments; its SHA-256 in OUT.pcap.sha256
 """
+import base64
+import hashlib
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -62,11 +68,53 @@ def synflood(n, w):
         w.add(frame(cli, SERVER, port, 25, i * 7919 & 0xFFFFFFFF, 0, 0x02))
 
 
+def attachment(n, w, path):
+    data = random.Random(n).randbytes(n)
+    with open(path + ".sha256", "w") as f:
+        f.write(hashlib.sha256(data).hexdigest() + "\n")
+    b64 = base64.b64encode(data)
+    body = b"\r\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
+    message = (b"From: <a@bench.example>\r\nTo: <b@bench.example>\r\nSubject: attachment\r\n"
+               b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=bb\r\n\r\n"
+               b"--bb\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--bb\r\n"
+               b"Content-Type: application/octet-stream\r\n"
+               b"Content-Disposition: attachment; filename=\"data.bin\"\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + body + b"\r\n--bb--\r\n.\r\n")
+    cli, port = client(0)
+    seq = {"c": 1000, "s": 5000}
+
+    def send(who, flags, payload=b""):
+        src, dst, sp, dp = (cli, SERVER, port, 25) if who == "c" else (SERVER, cli, 25, port)
+        ack = seq["s" if who == "c" else "c"]
+        for off in range(0, max(len(payload), 1), 1448):
+            piece = payload[off:off + 1448]
+            w.add(frame(src, dst, sp, dp, seq[who], ack, flags, piece))
+            seq[who] += len(piece)
+        seq[who] += 1 if flags & 0x03 else 0
+
+    send("c", 0x02)
+    send("s", 0x12)
+    send("c", 0x10)
+    for who, data_ in [("s", GREETING), ("c", EHLO), ("s", EHLO_REPLY),
+                       ("c", b"MAIL FROM:<a@bench.example>\r\n"), ("s", b"250 ok\r\n"),
+                       ("c", b"RCPT TO:<b@bench.example>\r\n"), ("s", b"250 ok\r\n"),
+                       ("c", b"DATA\r\n"), ("s", b"354 go\r\n"), ("c", message),
+                       ("s", b"250 ok queued as 4BENCH\r\n"), ("c", b"QUIT\r\n"),
+                       ("s", b"221 bye\r\n")]:
+        send(who, 0x18, data_)
+    send("c", 0x11)
+    send("s", 0x11)
+    send("c", 0x10)
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("idle", "synflood"):
+    if len(sys.argv) != 4 or sys.argv[1] not in ("idle", "synflood", "attachment"):
         sys.exit(__doc__)
     w = Clocked(sys.argv[3])
-    {"idle": idle, "synflood": synflood}[sys.argv[1]](int(sys.argv[2]), w)
+    if sys.argv[1] == "attachment":
+        attachment(int(sys.argv[2]), w, sys.argv[3])
+    else:
+        {"idle": idle, "synflood": synflood}[sys.argv[1]](int(sys.argv[2]), w)
     w.close()
 
 
