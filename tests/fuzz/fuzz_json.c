@@ -3,12 +3,16 @@
  * fuzz_json.c - libFuzzer harness for the JSON writer's escaping.
  *
  * The input is one raw byte string. Checked on every input:
- *   - the JSON line is valid UTF-8 (a decoder written independently of
- *     jsonw.c's validator, check_output.h), contains no byte < 0x20 or 0x7f
- *     except the final newline, and every '"' inside the value is escaped;
- *   - the text form decodes back to the input exactly (\\ and \xNN);
- *   - the JSON value is the text form with "\\" read as one backslash (the
- *     JSON value is ambiguous as Zeek's is; the text form is not);
+ *   - the JSON line is valid UTF-8 without a character a terminal acts on
+ *     (a decoder written independently of jsonw.c's validator,
+ *     check_output.h), contains no byte < 0x20 or 0x7f except the final
+ *     newline, and every '"' inside the value is escaped;
+ *   - the text form is the same kind of text and decodes back to the input
+ *     exactly (\\, \xNN, and \uXXXX, a pair above U+FFFF, only for a
+ *     character a terminal acts on);
+ *   - the JSON value is the text form with "\\" read as one backslash and
+ *     \uXXXX as its character (the JSON value is ambiguous as Zeek's is;
+ *     the text form is not);
  *   - the first 8 bytes as a timestamp print as seconds.micros exactly.
  */
 #include <stdint.h>
@@ -28,6 +32,51 @@ static int hex_value(char c)
 	return -1;
 }
 
+static uint32_t hex4(const char *t, size_t len, size_t i)
+{
+	uint32_t v = 0;
+
+	CHECK(i + 6 <= len && t[i] == '\\' && t[i + 1] == 'u');
+	for (size_t k = i + 2; k < i + 6; k++) {
+		CHECK(hex_value(t[k]) >= 0);
+		v = v << 4 | (uint32_t)hex_value(t[k]);
+	}
+	return v;
+}
+
+/* The \uXXXX escape (or surrogate pair) at t[*i] as UTF-8 into out; it must
+ * be a character a terminal acts on. Returns the bytes written. */
+static size_t unescape_u(const char *t, size_t len, size_t *i, uint8_t *out)
+{
+	uint32_t cp = hex4(t, len, *i);
+
+	*i += 6;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		uint32_t lo = hex4(t, len, *i);
+
+		CHECK(lo >= 0xdc00 && lo <= 0xdfff);
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+		*i += 6;
+	}
+	CHECK(acted_on(cp));
+	if (cp < 0x800) {
+		out[0] = (uint8_t)(0xc0 | cp >> 6);
+		out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (uint8_t)(0xe0 | cp >> 12);
+		out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (uint8_t)(0xf0 | cp >> 18);
+	out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 /* Text form -> original bytes; returns the decoded length. */
 static size_t unescape_text(const char *t, size_t len, uint8_t *out)
 {
@@ -44,6 +93,10 @@ static size_t unescape_text(const char *t, size_t len, uint8_t *out)
 			i += 2;
 			continue;
 		}
+		if (t[i + 1] == 'u') {
+			n += unescape_u(t, len, &i, out + n);
+			continue;
+		}
 		CHECK(t[i + 1] == 'x' && i + 3 < len);
 		CHECK(hex_value(t[i + 2]) >= 0 && hex_value(t[i + 3]) >= 0);
 		out[n++] = (uint8_t)(hex_value(t[i + 2]) << 4 | hex_value(t[i + 3]));
@@ -52,13 +105,17 @@ static size_t unescape_text(const char *t, size_t len, uint8_t *out)
 	return n;
 }
 
-/* JSON string body -> its value: only \" and \\ may appear. */
+/* JSON string body -> its value: only \", \\ and \uXXXX may appear. */
 static size_t unescape_json(const char *t, size_t len, char *out)
 {
 	size_t i = 0, n = 0;
 
 	while (i < len) {
 		CHECK(t[i] != '"');
+		if (t[i] == '\\' && i + 1 < len && t[i + 1] == 'u') {
+			n += unescape_u(t, len, &i, (uint8_t *)out + n);
+			continue;
+		}
 		if (t[i] == '\\') {
 			CHECK(i + 1 < len && (t[i + 1] == '"' || t[i + 1] == '\\'));
 			i++;
@@ -105,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	jsonw_init(&text);
 	escape_bytes_text(&text, data, size);
-	CHECK(valid_utf8((const uint8_t *)text.buf, text.len));
+	CHECK(safe_text((const uint8_t *)text.buf, text.len));
 	decoded = malloc(text.len + 1);
 	CHECK(decoded);
 	n = unescape_text(text.buf, text.len, decoded);
@@ -118,10 +175,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = unescape_json(json.buf + 6, body_len, value);
 	collapsed = malloc(text.len + 1);
 	CHECK(collapsed);
-	for (i = 0, m = 0; i < text.len; i++) {
+	for (i = 0, m = 0; i < text.len;) {
+		if (text.buf[i] == '\\' && text.buf[i + 1] == 'u') {
+			m += unescape_u(text.buf, text.len, &i, (uint8_t *)collapsed + m);
+			continue;
+		}
 		collapsed[m++] = text.buf[i];
 		if (text.buf[i] == '\\' && text.buf[i + 1] == '\\')
 			i++;
+		i++;
 	}
 	CHECK(n == m && (n == 0 || !memcmp(value, collapsed, n)));
 	free(collapsed);
