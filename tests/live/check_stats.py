@@ -131,8 +131,8 @@ def main():
         if name.startswith("process_"):
             name = "smtpmon_" + name  # the JSON key is the family's name
         key = re.sub(r"_total$", "", name[len("smtpmon_"):])
-        if key in ("uptime_seconds", "memory_heap_bytes", "ring_used_bytes", "kernel_packets") or \
-                key.startswith("process_"):
+        if key in ("uptime_seconds", "memory_heap_bytes", "ring_used_bytes", "kernel_packets",
+                   "kernel_interface_packets") or key.startswith("process_"):
             continue  # they move between the two requests (kernel_packets: any IPv6 ND)
         want = stats.get(key)
         for _, value in labels:  # JSON nests a second label under the first

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* control.c - see control.h. One client at a time: a request is answered in
- * well under the capture loop's 100 ms poll, so serialising costs nothing,
- * and a client cannot hold more than its own timeouts. */
+/* control.c - see control.h. One thread serves up to CLIENTS_MAX clients at
+ * once with poll(): each has CLIENT_DEADLINE_MS for its whole request and as
+ * long for its whole answer, so slow or silent clients cannot keep a real
+ * one out. Answers are built one at a time by the capture loop (handoff). */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -9,18 +10,35 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "service/control.h"
 
-#define REQUEST_MAX	  512
-#define CLIENT_TIMEOUT_MS 1000
+#define REQUEST_MAX 512
+/* A client has this long from its connection to its whole request line, and
+ * as long again to take its whole answer: a slow client holds a slot for a
+ * bounded time, never the thread. */
+#define CLIENT_DEADLINE_MS 1000
+/* Clients served at once; one more evicts the one that has been waiting
+ * longest for its request (a real client sends its line at once). */
+#define CLIENTS_MAX 32
+
+struct client {
+	int fd; /* -1: a free slot */
+	uint64_t deadline_ms;
+	size_t len; /* request bytes so far */
+	char req[REQUEST_MAX];
+	char *out; /* the answer still to send; NULL while reading */
+	size_t out_len, out_off;
+};
 
 struct control {
 	int listen_fd;
@@ -28,62 +46,127 @@ struct control {
 	pthread_t thread;
 	struct handoff *handoff;
 	struct jsonw answer;
+	struct client clients[CLIENTS_MAX];
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
-static void write_all(int fd, const char *buf, size_t len)
+static uint64_t now_ms(void)
 {
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void client_close(struct client *cl)
+{
+	close(cl->fd);
+	free(cl->out);
+	cl->fd = -1;
+	cl->out = NULL;
+}
+
+/* Sends what the socket takes now; closes the client once all is sent or
+ * when it is gone. */
+static void client_write(struct client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return; /* poll says when it can take more */
 		if (n <= 0)
-			return; /* gone, or not reading (SO_SNDTIMEO): nobody to tell */
-		buf += n;
-		len -= (size_t)n;
+			break; /* gone: nobody to tell */
+		cl->out_off += (size_t)n;
 	}
+	client_close(cl);
 }
 
-/* Reads one request line, bounded in size and time; without its newline. */
-static bool read_request(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
-	char *nl;
-
-	while (len < cap - 1) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
-			return false;
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf, '\n', len))
-			break;
-	}
-	buf[len] = '\0';
-	if ((nl = strchr(buf, '\n')))
-		*nl = '\0';
-	return len > 0;
-}
-
-static void serve_client(struct control *c, int fd)
+/* The request is complete: the capture loop answers it (or the wait ends
+ * with an error answer), then the answer goes out. */
+static void client_answer(struct control *c, struct client *cl)
 {
 	static const char busy[] = "{\"version\":%d,\"ok\":false,\"error\":\"smtpmon did not "
 				   "answer within %d ms\"}\n";
-	const struct timeval send_timeout = {.tv_sec = CLIENT_TIMEOUT_MS / 1000};
-	char req[REQUEST_MAX], err[128];
+	char *nl, err[128];
+	const char *text = err;
+	size_t len;
 
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
-	if (!read_request(fd, req, sizeof(req)))
-		return;
-	if (handoff_ask(c->handoff, req, &c->answer, CONTROL_ANSWER_TIMEOUT_MS)) {
-		write_all(fd, c->answer.buf, c->answer.len);
+	cl->req[cl->len] = '\0';
+	if ((nl = strchr(cl->req, '\n')))
+		*nl = '\0';
+	if (handoff_ask(c->handoff, cl->req, &c->answer, CONTROL_ANSWER_TIMEOUT_MS)) {
+		text = c->answer.buf;
+		len = c->answer.len;
+	} else {
+		len = (size_t)snprintf(err, sizeof(err), busy, CONTROL_PROTOCOL_VERSION,
+				       CONTROL_ANSWER_TIMEOUT_MS);
+	}
+	cl->out = malloc(len ? len : 1);
+	if (!cl->out) {
+		client_close(cl);
 		return;
 	}
-	int n =
-	    snprintf(err, sizeof(err), busy, CONTROL_PROTOCOL_VERSION, CONTROL_ANSWER_TIMEOUT_MS);
-	write_all(fd, err, (size_t)n);
+	memcpy(cl->out, text, len);
+	cl->out_len = len;
+	cl->out_off = 0;
+	cl->deadline_ms = now_ms() + CLIENT_DEADLINE_MS;
+	client_write(cl);
+}
+
+/* Reads what came; answers once the line is complete (or full, or the
+ * client stopped sending after some bytes). */
+static void client_read(struct control *c, struct client *cl)
+{
+	ssize_t n = recv(cl->fd, cl->req + cl->len, sizeof(cl->req) - 1 - cl->len, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (cl->len)
+			client_answer(c, cl);
+		else
+			client_close(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	if (memchr(cl->req, '\n', cl->len) || cl->len == sizeof(cl->req) - 1)
+		client_answer(c, cl);
+}
+
+/* A slot for a new client: a free one, else the one reading for longest. */
+static struct client *client_slot(struct control *c)
+{
+	struct client *oldest = NULL;
+
+	for (size_t i = 0; i < CLIENTS_MAX; i++) {
+		struct client *cl = &c->clients[i];
+		if (cl->fd < 0)
+			return cl;
+		if (!cl->out && (!oldest || cl->deadline_ms < oldest->deadline_ms))
+			oldest = cl;
+	}
+	if (oldest)
+		client_close(oldest);
+	return oldest;
+}
+
+static void client_accept(struct control *c)
+{
+	int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	struct client *cl;
+
+	if (fd < 0)
+		return;
+	if (!(cl = client_slot(c))) {
+		close(fd); /* every slot is sending an answer: try again shortly */
+		return;
+	}
+	cl->fd = fd;
+	cl->len = 0;
+	cl->deadline_ms = now_ms() + CLIENT_DEADLINE_MS;
 }
 
 static void *control_thread(void *arg)
@@ -91,21 +174,49 @@ static void *control_thread(void *arg)
 	struct control *c = arg;
 
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = c->listen_fd, .events = POLLIN},
-					{.fd = c->wake_pipe[0], .events = POLLIN}};
-		if (poll(pfd, 2, -1) < 0) {
+		struct pollfd pfd[2 + CLIENTS_MAX] = {{.fd = c->listen_fd, .events = POLLIN},
+						      {.fd = c->wake_pipe[0], .events = POLLIN}};
+		struct client *polled[CLIENTS_MAX];
+		uint64_t now = now_ms();
+		int timeout = -1;
+		nfds_t n = 2;
+
+		for (size_t i = 0; i < CLIENTS_MAX; i++) {
+			struct client *cl = &c->clients[i];
+			if (cl->fd < 0)
+				continue;
+			if (now >= cl->deadline_ms) {
+				client_close(cl); /* too slow: the slot goes to others */
+				continue;
+			}
+			if (timeout < 0 || cl->deadline_ms - now < (uint64_t)timeout)
+				timeout = (int)(cl->deadline_ms - now);
+			polled[n - 2] = cl;
+			pfd[n++] =
+			    (struct pollfd){.fd = cl->fd, .events = cl->out ? POLLOUT : POLLIN};
+		}
+		if (poll(pfd, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (pfd[1].revents)
 			break;
-		int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve_client(c, fd);
-		close(fd);
+		for (nfds_t i = 2; i < n; i++) {
+			struct client *cl = polled[i - 2];
+			if (!pfd[i].revents || cl->fd < 0)
+				continue;
+			if (cl->out)
+				client_write(cl);
+			else
+				client_read(c, cl);
+		}
+		if (pfd[0].revents & POLLIN)
+			client_accept(c);
 	}
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		if (c->clients[i].fd >= 0)
+			client_close(&c->clients[i]);
 	return NULL;
 }
 
@@ -170,6 +281,8 @@ struct control *control_start(const char *path, const char *group)
 	strcpy(addr.sun_path, path);
 	strcpy(c->path, path);
 	c->listen_fd = c->wake_pipe[0] = c->wake_pipe[1] = -1;
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		c->clients[i].fd = -1;
 	jsonw_init(&c->answer);
 	gid = group_id(path, group);
 
@@ -201,7 +314,7 @@ struct control *control_start(const char *path, const char *group)
 	if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) || chmod(path, 0660)))
 		goto fail;
 	what = "listen";
-	if (listen(c->listen_fd, 8) < 0)
+	if (listen(c->listen_fd, CLIENTS_MAX) < 0)
 		goto fail;
 	what = "pipe";
 	if (pipe2(c->wake_pipe, O_CLOEXEC) < 0)

@@ -6,11 +6,14 @@
  * carries "version":CONTROL_PROTOCOL_VERSION, so a client and a daemon from
  * different releases say so instead of misreading each other.
  *
- * A thread accepts clients, so a slow or stuck client never stalls the
+ * A thread serves the clients, so a slow or stuck client never stalls the
  * capture loop; the answer is built in the loop's own thread, which calls
  * control_serve() after every ring poll, so nothing the loop owns needs a
  * lock. A client that waits longer than CONTROL_ANSWER_TIMEOUT_MS gets an
- * error answer.
+ * error answer. Up to 32 clients are served at once, each with 1 s for its
+ * whole request line and 1 s for its whole answer (not per read); one more
+ * client evicts the one that has been sending its request longest, so
+ * clients that trickle bytes or stay silent never keep a real one out.
  *
  * Access: the socket is owned by root and `group`, mode 0660. Its directory
  * is made reachable by the group (group, mode 0750) when control_start()

@@ -1,10 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* metrics_http.c - see metrics_http.h. */
+/* metrics_http.c - see metrics_http.h. libmicrohttpd's timeout is an idle
+ * one: a client that trickles a header byte now and then would hold its
+ * connection for ever. So every connection is tracked from its start
+ * (MHD_OPTION_NOTIFY_CONNECTION); one whose request takes longer than
+ * REQUEST_DEADLINE_MS, or whose answer is not taken ANSWER_DEADLINE_MS after
+ * that, or the one waiting longest for its request when PENDING_MAX are
+ * waiting, is shut down, and libmicrohttpd's thread closes it. Answers say
+ * "Connection: close": no idle keep-alive connection holds a slot. So slow
+ * clients keep no scrape out. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -12,11 +24,111 @@
 #include "service/metrics_http.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+/* Connections at once (libmicrohttpd's limit): the ones still sending their
+ * request are kept to PENDING_MAX, so room is always left for a scrape. */
+#define CONNECTIONS_MAX	    64
+#define PENDING_MAX	    32
+#define REQUEST_DEADLINE_MS 2000
+/* The capture loop's own limit for building it, and 2 s to send it. */
+#define ANSWER_DEADLINE_MS (CONTROL_ANSWER_TIMEOUT_MS + 2000)
+
+struct conn_slot {
+	int fd;
+	uint64_t start_ms;
+	bool used;
+	bool waiting; /* its request has not arrived yet */
+	bool cut;     /* shut down, libmicrohttpd has yet to close it */
+};
 
 struct metrics_http {
 	struct MHD_Daemon *mhd;
 	struct handoff *handoff;
+	pthread_mutex_t lock; /* the slots: libmicrohttpd's thread and the capture loop */
+	struct conn_slot slots[CONNECTIONS_MAX];
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Under the lock, so the slot's fd is still open (its CLOSED notification,
+ * which frees the slot, comes before libmicrohttpd closes it). */
+static void cut_off(struct conn_slot *slot)
+{
+	shutdown(slot->fd, SHUT_RDWR);
+	slot->cut = true;
+}
+
+/* Under the lock: cuts off the connections past their deadline and, when
+ * PENDING_MAX are waiting, the oldest of them. */
+static void enforce_deadlines(struct metrics_http *m, bool make_room)
+{
+	struct conn_slot *oldest = NULL;
+	uint64_t now = now_ms();
+	size_t waiting = 0;
+
+	for (size_t i = 0; i < CONNECTIONS_MAX; i++) {
+		struct conn_slot *slot = &m->slots[i];
+		if (!slot->used || slot->cut)
+			continue;
+		if (now - slot->start_ms >=
+		    REQUEST_DEADLINE_MS + (slot->waiting ? 0 : ANSWER_DEADLINE_MS)) {
+			cut_off(slot);
+			continue;
+		}
+		if (!slot->waiting)
+			continue;
+		waiting++;
+		if (!oldest || slot->start_ms < oldest->start_ms)
+			oldest = slot;
+	}
+	if (make_room && waiting >= PENDING_MAX)
+		cut_off(oldest);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct metrics_http *m = cls;
+	struct conn_slot *slot = *socket_context;
+
+	pthread_mutex_lock(&m->lock);
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		enforce_deadlines(m, true);
+		for (size_t i = 0; i < CONNECTIONS_MAX && ci && !*socket_context; i++)
+			if (!m->slots[i].used) {
+				m->slots[i] = (struct conn_slot){.fd = ci->connect_fd,
+								 .start_ms = now_ms(),
+								 .used = true,
+								 .waiting = true};
+				*socket_context = &m->slots[i];
+			}
+	} else if (slot) {
+		slot->used = false;
+		*socket_context = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Its request has arrived: no deadline any more. */
+static void request_arrived(struct metrics_http *m, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_slot *slot = ci ? ci->socket_context : NULL;
+
+	pthread_mutex_lock(&m->lock);
+	if (slot)
+		slot->waiting = false;
+	pthread_mutex_unlock(&m->lock);
+}
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *body,
 			       size_t len, const char *type)
@@ -28,6 +140,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, con
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -46,6 +159,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	(void)version;
 	(void)upload_data;
+	request_arrived(m, conn);
 	if (strcmp(method, "GET"))
 		return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only\n", 9, "text/plain");
 	/* libmicrohttpd calls once for the headers; answer on that call (a GET
@@ -106,14 +220,16 @@ struct metrics_http *metrics_http_start(const char *addr_port)
 
 	if (!m || !(m->handoff = handoff_new()))
 		goto fail;
+	pthread_mutex_init(&m->lock, NULL);
 	ai = parse_listen(addr_port, &why);
 	if (!ai)
 		goto fail;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-				  ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, 16u,
-				  MHD_OPTION_CONNECTION_TIMEOUT, 5u, MHD_OPTION_END);
+				  ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT, 5u,
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, m, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	why = "cannot listen (address in use or not local?)";
 	if (!m->mhd)
@@ -121,16 +237,23 @@ struct metrics_http *metrics_http_start(const char *addr_port)
 	return m;
 fail:
 	fprintf(stderr, "smtpmon: metrics listener %s: %s\n", addr_port, why);
-	if (m)
+	if (m && m->handoff) {
 		handoff_free(m->handoff);
+		pthread_mutex_destroy(&m->lock);
+	}
 	free(m);
 	return NULL;
 }
 
 void metrics_http_serve(struct metrics_http *m, handoff_fn fn, void *ctx)
 {
-	if (m)
-		handoff_serve(m->handoff, fn, ctx);
+	if (!m)
+		return;
+	handoff_serve(m->handoff, fn, ctx);
+	/* Deadlines pass without a new connection to notice them. */
+	pthread_mutex_lock(&m->lock);
+	enforce_deadlines(m, false);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void metrics_http_stop(struct metrics_http *m)
@@ -139,5 +262,6 @@ void metrics_http_stop(struct metrics_http *m)
 		return;
 	MHD_stop_daemon(m->mhd);
 	handoff_free(m->handoff);
+	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

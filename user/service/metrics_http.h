@@ -6,7 +6,11 @@
  * metrics_http_serve() after every ring poll (as control_serve()).
  *
  * ADDR:PORT is numeric: "127.0.0.1:9465", "[::1]:9465", "0.0.0.0:9465".
- * At most 16 connections, 5 s each; anything but GET /metrics is 404/405.
+ * At most 64 connections; each has 2 s for its whole request (not per
+ * read) and 5 s more for its answer, and answers close the connection. When
+ * 32 are still sending their requests, a new one cuts off the oldest of
+ * them, so clients that trickle bytes or stay silent never keep a scrape
+ * out. Anything but GET /metrics is 404/405.
  */
 #ifndef SMTPMON_METRICS_HTTP_H
 #define SMTPMON_METRICS_HTTP_H
