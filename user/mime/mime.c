@@ -38,7 +38,7 @@ struct entity {
 	uint32_t level;	 /* nesting: 0 for the message itself */
 	uint32_t number; /* Zeek's files.log depth: entities begun on the connection */
 	bool in_header, ended;
-	bool closed; /* end_entity is done: its file, if any, was closed */
+	bool closed;	   /* end_entity is done: its file, if any, was closed */
 	bool crlf_pending; /* the line break before the next line (multipart parts) */
 	uint8_t type, encoding;
 	uint8_t *boundary; /* multipart: the delimiter without its leading "--" */

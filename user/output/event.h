@@ -143,11 +143,14 @@ struct event {
 	};
 };
 
-/* An output. emit() must not keep pointers into the event. */
+/* An output. emit() must not keep pointers into the event. losses, NULL
+ * for a sink that never drops anything, says how many events (and bytes of
+ * them) it could not deliver so far. */
 struct sink {
 	void (*emit)(struct sink *sink, const struct event *ev);
 	void (*flush)(struct sink *sink);
 	void (*destroy)(struct sink *sink);
+	void (*losses)(const struct sink *sink, uint64_t *events, uint64_t *bytes);
 };
 
 #endif

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* out_common.c - helpers shared by the output sinks (see out_common.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "output/out_common.h"
 #include "records/transaction.h"
@@ -273,6 +276,48 @@ static void write_failed(struct stream_sink *ss)
 		report_write_error(&ss->write_failed);
 }
 
+/* A regular file: the lines waiting in ss->pending go out with write(2).
+ * What a failed or short write leaves of a line is cut off again, so the
+ * file only ever holds whole lines, and the events that did not make it are
+ * counted as lost. The next call tries again: a disk with room again takes
+ * the next events. */
+static void file_write(struct stream_sink *ss)
+{
+	const char *buf = ss->pending.buf;
+	size_t len = ss->pending.len, done = 0, kept;
+	off_t start = lseek(ss->fd, 0, SEEK_END); /* where O_APPEND puts them */
+	uint64_t lines = 0;
+
+	while (done < len) {
+		ssize_t n = write(ss->fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (done < len) {
+		int err = errno;
+
+		for (kept = done; kept > 0 && buf[kept - 1] != '\n'; kept--)
+			;
+		if (kept < done && start >= 0 && ftruncate(ss->fd, start + (off_t)kept))
+			fprintf(stderr, "smtpmon: %s output: cutting a partial line: %s\n",
+				ss->name, strerror(errno));
+		for (size_t i = 0; i < kept; i++)
+			lines += buf[i] == '\n';
+		ss->lost_events += ss->pending_events - lines;
+		ss->lost_bytes += len - kept;
+		errno = err;
+		report_write_error(&ss->write_failed);
+	}
+	ss->pending.len = 0;
+	ss->pending_events = 0;
+}
+
 static void stream_emit(struct sink *sink, const struct event *ev)
 {
 	struct stream_sink *ss = (struct stream_sink *)sink;
@@ -281,6 +326,13 @@ static void stream_emit(struct sink *sink, const struct event *ev)
 		return;
 	ss->w.len = 0;
 	ss->format(ss, ev);
+	if (ss->fd >= 0) {
+		jsonw_raw(&ss->pending, ss->w.buf, ss->w.len);
+		ss->pending_events++;
+		if (ss->pending.len >= STREAM_FILE_CHUNK)
+			file_write(ss);
+		return;
+	}
 	if (fwrite(ss->w.buf, 1, ss->w.len, ss->out) != ss->w.len)
 		write_failed(ss);
 }
@@ -289,8 +341,21 @@ static void stream_flush(struct sink *sink)
 {
 	struct stream_sink *ss = (struct stream_sink *)sink;
 
+	if (ss->fd >= 0) {
+		if (ss->pending.len)
+			file_write(ss);
+		return;
+	}
 	if (!ss->stdout_closed && fflush(ss->out))
 		write_failed(ss);
+}
+
+static void stream_losses(const struct sink *sink, uint64_t *events, uint64_t *bytes)
+{
+	const struct stream_sink *ss = (const struct stream_sink *)sink;
+
+	*events = ss->lost_events;
+	*bytes = ss->lost_bytes;
 }
 
 bool stream_sink_stdout_closed(const struct sink *sink)
@@ -303,7 +368,13 @@ static void stream_destroy(struct sink *sink)
 	struct stream_sink *ss = (struct stream_sink *)sink;
 
 	stream_flush(sink);
+	if (ss->lost_events)
+		fprintf(stderr,
+			"smtpmon: %s output: %" PRIu64 " events (%" PRIu64
+			" bytes) not written, cut off at a line's start\n",
+			ss->name, ss->lost_events, ss->lost_bytes);
 	jsonw_free(&ss->w);
+	jsonw_free(&ss->pending);
 	free(ss);
 }
 
@@ -316,11 +387,17 @@ struct sink *stream_sink_new(size_t size, const char *name, FILE *out,
 		fprintf(stderr, "smtpmon: %s sink: %s\n", name, strerror(errno));
 		return NULL;
 	}
+	struct stat st;
+
 	ss->sink.emit = stream_emit;
 	ss->sink.flush = stream_flush;
 	ss->sink.destroy = stream_destroy;
+	ss->sink.losses = stream_losses;
 	ss->out = out;
+	ss->name = name;
 	ss->format = format;
+	ss->fd = fstat(fileno(out), &st) == 0 && S_ISREG(st.st_mode) ? fileno(out) : -1;
 	jsonw_init(&ss->w);
+	jsonw_init(&ss->pending);
 	return &ss->sink;
 }

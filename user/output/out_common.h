@@ -74,13 +74,25 @@ void conn_id_fields(const struct conn_id *id, const struct field_visitor *v, voi
  * event), then ignored. The one exception: when the FILE is stdout and the
  * write fails with EPIPE (SIGPIPE ignored), its reader is gone: nothing is
  * printed, the sink writes nothing more, and stream_sink_stdout_closed()
- * says so, for the caller to stop (exit_status.h). */
+ * says so, for the caller to stop (exit_status.h).
+ * A regular file is written with write(2) instead, STREAM_FILE_CHUNK bytes
+ * of whole lines at a time (and at each flush): after a failed or short
+ * write (a full disk) the part of a line that went out is cut off again
+ * (ftruncate), the events that did not make it are counted (sink losses),
+ * and the next write starts on a fresh line. */
+#define STREAM_FILE_CHUNK (64 * 1024)
+
 struct stream_sink {
 	struct sink sink;
 	FILE *out;
+	const char *name; /* "json", "text": for messages */
 	struct jsonw w;
 	bool write_failed;
 	bool stdout_closed;
+	int fd;		      /* a regular file: written here with write(2); else -1 */
+	struct jsonw pending; /* its whole lines not written yet */
+	uint64_t pending_events;
+	uint64_t lost_events, lost_bytes;
 	/* appends the event's line, newline included, to ss->w */
 	void (*format)(struct stream_sink *ss, const struct event *ev);
 };

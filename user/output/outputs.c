@@ -19,7 +19,9 @@ struct output {
 	struct output_spec spec;
 	FILE *file; /* NULL: stdout or the journal */
 	struct sink *sink;
-	uint64_t written, suppressed;
+	uint64_t handed, suppressed; /* events given to the sink, and left out */
+	/* losses of the sinks this output had before (reopen, reload) */
+	uint64_t lost_before, lost_bytes_before;
 };
 
 struct outputs {
@@ -49,7 +51,7 @@ static void fanout_emit(struct sink *sink, const struct event *ev)
 		struct output *out = &o->out[i];
 		if (selected(&out->spec, ev)) {
 			out->sink->emit(out->sink, ev);
-			out->written++;
+			out->handed++;
 		} else {
 			out->suppressed++;
 		}
@@ -64,10 +66,33 @@ static void fanout_flush(struct sink *sink)
 		o->out[i].sink->flush(o->out[i].sink);
 }
 
+static void sink_losses(const struct output *out, uint64_t *events, uint64_t *bytes)
+{
+	*events = out->lost_before;
+	*bytes = out->lost_bytes_before;
+	if (out->sink && out->sink->losses) {
+		uint64_t e, b;
+		out->sink->losses(out->sink, &e, &b);
+		*events += e;
+		*bytes += b;
+	}
+}
+
+/* The counters an output keeps across a new sink of the same name. */
+static void carry_counts(struct output *to, const struct output *from)
+{
+	to->handed = from->handed;
+	to->suppressed = from->suppressed;
+	sink_losses(from, &to->lost_before, &to->lost_bytes_before);
+}
+
 static void close_one(struct output *out)
 {
-	if (out->sink)
-		out->sink->destroy(out->sink); /* flushes */
+	if (out->sink) {
+		out->sink->flush(out->sink); /* its last losses count */
+		sink_losses(out, &out->lost_before, &out->lost_bytes_before);
+		out->sink->destroy(out->sink);
+	}
 	if (out->file && fclose(out->file))
 		fprintf(stderr, "smtpmon: output %s: close %s: %s\n", out->spec.name,
 			out->spec.path, strerror(errno));
@@ -197,8 +222,8 @@ int outputs_replace(struct outputs *o, const struct output_spec *specs, size_t n
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < o->n; j++)
 			if (!strcmp(fresh[i].spec.name, o->out[j].spec.name)) {
-				fresh[i].written = o->out[j].written;
-				fresh[i].suppressed = o->out[j].suppressed;
+				o->out[j].sink->flush(o->out[j].sink);
+				carry_counts(&fresh[i], &o->out[j]);
 			}
 	for (size_t j = 0; j < o->n; j++)
 		close_one(&o->out[j]);
@@ -219,8 +244,8 @@ int outputs_reopen(struct outputs *o)
 			failures++;
 			continue;
 		}
-		fresh.written = out->written;
-		fresh.suppressed = out->suppressed;
+		out->sink->flush(out->sink);
+		carry_counts(&fresh, out);
 		close_one(out);
 		*out = fresh;
 	}
@@ -248,7 +273,8 @@ void outputs_get(const struct outputs *o, size_t i, struct output_counts *out)
 {
 	out->name = o->out[i].spec.name;
 	out->type = output_type_names[o->out[i].spec.type];
-	out->written = o->out[i].written;
+	sink_losses(&o->out[i], &out->lost, &out->lost_bytes);
+	out->written = o->out[i].handed - out->lost;
 	out->suppressed = o->out[i].suppressed;
 }
 

@@ -31,6 +31,9 @@ struct output_counts {
 	const char *name; /* the section's NAME, or the --output argument */
 	const char *type; /* "json", "text", "journal" */
 	uint64_t written, suppressed;
+	/* events the sink could not deliver (a full disk, a journal that does
+	 * not keep up), and their bytes; written counts only the others */
+	uint64_t lost, lost_bytes;
 };
 
 /* NULL after "smtpmon: output NAME: open PATH: reason" on stderr.

@@ -414,25 +414,27 @@ static void stats_families(struct renderer *r, const struct stats *st)
 
 static void output_families(struct renderer *r, const struct outputs *o)
 {
-	static const struct family written = {"output_events_written", "output",
-					      "Events written, per output", true};
-	static const struct family suppressed = {"output_events_suppressed", "output",
-						 "Events left out by an output's selection", true};
+	static const struct family families[] = {
+	    {"output_events_written", "output", "Events written, per output", true},
+	    {"output_events_suppressed", "output", "Events left out by an output's selection",
+	     true},
+	    {"output_events_lost", "output",
+	     "Events an output could not deliver (full disk, journal not keeping up)", true},
+	    {"output_bytes_lost", "output", "Bytes of the events an output could not deliver",
+	     true},
+	};
 	size_t n = o ? outputs_count(o) : 0;
 	struct output_counts oc;
 
-	r->begin(r, &written);
-	for (size_t i = 0; i < n; i++) {
-		outputs_get(o, i, &oc);
-		r->sample(r, &written, oc.name, NULL, oc.written);
+	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++) {
+		r->begin(r, &families[f]);
+		for (size_t i = 0; i < n; i++) {
+			outputs_get(o, i, &oc);
+			const uint64_t v[] = {oc.written, oc.suppressed, oc.lost, oc.lost_bytes};
+			r->sample(r, &families[f], oc.name, NULL, v[f]);
+		}
+		r->end(r, &families[f]);
 	}
-	r->end(r, &written);
-	r->begin(r, &suppressed);
-	for (size_t i = 0; i < n; i++) {
-		outputs_get(o, i, &oc);
-		r->sample(r, &suppressed, oc.name, NULL, oc.suppressed);
-	}
-	r->end(r, &suppressed);
 }
 
 /* The process_* families of the Prometheus client libraries, by their names
