@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * out_journal.c - the journald sink: one native journal entry per event
- * (sd_journal_sendv), for `--format journal` / `--output journal` and the
- * systemd unit.
+ * (sd_journal_sendv, from journal_writer.h's thread), for `--format journal`
+ * / `--output journal` and the systemd unit.
  *
  *   MESSAGE            the text sink's line without its leading time (the
  *                      entry has its own; SMTP_TS keeps the event's), cut
@@ -65,16 +65,21 @@
  * journal (size, retention, who may read it). CODE_FILE/LINE/FUNC are left
  * out; they would name this file, not anything about the event.
  *
- * A failed send is reported once on stderr, then counted; the count is
- * printed when the sink is destroyed. libsystemd drops entries silently when
- * the journal socket does not exist, so its absence is reported at start.
- * sd_journal_sendv blocks while journald is busy: a journal slower than the
- * traffic slows the capture loop, and the ring buffer's drops count it.
- * All fields of an entry are built in one reused buffer: no allocation per
- * event.
+ * The capture loop never waits for journald: entries go through a queue of
+ * JOURNAL_WRITER_QUEUE_MAX bytes to a thread of their own. While journald
+ * is stopped or slower than the traffic the queue fills, and the entries
+ * that find it full are dropped and counted (sink losses: events, bytes);
+ * once journald reads again, sending resumes by itself. A failed send and
+ * the first dropped entry of a spell are reported once on stderr, then
+ * counted; the totals are printed when the sink is destroyed, which waits
+ * at most JOURNAL_DRAIN_MS for the queue (so SIGTERM ends the daemon in
+ * bounded time whatever journald does). libsystemd drops entries silently
+ * when the journal socket does not exist, so its absence is reported at
+ * start. All fields of an entry are built in one reused buffer.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,9 +87,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-
+#include "output/journal_writer.h"
 #include "output/jsonw.h"
 #include "output/out_common.h"
 #include "output/output.h"
@@ -108,6 +111,9 @@
 #define JOURNAL_REPLY_MAX (64u * 1024)
 /* Connections with a multi-line reply under way at the same moment. */
 #define JOURNAL_MAX_PENDING 256
+/* How long the sink, when it is destroyed, waits for journald to take the
+ * queue: the part of the shutdown journald can delay. */
+#define JOURNAL_DRAIN_MS 2000
 
 struct journal_type {
 	/* made with `systemd-id128 new`; never change them: the catalog,
@@ -156,8 +162,8 @@ struct journal_sink {
 	struct iovec iov[JOURNAL_MAX_FIELDS];
 	unsigned nfields;
 	size_t field_start, value_start; /* of the field being appended */
-	uint64_t sent, failed;
-	bool failure_reported;
+	struct journal_writer *writer;
+	bool dropping; /* the last entry found the queue full */
 };
 
 /* A field is "NAME=value"; its end offset is kept, not a pointer, because
@@ -405,7 +411,6 @@ static void journal_send(struct journal_sink *js, const struct event *ev,
 	const struct journal_type *t = &journal_types[ev->type];
 	size_t start = 0;
 	unsigned i;
-	int r;
 
 	if (js->w.cap > JOURNAL_KEEP_CAP)
 		jsonw_free(&js->w);
@@ -431,17 +436,16 @@ static void journal_send(struct journal_sink *js, const struct event *ev,
 		js->iov[i].iov_len = js->field_end[i] - start;
 		start = js->field_end[i];
 	}
-	r = sd_journal_sendv(js->iov, (int)js->nfields);
-	if (r >= 0) {
-		js->sent++;
+	if (js->writer && journal_writer_queue(js->writer, js->iov, js->nfields)) {
+		js->dropping = false;
 		return;
 	}
-	js->failed++;
-	if (!js->failure_reported) {
-		js->failure_reported = true;
+	if (!js->dropping) {
+		js->dropping = true;
 		fprintf(stderr,
-			"smtpmon: journal: sending an event: %s (further failures counted)\n",
-			strerror(-r));
+			"smtpmon: journal: journald does not keep up (%u MB queued): events are "
+			"dropped and counted until it does\n",
+			JOURNAL_WRITER_QUEUE_MAX >> 20);
 	}
 }
 
@@ -576,12 +580,30 @@ static void journal_destroy(struct sink *sink)
 		jsonw_free(&js->pending[i].text);
 		jsonw_free(&js->pending[i].cmd);
 	}
-	if (js->failed)
-		fprintf(stderr, "smtpmon: journal: %llu of %llu events not sent\n",
-			(unsigned long long)js->failed,
-			(unsigned long long)(js->failed + js->sent));
+	if (js->writer) {
+		struct journal_writer_counts c;
+		uint64_t unsent, lost;
+
+		journal_writer_close(js->writer, JOURNAL_DRAIN_MS, &c, &unsent);
+		lost = c.failed + c.dropped + unsent;
+		if (lost)
+			fprintf(stderr,
+				"smtpmon: journal: %" PRIu64 " of %" PRIu64 " events not sent\n",
+				lost, lost + c.sent);
+	}
 	jsonw_free(&js->w);
 	free(js);
+}
+
+static void journal_losses(const struct sink *sink, uint64_t *events, uint64_t *bytes)
+{
+	const struct journal_sink *js = (const struct journal_sink *)sink;
+	struct journal_writer_counts c = {0};
+
+	if (js->writer)
+		journal_writer_get(js->writer, &c);
+	*events = c.failed + c.dropped;
+	*bytes = c.lost_bytes;
 }
 
 struct sink *sink_journal_new(void)
@@ -595,7 +617,12 @@ struct sink *sink_journal_new(void)
 	js->sink.emit = journal_emit;
 	js->sink.flush = journal_flush;
 	js->sink.destroy = journal_destroy;
+	js->sink.losses = journal_losses;
 	jsonw_init(&js->w);
+	js->writer = journal_writer_new(JOURNAL_MAX_FIELDS);
+	if (!js->writer)
+		fprintf(stderr, "smtpmon: journal: writer thread: %s; events will be lost\n",
+			strerror(errno));
 	if (access(JOURNAL_SOCKET, W_OK) < 0)
 		fprintf(stderr, "smtpmon: journal: %s: %s; events will be lost\n", JOURNAL_SOCKET,
 			strerror(errno));
