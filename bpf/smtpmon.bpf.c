@@ -141,10 +141,14 @@ static __noinline __u32 slot_by_hash(__u32 ifindex)
 	return slot ? *slot : 0;
 }
 
-/* The program's state on this interface and CPU (smtpmon.h). */
-static __always_inline struct smtpmon_percpu *percpu_state(__u8 prog, __u32 ifindex)
+/* The "percpu" key of a program on an interface (smtpmon.h). A global
+ * function: the verifier checks it once, on its own, and its callers see one
+ * unknown key instead of a path per way of finding the slot; inlined, those
+ * paths doubled the states of everything after them (6.1's verifier then
+ * ran out of its million instructions on the XDP program). */
+__noinline __u32 smtpmon_percpu_key(__u32 ifindex, __u32 prog)
 {
-	__u32 key = prog * SMTPMON_IFACE_SLOTS, slot = 0, *direct;
+	__u32 slot = 0, *direct;
 
 	if (ifindex < SMTPMON_IFINDEX_DIRECT) {
 		direct = bpf_map_lookup_elem(&iface_slot_by_index, &ifindex);
@@ -153,9 +157,7 @@ static __always_inline struct smtpmon_percpu *percpu_state(__u8 prog, __u32 ifin
 	} else {
 		slot = slot_by_hash(ifindex);
 	}
-	if (slot < SMTPMON_IFACE_SLOTS)
-		key += slot;
-	return bpf_map_lookup_elem(&percpu, &key);
+	return prog * SMTPMON_IFACE_SLOTS + (slot < SMTPMON_IFACE_SLOTS ? slot : 0);
 }
 
 /* The segment is of the flow whose data segments this CPU suppressed last.
@@ -600,7 +602,8 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 	const __u8 prog = xdp			       ? SMTPMON_PROG_XDP
 			  : dir == SMTPMON_DIR_INGRESS ? SMTPMON_PROG_TC_INGRESS
 						       : SMTPMON_PROG_TC_EGRESS;
-	struct smtpmon_percpu *cpu = percpu_state(prog, ifindex);
+	__u32 key = smtpmon_percpu_key(ifindex, prog);
+	struct smtpmon_percpu *cpu = bpf_map_lookup_elem(&percpu, &key);
 	struct emit_ctx e;
 	struct pkt p;
 
