@@ -6,7 +6,7 @@
 #
 # Runs, one after the other: the cmocka unit tests (make unit), every test_*.sh under
 # tests/cli, tests/oracle, tests/zeek, tests/corpus, tests/live and any other tests/*/, and a
-# short fuzz run (make fuzz FUZZ_SECONDS=20). Exit status 77 from a test means "skipped". Each test is independent and cleans up after
+# short fuzz run (make fuzz FUZZ_SECONDS=10). Exit status 77 from a test means "skipped". Each test is independent and cleans up after
 # itself; its output goes to build/test-logs/NAME.log, and the tail of it is printed when it
 # fails. With PATTERN, only the tests whose name contains it. Prints a summary; exit status 1
 # if any test failed.
@@ -39,7 +39,7 @@ tests+=(fuzz)
 run_one() {
 	case $1 in
 	unit) timeout "$per_test_limit" make --no-print-directory unit ;;
-	fuzz) timeout "$per_test_limit" make --no-print-directory fuzz FUZZ_SECONDS=20 ;;
+	fuzz) timeout "$per_test_limit" make --no-print-directory fuzz FUZZ_SECONDS=10 ;;
 	*) timeout -k 10 "$per_test_limit" "$1" ;;
 	esac
 }

@@ -14,6 +14,8 @@
 # reassembler through paths the captures alone do not reach.
 #
 # usage: tests/corpus/test_corpus_san.sh [SMTPMON]   (run from the repo root)
+# One job per pcap, as many at once as there are CPUs (the script runs itself with
+# SMTPMON --one FILE for each).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SMTPMON=${1:-build/san/smtpmon}
@@ -22,6 +24,59 @@ CHECK=tests/corpus/check_jsonl.py
 
 tmp=$(mktemp -d /tmp/smtpmon-san.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
+RESEG=build/san/tools/reseg
+
+# check_one FILE: every run of one pcap, in its own directory; prints the failures and
+# "runs N lines M"; exit 1 on a failure. One job per pcap, in parallel (below).
+check_one() {
+	local f=$1 dir fail=0 runs=0 lines=0 rc mode
+	dir=$(mktemp -d "$tmp/one.XXXXXX")
+	run() { # label, json?, args...
+		local label=$1 json=$2
+		shift 2
+		runs=$((runs + 1))
+		rc=0
+		"$SMTPMON" read "$@" >"$dir/out" 2>"$dir/err" || rc=$?
+		if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$dir/err"; then
+			echo "FAIL $label: exit $rc"
+			sed -n '1,30p' "$dir/err"
+			fail=1
+			return
+		fi
+		if [ "$json" = json ]; then
+			python3 "$CHECK" "$dir/out" "$label" || fail=1
+			lines=$((lines + $(wc -l <"$dir/out")))
+		fi
+	}
+	run "$f (all)" json --events all --data --keep-credentials "$f"
+	run "$f (defaults)" json "$f"
+	run "$f (text)" text --format text --events all --data "$f"
+	case $f in build/lab-pcaps/*) ;; *)
+		for mode in bytes1 chaos; do
+			runs=$((runs + 1))
+			rc=0
+			"$RESEG" --mode $mode --seed 5 "$f" >"$dir/out" 2>"$dir/err" || rc=$?
+			if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$dir/err"; then
+				echo "FAIL $f (reseg --mode $mode): exit $rc"
+				sed -n '1,30p' "$dir/err"
+				fail=1
+			else
+				python3 "$CHECK" "$dir/out" "$f (reseg --mode $mode)" || fail=1
+			fi
+		done
+		;;
+	esac
+	rm -rf "$dir"
+	echo "runs $runs lines $lines"
+	return $fail
+}
+if [ "${2:-}" = --one ]; then
+	check_one "$3"
+	exit
+fi
 
 # The validator must reject what it is there to catch, or a pass means nothing.
 printf '%s\n' '{"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_starttls"}' >"$tmp/good"
@@ -46,56 +101,21 @@ done <<'EOF'
 {"ts":1.0,"uid":"CAbc","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":25,"event":"smtp_req
 EOF
 
+
 pcaps=()
 while IFS= read -r -d '' f; do pcaps+=("$f"); done < <(
 	find tests/data \( -name '*.pcap' -o -name '*.pcapng' \) -type f -print0 | sort -z
 	find build/lab-pcaps -maxdepth 1 -name '*.pcap' -type f -print0 2>/dev/null | sort -z)
 [ ${#pcaps[@]} -gt 0 ] || { echo "test_corpus_san: no pcaps found" >&2; exit 2; }
 
-export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86
-export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87
-fail=0 runs=0 lines=0
-run() { # label, json?, args...
-	local label=$1 json=$2
-	shift 2
-	runs=$((runs + 1))
-	local rc=0
-	"$SMTPMON" read "$@" >"$tmp/out" 2>"$tmp/err" || rc=$?
-	if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
-		echo "FAIL $label: exit $rc"
-		sed -n '1,30p' "$tmp/err"
-		fail=1
-		return
-	fi
-	if [ "$json" = json ]; then
-		python3 "$CHECK" "$tmp/out" "$label" || fail=1
-		lines=$((lines + $(wc -l <"$tmp/out")))
-	fi
-}
-for f in "${pcaps[@]}"; do
-	run "$f (all)" json --events all --data --keep-credentials "$f"
-	run "$f (defaults)" json "$f"
-	run "$f (text)" text --format text --events all --data "$f"
-done
-
 # Built by `make san` with the same sanitizers as build/san/smtpmon.
-RESEG=build/san/tools/reseg
 make --no-print-directory -s san
-for f in "${pcaps[@]}"; do
-	case $f in build/lab-pcaps/*) continue ;; esac
-	for mode in bytes1 chaos; do
-		runs=$((runs + 1))
-		rc=0
-		"$RESEG" --mode $mode --seed 5 "$f" >"$tmp/out" 2>"$tmp/err" || rc=$?
-		if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error:' "$tmp/err"; then
-			echo "FAIL $f (reseg --mode $mode): exit $rc"
-			sed -n '1,30p' "$tmp/err"
-			fail=1
-		else
-			python3 "$CHECK" "$tmp/out" "$f (reseg --mode $mode)" || fail=1
-		fi
-	done
-done
+fail=0
+printf '%s\0' "${pcaps[@]}" |
+	xargs -0 -n1 -P "$(nproc)" "$(realpath "$0")" "$SMTPMON" --one >"$tmp/report" || fail=1
+grep -v '^runs [0-9]* lines [0-9]*$' "$tmp/report" || true
+runs=$(awk '/^runs [0-9]+ lines [0-9]+$/ { n += $2 } END { print n + 0 }' "$tmp/report")
+lines=$(awk '/^runs [0-9]+ lines [0-9]+$/ { n += $4 } END { print n + 0 }' "$tmp/report")
 echo "test_corpus_san: ${#pcaps[@]} pcaps, $runs runs, $lines JSON lines checked"
 [ $fail -eq 0 ] && echo "test_corpus_san: PASS" || echo "test_corpus_san: FAIL"
 exit $fail
