@@ -14,7 +14,7 @@
 #   make demo       live demo in a throwaway namespace pair
 #   make vmlinux    regenerate vmlinux/ from /sys/kernel/btf/vmlinux
 #   make version    the version built into the programs (git describe, or VERSION)
-#   make install    programs, unit, sysusers.d entry, catalog, man pages, example
+#   make install    programs, unit, sysusers.d and tmpfiles.d entries, catalog, man pages, example
 #                   /etc/smtpmon/smtpmon.conf, /etc/logrotate.d/smtpmon (PREFIX, DESTDIR,
 #                   SYSCONFDIR)
 #   make uninstall  removes what make install installed (edited config and snippet kept)
@@ -204,12 +204,13 @@ demo:
 vmlinux:
 	$(Q)tools/gen-vmlinux.sh
 
-# Packages pass PREFIX=/usr. systemd also reads units, sysusers.d and catalogs under
+# Packages pass PREFIX=/usr. systemd also reads units, sysusers.d, tmpfiles.d and catalogs under
 # /usr/local/lib, so the default PREFIX works without a package.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -217,11 +218,11 @@ CONF := $(DESTDIR)$(SYSCONFDIR)/smtpmon/smtpmon.conf
 LOGROTATE := $(DESTDIR)$(SYSCONFDIR)/logrotate.d/smtpmon
 
 # The example configuration and the logrotate snippet never replace existing ones. Without DESTDIR (installing
-# on this machine, not staging a package) the group, the catalog and the units are made
+# on this machine, not staging a package) the user, /var/log/smtpmon, the catalog and the units are made
 # known to the system, as a package's maintainer scripts and dpkg triggers would.
 .PHONY: install
 install: all
-	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 		$(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/smtpmon $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	$(Q)install -m 0755 $(BUILD)/smtpmon $(BUILD)/smtpmonctl $(DESTDIR)$(SBINDIR)/
@@ -229,6 +230,7 @@ install: all
 		systemd/smtpmon.service >$(DESTDIR)$(UNITDIR)/smtpmon.service
 	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/smtpmon.service
 	$(Q)install -m 0644 systemd/smtpmon.sysusers $(DESTDIR)$(SYSUSERSDIR)/smtpmon.conf
+	$(Q)install -m 0644 systemd/smtpmon.tmpfiles $(DESTDIR)$(TMPFILESDIR)/smtpmon.conf
 	$(Q)install -m 0644 systemd/smtpmon.catalog $(DESTDIR)$(CATALOGDIR)/smtpmon.catalog
 	$(Q)install -m 0644 man/smtpmon.8 man/smtpmonctl.8 $(DESTDIR)$(MANDIR)/man8/
 	$(Q)install -m 0644 man/smtpmon.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -239,19 +241,22 @@ install: all
 ifeq ($(DESTDIR),)
 	$(Q)if command -v systemd-sysusers >/dev/null; then \
 		systemd-sysusers $(SYSUSERSDIR)/smtpmon.conf; fi
+	$(Q)if command -v systemd-tmpfiles >/dev/null; then \
+		systemd-tmpfiles --create $(TMPFILESDIR)/smtpmon.conf; fi
 	$(Q)if command -v journalctl >/dev/null; then journalctl --update-catalog; fi
 	$(Q)if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 endif
 
 # uninstall removes what install installed, with the same PREFIX, DESTDIR and SYSCONFDIR: the
-# programs, unit, sysusers.d entry, catalog and man pages; the configuration and the logrotate
+# programs, unit, sysusers.d and tmpfiles.d entries, catalog and man pages; the configuration and the logrotate
 # snippet only while they equal the examples (an edited one is the operator's and is kept,
-# with a line saying so), then /etc/smtpmon if that leaves it empty. The smtpmon group and
+# with a line saying so), then /etc/smtpmon if that leaves it empty. The smtpmon user and
 # the output files under /var/log/smtpmon stay (as a package's remove, not purge, would).
 # Without DESTDIR a running service is stopped and disabled first, then the catalog and
 # systemd are told.
 INSTALLED := $(DESTDIR)$(SBINDIR)/smtpmon $(DESTDIR)$(SBINDIR)/smtpmonctl \
 	$(DESTDIR)$(UNITDIR)/smtpmon.service $(DESTDIR)$(SYSUSERSDIR)/smtpmon.conf \
+	$(DESTDIR)$(TMPFILESDIR)/smtpmon.conf \
 	$(DESTDIR)$(CATALOGDIR)/smtpmon.catalog $(DESTDIR)$(MANDIR)/man8/smtpmon.8 \
 	$(DESTDIR)$(MANDIR)/man8/smtpmonctl.8 $(DESTDIR)$(MANDIR)/man5/smtpmon.conf.5
 

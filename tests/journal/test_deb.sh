@@ -5,17 +5,17 @@
 # a tarball's would):
 #   - the build succeeds and makes smtpmon_VERSION_ARCH.deb;
 #   - its files are exactly those of `make install PREFIX=/usr DESTDIR=...` (the same tree's
-#     programs, unit, sysusers.d, catalog, man pages, example config and logrotate snippet),
+#     programs, unit, sysusers.d, tmpfiles.d, catalog, man pages, example config and logrotate snippet),
 #     plus /usr/share/doc/smtpmon/{copyright,changelog.gz}; man pages compressed;
-#   - the two /etc files are conffiles; the postinst creates the group with
-#     systemd-sysusers; the unit runs /usr/sbin/smtpmon; Depends names the shared libraries
+#   - the two /etc files are conffiles; the postinst creates the user and group with
+#     systemd-sysusers and /var/log/smtpmon with systemd-tmpfiles; the unit runs /usr/sbin/smtpmon; Depends names the shared libraries
 #     (libbpf1, libpcap, libsystemd0, ...) through shlibs;
 #   - the packaged smtpmon and smtpmonctl print `make version` for --version.
 # Then, when systemd-nspawn is installed: this host booted as a throwaway container
 # (tests/journal/nspawn.sh; /usr, /var and /etc the host's under overlays whose writes go
 # to a temporary directory, so dpkg sees the host's packages and the host is not touched),
 # and in it:
-#   - `dpkg -i` installs the package: the group smtpmon exists, systemd knows the unit at
+#   - `dpkg -i` installs the package: the user and group smtpmon and /var/log/smtpmon exist, systemd knows the unit at
 #     /usr/lib/systemd/system/smtpmon.service, disabled and not started;
 #   - with `interfaces = lo` in the packaged example config, `systemctl start smtpmon` makes
 #     it active and `smtpmonctl ping` answers with the packaged version; a session to an SMTP
@@ -72,7 +72,9 @@ dpkg-deb -e "$deb" "$tmp/control"
 	ok "conffiles: the config and the logrotate snippet" ||
 	fail "conffiles: $(paste -sd' ' "$tmp/control/conffiles")"
 grep -q '^	systemd-sysusers smtpmon.conf$' "$tmp/control/postinst" &&
-	ok "postinst creates the group (systemd-sysusers)" || fail "postinst: $(cat "$tmp/control/postinst")"
+	grep -q '^	systemd-tmpfiles --create smtpmon.conf$' "$tmp/control/postinst" &&
+	ok "postinst creates the user (systemd-sysusers) and /var/log/smtpmon (systemd-tmpfiles)" ||
+	fail "postinst: $(cat "$tmp/control/postinst")"
 depends=$(dpkg-deb -f "$deb" Depends)
 missing=
 for lib in libbpf1 libpcap libsystemd0 libinih1 libcap2 libmicrohttpd; do
@@ -114,8 +116,10 @@ in_ct systemctl is-system-running --wait >/dev/null
 pkg=/opt/e2e/$(basename "$deb")
 in_ct env DEBIAN_FRONTEND=noninteractive dpkg -i "$pkg" >"$tmp/dpkg-i.out" 2>&1 &&
 	ok "dpkg -i $(basename "$deb")" || fail "dpkg -i: $(tail -5 "$tmp/dpkg-i.out")"
-in_ct getent group smtpmon >/dev/null && ok "group smtpmon created by the postinst" ||
-	fail "no group smtpmon"
+in_ct getent passwd smtpmon >/dev/null && in_ct getent group smtpmon >/dev/null &&
+	[[ $(in_ct stat -c '%U:%G %a' /var/log/smtpmon) == "smtpmon:adm 2750" ]] &&
+	ok "user and group smtpmon, /var/log/smtpmon smtpmon:adm 2750: made by the postinst" ||
+	fail "no user or group smtpmon, or /var/log/smtpmon $(in_ct stat -c '%U:%G %a' /var/log/smtpmon 2>&1)"
 path=$(in_ct systemctl show -P FragmentPath smtpmon)
 state="$(in_ct systemctl is-enabled smtpmon 2>/dev/null) $(in_ct systemctl is-active smtpmon 2>/dev/null)"
 [[ $path == ?(/usr)/lib/systemd/system/smtpmon.service && $state == "disabled inactive" ]] &&

@@ -11,7 +11,8 @@ output and against the lab clients' own transcripts.
       type, PRIORITY by meaning (journal_spec.priority)
   unit_check.py session EVENTS_JSON TRANSCRIPT
       the events of the transcript's connection (by client port) are one connection (one
-      uid), its requests and replies are the transcript's, in order, it has one
+      uid), its requests and replies are the transcript's, in order, those after STARTTLS
+      marked as from inside TLS (one smtp_starttls before them), it has one
       smtp_connection summary and no smtp_unexpected or content_gap
   unit_check.py absent EVENTS_JSON TRANSCRIPT
       no event of the transcript's connection at all
@@ -89,10 +90,15 @@ def of_connection(events_path, transcript):
 def session(events_path, transcript_path):
     t = json.load(open(transcript_path))
     evs = of_connection(events_path, t)
-    requests = [[e["command"], e["arg"]] for e in evs if e["event"] == "smtp_request"]
-    replies = [[int(e["code"]), e["cmd"], e["msg"], e["cont_resp"]]
+    # the last item: the line came from inside TLS (the event's "tls": true)
+    requests = [[e["command"], e["arg"], e.get("tls") is True]
+                for e in evs if e["event"] == "smtp_request"]
+    replies = [[int(e["code"]), e["cmd"], e["msg"], e["cont_resp"], e.get("tls") is True]
                for e in evs if e["event"] == "smtp_reply"]
     problems = []
+    starttls = [e for e in evs if e["event"] == "smtp_starttls"]
+    if len(starttls) != any(r[-1] for r in t["requests"]):
+        problems.append("%d smtp_starttls events" % len(starttls))
     if requests != t["requests"]:
         problems.append("requests %s, want %s" % (requests, t["requests"]))
     if replies != t["replies"]:

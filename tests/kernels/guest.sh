@@ -119,7 +119,7 @@ for mode in tc xdp; do
 	ok "$mode: smtpmon run attaches: $(grep '^smtpmon: attached ' $d/live.err | cut -d' ' -f3- |
 		tr '\n' ';')"
 	# Python's _ssl brought OpenSSL into the image: the TLS library probes (uprobes,
-	# syscall tracepoints) load and attach on this kernel too.
+	# the raw tracepoint) load and attach on this kernel too.
 	check "$mode: TLS library probes set up: $(grep 'TLS plaintext' $d/live.err | head -1)" \
 		grep -q '^smtpmon: TLS plaintext from ' $d/live.err
 	for server in 10.77.0.1 fd77::1; do
@@ -146,6 +146,29 @@ for mode in tc xdp; do
 	show_file $mode-offline.json $d/offline.json
 	show_file $mode-live.err $d/live.err
 done
+# smtpmon.service's capabilities, given to a user that is not root as the unit does: the
+# capture and the TLS library probes attach on this kernel (uprobes need CAP_SYS_ADMIN since
+# the stable kernels of July 2025); what the same run without CAP_SYS_ADMIN says is shown.
+unit_run() {
+	local caps=$1 out=$2 pid
+	ip netns exec srv setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$caps" \
+		--ambient-caps="$caps" $SMTPMON run -i vs --control none >/dev/null 2>"$out" &
+	pid=$!
+	wait_lines "$out" '^smtpmon: attached ' 2 $pid
+	local rc=$?
+	kill -TERM $pid 2>/dev/null
+	wait $pid
+	return $rc
+}
+if unit_run +bpf,+net_admin,+perfmon,+sys_admin /tmp/unit-caps.err; then
+	without=$(unit_run +bpf,+net_admin,+perfmon /tmp/no-sys-admin.err &&
+		grep -m1 'TLS plaintext' /tmp/no-sys-admin.err)
+	check "the unit's capabilities as user 65534: capture and TLS probes attach (without CAP_SYS_ADMIN: ${without:-no TLS line})" \
+		grep -q '^smtpmon: TLS plaintext from ' /tmp/unit-caps.err
+else
+	fail "the unit's capabilities as user 65534: capture does not attach"
+fi
+show_file unit-caps.err /tmp/unit-caps.err
 kill $sink4 $sink6
 
 # 4. Refusals: what the kernel or the device cannot do is one line and exit status 1.

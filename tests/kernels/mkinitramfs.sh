@@ -18,13 +18,14 @@ cd "$(dirname "$0")/../.." || exit 1
 
 tree=$1 out=$2
 root=$(mktemp -d "${TMPDIR:-/tmp}/smtpmon-initramfs.XXXXXX")
+chmod 0755 "$root" # the guest's /: its users other than root run programs too
 trap 'rm -rf "$root"' EXIT
 
 modules=(drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf)
-programs=(/bin/bash /usr/sbin/ip /usr/sbin/tc /usr/bin/tcpdump /usr/sbin/bpftool
+programs=(/bin/bash /usr/sbin/ip /usr/sbin/tc /usr/bin/tcpdump /usr/sbin/bpftool /usr/bin/setpriv
 	/usr/bin/python3.11 build/smtpmon build/tests/test_bpf_prog build/tests/test_bpf_log)
 
-for p in busybox bash ip tc tcpdump bpftool python3.11; do
+for p in busybox bash ip tc tcpdump bpftool setpriv python3.11; do
 	command -v "$p" >/dev/null || {
 		echo "mkinitramfs: $p is missing (tools/install-deps.sh test installs it)" >&2
 		exit 1

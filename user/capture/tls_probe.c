@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,8 +61,7 @@ static const struct probe_spec probes[] = {
     {SMTPMON_TLS_GNUTLS, "gnutls_deinit", "tls_free", NULL},
 };
 
-static const char *const tracepoint_progs[] = {"tls_sys_read", "tls_sys_write", "tls_sys_recvfrom",
-					       "tls_sys_sendto"};
+static const char *const syscall_progs[] = {"tls_sys_enter"};
 
 /* Where distributions keep their libraries (Debian's multiarch first). */
 static const char *const lib_dirs[] = {
@@ -180,23 +178,6 @@ static void find_files(struct tls_probe *t, const struct tls_probe_opts *opts)
 	}
 }
 
-/* The syscall tracepoints are found through tracefs, which systemd mounts
- * at boot; a bare system (a container, an initramfs) may lack it. */
-static bool have_tracefs(void)
-{
-	if (!access("/sys/kernel/tracing/events/syscalls", R_OK) ||
-	    !access("/sys/kernel/debug/tracing/events/syscalls", R_OK))
-		return true;
-	if (!mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
-	    !access("/sys/kernel/tracing/events/syscalls", R_OK))
-		return true;
-	fprintf(stderr,
-		"smtpmon: TLS plaintext: no tracefs with syscall tracepoints at "
-		"/sys/kernel/tracing (%s); sessions inside TLS are not seen\n",
-		strerror(errno));
-	return false;
-}
-
 static bool keep_link(struct tls_probe *t, struct bpf_link *link)
 {
 	if (t->nlinks == t->links_cap) {
@@ -223,8 +204,12 @@ static bool attach_one(struct tls_probe *t, const struct lib_file *f, const char
 
 	link = prog ? bpf_program__attach_uprobe_opts(prog, -1, f->path, 0, &o) : NULL;
 	if (!link) {
-		fprintf(stderr, "smtpmon: TLS plaintext: %sprobe on %s in %s: %s\n",
-			retprobe ? "return " : "", func, f->shown, strerror(errno));
+		int err = errno;
+
+		/* CAP_PERFMON was enough until the kernels of July 2025. */
+		fprintf(stderr, "smtpmon: TLS plaintext: %sprobe on %s in %s: %s%s\n",
+			retprobe ? "return " : "", func, f->shown, strerror(err),
+			err == EACCES ? " (uprobes need CAP_SYS_ADMIN)" : "");
 		return false;
 	}
 	return keep_link(t, link);
@@ -287,16 +272,14 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		goto fail;
 	}
 	tls_probe_set_ports(t, cfg);
-	if (!have_tracefs())
-		goto fail;
-	for (size_t i = 0; i < sizeof(tracepoint_progs) / sizeof(tracepoint_progs[0]); i++) {
+	for (size_t i = 0; i < sizeof(syscall_progs) / sizeof(syscall_progs[0]); i++) {
 		struct bpf_program *prog =
-		    bpf_object__find_program_by_name(t->skel->obj, tracepoint_progs[i]);
+		    bpf_object__find_program_by_name(t->skel->obj, syscall_progs[i]);
 		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
 
 		if (!link || !keep_link(t, link)) {
-			fprintf(stderr, "smtpmon: TLS plaintext: attach %s: %s\n",
-				tracepoint_progs[i], strerror(errno));
+			fprintf(stderr, "smtpmon: TLS plaintext: attach %s: %s\n", syscall_progs[i],
+				strerror(errno));
 			goto fail;
 		}
 	}
