@@ -151,6 +151,12 @@ $(BUILD)/tools/bpfbench: tools/bpfbench.c $(LIB) $(SKELS) $(HEADERS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(LIB) -o $@ $(LDFLAGS) $(LIBS)
 
+# One call of a probed TLS library function, for the TLS part of make bench.
+$(BUILD)/tools/tls-call-bench: tools/tls-call-bench.c
+	$(call msg,CC-TOOL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lssl -lcrypto
+
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -193,7 +199,7 @@ test:
 test-kernels: all $(BUILD)/tests/test_bpf_prog $(BUILD)/tests/test_bpf_log
 	$(Q)tests/kernels/test_kernels.sh $(KERNEL)
 
-bench: all $(BUILD)/tools/bpfbench
+bench: all $(BUILD)/tools/bpfbench $(BUILD)/tools/tls-call-bench
 	$(Q)tools/bench.sh
 
 demo:

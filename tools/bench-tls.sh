@@ -13,8 +13,8 @@
 #     in copy mode and with --bodies skip; TLS ring drops
 #   - a non-SMTP TLS workload on the same host (port 8443, TLS_MB per run): throughput
 #     attached / alone; its calls are probed and only counted (not_monitored)
-#   - the cost of one probed call that is not SMTP: the extra time of the attached runs
-#     divided by the probed calls they made (counter not_monitored)
+#   - the cost of one probed call that is not SMTP: build/tools/tls-call-bench (SSL_write
+#     on an SSL object with no connection) alone and attached, RUNS times alternated
 #
 #   tools/bench-tls.sh     env: RUNS, TLS_MB (default 400), BENCH_RESULTS
 set -euo pipefail
@@ -72,15 +72,14 @@ mon_start() {
 	exit 1
 }
 
-# mon_stop: stops smtpmon, appends its TLS counters "drops not_monitored" to $d/counters
+# mon_stop: stops smtpmon, appends its TLS ring drops to $d/counters
 mon_stop() {
 	kill -TERM "$MON_PID"
 	wait "$MON_PID" || true
 	MON_PID=
 	awk '/^smtpmon: tls (openssl|gnutls):/ {
-		for (i = 1; i < NF; i++) { if ($i == "ring_drops") dr += $(i + 1) + 0
-			if ($i == "not_monitored") nm += $(i + 1) + 0 } }
-		END { print dr + 0, nm + 0 }' "$d/mon.err" >>"$d/counters"
+		for (i = 1; i < NF; i++) if ($i == "ring_drops") dr += $(i + 1) + 0 }
+		END { print dr + 0 }' "$d/mon.err" >>"$d/counters"
 }
 
 # One round: alone, attached, skip, raw alone, raw attached, and back (ABCDE EDCBA).
@@ -121,12 +120,20 @@ bench_goal tls "STARTTLS bulk: attached / alone (--bodies skip)" "$(f1 "$skip * 
 bench_goal tls "TLS ring drops (all runs)" "$drops" "0" "$drops == 0"
 bench_goal tls "non-SMTP TLS: attached / alone" "$(f1 "$raw * 100") %" ">= 95 %" \
 	"$raw >= 0.95"
-# Per probed non-SMTP call: the raw runs attached made not_monitored calls in all (of the six
-# counter lines a round writes, m s rm rm s m, the third and fourth).
-calls=$(awk 'NR % 6 == 3 || NR % 6 == 4 { s += $2 } END { print s }' "$d/counters")
-extra=$(awk '{ s += $5 - $4 } END { print s }' "$d/rounds")
-if ((calls > 0)); then
-	bench_row tls "cost per probed non-SMTP call" "$(f1 "$extra * 1000000000 / $calls") ns"
-else
-	bench_row tls "cost per probed non-SMTP call" "no probed call counted"
-fi
+# One probed call that is not SMTP, timed directly: build/tools/tls-call-bench (SSL_write on
+# an SSL object with no connection) alone and attached, alternated, medians of RUNS.
+: >"$d/calls"
+for _ in $(seq "$RUNS"); do
+	alone=$(build/tools/tls-call-bench 20000)
+	mon_start
+	attached=$(build/tools/tls-call-bench 20000)
+	mon_stop
+	echo "$alone $attached" >>"$d/calls"
+done
+# each line: SSL_write alone, getppid alone, SSL_write attached, getppid attached
+alone=$(awk '{ print $1 }' "$d/calls" | median)
+attached=$(awk '{ print $3 }' "$d/calls" | median)
+syscall=$(awk '{ print $2 }' "$d/calls" | median)
+bench_row tls "one SSL_write call, not SMTP: alone / attached" "$(f1 "$alone") ns / $(f1 "$attached") ns"
+bench_row tls "cost per probed non-SMTP call (uprobe + uretprobe)" \
+	"$(f1 "$attached - $alone") ns (a getppid() system call here: $(f1 "$syscall") ns)"
