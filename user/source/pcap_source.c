@@ -55,6 +55,10 @@ static pcap_t *open_capture(const char *path)
 		fprintf(stderr, "smtpmon: %s: %s\n", path, strerror(errno));
 		return NULL;
 	}
+	/* 1 MB reads instead of stdio's 4 KB: a system call per 4 KB was a
+	 * tenth of the time of a big capture. Should it fail, stdio's default
+	 * buffer serves just as correctly. */
+	(void)setvbuf(fp, NULL, _IOFBF, 1 << 20);
 	const char *reason = NULL;
 	if (fstat(fileno(fp), &st))
 		reason = strerror(errno);
