@@ -494,6 +494,31 @@ static void test_filenames(void **state)
 	check_2047("=?koi8-r?B?8NLJ18XU?=", "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");
 }
 
+/* Decoding into a full buffer never writes past it: a byte iconv rejects
+ * right where the output is full (fuzz_mime found the overflow), and white
+ * space held after a word that fills it. */
+static void test_2047_full_output(void **state)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    /* "UTF8" is not spelled as the fast path's "utf-8": iconv converts */
+	    {"=?UTF8?Q?abcd=FF?=", "abcd"},
+	    {"=?utf-8?Q?abcd?= x", "abcd"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t out[8];
+		size_t n;
+
+		memset(out, '#', sizeof(out));
+		n = ew_decode_2047((const uint8_t *)cases[i].in, strlen(cases[i].in), out, 4);
+		assert_int_equal(n, strlen(cases[i].want));
+		assert_memory_equal(out, cases[i].want, n);
+		assert_memory_equal(out + 4, "####", 4);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +530,7 @@ int main(void)
 	    cmocka_unit_test(test_header_limit),
 	    cmocka_unit_test(test_gap_and_skip),
 	    cmocka_unit_test(test_filenames),
+	    cmocka_unit_test(test_2047_full_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

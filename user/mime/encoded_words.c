@@ -59,7 +59,8 @@ static size_t to_utf8(const char *charset, const uint8_t *in, size_t n, uint8_t 
 	while (il > 0 && ol > 0) {
 		if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1)
 			break;
-		if (errno == E2BIG)
+		/* iconv may have filled out before it met the bad byte */
+		if (errno == E2BIG || ol == 0)
 			break;
 		/* EILSEQ or EINVAL (a sequence cut at the end): keep the byte */
 		*op++ = *ip++;
@@ -181,6 +182,8 @@ size_t ew_decode_2047(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			o = put(out, o, cap, in + i - ws, ws);
 		ws = 0;
 		after_word = false;
+		if (o == cap)
+			break;
 		out[o++] = in[i++];
 	}
 	if (ws > 0)
