@@ -254,7 +254,8 @@ iperf_mean() { awk -v s="$1" '$1 == s { t += $2; n++ } END { if (n) print t / n,
 read -r alone_gbit alone_n < <(iperf_mean alone) || true
 read -r attached_gbit attached_n < <(iperf_mean attached) || true
 if [[ -z ${alone_gbit:-} || -z ${attached_gbit:-} ]]; then
-	echo "bench-live: iperf3 gave no usable interval (see $d/iperf3.json)" >&2
+	echo "bench-live: iperf3 gave no usable interval: $(jq -r '.error // "\(.intervals | length) intervals"' \
+		"$d/iperf3.json" 2>&1 | head -1); windows: $(paste -sd' ' "$d/windows")" >&2
 	exit 1
 fi
 echo "  iperf3: $alone_n seconds alone, mean $(f2 "$alone_gbit") Gbit/s; $attached_n attached," \
