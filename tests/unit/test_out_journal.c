@@ -452,18 +452,18 @@ static void test_transaction(void **state)
 	    NULL,
 	};
 
+	struct bytes rcptto[] = {BYTES_LIT("b@y"), BYTES_LIT("c@z")};
+	struct bytes path[] = {BYTES_LIT("10.0.0.2"), BYTES_LIT("10.0.0.1")};
+	struct txn_rcpt rcpt_status[] = {{BYTES_LIT("b@y"), 250, BYTES_LIT("2.1.5 Ok")},
+					 {BYTES_LIT("c@z"), 550, BYTES_LIT("no")}};
+
 	(void)state;
 	t.mailfrom = BYTES_LIT("a@x");
-	t.rcptto.item[0] = BYTES_LIT("b@y");
-	t.rcptto.item[1] = BYTES_LIT("c@z");
-	t.rcptto.n = 2;
+	t.rcptto = (struct txn_list){rcptto, 2, 2};
 	t.msg_id = BYTES_LIT("<m@x>");
 	t.last_reply = BYTES_LIT("250 ok");
-	t.path.item[0] = BYTES_LIT("10.0.0.2");
-	t.path.item[1] = BYTES_LIT("10.0.0.1");
-	t.path.n = 2;
-	t.rcpt_status[0] = (struct txn_rcpt){BYTES_LIT("b@y"), 250, BYTES_LIT("2.1.5 Ok")};
-	t.rcpt_status[1] = (struct txn_rcpt){BYTES_LIT("c@z"), 550, BYTES_LIT("no")};
+	t.path = (struct txn_list){path, 2, 2};
+	t.rcpt_status = rcpt_status;
 	t.nrcpt_status = 2;
 	t.queue_id = BYTES_LIT("Q1");
 	ev.transaction = &t;

@@ -240,7 +240,8 @@ static void through_smtp(void **state)
 /* Transactions by outcome; refused recipients (400 or more) by code. */
 static void transactions(void **state)
 {
-	struct smtp_transaction t = {0};
+	struct txn_rcpt rcpt_status[3] = {0};
+	struct smtp_transaction t = {.rcpt_status = rcpt_status};
 	struct event ev = {.type = EV_SMTP_TRANSACTION, .id = &id, .transaction = &t};
 	struct stats st;
 	(void)state;

@@ -79,6 +79,30 @@ static bool bytes_eq(struct bytes a, const uint8_t *p, size_t len)
 	return a.len == len && (!len || !memcmp(a.ptr, p, len));
 }
 
+/* Room for one more of *n items of size each in *arr (cap of them now):
+ * doubled from 4 up to TXN_LIST_MAX. False when full or out of memory. */
+static bool room_for_one(struct txn_builder *b, void **arr, uint32_t n, uint32_t *cap,
+			 size_t size)
+{
+	uint32_t want;
+	void *grown;
+
+	if (n < *cap)
+		return true;
+	if (*cap == TXN_LIST_MAX)
+		return false;
+	want = *cap ? *cap * 2 : 4;
+	if (want > TXN_LIST_MAX)
+		want = TXN_LIST_MAX;
+	if (!(grown = realloc(*arr, want * size))) {
+		oom(b);
+		return false;
+	}
+	*arr = grown;
+	*cap = want;
+	return true;
+}
+
 /* set: an item already there is not added again */
 static void list_add(struct txn_builder *b, struct txn_list *l, const uint8_t *p, size_t len,
 		     bool set)
@@ -87,7 +111,7 @@ static void list_add(struct txn_builder *b, struct txn_list *l, const uint8_t *p
 		for (uint32_t i = 0; i < l->n; i++)
 			if (bytes_eq(l->item[i], p, len > TXN_STR_MAX ? TXN_STR_MAX : len))
 				return;
-	if (l->n == TXN_LIST_MAX)
+	if (!room_for_one(b, (void **)&l->item, l->n, &l->cap, sizeof(*l->item)))
 		return;
 	l->item[l->n] = str_dup(b, p, len);
 	if (l->item[l->n].ptr)
@@ -98,7 +122,8 @@ static void list_free(struct txn_list *l)
 {
 	for (uint32_t i = 0; i < l->n; i++)
 		str_free(&l->item[i]);
-	l->n = 0;
+	free(l->item);
+	*l = (struct txn_list){0};
 }
 
 static void record_free(struct smtp_transaction *t)
@@ -120,6 +145,7 @@ static void record_free(struct smtp_transaction *t)
 		str_free(&t->rcpt_status[i].addr);
 		str_free(&t->rcpt_status[i].text);
 	}
+	free(t->rcpt_status);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -398,16 +424,21 @@ static void on_request(struct txn_builder *b, const struct event *ev)
 		str_set(b, &b->helo, arg.ptr, arg.len);
 		str_set(b, &b->t.helo, arg.ptr, arg.len);
 	} else if (name_is(cmd, "RCPT") && prefix_ci(arg, "TO:")) {
-		struct txn_rcpt *r = &b->t.rcpt_status[b->t.nrcpt_status];
+		struct txn_rcpt *r = NULL;
 		bool any = false;
 
+		if (room_for_one(b, (void **)&b->t.rcpt_status, b->t.nrcpt_status, &b->t.rcpt_cap,
+				 sizeof(*b->t.rcpt_status))) {
+			r = &b->t.rcpt_status[b->t.nrcpt_status];
+			*r = (struct txn_rcpt){0};
+		}
 		while (txn_first_addr(arg, &from, &addr)) {
-			if (!any && b->t.nrcpt_status < TXN_LIST_MAX)
+			if (!any && r)
 				r->addr = str_dup(b, addr.ptr, addr.len);
 			any = true;
 			add_rcptto(b, addr);
 		}
-		if (b->t.nrcpt_status < TXN_LIST_MAX) {
+		if (r) {
 			if (!any)
 				r->addr = str_dup(b, arg.ptr + 3, arg.len - 3);
 			b->t.nrcpt_status++;

@@ -76,9 +76,11 @@ struct txn_rcpt {
 	struct bytes text;
 };
 
+/* Lists grow as items come, up to TXN_LIST_MAX: a session that has only
+ * said hello costs no room for a hundred of each. */
 struct txn_list {
-	struct bytes item[TXN_LIST_MAX];
-	uint32_t n;
+	struct bytes *item; /* n of them, room for cap */
+	uint32_t n, cap;
 };
 
 /* Strings: ptr NULL = unset (Zeek's "-"). */
@@ -96,8 +98,8 @@ struct smtp_transaction {
 	bool tls;
 	struct txn_list fuids;
 	/* ours */
-	struct txn_rcpt rcpt_status[TXN_LIST_MAX];
-	uint32_t nrcpt_status;
+	struct txn_rcpt *rcpt_status; /* nrcpt_status of them, room for rcpt_cap */
+	uint32_t nrcpt_status, rcpt_cap;
 	struct bytes subject_decoded;
 	struct bytes queue_id;
 	const char *queue_id_mta; /* the format that matched, NULL when unset */
