@@ -79,7 +79,27 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
 
 ## The goals that are not met, and why
 
-- **Live throughput in copy mode (the default).** The load's client, its sink and smtpmon
+- **Offline speed and live copy mode since the transaction records and files (issue 12).**
+  On the 341 MB workload (\`smtpmon read -q\`, 2026-12-04, on a quieter machine than the
+  table's run): 2.1 s in all, tshark 12.7 s. libmagic takes 1.0 s of it: about 1.2 ms per
+  text file (its text tests run glibc regular expressions; 0.2 ms for HTML, 0.08 ms for a
+  binary; \`MAGIC_NO_CHECK_*\` flags and \`MAGIC_PARAM_REGEX_MAX\` measured, no help; its
+  database is also 10.7 MB of the peak RSS). The default md5 and sha1 take 0.5 s. Without
+  both, 0.6-0.8 s: 16-21x tshark. The same work makes copy mode 0.94-1.21 CPU-seconds per
+  GB live (0.24-0.28 before), too slow for a 4-5 Gbit/s bulk load on these 2 vCPUs: ring
+  drops, and the events they take with them. Not yet done: text types without libmagic's
+  text tests (with libmagic as the oracle of a test), cheaper default hashes.
+- **Memory per idle connection.** The table's run had 14 KB: a transaction record held room
+  for 100 entries of each list from the greeting on. Its lists grow as items come since
+  (commit b58d836): 2.45 KB (10 000 idle connections: 151 MB -> 35 MB). The rest is the
+  record and MIME state made at the first reply; not yet lazier.
+- **TLS plaintext.** A probed call pays a uprobe's two traps. Here one costs about 22 us
+  against 185 ns for the call itself, measured with build/tools/tls-call-bench while nothing
+  else ran. Entering the kernel costs about 1 us here (getppid), around ten times bare
+  metal's, in this nested virtual machine. Bulk TLS with 16 KB records then runs at about
+  half speed attached, SMTP or not. Uprobes per process (the MTA's only) instead of per
+  library file would spare the other processes; not done (docs/tls-plaintext.md).
+- **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
   transfer's critical path), and smtpmon reads it once to find the end of DATA. A profile
