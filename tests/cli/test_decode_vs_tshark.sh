@@ -22,36 +22,47 @@ trap 'rm -rf "$tmp"' EXIT
 
 pcaps=0 failed=0 total_segs=0 total_bytes=0
 
-# compare_pcap FILE: the per-frame lists from both tools must be equal.
+# compare_pcap FILE OUT: the per-frame lists from both tools into OUT.want and OUT.got, their
+# differences into OUT.diff, the lines to print into OUT.msg. One per CPU runs at a time.
 compare_pcap()
 {
-	local pcap=$1
-	pcaps=$((pcaps + 1))
+	local pcap=$1 out=$2
 	# A damaged last record makes tshark exit non-zero after printing what
 	# it read; both tools see the same readable prefix.
 	tshark -r "$pcap" -Y 'tcp.len>0 && tcp.port in {25,587}' -T fields \
 		-e frame.number -e tcp.srcport -e tcp.dstport -e tcp.len \
 		-e frame.len -e frame.cap_len 2>/dev/null |
 		awk -F'\t' '{ n = $4 - ($5 - $6); if (n > 0) print $1, $2, $3, n }' \
-			>"$tmp/want" || true
+			>"$out.want" || true
 	"$segdump" "$pcap" 2>/dev/null |
 		awk '$2 == 0 && $5 > 0 && ($3 == 25 || $3 == 587 || $4 == 25 || $4 == 587) \
-			{ print $1, $3, $4, $5 }' >"$tmp/got" || true
-	if ! [ -s "$tmp/want" ]; then
-		echo "note: tshark sees no SMTP payload in $pcap"
+			{ print $1, $3, $4, $5 }' >"$out.got" || true
+	: >"$out.msg"
+	if ! [ -s "$out.want" ]; then
+		echo "note: tshark sees no SMTP payload in $pcap" >>"$out.msg"
 	fi
-	if ! diff -u "$tmp/want" "$tmp/got" >"$tmp/diff"; then
-		echo "FAIL: $pcap (frame sport dport len: - tshark, + decoder)"
-		head -20 "$tmp/diff"
-		failed=$((failed + 1))
+	if ! diff -u "$out.want" "$out.got" >"$out.diff"; then
+		{
+			echo "FAIL: $pcap (frame sport dport len: - tshark, + decoder)"
+			head -20 "$out.diff"
+		} >>"$out.msg"
 	fi
-	total_segs=$((total_segs + $(wc -l <"$tmp/want")))
-	total_bytes=$((total_bytes + $(awk '{ s += $4 } END { print s + 0 }' "$tmp/want")))
 }
 
 while IFS= read -r -d '' pcap; do
-	compare_pcap "$pcap"
+	pcaps=$((pcaps + 1))
+	compare_pcap "$pcap" "$tmp/$pcaps" &
+	while (($(jobs -rp | wc -l) >= $(nproc))); do
+		wait -n
+	done
 done < <(find "$corpus" -type f \( -name '*.pcap' -o -name '*.pcapng' \) -print0 | sort -z)
+wait
+for i in $(seq "$pcaps"); do
+	cat "$tmp/$i.msg"
+	[ -s "$tmp/$i.diff" ] && failed=$((failed + 1))
+	total_segs=$((total_segs + $(wc -l <"$tmp/$i.want")))
+	total_bytes=$((total_bytes + $(awk '{ s += $4 } END { print s + 0 }' "$tmp/$i.want")))
+done
 echo "decode vs tshark, corpus: $pcaps pcaps, $total_segs segments, $total_bytes payload bytes, $failed mismatching pcaps"
 [ "$pcaps" -gt 0 ] && [ "$total_segs" -gt 0 ] || exit 1
 
@@ -128,14 +139,16 @@ else
 	live="$tmp/live-sll2.pcap"
 	live_capture "$live" || { echo "FAIL: live capture could not be made"; exit 1; }
 	before=$failed
-	compare_pcap "$live"
+	compare_pcap "$live" "$tmp/live"
+	cat "$tmp/live.msg"
+	[ -s "$tmp/live.diff" ] && failed=$((failed + 1))
 	read -r link < <(tcpdump -r "$live" -c 1 2>&1 >/dev/null | grep -o 'link-type [A-Z_0-9]*')
 	jumbos=$(awk '$1 > 65535 { n++ } END { print n + 0 }' < <(tshark -r "$live" \
 		-Y 'ipv6.nxt == 0 && tcp.len > 0' -T fields -e tcp.len 2>/dev/null))
-	echo "live capture ($link): $(wc -l <"$tmp/got") segments, $jumbos IPv6 jumbograms"
+	echo "live capture ($link): $(wc -l <"$tmp/live.got") segments, $jumbos IPv6 jumbograms"
 	[ "$link" = "link-type LINUX_SLL2" ] || { echo "FAIL: live capture is $link"; failed=$((failed + 1)); }
 	[ "$jumbos" -gt 0 ] || { echo "FAIL: no IPv6 jumbogram in the live capture"; failed=$((failed + 1)); }
-	[ "$(wc -l <"$tmp/got")" -gt 10 ] || { echo "FAIL: live capture too small"; failed=$((failed + 1)); }
+	[ "$(wc -l <"$tmp/live.got")" -gt 10 ] || { echo "FAIL: live capture too small"; failed=$((failed + 1)); }
 	[ "$failed" -eq "$before" ] && echo "live capture: decoder and tshark agree"
 fi
 
