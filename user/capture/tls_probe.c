@@ -61,8 +61,6 @@ static const struct probe_spec probes[] = {
     {SMTPMON_TLS_GNUTLS, "gnutls_deinit", "tls_free", NULL},
 };
 
-static const char *const syscall_progs[] = {"tls_sys_enter"};
-
 /* Where distributions keep their libraries (Debian's multiarch first). */
 static const char *const lib_dirs[] = {
     "/usr/lib/x86_64-linux-gnu",
@@ -272,16 +270,13 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		goto fail;
 	}
 	tls_probe_set_ports(t, cfg);
-	for (size_t i = 0; i < sizeof(syscall_progs) / sizeof(syscall_progs[0]); i++) {
-		struct bpf_program *prog =
-		    bpf_object__find_program_by_name(t->skel->obj, syscall_progs[i]);
-		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
+	/* The socket of each library call comes from the system calls inside it. */
+	struct bpf_link *syscalls = bpf_program__attach(t->skel->progs.tls_sys_enter);
 
-		if (!link || !keep_link(t, link)) {
-			fprintf(stderr, "smtpmon: TLS plaintext: attach %s: %s\n", syscall_progs[i],
-				strerror(errno));
-			goto fail;
-		}
+	if (!syscalls || !keep_link(t, syscalls)) {
+		fprintf(stderr, "smtpmon: TLS plaintext: attach tls_sys_enter: %s\n",
+			strerror(errno));
+		goto fail;
 	}
 	for (size_t i = 0; i < t->nfiles; i++) {
 		struct lib_file *f = &t->files[i];

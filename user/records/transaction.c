@@ -79,7 +79,7 @@ static bool bytes_eq(struct bytes a, const uint8_t *p, size_t len)
 	return a.len == len && (!len || !memcmp(a.ptr, p, len));
 }
 
-/* Room for one more of *n items of size each in *arr (cap of them now):
+/* Room for one more item of size bytes in *arr, which holds n of *cap:
  * doubled from 4 up to TXN_LIST_MAX. False when full or out of memory. */
 static bool room_for_one(struct txn_builder *b, void **arr, uint32_t n, uint32_t *cap, size_t size)
 {
