@@ -2,9 +2,9 @@
 /*
  * files.h - one MIME entity's content as Zeek's files.log sees it: counts,
  * hashes (OpenSSL EVP, updated as the bytes come, cfg->file_hashes), the
- * MIME type sniffed by libmagic from the first FILE_BOF_BYTES, and the `file`
+ * MIME type sniffed from the first FILE_BOF_BYTES (sniff.h), and the `file`
  * event (EV_FILE, struct file_info) when it closes. A file holds at most
- * FILE_BOF_BYTES of content, whatever its size.
+ * FILE_BOF_BYTES + FILE_HASH_BLOCK bytes of content, whatever its size.
  */
 #ifndef SMTPMON_FILES_H
 #define SMTPMON_FILES_H
@@ -13,7 +13,8 @@
 #include "output/event.h"
 #include "smtp/smtp.h"
 
-#define FILE_BOF_BYTES 4096 /* Zeek's default_file_bof_buffer_size */
+#define FILE_BOF_BYTES	4096 /* Zeek's default_file_bof_buffer_size */
+#define FILE_HASH_BLOCK 4096 /* content fed to the digests at once */
 
 struct mime_file;
 
