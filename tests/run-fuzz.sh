@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # run-fuzz.sh [--corpus DIR] SECONDS - run every libFuzzer harness in build/fuzz
-# (make fuzz-build) for SECONDS each, seeded from tests/data.
+# (make fuzz-build) for SECONDS each, one per CPU at a time, seeded from tests/data.
 #
 # make test runs them briefly with a throwaway corpus. make fuzz-long passes
 # --corpus build/fuzz-corpus: each harness's corpus is kept in DIR/<harness> and
@@ -211,9 +211,10 @@ for kind in ("smtp", "packet", "json", "mime", "records"):
     print("run-fuzz: %d seeds for fuzz_%s" % (len(os.listdir(d)) if os.path.isdir(d) else 0, kind))
 PY
 
-failed=()
-for bin in "${harnesses[@]}"; do
-	[ -x "$bin" ] || continue
+# One harness: its status ("ok" or "failed") into $work/status-NAME, its summary into
+# $work/summary-NAME.
+run_one() {
+	local bin=$1 name run log
 	name=$(basename "$bin")
 	name=${name#fuzz_}
 	run=$work/run-$name
@@ -224,17 +225,39 @@ for bin in "${harnesses[@]}"; do
 		cp tests/fuzz/regressions/"$name"/* "$work/seeds-$name/"
 	fi
 	log=$findings/$name.log
-	echo "run-fuzz: fuzz_$name for ${secs}s (corpus $run: $(find "$run" -type f | wc -l) inputs)"
-	if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-		-artifact_prefix="$findings/$name-" "$run" "$work/seeds-$name" >"$log" 2>&1; then
-		grep -aE '^Done|stat::number_of_executed_units|stat::peak_rss_mb' "$log" |
-			sed "s/^/run-fuzz:   /" || true
-		grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
-	else
-		failed+=("$name")
-		echo "run-fuzz: fuzz_$name FAILED, log $log:" >&2
-		grep -aE 'ERROR|SUMMARY|Test unit written|^ +#[0-9]+ ' "$log" | head -40 >&2 || true
-	fi
+	{
+		echo "run-fuzz: fuzz_$name for ${secs}s (corpus $run: $(find "$run" -type f | wc -l) inputs)"
+		if "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+			-artifact_prefix="$findings/$name-" "$run" "$work/seeds-$name" >"$log" 2>&1; then
+			grep -aE '^Done|stat::number_of_executed_units|stat::peak_rss_mb' "$log" |
+				sed "s/^/run-fuzz:   /" || true
+			grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | sed "s/^/run-fuzz:   /" || true
+			echo ok >"$work/status-$name"
+		else
+			echo "run-fuzz: fuzz_$name FAILED, log $log:"
+			grep -aE 'ERROR|SUMMARY|Test unit written|^ +#[0-9]+ ' "$log" | head -40 || true
+			echo failed >"$work/status-$name"
+		fi
+	} >"$work/summary-$name" 2>&1
+}
+
+# As many harnesses at a time as there are CPUs: each is one process on one core.
+jobs_max=$(nproc)
+for bin in "${harnesses[@]}"; do
+	[ -x "$bin" ] || continue
+	while [ "$(jobs -pr | wc -l)" -ge "$jobs_max" ]; do
+		wait -n || true
+	done
+	run_one "$bin" &
+done
+wait
+failed=()
+for bin in "${harnesses[@]}"; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	name=${name#fuzz_}
+	cat "$work/summary-$name"
+	[ "$(cat "$work/status-$name" 2>/dev/null)" = ok ] || failed+=("$name")
 done
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "run-fuzz: failed: ${failed[*]}; reproducers in $findings/" >&2

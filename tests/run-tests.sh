@@ -39,7 +39,7 @@ tests+=(fuzz)
 run_one() {
 	case $1 in
 	unit) timeout "$per_test_limit" make --no-print-directory unit ;;
-	fuzz) timeout "$per_test_limit" make --no-print-directory fuzz FUZZ_SECONDS=10 ;;
+	fuzz) timeout "$per_test_limit" make --no-print-directory -j"$(nproc)" fuzz FUZZ_SECONDS=10 ;;
 	*) timeout -k 10 "$per_test_limit" "$1" ;;
 	esac
 }
