@@ -3,6 +3,8 @@
 """check_jsonl.py - strict validator for smtpmon's JSON-lines output.
 
 usage: check_jsonl.py FILE [LABEL]
+       check_jsonl.py --batch LIST     (LIST: one "FILE<TAB>LABEL" per line; one
+                                        interpreter for many files)
 
 Every line must be: non-empty, valid UTF-8 (strict decoding), one JSON object
 (json.loads, which rejects raw control characters inside strings) without
@@ -121,12 +123,8 @@ def check_object(obj):
     return None
 
 
-def main():
-    if len(sys.argv) not in (2, 3):
-        print(__doc__.split("\n")[2], file=sys.stderr)
-        return 2
-    path = sys.argv[1]
-    label = sys.argv[2] if len(sys.argv) == 3 else path
+def check_file(path, label):
+    """Prints the file's problems; 1 if any, else 0."""
     with open(path, "rb") as f:
         data = f.read()
     problems = []
@@ -155,6 +153,20 @@ def main():
     if len(problems) > 20:
         print("%s: ... %d problems in all" % (label, len(problems)))
     return 1 if problems else 0
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--batch":
+        failed = 0
+        with open(sys.argv[2]) as f:
+            for line in f:
+                path, label = line.rstrip("\n").split("\t", 1)
+                failed |= check_file(path, label)
+        return failed
+    if len(sys.argv) not in (2, 3):
+        print(__doc__.split("\n")[2], file=sys.stderr)
+        return 2
+    return check_file(sys.argv[1], sys.argv[2] if len(sys.argv) == 3 else sys.argv[1])
 
 
 if __name__ == "__main__":
