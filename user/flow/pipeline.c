@@ -67,7 +67,7 @@ struct conn {
 	struct smtp *smtp;
 	/* the smtp_transaction records; made at the first event that needs one */
 	struct txn_builder *txn;
-	struct mime *mime; /* the session's messages: files, top-level headers */
+	struct mime *mime; /* the session's messages: files, top-level headers; made at the first */
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -330,11 +330,23 @@ static void on_smtp_event(void *ctx, struct event *ev)
 	emit_at(c, ev, ev->ts_ns ? ev->ts_ns : c->p->event_ns);
 }
 
+static void on_header(void *ctx, const struct mime_header *h);
+
 /* The session's message lines (smtp.h content hook) go to its MIME parser,
+ * made at the first message (an idle connection stays small: make bench),
  * and their size to the transaction record. */
 static void on_content(void *ctx, const struct smtp_content *content)
 {
 	struct conn *c = ctx;
+
+	if (!c->mime) {
+		c->mime = mime_new(c->p->cfg, on_smtp_event, c);
+		if (!c->mime) {
+			report_oom(c->p);
+			return;
+		}
+		mime_set_header_hook(c->mime, on_header, c);
+	}
 
 	if (c->txn) {
 		if (content->kind == SMTP_CONTENT_BEGIN)
@@ -730,12 +742,9 @@ static struct conn *conn_new(struct pipeline *p, const struct segment *seg)
 		    reasm_new(&reasm_ops, &c->dir[i], p->cfg->max_conn_buffer, &p->total_buffered);
 	}
 	c->smtp = smtp_new(p->cfg, c->partial, on_smtp_event, c);
-	c->mime = mime_new(p->cfg, on_smtp_event, c);
-	if (c->smtp && c->mime) {
+	if (c->smtp)
 		smtp_set_content_hook(c->smtp, &c->id, on_content, c);
-		mime_set_header_hook(c->mime, on_header, c);
-	}
-	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp || !c->mime) {
+	if (!c->dir[0].reasm || !c->dir[1].reasm || !c->smtp) {
 		conn_release(c);
 		free(c);
 		report_oom(p);
