@@ -79,25 +79,36 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
 
 ## The goals that are not met, and why
 
-- **Offline speed and live copy mode since the transaction records and files (issue 12).**
-  On the 341 MB workload (\`smtpmon read -q\`, 2026-12-04, on a quieter machine than the
-  table's run): 2.1 s in all, tshark 12.7 s. libmagic takes 1.0 s of it: about 1.2 ms per
-  text file (its text tests run glibc regular expressions; 0.2 ms for HTML, 0.08 ms for a
-  binary; \`MAGIC_NO_CHECK_*\` flags and \`MAGIC_PARAM_REGEX_MAX\` measured, no help; its
-  database is also 10.7 MB of the peak RSS). The default md5 and sha1 take 0.5 s. Without
-  both, 0.6-0.8 s: 16-21x tshark. The same work makes copy mode 0.94-1.21 CPU-seconds per
-  GB live (0.24-0.28 before), too slow for a 4-5 Gbit/s bulk load on these 2 vCPUs: ring
-  drops, and the events they take with them. Not yet done: text types without libmagic's
-  text tests (with libmagic as the oracle of a test), cheaper default hashes.
-- **Memory per idle connection.** The table's run had 14 KB: a transaction record held room
-  for 100 entries of each list from the greeting on. Its lists grow as items come since
-  (commit b58d836): 2.45 KB (10 000 idle connections: 151 MB -> 35 MB). The rest is the
-  record and MIME state made at the first reply; not yet lazier.
+- **Offline speed and live copy mode with the files on (issue 12).** Since 2026-12-04 text
+  that starts like prose gets its type without libmagic's text tests (0.2-1.2 ms per text
+  file; libmagic stays the oracle of tests/unit/test_sniff.c) and the digests are fed 4 KB
+  blocks, not decoded lines: \`smtpmon read -q\` of the 341 MB workload went from 2.1-2.6 s
+  to about 1.1 s. What is left is the default md5 and sha1 of every file: the workload
+  carries 230 MB of attachment content, md5 runs at 750 MB/s on this CPU (\`openssl speed
+  -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together, when 20x tshark leaves 0.6 s for all
+  of it (the row "no digests" is the rest). A worker thread for the digests was tried: 12 %
+  less elapsed time for 30 % more CPU (the decoded bytes cross to the other core), not kept.
+  Live, copy mode hashes every body byte the same way (the bulk mails are one 8 MB text body
+  each): about 1.2 CPU-seconds per GB, too slow for a 9 Gbit/s load on these 2 vCPUs, hence
+  ring drops and the events they take with them. Whether the default should hash less is
+  open: Suricata and Zeek's base scripts hash nothing, Zeek's hash-all-files policy md5,
+  sha1 and sha256.
+- **Peak RSS, small capture against big.** libmagic compiles the regular expressions of its
+  rules when a file first reaches them and keeps them: about 3 MB more over the first few
+  hundred binary files, then flat (a loop over random 4 KB buffers: 9.8 MB after 94 calls,
+  10.5 MB after 500, 10.7 MB after 10 000). The small capture has a tenth of the big one's
+  binary files. Before the prose shortcut every text file warmed it up in both.
+- **Memory per idle connection.** The lists of a transaction record grow as items come
+  (commit b58d836; 14 KB before) and the MIME state is made at the first message
+  (2026-12-04): 2.4 KB. The rest: the connection (416 bytes), two reassemblers (296 each),
+  the SMTP state (632, of which 344 are the live view smtpmonctl shows) and the transaction
+  record (472 plus its path and HELO strings), made at the first reply.
 - **TLS plaintext.** A probed call pays a uprobe's two traps. Here one costs about 22 us
   against 185 ns for the call itself, measured with build/tools/tls-call-bench while nothing
   else ran. Entering the kernel costs about 1 us here (getppid), around ten times bare
-  metal's, in this nested virtual machine. Bulk TLS with 16 KB records then runs at about
-  half speed attached, SMTP or not. Uprobes per process (the MTA's only) instead of per
+  metal's, in this nested virtual machine. Bulk non-SMTP TLS with 16 KB records then runs
+  at about half speed attached. The STARTTLS bulk figures vary from run to run: 38-51 % on
+  the morning of 2026-12-04, 110-115 % in a later run the same day. Uprobes per process (the MTA's only) instead of per
   library file would spare the other processes; not done (docs/tls-plaintext.md).
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
