@@ -1102,10 +1102,13 @@ void pipeline_foreach_conn(const struct pipeline *p, pipeline_conn_fn fn, void *
 	for (const struct list *e = p->active.next; e != &p->active; e = e->next) {
 		const struct conn *c =
 		    (const struct conn *)((const char *)e - offsetof(struct conn, lru));
+		struct smtp_view sv;
+
+		smtp_view(c->smtp, &sv);
 		struct pipeline_conn_view v = {
 		    .id = &c->id,
 		    .state = smtp_state_name(c->smtp),
-		    .smtp = smtp_view(c->smtp),
+		    .smtp = &sv,
 		    .start_ns = c->start_ns,
 		    .last_ns = c->last_ns,
 		    .orig_bytes = reasm_stream_bytes(c->dir[1].reasm),

@@ -325,10 +325,26 @@ static size_t find_ips(struct bytes v, bool wrapped, char out[][INET6_ADDRSTRLEN
 
 /* ---- the record ------------------------------------------------------------ */
 
+/* Zeek's path starts as [resp, orig], duplicates kept (loopback). Made when
+ * the record gets its first Received: address or is written, not with the
+ * record: an idle connection's open record stays small (make bench). */
+static void path_begin(struct txn_builder *b)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (b->t.path.n > 0)
+		return;
+	format_addr(b->id->family, b->id->resp_h, addr);
+	list_add(b, &b->t.path, (const uint8_t *)addr, strlen(addr), false);
+	format_addr(b->id->family, b->id->orig_h, addr);
+	list_add(b, &b->t.path, (const uint8_t *)addr, strlen(addr), false);
+}
+
 static void path_add(struct txn_builder *b, const char *ip)
 {
 	struct txn_list *l = &b->t.path;
 
+	path_begin(b);
 	if (l->n && bytes_eq(l->item[l->n - 1], (const uint8_t *)ip, strlen(ip)))
 		return;
 	list_add(b, l, (const uint8_t *)ip, strlen(ip), false);
@@ -336,8 +352,6 @@ static void path_add(struct txn_builder *b, const char *ip)
 
 static void record_new(struct txn_builder *b, uint64_t ts_ns)
 {
-	char addr[INET6_ADDRSTRLEN];
-
 	record_free(&b->t);
 	b->open = true;
 	b->activity = b->finished = b->aborted = false;
@@ -347,13 +361,6 @@ static void record_new(struct txn_builder *b, uint64_t ts_ns)
 	b->t.ts_ns = ts_ns;
 	b->t.trans_depth = b->messages + 1;
 	b->t.tls = b->tls;
-	if (b->helo.ptr)
-		b->t.helo = str_dup(b, b->helo.ptr, b->helo.len);
-	/* Zeek's path starts as [resp, orig], duplicates kept (loopback) */
-	format_addr(b->id->family, b->id->resp_h, addr);
-	list_add(b, &b->t.path, (const uint8_t *)addr, strlen(addr), false);
-	format_addr(b->id->family, b->id->orig_h, addr);
-	list_add(b, &b->t.path, (const uint8_t *)addr, strlen(addr), false);
 }
 
 static void ensure_record(struct txn_builder *b, uint64_t ts_ns)
@@ -375,9 +382,14 @@ static bool record_write(struct txn_builder *b, enum txn_outcome unfinished)
 		b->t.outcome_code = b->reject_code;
 		b->t.outcome = b->reject_code ? TXN_REJECTED : b->aborted ? b->abort : unfinished;
 	}
+	path_begin(b);
+	/* The record's helo is the connection's latest, as in Zeek (HELO sets
+	 * both): lent for the event, not copied into every record. */
+	b->t.helo = b->helo;
 	ev.ts_ns = b->t.ts_ns;
 	ev.transaction = &b->t;
 	b->emit(b->ctx, &ev);
+	b->t.helo = (struct bytes){0};
 	b->open = false;
 	return true;
 }
@@ -421,7 +433,6 @@ static void on_request(struct txn_builder *b, const struct event *ev)
 	ensure_record(b, ev->ts_ns);
 	if (name_is(cmd, "HELO") || name_is(cmd, "EHLO")) {
 		str_set(b, &b->helo, arg.ptr, arg.len);
-		str_set(b, &b->t.helo, arg.ptr, arg.len);
 	} else if (name_is(cmd, "RCPT") && prefix_ci(arg, "TO:")) {
 		struct txn_rcpt *r = NULL;
 		bool any = false;

@@ -147,7 +147,8 @@ struct smtp {
 	uint8_t *queue;
 	uint8_t queue_inline[QUEUE_INLINE];
 	struct smtp_stats stats;
-	struct smtp_view view;
+	struct smtp_value view_helo;
+	struct smtp_view *view; /* the rest of the view: made at the first MAIL or RCPT */
 	/* Content hook (smtp_set_content_hook) and the message it follows. */
 	smtp_content_fn content_fn;
 	void *content_ctx;
@@ -739,16 +740,23 @@ static void view_new_transaction(struct smtp_view *v)
 }
 
 /* Follows the client's words: it shows what was asked; view_reply adds
- * each recipient's outcome. */
+ * each recipient's outcome. Without memory for the transaction's part, it
+ * is left out of the view. */
 static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
 {
-	struct smtp_view *v = &s->view;
+	struct smtp_view *v;
 
+	if (cmd == CMD_EHLO || cmd == CMD_HELO) {
+		view_set(&s->view_helo, arg);
+		return;
+	}
+	if (cmd != CMD_MAIL && cmd != CMD_RCPT && cmd != CMD_RSET)
+		return;
+	if (!s->view && cmd != CMD_RSET)
+		s->view = calloc(1, sizeof(*s->view));
+	if (!(v = s->view))
+		return;
 	switch (cmd) {
-	case CMD_EHLO:
-	case CMD_HELO:
-		view_set(&v->helo, arg);
-		break;
 	case CMD_MAIL:
 		view_set(&v->mail_from, view_path(arg, "FROM:"));
 		view_new_transaction(v);
@@ -772,9 +780,9 @@ static void view_command(struct smtp *s, unsigned cmd, struct bytes arg)
  * without one. */
 static void view_reply(struct smtp *s, unsigned cmd, int code)
 {
-	struct smtp_view *v = &s->view;
+	struct smtp_view *v = s->view;
 
-	if (cmd != CMD_RCPT || v->rcpts_replied >= v->nrcpts)
+	if (cmd != CMD_RCPT || !v || v->rcpts_replied >= v->nrcpts)
 		return;
 	if (v->rcpts_replied < SMTP_VIEW_RCPTS)
 		v->rcpt_code[v->rcpts_replied] = (uint16_t)code;
@@ -1193,6 +1201,7 @@ void smtp_free(struct smtp *s)
 	if (s->queue != s->queue_inline)
 		free(s->queue);
 	free(s->bdat_line);
+	free(s->view);
 	free(s);
 }
 
@@ -1384,9 +1393,10 @@ const struct smtp_stats *smtp_stats(const struct smtp *s)
 	return &s->stats;
 }
 
-const struct smtp_view *smtp_view(const struct smtp *s)
+void smtp_view(const struct smtp *s, struct smtp_view *out)
 {
-	return &s->view;
+	*out = s->view ? *s->view : (struct smtp_view){0};
+	out->helo = s->view_helo;
 }
 
 static const char *const state_names[] = {

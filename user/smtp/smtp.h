@@ -33,7 +33,8 @@ struct smtp_stats {
 
 /* What smtpmonctl sessions shows of a session: the client's own words, raw
  * (escaped by whoever prints them) and cut to SMTP_VIEW_VALUE_MAX bytes, so
- * a session's view costs a few hundred bytes whatever the client sends. */
+ * a session's view costs a few hundred bytes whatever the client sends (and
+ * only its HELO before the first MAIL or RCPT: idle sessions stay small). */
 #define SMTP_VIEW_VALUE_MAX 64
 #define SMTP_VIEW_RCPTS	    3
 
@@ -147,7 +148,9 @@ bool smtp_is_tls(const struct smtp *s);
  * it was joined midway. */
 void smtp_resume_in_tls(struct smtp *s);
 const struct smtp_stats *smtp_stats(const struct smtp *s);
-const struct smtp_view *smtp_view(const struct smtp *s);
+/* Copies the session's view into out (no MAIL or recipients before the
+ * first MAIL or RCPT, or when there was no memory for them). */
+void smtp_view(const struct smtp *s, struct smtp_view *out);
 /* Zeek's name of the session's state: "READY", "RCPT_OK", "IN_TLS", ... */
 const char *smtp_state_name(const struct smtp *s);
 /* Every state's name in turn, i from 0; NULL past the last (for counters
