@@ -98,11 +98,6 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   hundred binary files, then flat (a loop over random 4 KB buffers: 9.8 MB after 94 calls,
   10.5 MB after 500, 10.7 MB after 10 000). The small capture has a tenth of the big one's
   binary files. Before the prose shortcut every text file warmed it up in both.
-- **Memory per idle connection.** The lists of a transaction record grow as items come
-  (commit b58d836; 14 KB before) and the MIME state is made at the first message
-  (2026-12-04): 2.4 KB. The rest: the connection (416 bytes), two reassemblers (296 each),
-  the SMTP state (632, of which 344 are the live view smtpmonctl shows) and the transaction
-  record (472 plus its path and HELO strings), made at the first reply.
 - **TLS plaintext.** A probed call pays a uprobe's two traps. Here one costs about 22 us
   against 185 ns for the call itself, measured with build/tools/tls-call-bench while nothing
   else ran. Entering the kernel costs about 1 us here (getppid), around ten times bare
