@@ -104,8 +104,10 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   metal's, in this nested virtual machine. Bulk non-SMTP TLS with 16 KB records then runs
   at about half speed attached. The STARTTLS bulk figures are not to be trusted yet: 38-51 %
   in a run of this part alone (\`RUNS=3 TLS_MB=50 tools/bench-tls.sh\`, 2026-12-04 morning),
-  110-117 % in two full make bench runs later that day. Above 100 % means the runs alone
-  are slowed by something the bench does not hold equal; not found yet. Uprobes per process (the MTA's only) instead of per
+  110-117 % in full make bench runs later that day. With a first run of each kind discarded
+  (the lab's first transfer is 2-4 times slower), \`RUNS=3 TLS_MB=400 tools/bench-tls.sh\`
+  still gives 2.65 s per STARTTLS run alone against 2.33 s attached, in every round: something
+  the attached runs change makes that transfer faster; not found yet. Uprobes per process (the MTA's only) instead of per
   library file would spare the other processes; not done (docs/tls-plaintext.md).
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
