@@ -211,12 +211,17 @@ for kind in ("smtp", "packet", "json", "mime", "records"):
     print("run-fuzz: %d seeds for fuzz_%s" % (len(os.listdir(d)) if os.path.isdir(d) else 0, kind))
 PY
 
+harness_name() { # build/fuzz/fuzz_NAME -> NAME
+	local name
+	name=$(basename "$1")
+	echo "${name#fuzz_}"
+}
+
 # One harness: its status ("ok" or "failed") into $work/status-NAME, its summary into
 # $work/summary-NAME.
 run_one() {
 	local bin=$1 name run log
-	name=$(basename "$bin")
-	name=${name#fuzz_}
+	name=$(harness_name "$bin")
 	run=$work/run-$name
 	[ -z "$keep" ] || run=$keep/$name
 	mkdir -p "$run" "$work/seeds-$name"
@@ -254,8 +259,7 @@ wait
 failed=()
 for bin in "${harnesses[@]}"; do
 	[ -x "$bin" ] || continue
-	name=$(basename "$bin")
-	name=${name#fuzz_}
+	name=$(harness_name "$bin")
 	cat "$work/summary-$name"
 	[ "$(cat "$work/status-$name" 2>/dev/null)" = ok ] || failed+=("$name")
 done

@@ -67,7 +67,8 @@ struct conn {
 	struct smtp *smtp;
 	/* the smtp_transaction records; made at the first event that needs one */
 	struct txn_builder *txn;
-	struct mime *mime; /* the session's messages: files, top-level headers; made at the first */
+	/* the session's messages (files, top-level headers); made at its first message */
+	struct mime *mime;
 	uint64_t start_ns;
 	/* The source's time of the latest segment (reordering within
 	 * IDLE_CLOCK_JITTER_NS does not move it back; a time anomaly does). */
@@ -347,7 +348,6 @@ static void on_content(void *ctx, const struct smtp_content *content)
 		}
 		mime_set_header_hook(c->mime, on_header, c);
 	}
-
 	if (c->txn) {
 		if (content->kind == SMTP_CONTENT_BEGIN)
 			txn_message_begin(c->txn);

@@ -127,11 +127,14 @@ static void list_free(struct txn_list *l)
 
 static void record_free(struct smtp_transaction *t)
 {
-	struct bytes *strs[] = {&t->helo,	    &t->mailfrom,	 &t->date,
-				&t->from,	    &t->reply_to,	 &t->msg_id,
-				&t->in_reply_to,    &t->subject,	 &t->x_originating_ip,
-				&t->first_received, &t->second_received, &t->last_reply,
-				&t->user_agent,	    &t->queue_id,	 &t->subject_decoded};
+	/* helo is not owned: the builder lends its own at write time */
+	struct bytes *strs[] = {&t->mailfrom,	    &t->date,
+				&t->from,	    &t->reply_to,
+				&t->msg_id,	    &t->in_reply_to,
+				&t->subject,	    &t->x_originating_ip,
+				&t->first_received, &t->second_received,
+				&t->last_reply,	    &t->user_agent,
+				&t->queue_id,	    &t->subject_decoded};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		str_free(strs[i]);
