@@ -72,45 +72,47 @@ else
 	cat "$tmp/base.out"
 fi
 
-# mutant NAME PYTHON: $tmp/NAME.json, the events with one planted mistake. PYTHON edits the
-# list `evs` of event dicts in place.
+# mutant NAME SCENARIO PYTHON: $tmp/NAME.json, SCENARIO's events with one planted mistake.
+# PYTHON edits the list `evs` of event dicts in place. Only SCENARIO's own events: each
+# self-test compares with that scenario's capture alone, and two scenarios' clients may
+# happen to use the same source port (a CI run planted a mistake in the wrong session so).
 mutant() {
 	python3 -c "
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1])]
 def first(cond):
     return next(i for i, e in enumerate(evs) if cond(e))
-$2
-sys.stdout.write(''.join(json.dumps(e) + '\n' for e in evs))" "$tmp/events.json" >"$tmp/$1.json"
+$3
+sys.stdout.write(''.join(json.dumps(e) + '\n' for e in evs))" "$tmp/$2.json" >"$tmp/$1.json"
 }
 port_of() { jq -r 'select(.event == "smtp_request") | ."id.orig_p"' "$tmp/$1.json" | head -1; }
 
 # A recipient inside TLS not reported.
 p=$(port_of tls-refused-rcpt)
-mutant tls-missing-rcpt "
+mutant tls-missing-rcpt tls-refused-rcpt "
 del evs[first(lambda e: e['id.orig_p'] == $p and e.get('tls') and e.get('command') == 'RCPT')]"
 # A message line inside TLS reported as a command.
 p=$(port_of tls-starttls-25)
-mutant tls-body-as-command "
+mutant tls-body-as-command tls-starttls-25 "
 i = first(lambda e: e['id.orig_p'] == $p and e.get('tls') and e.get('code') == 354)
 evs.insert(i + 1, dict(evs[i - 1], command='LAST', arg='line'))"
 # A reply text inside TLS changed.
 p=$(port_of tls-465)
-mutant tls-reply-text "
+mutant tls-reply-text tls-465 "
 i = first(lambda e: e['id.orig_p'] == $p and e.get('msg') == '2.1.5 Ok')
 evs[i]['msg'] = '2.1.5 OK'"
 # The two pipelined recipients in the wrong order.
 p=$(port_of tls-pipelined)
-mutant tls-pipelined-order "
+mutant tls-pipelined-order tls-pipelined "
 i = first(lambda e: e['id.orig_p'] == $p and e.get('command') == 'RCPT')
 j = first(lambda e: e['id.orig_p'] == $p and e.get('command') == 'RCPT' and e is not evs[i])
 evs[i]['arg'], evs[j]['arg'] = evs[j]['arg'], evs[i]['arg']"
 # The EHLO after STARTTLS reported as if outside TLS.
 p=$(port_of tls-starttls-587-auth)
-mutant tls-flag-lost "
+mutant tls-flag-lost tls-starttls-587-auth "
 del evs[first(lambda e: e['id.orig_p'] == $p and e.get('tls') and e.get('command') == 'EHLO')]['tls']"
 # AUTH PLAIN's initial response inside TLS not redacted.
-mutant tls-credential "
+mutant tls-credential tls-starttls-587-auth "
 i = first(lambda e: e['id.orig_p'] == $p and e.get('tls') and e.get('command') == 'AUTH')
 evs[i]['arg'] = 'PLAIN AGFsaWNlQGxhYi5leGFtcGxlAGxhYi1zZWNyZXQtNw=='"
 
