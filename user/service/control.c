@@ -34,6 +34,9 @@
 struct client {
 	int fd; /* -1: a free slot */
 	uint64_t deadline_ms;
+	/* Its place in the order of arrival: under a flood many arrive within
+	 * one ms, and the one evicted must be the first of them. */
+	uint64_t arrival;
 	size_t len; /* request bytes so far */
 	char req[REQUEST_MAX];
 	char *out; /* the answer still to send; NULL while reading */
@@ -47,6 +50,7 @@ struct control {
 	struct handoff *handoff;
 	struct jsonw answer;
 	struct client clients[CLIENTS_MAX];
+	uint64_t arrivals;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -145,7 +149,7 @@ static struct client *client_slot(struct control *c)
 		struct client *cl = &c->clients[i];
 		if (cl->fd < 0)
 			return cl;
-		if (!cl->out && (!oldest || cl->deadline_ms < oldest->deadline_ms))
+		if (!cl->out && (!oldest || cl->arrival < oldest->arrival))
 			oldest = cl;
 	}
 	if (oldest)
@@ -167,6 +171,7 @@ static void client_accept(struct control *c)
 	cl->fd = fd;
 	cl->len = 0;
 	cl->deadline_ms = now_ms() + CLIENT_DEADLINE_MS;
+	cl->arrival = ++c->arrivals;
 }
 
 static void *control_thread(void *arg)

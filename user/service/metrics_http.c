@@ -35,6 +35,10 @@
 struct conn_slot {
 	int fd;
 	uint64_t start_ms;
+	/* Its place in the order of arrival: many arrive within one ms under a
+	 * flood, and the one cut off must be the first of them, never one that
+	 * has just come in and not been read yet. */
+	uint64_t arrival;
 	bool used;
 	bool waiting; /* its request has not arrived yet */
 	bool cut;     /* shut down, libmicrohttpd has yet to close it */
@@ -45,6 +49,7 @@ struct metrics_http {
 	struct handoff *handoff;
 	pthread_mutex_t lock; /* the slots: libmicrohttpd's thread and the capture loop */
 	struct conn_slot slots[CONNECTIONS_MAX];
+	uint64_t arrivals;
 };
 
 static uint64_t now_ms(void)
@@ -83,7 +88,7 @@ static void enforce_deadlines(struct metrics_http *m, bool make_room)
 		if (!slot->waiting)
 			continue;
 		waiting++;
-		if (!oldest || slot->start_ms < oldest->start_ms)
+		if (!oldest || slot->arrival < oldest->arrival)
 			oldest = slot;
 	}
 	if (make_room && waiting >= PENDING_MAX)
@@ -106,6 +111,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			if (!m->slots[i].used) {
 				m->slots[i] = (struct conn_slot){.fd = ci->connect_fd,
 								 .start_ms = now_ms(),
+								 .arrival = ++m->arrivals,
 								 .used = true,
 								 .waiting = true};
 				*socket_context = &m->slots[i];
