@@ -287,4 +287,19 @@ struct smtpmon_tls_skip {
 	__u32 pad;
 };
 
+/* Which processes are probed (tls.bpf.c, "tls_procs"): those that listen on,
+ * accept on or connect to a monitored port, those that hold such a socket
+ * when smtpmon starts, and the processes they fork. Their uprobes are
+ * attached per process, so no other process pays a uprobe's trap. The ring
+ * buffer "tls_proc_events" tells user space when to attach and detach. */
+enum smtpmon_tls_proc_kind {
+	SMTPMON_TLS_PROC_PROBE = 0, /* attach to this process (again: its id was reused) */
+	SMTPMON_TLS_PROC_GONE,	    /* it exited: detach */
+};
+
+struct smtpmon_tls_proc {
+	__u32 tgid;
+	__u32 kind; /* enum smtpmon_tls_proc_kind */
+};
+
 #endif /* SMTPMON_H */

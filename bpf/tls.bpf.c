@@ -16,6 +16,11 @@
  * returned or sent, and only when one of the two ports is monitored. Freeing
  * the TLS object (SSL_free, gnutls_deinit) forgets it, so a new session that
  * gets the same address starts afresh.
+ *
+ * With the uprobes per process (--tls-processes smtp), the kernel also names
+ * the processes to probe ("tls_procs", smtpmon.h): from their listen, accept
+ * and connect calls, their forks, and a scan of every task at start; user
+ * space attaches and detaches as "tls_proc_events" says.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -250,31 +255,6 @@ static __always_inline int nested(long fd)
 	return 0;
 }
 
-/* One raw tracepoint on every system call's entry rather than the four
- * syscall tracepoints: those are found through tracefs, which only root
- * may read, while a raw tracepoint attaches through bpf() alone (the daemon
- * runs as its own user). fentry on the four entry points would cost less
- * but is refused by some locked-down kernels. The numbers are the
- * architecture's. */
-#if defined(__TARGET_ARCH_x86)
-enum { NR_READ = 0, NR_WRITE = 1, NR_SENDTO = 44, NR_RECVFROM = 45 };
-#elif defined(__TARGET_ARCH_arm64)
-enum { NR_READ = 63, NR_WRITE = 64, NR_SENDTO = 206, NR_RECVFROM = 207 };
-#else
-#error "the system call numbers of this architecture are not named here"
-#endif
-
-SEC("raw_tp/sys_enter")
-int tls_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = (long)ctx->args[1];
-
-	if (nr != NR_READ && nr != NR_WRITE && nr != NR_SENDTO && nr != NR_RECVFROM)
-		return 0;
-	return nested((long)PT_REGS_PARM1_CORE_SYSCALL(regs));
-}
-
 /* The struct sock behind the current task's fd, or NULL if fd is not a
  * socket. */
 static __always_inline struct sock *fd_sock(int fd)
@@ -293,6 +273,206 @@ static __always_inline struct sock *fd_sock(int fd)
 		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
 	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* ---- which processes are probed ---- */
+
+/* The processes whose calls the uprobes see (smtpmon.h, "tls_procs"): user
+ * space attaches the uprobes to each, so that no other process pays their
+ * traps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} tls_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} tls_proc_events SEC(".maps");
+
+/* Processes that could not be marked (map or ring full): user space's
+ * counter. */
+__u64 procs_unmarked;
+
+static __always_inline bool tell(__u32 tgid, __u32 kind)
+{
+	struct smtpmon_tls_proc *e = bpf_ringbuf_reserve(&tls_proc_events, sizeof(*e), 0);
+
+	if (!e)
+		return false;
+	e->tgid = tgid;
+	e->kind = kind;
+	bpf_ringbuf_submit(e, 0);
+	return true;
+}
+
+static __always_inline void mark(__u32 tgid)
+{
+	__u8 one = 1;
+
+	/* init: a socket-activated MTA's listener must not mark every
+	 * process of the host as its child (the MTA's own processes are
+	 * marked when they accept). */
+	if (tgid <= 1 || bpf_map_lookup_elem(&tls_procs, &tgid))
+		return;
+	if (bpf_map_update_elem(&tls_procs, &tgid, &one, BPF_NOEXIST))
+		goto lost;
+	if (tell(tgid, SMTPMON_TLS_PROC_PROBE))
+		return;
+	/* Unmarked, so its next listen, accept or connect tries again. */
+	bpf_map_delete_elem(&tls_procs, &tgid);
+lost:
+	__sync_fetch_and_add(&procs_unmarked, 1);
+}
+
+/* A TCP socket with a monitored port at either end. */
+static __always_inline bool sock_monitored(struct sock *sk)
+{
+	return sk && BPF_CORE_READ(sk, sk_protocol) == PROTO_TCP &&
+	       (port_monitored(BPF_CORE_READ(sk, __sk_common.skc_num)) ||
+		port_monitored(bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport))));
+}
+
+/* What connect() is given: the family and the port, in the same place for
+ * IPv4 and IPv6. */
+struct sockaddr_head {
+	__u16 family;
+	__be16 port;
+};
+
+/* One raw tracepoint on every system call's entry rather than the syscall
+ * tracepoints: those are found through tracefs, which only root may read,
+ * while a raw tracepoint attaches through bpf() alone (the daemon runs as
+ * its own user). fentry on the entry points would cost less but is refused
+ * by some locked-down kernels. The numbers are the architecture's. */
+#if defined(__TARGET_ARCH_x86)
+enum {
+	NR_READ = 0,
+	NR_WRITE = 1,
+	NR_CONNECT = 42,
+	NR_ACCEPT = 43,
+	NR_SENDTO = 44,
+	NR_RECVFROM = 45,
+	NR_LISTEN = 50,
+	NR_ACCEPT4 = 288
+};
+#elif defined(__TARGET_ARCH_arm64)
+enum {
+	NR_READ = 63,
+	NR_WRITE = 64,
+	NR_LISTEN = 201,
+	NR_ACCEPT = 202,
+	NR_CONNECT = 203,
+	NR_SENDTO = 206,
+	NR_RECVFROM = 207,
+	NR_ACCEPT4 = 242
+};
+#else
+#error "the system call numbers of this architecture are not named here"
+#endif
+
+SEC("raw_tp/sys_enter")
+int tls_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = (long)ctx->args[1];
+	struct sockaddr_head to;
+
+	switch (nr) {
+	case NR_READ:
+	case NR_WRITE:
+	case NR_SENDTO:
+	case NR_RECVFROM:
+		return nested((long)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	case NR_LISTEN:
+	case NR_ACCEPT:
+	case NR_ACCEPT4:
+		if (sock_monitored(fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs))))
+			mark(bpf_get_current_pid_tgid() >> 32);
+		return 0;
+	case NR_CONNECT:
+		if (!bpf_probe_read_user(&to, sizeof(to),
+					 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs)) &&
+		    (to.family == AF_INET || to.family == AF_INET6) &&
+		    port_monitored(bpf_ntohs(to.port)))
+			mark(bpf_get_current_pid_tgid() >> 32);
+		return 0;
+	}
+	return 0;
+}
+
+/* A marked process's children are marked: Postfix's master forks smtpd,
+ * smtp and tlsproxy (which gets its sockets passed, not from accept), Exim
+ * forks a child per connection. Threads share their process's mark. */
+SEC("raw_tp/sched_process_fork")
+int tls_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+
+	if (ptgid != ctgid && bpf_map_lookup_elem(&tls_procs, &ptgid))
+		mark(ctgid);
+	return 0;
+}
+
+/* The last thread of a marked process exits: its uprobes go. */
+SEC("raw_tp/sched_process_exit")
+int tls_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+
+	if (BPF_CORE_READ(task, signal, live.counter) || bpf_map_delete_elem(&tls_procs, &tgid))
+		return 0;
+	if (!tell(tgid, SMTPMON_TLS_PROC_GONE))
+		__sync_fetch_and_add(&procs_unmarked, 1);
+	return 0;
+}
+
+/* At start and on reload: the processes that hold a socket of a monitored
+ * port now (a listener, a session already open)... */
+SEC("iter/task_file")
+int tls_scan_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct socket *sock;
+
+	if (!task || !file || (BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	if (sock && sock_monitored(BPF_CORE_READ(sock, sk)))
+		mark(BPF_CORE_READ(task, tgid));
+	return 0;
+}
+
+/* ...then the processes descended from them (an idle tlsproxy or smtp
+ * client holds no such socket). */
+#define ANCESTORS_MAX 32
+
+SEC("iter/task")
+int tls_scan_children(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task, *up = ctx->task;
+
+	if (!task)
+		return 0;
+	for (int i = 0; i < ANCESTORS_MAX && up; i++) {
+		__u32 tgid;
+
+		up = BPF_CORE_READ(up, real_parent);
+		tgid = up ? BPF_CORE_READ(up, tgid) : 0;
+		if (tgid <= 1)
+			break;
+		if (bpf_map_lookup_elem(&tls_procs, &tgid)) {
+			mark(BPF_CORE_READ(task, tgid));
+			break;
+		}
+	}
+	return 0;
 }
 
 /* Ties s to the socket behind fd: addresses, ports, role. */

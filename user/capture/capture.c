@@ -473,7 +473,8 @@ static void open_tls(struct capture *c, const struct capture_opts *opts)
 	if (!c->tls)
 		return;
 	c->tc_rb = ring_buffer__new(bpf_map__fd(c->skel->maps.events), on_record, c, NULL);
-	if (!c->tc_rb || ring_buffer__add(c->rb, tls_probe_ring_fd(c->tls), on_tls_record, c)) {
+	if (!c->tc_rb || ring_buffer__add(c->rb, tls_probe_ring_fd(c->tls), on_tls_record, c) ||
+	    !tls_probe_watch(c->tls, c->rb)) {
 		fprintf(stderr, "smtpmon: TLS plaintext: ring buffer: %s\n", strerror(errno));
 		ring_buffer__free(c->tc_rb);
 		c->tc_rb = NULL;
@@ -546,6 +547,8 @@ void capture_tick(struct capture *c)
 	if (step > (int64_t)IDLE_CLOCK_JITTER_NS || step < -(int64_t)IDLE_CLOCK_JITTER_NS)
 		c->wall_clock_steps++;
 	c->boot_to_wall_ns = now;
+	if (c->tls)
+		tls_probe_tick(c->tls);
 }
 
 void capture_set_ports(struct capture *c, const struct config *cfg)
@@ -615,6 +618,8 @@ bool capture_counters(const struct capture *c, struct capture_counters *out)
 	out->skip_marks = c->skip_marks;
 	out->skip_mark_errors = c->skip_mark_errors;
 	out->tls_probes = c->tls && tls_probe_counters(c->tls, out->tls);
+	out->tls_per_process =
+	    out->tls_probes && tls_probe_process_counters(c->tls, out->tls_procs);
 	out->tls_records = c->tls_records;
 	out->tls_bad_records = c->tls_bad_records;
 	out->wall_clock_steps = c->wall_clock_steps;
@@ -631,10 +636,16 @@ bool capture_needs_net_admin(const struct capture *c)
 
 static void print_tls_counters(const struct capture *c, const struct pipeline_stats *ps)
 {
-	uint64_t tc[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX];
+	uint64_t tc[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX], procs[TLS_ATTACH_STAT_MAX];
 
 	if (!tls_probe_counters(c->tls, tc))
 		return;
+	if (tls_probe_process_counters(c->tls, procs)) {
+		fprintf(stderr, "smtpmon: tls processes:");
+		for (int k = 0; k < TLS_ATTACH_STAT_MAX; k++)
+			fprintf(stderr, " %s %" PRIu64 "%s", tls_attach_stat_names[k], procs[k],
+				k + 1 < TLS_ATTACH_STAT_MAX ? "," : "\n");
+	}
 	for (int lib = 0; lib < SMTPMON_TLS_LIB_MAX; lib++) {
 		fprintf(stderr, "smtpmon: tls %s:", tls_probe_lib_names[lib]);
 		for (int k = 0; k < SMTPMON_TLS_STAT_MAX; k++)

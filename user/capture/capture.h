@@ -63,7 +63,9 @@ struct capture_counters {
 	uint64_t skip_marks, skip_mark_errors; /* --bodies=skip hints to the kernel */
 	bool tls_probes; /* the TLS library probes are attached (tls_probe.h) */
 	uint64_t tls[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX];
-	uint64_t tls_records, tls_bad_records; /* plaintext records read; malformed ones */
+	bool tls_per_process;			 /* --tls-processes smtp: */
+	uint64_t tls_procs[TLS_ATTACH_STAT_MAX]; /* the processes probed (tls_attach.h) */
+	uint64_t tls_records, tls_bad_records;	 /* plaintext records read; malformed ones */
 	uint64_t wall_clock_steps; /* the wall clock moved by more than 1 s against boot time */
 };
 

@@ -6,6 +6,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include "capture/bpf_log.h"
+#include "capture/elf_func.h"
+#include "capture/tls_attach.h"
 #include "capture/tls_probe.h"
 #include "tls.skel.h"
 
@@ -74,22 +78,31 @@ static const char *const lib_dirs[] = {
     "/usr/local/lib",
 };
 
+#define PROBES_PER_FILE (sizeof(probes) / sizeof(probes[0]))
+/* Uprobes per process: entry and return programs of every probe. */
+#define UPROBES_MAX (TLS_PROBE_MAX_FILES * PROBES_PER_FILE * 2)
+
 struct lib_file {
-	char path[TLS_PROBE_PATH_MAX];	/* to attach to: may be /proc/PID/map_files/... */
+	char path[TLS_PROBE_PATH_MAX];	/* where found: may be /proc/PID/map_files/... */
 	char shown[TLS_PROBE_PATH_MAX]; /* for people: the file's own name */
 	dev_t dev;
 	ino_t ino;
 	enum smtpmon_tls_lib lib;
 	unsigned procs; /* processes seen mapping it */
-	bool attached;
+	int fd;		/* open while smtpmon runs: the attacher's path to it */
+	bool probed;
 };
 
 struct tls_probe {
 	struct tls_bpf *skel;
 	struct lib_file files[TLS_PROBE_MAX_FILES];
 	size_t nfiles;
-	struct bpf_link **links;
-	size_t nlinks, links_cap;
+	struct tls_attach_probe uprobes[UPROBES_MAX];
+	size_t nuprobes;
+	/* The raw tracepoints, and the uprobes when they sit on the files. */
+	struct bpf_link *links[3 + UPROBES_MAX];
+	size_t nlinks;
+	struct tls_attach *attacher; /* the uprobes per process */
 };
 
 static int lib_of(const char *path)
@@ -125,6 +138,7 @@ static void add_file(struct tls_probe *t, const char *path, const char *shown, i
 	f->ino = st.st_ino;
 	f->lib = lib;
 	f->procs = strncmp(path, "/proc/", 6) ? 0 : 1;
+	f->fd = -1;
 }
 
 /* The TLS libraries mapped by process pid. */
@@ -176,55 +190,76 @@ static void find_files(struct tls_probe *t, const struct tls_probe_opts *opts)
 	}
 }
 
-static bool keep_link(struct tls_probe *t, struct bpf_link *link)
+/* The uprobes of file f, to be attached to each process probed; false
+ * (after a line on stderr) when the file cannot be read or lacks one of the
+ * functions. */
+static bool add_uprobes(struct tls_probe *t, struct lib_file *f)
 {
-	if (t->nlinks == t->links_cap) {
-		size_t cap = t->links_cap ? t->links_cap * 2 : 32;
-		struct bpf_link **l = realloc(t->links, cap * sizeof(*l));
+	const char *names[PROBES_PER_FILE];
+	uint64_t offsets[PROBES_PER_FILE];
+	size_t n = 0, first = t->nuprobes;
 
-		if (!l) {
-			bpf_link__destroy(link);
-			return false;
-		}
-		t->links = l;
-		t->links_cap = cap;
-	}
-	t->links[t->nlinks++] = link;
-	return true;
-}
-
-static bool attach_one(struct tls_probe *t, const struct lib_file *f, const char *func,
-		       const char *prog_name, bool retprobe)
-{
-	struct bpf_program *prog = bpf_object__find_program_by_name(t->skel->obj, prog_name);
-	LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = func, .retprobe = retprobe);
-	struct bpf_link *link;
-
-	link = prog ? bpf_program__attach_uprobe_opts(prog, -1, f->path, 0, &o) : NULL;
-	if (!link) {
-		int err = errno;
-
-		/* CAP_PERFMON was enough until the kernels of July 2025. */
-		fprintf(stderr, "smtpmon: TLS plaintext: %sprobe on %s in %s: %s%s\n",
-			retprobe ? "return " : "", func, f->shown, strerror(err),
-			err == EACCES ? " (uprobes need CAP_SYS_ADMIN)" : "");
+	for (size_t i = 0; i < PROBES_PER_FILE; i++)
+		if (probes[i].lib == f->lib)
+			names[n++] = probes[i].func;
+	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0 || !elf_func_offsets(f->fd, names, offsets, n)) {
+		fprintf(stderr, "smtpmon: TLS plaintext: %s: %s; not probed\n", f->shown,
+			f->fd < 0 ? strerror(errno) : "not an ELF file");
 		return false;
 	}
-	return keep_link(t, link);
-}
-
-static bool attach_file(struct tls_probe *t, const struct lib_file *f)
-{
-	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+	n = 0;
+	for (size_t i = 0; i < PROBES_PER_FILE; i++) {
 		const struct probe_spec *p = &probes[i];
+		const char *progs[2] = {p->entry, p->ret};
 
 		if (p->lib != f->lib)
 			continue;
-		if (!attach_one(t, f, p->func, p->entry, false) ||
-		    (p->ret && !attach_one(t, f, p->func, p->ret, true)))
+		if (!offsets[n]) {
+			fprintf(stderr, "smtpmon: TLS plaintext: %s: no function %s; not probed\n",
+				f->shown, p->func);
+			t->nuprobes = first;
 			return false;
+		}
+		for (int ret = 0; ret < 2 && progs[ret]; ret++)
+			t->uprobes[t->nuprobes++] = (struct tls_attach_probe){
+			    .fd = f->fd,
+			    .offset = offsets[n],
+			    .prog = bpf_object__find_program_by_name(t->skel->obj, progs[ret]),
+			    .retprobe = ret,
+			    .func = p->func,
+			    .file = f->shown,
+			};
+		n++;
 	}
 	return true;
+}
+
+static int on_proc_event(void *ctx, void *data, size_t size)
+{
+	struct tls_probe *t = ctx;
+	const struct smtpmon_tls_proc *e = data;
+
+	if (size >= sizeof(*e))
+		tls_attach_process(t->attacher, e->tgid, e->kind == SMTPMON_TLS_PROC_GONE);
+	return 0;
+}
+
+/* The processes to probe now, and the uprobes attached to them, before
+ * smtpmon says it is capturing. */
+static void probe_processes_now(struct tls_probe *t)
+{
+	struct ring_buffer *rb =
+	    ring_buffer__new(bpf_map__fd(t->skel->maps.tls_proc_events), on_proc_event, t, NULL);
+	bool ok = rb != NULL;
+
+	tls_attach_scan(t->attacher);
+	ok = ok && tls_attach_sync(t->attacher, 10000) && ring_buffer__consume(rb) >= 0 &&
+	     tls_attach_sync(t->attacher, 30000);
+	if (!ok)
+		fprintf(stderr, "smtpmon: TLS plaintext: the processes to probe were not all "
+				"probed in time; going on\n");
+	ring_buffer__free(rb);
 }
 
 void tls_probe_set_ports(struct tls_probe *t, const struct config *cfg)
@@ -235,12 +270,74 @@ void tls_probe_set_ports(struct tls_probe *t, const struct config *cfg)
 	/* Byte by byte into the live map, as capture.c does. */
 	for (size_t i = 0; i < sizeof(bits); i++)
 		t->skel->bss->port_bits[i] = bits[i];
+	/* Processes on a port monitored from now on. */
+	if (t->attacher)
+		tls_attach_scan(t->attacher);
+}
+
+static bool attach_link(struct tls_probe *t, struct bpf_link *link, const char *what)
+{
+	if (!link) {
+		int err = errno;
+
+		/* CAP_PERFMON was enough until the kernels of July 2025. */
+		fprintf(stderr, "smtpmon: TLS plaintext: attach %s: %s%s\n", what, strerror(err),
+			err == EACCES ? " (uprobes need CAP_SYS_ADMIN)" : "");
+		return false;
+	}
+	t->links[t->nlinks++] = link;
+	return true;
+}
+
+/* The socket of each library call comes from the system calls inside it. */
+static bool attach_sys_enter(struct tls_probe *t)
+{
+	return attach_link(t, bpf_program__attach(t->skel->progs.tls_sys_enter), "tls_sys_enter");
+}
+
+/* Every process that maps a probed file, now or later. */
+static bool attach_to_files(struct tls_probe *t)
+{
+	char path[32], what[TLS_PROBE_PATH_MAX + 64];
+
+	if (!attach_sys_enter(t))
+		return false;
+	for (size_t i = 0; i < t->nuprobes; i++) {
+		const struct tls_attach_probe *p = &t->uprobes[i];
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p->retprobe);
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", p->fd);
+		snprintf(what, sizeof(what), "%sprobe on %s in %s", p->retprobe ? "return " : "",
+			 p->func, p->file);
+		if (!attach_link(
+			t,
+			bpf_program__attach_uprobe_opts(p->prog, -1, path, (size_t)p->offset, &o),
+			what))
+			return false;
+	}
+	return true;
+}
+
+/* The processes the kernel marks, each on its own; which ones from system
+ * calls, forks and exits. */
+static bool attach_per_process(struct tls_probe *t)
+{
+	if (!attach_sys_enter(t) ||
+	    !attach_link(t, bpf_program__attach(t->skel->progs.tls_fork), "tls_fork") ||
+	    !attach_link(t, bpf_program__attach(t->skel->progs.tls_exit), "tls_exit"))
+		return false;
+	t->attacher = tls_attach_start(t->uprobes, t->nuprobes, t->skel->progs.tls_scan_sockets,
+				       t->skel->progs.tls_scan_children);
+	if (!t->attacher)
+		return false;
+	probe_processes_now(t);
+	return true;
 }
 
 struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct config *cfg)
 {
 	struct tls_probe *t = calloc(1, sizeof(*t));
-	size_t attached = 0;
+	size_t probed = 0;
 	int err;
 
 	if (!t) {
@@ -270,23 +367,14 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		goto fail;
 	}
 	tls_probe_set_ports(t, cfg);
-	/* The socket of each library call comes from the system calls inside it. */
-	struct bpf_link *syscalls = bpf_program__attach(t->skel->progs.tls_sys_enter);
-
-	if (!syscalls || !keep_link(t, syscalls)) {
-		fprintf(stderr, "smtpmon: TLS plaintext: attach tls_sys_enter: %s\n",
-			strerror(errno));
-		goto fail;
-	}
 	for (size_t i = 0; i < t->nfiles; i++) {
-		struct lib_file *f = &t->files[i];
-
-		f->attached = attach_file(t, f);
-		attached += f->attached;
+		t->files[i].probed = add_uprobes(t, &t->files[i]);
+		probed += t->files[i].probed;
 	}
-	if (!attached)
+	if (!probed)
 		goto fail;
-	return t;
+	if (opts->processes == TLS_PROCESSES_SMTP ? attach_per_process(t) : attach_to_files(t))
+		return t;
 fail:
 	tls_probe_close(t);
 	return NULL;
@@ -294,13 +382,45 @@ fail:
 
 void tls_probe_report(const struct tls_probe *t)
 {
+	uint64_t procs[TLS_ATTACH_STAT_MAX];
+
 	for (size_t i = 0; i < t->nfiles; i++) {
 		const struct lib_file *f = &t->files[i];
 
-		if (f->attached)
-			fprintf(stderr, "smtpmon: TLS plaintext from %s (%s, %u processes now)\n",
+		if (f->probed)
+			fprintf(stderr,
+				"smtpmon: TLS plaintext from %s (%s, %u processes map it)\n",
 				f->shown, tls_probe_lib_names[f->lib], f->procs);
 	}
+	if (!t->attacher)
+		return;
+	tls_attach_counters(t->attacher, procs);
+	fprintf(stderr,
+		"smtpmon: TLS plaintext: %" PRIu64 " processes probed now (on monitored ports, "
+		"and their children)\n",
+		procs[TLS_ATTACH_PROCESSES]);
+}
+
+bool tls_probe_watch(struct tls_probe *t, struct ring_buffer *rb)
+{
+	return !t->attacher ||
+	       !ring_buffer__add(rb, bpf_map__fd(t->skel->maps.tls_proc_events), on_proc_event, t);
+}
+
+void tls_probe_tick(struct tls_probe *t)
+{
+	if (t->attacher)
+		tls_attach_flush(t->attacher);
+}
+
+bool tls_probe_process_counters(const struct tls_probe *t, uint64_t out[TLS_ATTACH_STAT_MAX])
+{
+	memset(out, 0, sizeof(uint64_t) * TLS_ATTACH_STAT_MAX);
+	if (!t->attacher)
+		return false;
+	tls_attach_counters(t->attacher, out);
+	out[TLS_ATTACH_LOST] += t->skel->bss->procs_unmarked;
+	return true;
 }
 
 int tls_probe_ring_fd(const struct tls_probe *t)
@@ -346,9 +466,12 @@ void tls_probe_close(struct tls_probe *t)
 {
 	if (!t)
 		return;
+	tls_attach_stop(t->attacher);
 	for (size_t i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
-	free(t->links);
+	for (size_t i = 0; i < t->nfiles; i++)
+		if (t->files[i].fd >= 0)
+			close(t->files[i].fd);
 	tls_bpf__destroy(t->skel);
 	free(t);
 }

@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include <sys/capability.h>
 #include <systemd/sd-daemon.h>
 
+#include "capture/caps.h"
 #include "capture/capture.h"
 #include "service/control.h"
 #include "service/daemon.h"
@@ -70,33 +69,8 @@ static uint64_t clock_ns(clockid_t id)
 static int drop_capabilities(bool keep_net_admin)
 {
 	const cap_value_t net_admin = CAP_NET_ADMIN;
-	cap_t caps = cap_init();
-	int rc = -1;
 
-	if (!caps)
-		return -1;
-	if (keep_net_admin && (cap_set_flag(caps, CAP_PERMITTED, 1, &net_admin, CAP_SET) ||
-			       cap_set_flag(caps, CAP_EFFECTIVE, 1, &net_admin, CAP_SET)))
-		goto out;
-	/* The bounding set too, while CAP_SETPCAP is still there (root by
-	 * hand; systemd's bounding set already removed it). */
-	if (CAP_IS_SUPPORTED(CAP_SETPCAP) && cap_get_bound(CAP_SETPCAP) == 1) {
-		cap_flag_value_t have = CAP_CLEAR;
-		cap_t now = cap_get_proc();
-		if (now && !cap_get_flag(now, CAP_SETPCAP, CAP_EFFECTIVE, &have) && have == CAP_SET)
-			for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
-				if (!(keep_net_admin && v == CAP_NET_ADMIN) &&
-				    cap_get_bound(v) == 1)
-					cap_drop_bound(v);
-		cap_free(now);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		goto out;
-	cap_reset_ambient();
-	rc = cap_set_proc(caps);
-out:
-	cap_free(caps);
-	return rc;
+	return caps_keep_only(&net_admin, keep_net_admin ? 1 : 0);
 }
 
 static void notify_status(struct daemon *d)
@@ -134,6 +108,11 @@ static void warn_restart_only(const struct settings *now, const struct settings 
 		fprintf(stderr,
 			"smtpmon: reload: ingress, tc_attach, xdp_mode, ring_size or bodies "
 			"changed: restart to apply\n");
+	if (a->tls_plaintext != b->tls_plaintext || a->tls.processes != b->tls.processes ||
+	    a->tls.nextra != b->tls.nextra ||
+	    memcmp(a->tls.extra, b->tls.extra, sizeof(a->tls.extra)))
+		fprintf(stderr, "smtpmon: reload: tls plaintext, processes or libraries changed: "
+				"restart to apply\n");
 	if (strcmp(now->control_path, next->control_path) ||
 	    strcmp(now->control_group, next->control_group) ||
 	    strcmp(now->metrics_listen, next->metrics_listen))

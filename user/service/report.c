@@ -189,6 +189,17 @@ static void tls_families(struct renderer *r, const struct capture_counters *cc)
 		labelled(r, &(struct family){name, "lib", help, true}, tls_probe_lib_names, vals,
 			 SMTPMON_TLS_LIB_MAX);
 	}
+	static const char *const proc_help[TLS_ATTACH_STAT_MAX] = {
+	    [TLS_ATTACH_PROCESSES] = "Processes whose TLS calls are probed now",
+	    [TLS_ATTACH_ATTACHED] = "Processes the TLS probes were attached to",
+	    [TLS_ATTACH_FAILED] = "Processes to probe that the TLS probes were not attached to",
+	    [TLS_ATTACH_LOST] = "Processes to probe lost to a full map, ring or queue",
+	};
+	for (int s = 0; s < TLS_ATTACH_STAT_MAX && cc->tls_per_process; s++) {
+		snprintf(name, sizeof(name), "tls_%s", tls_attach_stat_names[s]);
+		single(r, &(struct family){name, NULL, proc_help[s], s != TLS_ATTACH_PROCESSES},
+		       cc->tls_procs[s]);
+	}
 	single(r,
 	       &(struct family){"tls_plaintext_records", NULL,
 				"TLS plaintext records read from their ring buffer", true},

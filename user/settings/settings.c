@@ -68,6 +68,10 @@ static const char usage[] =
     "  --tls on|off          the plaintext of sessions inside TLS from the TLS\n"
     "                        libraries (OpenSSL, GnuTLS) with uprobes (default on)\n"
     "  --tls-libraries LIST  more library files to probe, comma-separated\n"
+    "  --tls-processes all|smtp\n"
+    "                        all: the probes sit on the library files, every process\n"
+    "                        that maps them pays their traps (default); smtp: only\n"
+    "                        processes on monitored ports and their children\n"
     "  --control PATH|none   control socket for smtpmonctl\n"
     "                        (default " CONTROL_DEFAULT_PATH ")\n"
     "  --control-group GROUP group that may use the control socket (default smtpmon)\n"
@@ -234,6 +238,19 @@ static bool set_tls_plaintext(struct settings *s, const struct setting_key *k, c
 	return set_bool(&s->capture.tls_plaintext, v, why, n);
 }
 
+static bool set_tls_processes(struct settings *s, const struct setting_key *k, const char *v,
+			      char *why, size_t n)
+{
+	(void)k;
+	if (!strcmp(v, "all"))
+		s->capture.tls.processes = TLS_PROCESSES_ALL;
+	else if (!strcmp(v, "smtp"))
+		s->capture.tls.processes = TLS_PROCESSES_SMTP;
+	else
+		return fail(why, n, "want all or smtp, got '%s'", v);
+	return true;
+}
+
 static bool set_tls_libraries(struct settings *s, const struct setting_key *k, const char *v,
 			      char *why, size_t n)
 {
@@ -386,6 +403,7 @@ static const struct setting_key setting_keys[] = {
     {.section = "capture", .key = "ring_size", .option = "ring-size", .set = set_ring_size},
     {.section = "tls", .key = "plaintext", .option = "tls", .set = set_tls_plaintext},
     {.section = "tls", .key = "libraries", .option = "tls-libraries", .set = set_tls_libraries},
+    {.section = "tls", .key = "processes", .option = "tls-processes", .set = set_tls_processes},
     {.section = "capture", .key = "bodies", .option = "bodies", .set = set_bodies},
 #define NUMBER(field, lo, hi, mult, u64)                                                           \
 	.set = set_number, .offset = offsetof(struct settings, field), .min = (lo), .max = (hi),   \
