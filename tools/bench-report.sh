@@ -107,8 +107,11 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   110-117 % in full make bench runs later that day. With a first run of each kind discarded
   (the lab's first transfer is 2-4 times slower), \`RUNS=3 TLS_MB=400 tools/bench-tls.sh\`
   still gives 2.65 s per STARTTLS run alone against 2.33 s attached, in every round: something
-  the attached runs change makes that transfer faster; not found yet. Uprobes per process (the MTA's only) instead of per
-  library file would spare the other processes; not done (docs/tls-plaintext.md).
+  the attached runs change makes that transfer faster; not found yet. With the probes per
+  process (\`--tls-processes smtp\`: the processes on monitored ports and their children only)
+  the non-SMTP workload is not probed and runs at its own speed; that mode is not the default
+  because a process is probed only some ms (here up to 0.6 s) after its fork or connect, and
+  what it does over TLS before is not seen (docs/tls-plaintext.md).
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the

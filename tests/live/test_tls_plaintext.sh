@@ -17,6 +17,8 @@
 #   - smtp_data inside TLS carries "tls": true like the requests and replies;
 #   - port 465: the whole session comes from inside TLS, and no smtp_unexpected, weird or
 #     content_gap event comes from its TLS records (nor from anything else here);
+#   - a TLS session on 465 between two processes on a private copy of libssl.so.3 (no probe
+#     on it) is the one connection counted in sessions_unseen;
 #   - a non-SMTP TLS workload (openssl s_server on 8443 in the server namespace, s_client
 #     sending SMTP-looking lines) produces no event and no copied byte; with the probes on
 #     the library files they see its calls (not_monitored grows), with --tls-processes smtp
@@ -101,12 +103,39 @@ else
 		test "$calls1" -eq "$calls0" -a "$notmon1" -eq "$notmon0"
 fi
 
+# A session no probe can see: implicit TLS on 465 between two processes on a private copy of
+# libssl.so.3 (tests/live/lib.sh live_private_libssl), the server in the client's namespace.
+# It must be counted in sessions_unseen (and nothing else is).
+if live_private_libssl "$d/privlib"; then
+	lab_cli env LD_LIBRARY_PATH="$d/privlib" timeout 20 openssl s_server -accept "$LAB_CLI4:465" \
+		-cert "$d/postfix/etc/cert.pem" -key "$d/postfix/etc/key.pem" -naccept 1 -rev -quiet \
+		>/dev/null 2>&1 &
+	unseen_server=$!
+	for _ in $(seq 100); do lab_cli ss -Hltn 'sport = :465' | grep -q . && break; sleep 0.05; done
+	{
+		printf 'EHLO unseen.example\r\n'
+		sleep 0.5
+	} | lab_srv env LD_LIBRARY_PATH="$d/privlib" timeout 20 openssl s_client \
+		-connect "$LAB_CLI4:465" -quiet -no_ign_eof >"$d/unseen.out" 2>/dev/null
+	wait "$unseen_server"
+	live_check "unseen session: a line went both ways over TLS on the private libssl" \
+		grep -aq 'elpmaxe.neesnu OLHE' "$d/unseen.out"
+else
+	live_fail "a private copy of libssl.so.3"
+fi
+
 sleep 1 # the 0.5 s a connection with plaintext waits after its FIN
 live_stop TERM
 live_check "smtpmon exits 0" test "$LIVE_RC" -eq 0
 grep '^smtpmon: \(tls\|user tls\)' "$d/err"
-# From here on only this lab's connections: the probes also see other labs on this host.
-live_own_events "$d/out.json" "$d/own.json" "$d"/tls-*.pcap
+live_check "every connection that turned to TLS got its plaintext but the one on the private libssl ($(grep -o 'sessions_unseen [0-9]*' "$d/err"))" \
+	grep -q '^smtpmon: user tls: .*, sessions_unseen 1$' "$d/err"
+live_check "unseen session: one connection reported, nothing from inside TLS" \
+	test "$(jq -c --arg h "$LAB_CLI4" 'select(."id.resp_h" == $h) | .event' "$d/out.json" |
+		jq -s -c .)" = '["smtp_connection"]'
+# From here on only this lab's scenarios: the probes also see other labs on this host.
+live_own_events "$d/out.json" "$d/all_own.json" "$d"/tls-*.pcap
+jq -c --arg h "$LAB_CLI4" 'select(."id.resp_h" != $h)' "$d/all_own.json" >"$d/own.json"
 if [[ $copied0 != "$copied1" ]] && cmp -s "$d/out.json" "$d/own.json"; then
 	live_fail "non-SMTP TLS: bytes copied while it ran ($copied0 -> $copied1)"
 elif [[ $copied0 != "$copied1" ]]; then

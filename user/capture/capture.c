@@ -655,9 +655,9 @@ static void print_tls_counters(const struct capture *c, const struct pipeline_st
 	fprintf(stderr,
 		"smtpmon: user tls: records %" PRIu64 ", bad_records %" PRIu64
 		", delivered_bytes %" PRIu64 ", unmatched %" PRIu64 ", other_end %" PRIu64
-		", overlap_bytes %" PRIu64 "\n",
+		", overlap_bytes %" PRIu64 ", sessions_unseen %" PRIu64 "\n",
 		c->tls_records, c->tls_bad_records, ps->plain_bytes, ps->plain_unmatched,
-		ps->plain_other_view, ps->plain_overlap_bytes);
+		ps->plain_other_view, ps->plain_overlap_bytes, ps->tls_unseen);
 }
 
 /* The IP fragments skipped, per interface (docs/reassembly.md, "IP

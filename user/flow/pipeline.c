@@ -596,6 +596,8 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 	smtp_finish(c->smtp);
 	if (c->txn)
 		txn_finish(c->txn);
+	if (c->wire_tls && !c->plain_started)
+		p->stats.tls_unseen++;
 	fill_summary(c, end, &ev.conn);
 	emit_at(c, &ev, c->start_ns); /* Zeek's conn.log: ts is the start */
 	if (end != CONN_END_FIN && end != CONN_END_RST) {

@@ -109,6 +109,10 @@ struct pipeline_stats {
 	uint64_t plain_unmatched;     /* no connection of the wire in TLS to join */
 	uint64_t plain_other_view;    /* the other end's copy (both ends on this host) */
 	uint64_t plain_overlap_bytes; /* delivered already */
+	/* Ended connections that turned to TLS on the wire and got no plaintext:
+	 * the probes did not see them (off, a library not probed, a process
+	 * probed too late). */
+	uint64_t tls_unseen;
 };
 
 struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);

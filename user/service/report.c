@@ -350,6 +350,10 @@ static void pipeline_families(struct renderer *r, const struct pipeline *p)
 				true},
 	       ps->plain_unmatched);
 	single(r,
+	       &(struct family){"tls_sessions_unseen", NULL,
+				"Ended connections that turned to TLS and got no plaintext", true},
+	       ps->tls_unseen);
+	single(r,
 	       &(struct family){"tls_plaintext_other_end", NULL,
 				"TLS plaintext pieces left out: the other end's copy on this host",
 				true},
