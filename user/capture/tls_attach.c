@@ -33,8 +33,10 @@ const char *const tls_attach_stat_names[TLS_ATTACH_STAT_MAX] = {
 #define PROBES_MAX    128
 /* Requests waiting on the daemon's side (8 bytes each). */
 #define QUEUE_BYTES (64 * 1024)
-#define IDLE_MS	    2000
-#define GONE_MAX    (64 * PROBES_MAX)
+/* Closing the links of processes gone: after this long without a request,
+ * or at once when those of more than GONE_PROCESSES_MAX wait. */
+#define IDLE_MS		   2000
+#define GONE_PROCESSES_MAX 64
 /* Failures worth a line on stderr before they are only counted. */
 #define FAILURES_SHOWN 5
 
@@ -73,7 +75,7 @@ struct child {
 	 * of ms (it waits for a grace period, holding the lock attaching
 	 * needs), and a process that is attached late loses its first calls:
 	 * they are destroyed one at a time, after IDLE_MS without a request,
-	 * or at once when more than GONE_MAX wait. */
+	 * or at once when those of more than GONE_PROCESSES_MAX wait. */
 	struct bpf_link **gone;
 	size_t ngone, gone_cap;
 	unsigned failures_shown;
@@ -224,10 +226,8 @@ static void __attribute__((noreturn)) child_main(struct child *c, int sock, pid_
 	}
 	for (bool idle = false;;) {
 		struct pollfd pfd = {.fd = sock, .events = POLLIN};
-		int ready = poll(&pfd, 1,
-				 !c->ngone		       ? -1
-				 : idle || c->ngone > GONE_MAX ? 0
-							       : IDLE_MS);
+		bool too_many = c->ngone > GONE_PROCESSES_MAX * c->nprobes;
+		int ready = poll(&pfd, 1, !c->ngone ? -1 : idle || too_many ? 0 : IDLE_MS);
 		ssize_t n;
 		size_t whole;
 
