@@ -18,6 +18,7 @@
 #   fuzz_json    the SMTP payloads above, each as one string
 #   fuzz_mime    the client bytes of each of those flows (their messages)
 #   fuzz_records the same scripts as fuzz_smtp
+#   fuzz_elf     a small shared object defining SSL_read and SSL_write, compiled here
 # and, for each harness, the reproducers of its past findings in tests/fuzz/regressions/<harness>/
 # (named after what they found; fixed since).
 # A crash, leak, timeout, out-of-memory or undefined behaviour fails the run (exit 1); libFuzzer's
@@ -206,7 +207,15 @@ for path in captures:
         if b"\n\r\n" in mail or b"\n\n" in mail:
             write("mime", "%s-%d" % (tag, n), b"\x00" + mail)
 
-for kind in ("smtp", "packet", "json", "mime", "records"):
+# fuzz_elf: an ELF shared object with the symbols the TLS probes look up.
+src = os.path.join(work, "elf_seed.c")
+with open(src, "w") as out:
+    out.write("int SSL_read(void) { return 1; }\nint SSL_write(void) { return 2; }\n")
+so = os.path.join(work, "elf_seed.so")
+if subprocess.run(["cc", "-shared", "-fPIC", "-nostdlib", "-o", so, src]).returncode == 0:
+    write("elf", "shared-object", open(so, "rb").read())
+
+for kind in ("smtp", "packet", "json", "mime", "records", "elf"):
     d = os.path.join(work, "seeds-" + kind)
     print("run-fuzz: %d seeds for fuzz_%s" % (len(os.listdir(d)) if os.path.isdir(d) else 0, kind))
 PY
