@@ -130,9 +130,9 @@ live_check "smtpmon exits 0" test "$LIVE_RC" -eq 0
 grep '^smtpmon: \(tls\|user tls\)' "$d/err"
 live_check "every connection that turned to TLS got its plaintext but the one on the private libssl ($(grep -o 'sessions_unseen [0-9]*' "$d/err"))" \
 	grep -q '^smtpmon: user tls: .*, sessions_unseen 1$' "$d/err"
-live_check "unseen session: one connection reported, nothing from inside TLS" \
-	test "$(jq -c --arg h "$LAB_CLI4" 'select(."id.resp_h" == $h) | .event' "$d/out.json" |
-		jq -s -c .)" = '["smtp_connection"]'
+live_check "unseen session: one connection reported, in TLS, nothing from inside TLS" \
+	test "$(jq -c --arg h "$LAB_CLI4" 'select(."id.resp_h" == $h) | [.event, .tls]' \
+		"$d/out.json" | jq -s -c .)" = '[["smtp_connection",true]]'
 # From here on only this lab's scenarios: the probes also see other labs on this host.
 live_own_events "$d/out.json" "$d/all_own.json" "$d"/tls-*.pcap
 jq -c --arg h "$LAB_CLI4" 'select(."id.resp_h" != $h)' "$d/all_own.json" >"$d/own.json"

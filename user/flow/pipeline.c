@@ -531,7 +531,9 @@ static void fill_summary(const struct conn *c, enum conn_end end, struct conn_su
 	s->orig_segs = o->segs;
 	s->resp_segs = r->segs;
 	s->transactions = ss->transactions;
-	s->tls = ss->tls;
+	/* On an implicit-TLS port the session is TLS from the first byte,
+	 * with or without its plaintext. */
+	s->tls = ss->tls || c->implicit_tls;
 	s->gaps = os->gaps + rs->gaps;
 	s->gap_bytes = os->gap_bytes + rs->gap_bytes;
 	/* A direction with inconsistent retransmissions counts once: how many
