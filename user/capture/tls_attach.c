@@ -30,7 +30,6 @@ const char *const tls_attach_stat_names[TLS_ATTACH_STAT_MAX] = {
 
 /* Processes probed at once: each holds one perf event per probe. */
 #define PROCESSES_MAX 4096
-#define PROBES_MAX    128
 /* Requests waiting on the daemon's side (8 bytes each). */
 #define QUEUE_BYTES (64 * 1024)
 /* Closing the links of processes gone: after this long without a request,
@@ -265,7 +264,7 @@ struct tls_attach *tls_attach_start(const struct tls_attach_probe *probes, size_
 	int sv[2] = {-1, -1};
 	pid_t daemon = getpid();
 
-	if (!a || n > PROBES_MAX || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	if (!a || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		goto fail;
 	a->shared = mmap(NULL, sizeof(uint64_t) * TLS_ATTACH_STAT_MAX, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
