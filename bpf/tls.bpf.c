@@ -49,6 +49,11 @@
  * smtpmon.bpf.c). */
 __u8 port_bits[65536 / 8];
 
+/* Set by user space before load: the uprobes are attached per process
+ * (--tls-processes smtp), so processes are marked; otherwise nobody reads
+ * the marks and the system calls skip that work. */
+const volatile bool per_process = false;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space sets the size before load */
@@ -389,11 +394,12 @@ int tls_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case NR_LISTEN:
 	case NR_ACCEPT:
 	case NR_ACCEPT4:
-		if (sock_monitored(fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs))))
+		if (per_process && sock_monitored(fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs))))
 			mark(bpf_get_current_pid_tgid() >> 32);
 		return 0;
 	case NR_CONNECT:
-		if (!bpf_probe_read_user(&to, sizeof(to),
+		if (per_process &&
+		    !bpf_probe_read_user(&to, sizeof(to),
 					 (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs)) &&
 		    (to.family == AF_INET || to.family == AF_INET6) &&
 		    port_monitored(bpf_ntohs(to.port)))

@@ -353,6 +353,8 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		goto fail;
 	}
 	t->skel = tls_bpf__open();
+	if (t->skel)
+		t->skel->rodata->per_process = opts->processes == TLS_PROCESSES_SMTP;
 	err = t->skel
 		  ? bpf_map__set_max_entries(t->skel->maps.tls_events, (uint32_t)opts->ring_size)
 		  : -errno;
