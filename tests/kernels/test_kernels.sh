@@ -29,6 +29,10 @@ mkdir -p "$cache"
 # A boot runs about 20 s under TCG, the guest's work about a minute; a hung guest must not
 # hold the suite.
 boot_limit=420
+# The kernel's console keeps warnings (level 4) and up: a soft lockup's stack trace is printed
+# at that level. A 6.1 guest once hung in CI with soft lockups of smtpmon and grep, and the
+# console, then at loglevel=3, kept no trace of where; with every CPU's backtrace it will.
+guest_log="loglevel=5 softlockup_all_cpu_backtrace=1"
 
 series_pattern() {
 	case $1 in
@@ -89,7 +93,7 @@ boot_one() {
 	local start=$SECONDS
 	timeout "$boot_limit" qemu-system-x86_64 -nodefaults -machine accel=tcg -cpu max -smp 2 \
 		-m 1536 -kernel "$tree"/boot/vmlinuz-* -initrd "$dir/initramfs.cpio" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1" -display none -no-reboot \
+		-append "console=ttyS0 quiet $guest_log panic=-1" -display none -no-reboot \
 		-serial "file:$dir/console.log" -serial "file:$report.raw"
 	local rc=$?
 	tr -d '\r' <"$report.raw" >"$report"
@@ -102,6 +106,8 @@ boot_one() {
 	done <"$report"
 	if ! grep -q '^@@ done$' "$report"; then
 		live_fail "$kver: the guest ran to the end (see $dir/console.log)"
+		# The first lockup report, stack traces included, then the end.
+		grep -m1 -A60 -E 'soft lockup|hung_task|BUG:|Oops' "$dir/console.log"
 		tail -20 "$dir/console.log"
 		return
 	fi
