@@ -6,7 +6,8 @@
  * Input: [options] message...
  *
  *   options  the first byte: bit 0 files off, bit 1 sha256 as well, bit 2
- *            the message's lines cut at LF only (a CR stays in the line)
+ *            the message's lines cut at LF only (a CR stays in the line),
+ *            bit 3 a file of each whole message (--message-files)
  *   message  cut into lines at LF (CR LF with bit 2 clear), delivered as the
  *            SMTP stage's content hook does; three control lines act
  *            instead: "\x01G" a gap of 1000 bytes, "\x01S" skipped bytes,
@@ -30,6 +31,7 @@
 #define OPT_NO_FILES 0x01
 #define OPT_SHA256   0x02
 #define OPT_LF_ONLY  0x04
+#define OPT_MESSAGE  0x08
 
 static const struct conn_id id = {
     .uid = "CFuzzMime",
@@ -56,7 +58,11 @@ static void on_event(void *ctx, struct event *ev)
 
 		CHECK(h->cfg.files);
 		CHECK(f->fuid[0] == 'F' && strlen(f->fuid) == 18);
-		CHECK(f->depth >= 1);
+		/* the whole message's file: opened before its first entity */
+		CHECK(f->depth >= 1 || f->whole_message);
+		CHECK(!f->whole_message ||
+		      (h->cfg.message_files && !f->parent_fuid[0] && f->mime_type.len == 14));
+		CHECK(f->whole_message || !f->parent_fuid[0] == !h->cfg.message_files);
 		/* decoded bytes: at most a line's bytes plus its CR LF */
 		CHECK(f->seen_bytes <= 3 * h->input + 2);
 		CHECK(f->content_seen || (!f->seen_bytes && !f->md5 && !f->sha1 && !f->sha256));
@@ -94,6 +100,7 @@ static void content(struct mime *m, enum smtp_content_kind kind, const uint8_t *
 	    .is_orig = true,
 	    .trans_depth = depth,
 	    .line = {p, n},
+	    .term = {(const uint8_t *)"\r\n", kind == SMTP_CONTENT_LINE ? 2 : 0},
 	    .len = kind == SMTP_CONTENT_GAP	  ? 1000
 		   : kind == SMTP_CONTENT_SKIPPED ? 5000
 						  : 0,
@@ -124,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(json_out && text_out);
 	config_defaults(&h.cfg);
 	h.cfg.files = !(opts & OPT_NO_FILES);
+	h.cfg.message_files = opts & OPT_MESSAGE;
 	h.cfg.file_hashes =
 	    FILE_HASH_MD5 | FILE_HASH_SHA1 | (opts & OPT_SHA256 ? FILE_HASH_SHA256 : 0);
 	h.json = sink_json_new(json_out);

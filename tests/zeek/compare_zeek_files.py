@@ -21,7 +21,9 @@ and compare, file by file in order, every field the baseline has:
               length of each message (Zeek's content hash covers all its
               files: the sum of their seen_bytes).
   rfc822      files.cut of the rfc822-msg-file-analysis tests (Zeek's
-              whole-message option on): the files of the parts.
+              whole-message option on; smtpmon read --message-files yes):
+              every file, the whole message's included (type, seen and
+              missing bytes, its sha1), and each part's parent_fuid.
 
 Zeek's uids and fuids cannot be reproduced: uids are matched in order of
 first appearance, fuids are checked for shape and uniqueness. Differences are
@@ -63,7 +65,7 @@ BASELINES = [
 # covers. Each is applied only where the code below names it.
 DIFFERENCES = {
     "file-framework": "F1. Fields of Zeek's file framework that smtpmon does not have",
-    "whole-message": "F2. No whole-message file (`SMTP::enable_rfc822_msg_file_analysis`)",
+    "whole-message": "F2. The whole-message file after a gap (`--message-files`)",
 }
 
 FUID_RE = re.compile(r"^F[0-9A-Za-z]{17}$")
@@ -113,9 +115,10 @@ def table(lines):
     return fields or [], rows
 
 
-def run_smtpmon(smtpmon, trace):
+def run_smtpmon(smtpmon, trace, extra=()):
     out = subprocess.run([smtpmon, "read", "-q", "--format", "json", "--file-hashes",
-                          "md5,sha1,sha256", trace], stdout=subprocess.PIPE, check=False)
+                          "md5,sha1,sha256", *extra, trace], stdout=subprocess.PIPE,
+                         check=False)
     if out.returncode != 0:
         sys.exit("compare_zeek_files: %s %s: exit %d" % (smtpmon, trace, out.returncode))
     files = []
@@ -227,22 +230,34 @@ def compare_length(report, where, lines, files):
 
 
 def compare_rfc822(report, where, rows, files):
-    """Zeek's whole-message files (message/rfc822, the parents of the others)
-    do not exist in smtpmon; the part files must match."""
-    parts = []
-    for r in rows:
-        if r.get("mime_type") == "message/rfc822" and report.allowed(
-                "whole-message", "%s: %s bytes" % (where, r["seen_bytes"])):
-            continue
-        parts.append(r)
-    # With the option on, Zeek loses the part file of the message after a
-    # gap (smtp-bdat-gap: bdat-gap's files.log has it, this one not).
-    if len(files) > len(parts) and where.endswith("-gap") and report.allowed(
-            "whole-message", "%s: part file after the gap" % where):
-        files = files[:len(parts)]
-    # parent_fuid is the whole-message file; sha1 is "-" for the parts
-    # (Zeek's test hashes only the whole message).
-    compare_rows(report, where, parts, files, ["uid", "mime_type", "seen_bytes", "missing_bytes"])
+    """Every file, the whole message's (message/rfc822, logged after its parts)
+    included; parent_fuid through the files' order; sha1 where Zeek's test
+    computed one (the whole message's only)."""
+    # After a gap Zeek logs no file for the next message's part and counts
+    # its bytes in that message's file (smtp-bdat-gap: 86 = 78 + 8; without
+    # the option bdat-gap's files.log has the part).
+    if len(files) > len(rows) and where.endswith("-gap"):
+        gap_at = next((i for i, f in enumerate(files) if f.get("missing_bytes")), None)
+        part = next((i for i, f in enumerate(files)
+                     if gap_at is not None and i > gap_at + 1
+                     and f.get("parent_fuid")), None)
+        if part is not None and report.allowed(
+                "whole-message", "%s: the part after the gap (%d bytes) counted in its message's"
+                " file" % (where, files[part]["seen_bytes"])):
+            files = [dict(f) for f in files]
+            for f in files:
+                if f["fuid"] == files[part]["parent_fuid"]:
+                    f["seen_bytes"] += files[part]["seen_bytes"]
+            del files[part]
+    compare_rows(report, where, rows, files, ["uid", "mime_type", "seen_bytes", "missing_bytes"])
+    ours = {r["fuid"]: f["fuid"] for r, f in zip(rows, files) if "fuid" in r}
+    for i, (r, f) in enumerate(zip(rows, files)):
+        at = "%s file %d" % (where, i + 1)
+        if "parent_fuid" in r:
+            report.check(at, "parent_fuid", ours.get(r["parent_fuid"], r["parent_fuid"]),
+                         f.get("parent_fuid", "-"))
+        if r.get("sha1", "-") != "-":
+            report.check(at, "sha1", r["sha1"], zeek_value(f, "sha1"))
 
 
 def main():
@@ -260,7 +275,8 @@ def main():
         if not os.path.exists(path) or not os.path.exists(trace_path):
             sys.exit("compare_zeek_files: missing %s or %s" % (path, trace_path))
         lines = read_baseline(path)
-        files = run_smtpmon(args.smtpmon, trace_path)
+        files = run_smtpmon(args.smtpmon, trace_path,
+                            ("--message-files", "yes") if kind == "rfc822" else ())
         before = len(report.mismatches)
         if kind in ("files.log", "cut"):
             fields, rows = table(lines)

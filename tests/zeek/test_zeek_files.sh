@@ -21,13 +21,16 @@ compare "$SMTPMON" >"$tmp/real" || rc=$?
 [ $rc -le 1 ] || { cat "$tmp/real"; exit $rc; }
 
 # The comparator must notice a doctored record: a digest, a size, a type, a
-# name, a depth, a missing file, a missing-bytes count; each must produce a
-# mismatch the real output does not have.
+# name, a depth, a missing file, a missing-bytes count, a whole message's
+# digest and size, a parent; each must produce a mismatch the real output
+# does not have.
 real=$(realpath "$SMTPMON")
 for doctor in 's/"sha1":"5cd7c3/"sha1":"5cd7c4/' 's/"seen_bytes":1868,/"seen_bytes":1867,/' \
 	's/"mime_type":"image\/png"/"mime_type":"image\/gif"/' 's/"filename":"NEWS.txt"/"filename":"NEWS.TXT"/' \
 	's/"depth":4,/"depth":5,/' '/"seen_bytes":204,/d' 's/"missing_bytes":1000/"missing_bytes":999/' \
-	's/"sha256":"6ea2/"sha256":"6ea3/' 's/"duration":1.165512/"duration":1.165513/'; do
+	's/"sha256":"6ea2/"sha256":"6ea3/' 's/"duration":1.165512/"duration":1.165513/' \
+	's/"sha1":"f9bc3e/"sha1":"f9bc3f/' 's/"seen_bytes":8757,/"seen_bytes":8756,/' \
+	's/"parent_fuid":"F/"parent_fuid":"G/'; do
 	printf '#!/bin/sh\n"%s" "$@" | sed %s\n' "$real" "'$doctor'" >"$tmp/smtpmon"
 	chmod +x "$tmp/smtpmon"
 	compare "$tmp/smtpmon" >"$tmp/doctored" || true

@@ -48,7 +48,7 @@ static void make_fuid(char out[FILE_ID_SIZE], const struct file_origin *o)
 
 	for (const char *p = o->id ? o->id->uid : ""; *p; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
-	h = mix64(h ^ ((uint64_t)o->trans_depth << 32 | o->depth));
+	h = mix64(h ^ ((uint64_t)o->trans_depth << 32 | o->depth) ^ (o->whole_message ? 0x5a : 0));
 	uint64_t d = h;
 
 	out[0] = 'F';
@@ -72,6 +72,9 @@ struct mime_file *file_open(const struct config *cfg, const struct file_origin *
 	if (!f)
 		return NULL;
 	make_fuid(f->info.fuid, o);
+	if (o->parent)
+		memcpy(f->info.parent_fuid, o->parent->info.fuid, sizeof(f->info.parent_fuid));
+	f->info.whole_message = o->whole_message;
 	f->info.depth = o->depth;
 	f->info.trans_depth = o->trans_depth;
 	f->info.content_seen = true;
@@ -123,7 +126,7 @@ static bool hashing(const struct mime_file *f)
 
 void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t now_ns)
 {
-	if (!f->info.content_seen)
+	if (!f->info.content_seen || len == 0)
 		return;
 	if (f->bof_len < FILE_BOF_BYTES) {
 		size_t n = FILE_BOF_BYTES - f->bof_len < len ? FILE_BOF_BYTES - f->bof_len : len;
@@ -175,7 +178,9 @@ void file_close(struct mime_file *f, struct bytes declared_type, struct bytes fi
 	}
 	drop_hashes(f);
 	f->type[0] = '\0';
-	if (f->info.content_seen && f->bof_len > 0)
+	if (f->info.whole_message)
+		snprintf(f->type, sizeof(f->type), "message/rfc822");
+	else if (f->info.content_seen && f->bof_len > 0)
 		sniff_type(f->bof, f->bof_len, f->type);
 	f->info.mime_type = (struct bytes){(const uint8_t *)f->type, strlen(f->type)};
 	if (!f->type[0])

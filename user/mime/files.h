@@ -24,6 +24,10 @@ struct file_origin {
 	uint32_t trans_depth;
 	bool is_orig;
 	uint32_t depth; /* Zeek's depth: MIME entities begun on the connection */
+	/* The file of the whole message (cfg->message_files): its type is
+	 * message/rfc822, not sniffed, as in Zeek. */
+	bool whole_message;
+	const struct mime_file *parent; /* the whole message's file, or NULL */
 };
 
 /* NULL without memory (reported by the caller as lost content). */

@@ -62,6 +62,7 @@ struct mime {
 	uint32_t entities; /* begun on the connection (Zeek's files.log depth) */
 	/* the message being parsed */
 	struct entity *top;
+	struct mime_file *message; /* its whole-message file (cfg->message_files) */
 	const struct conn_id *id;
 	uint32_t trans_depth;
 	bool is_orig;
@@ -233,6 +234,7 @@ static struct mime_file *entity_file(struct mime *m, struct entity *e)
 		    .trans_depth = m->trans_depth,
 		    .is_orig = m->is_orig,
 		    .depth = e->number,
+		    .parent = m->message,
 		};
 
 		e->file = file_open(m->cfg, &o, m->now);
@@ -760,6 +762,7 @@ static struct entity *innermost(struct mime *m)
 	return e;
 }
 
+/* Its parts' files first, then the whole message's, as Zeek logs them. */
 static void end_message(struct mime *m)
 {
 	if (!m->top)
@@ -767,6 +770,11 @@ static void end_message(struct mime *m)
 	end_entity(m, m->top);
 	entity_free(m->top);
 	m->top = NULL;
+	if (m->message) {
+		file_close(m->message, (struct bytes){NULL, 0}, (struct bytes){NULL, 0}, m->emit,
+			   m->ctx);
+		m->message = NULL;
+	}
 	m->hdr_open = false;
 	if (m->hdr_cap > HDR_KEEP) {
 		free(m->hdr);
@@ -818,20 +826,40 @@ void mime_content(struct mime *m, const struct smtp_content *c, uint64_t now_ns)
 		m->is_orig = c->is_orig;
 		m->frozen = false;
 		m->depth_reported = false;
+		if (m->cfg->files && m->cfg->message_files) {
+			/* Zeek opens it as the mail starts, before the top
+			 * entity: its depth is the entities begun before. */
+			struct file_origin o = {.id = m->id,
+						.trans_depth = m->trans_depth,
+						.is_orig = m->is_orig,
+						.depth = m->entities,
+						.whole_message = true};
+
+			m->message = file_open(m->cfg, &o, now_ns);
+		}
 		m->top = entity_new(m, NULL);
 		if (!m->top)
 			weird(m, "mime_out_of_memory", "entity");
 		break;
 	case SMTP_CONTENT_LINE:
+		if (m->message) {
+			/* the message as sent: Zeek's content of that file */
+			file_data(m->message, c->line.ptr, c->line.len, now_ns);
+			file_data(m->message, c->term.ptr, c->term.len, now_ns);
+		}
 		deliver_line(m, c->line.ptr, c->line.len);
 		break;
 	case SMTP_CONTENT_GAP:
+		if (m->message)
+			file_gap(m->message, c->len, now_ns);
 		/* Zeek hands the gap to the entity being read (a file with
 		 * only missing bytes if it had none). */
 		if (m->cfg->files && (e = innermost(m)) && !m->frozen && entity_file(m, e))
 			file_gap(e->file, c->len, now_ns);
 		break;
 	case SMTP_CONTENT_SKIPPED:
+		if (m->message)
+			file_unseen(m->message);
 		/* The entity being read has a file of unknown content; what
 		 * follows cannot be placed in the tree. */
 		if (m->cfg->files && (e = innermost(m)) && !m->frozen && entity_file(m, e))

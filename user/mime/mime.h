@@ -8,7 +8,9 @@
  * (smtp_set_content_hook) one line at a time. It follows multipart bodies
  * and nested message/... entities, decodes base64 and quoted-printable, and
  * hands each leaf entity's decoded bytes to files.c, which emits one `file`
- * event (EV_FILE) per entity with content, as Zeek's files.log. Memory is
+ * event (EV_FILE) per entity with content, as Zeek's files.log. With
+ * cfg->message_files the message as sent is a file too (message/rfc822, the
+ * parent of its parts' files, emitted after them). Memory is
  * bounded whatever the message: at most MIME_MAX_DEPTH nested entities
  * (deeper ones are not split: weird exceeded_mime_max_depth), a header keeps
  * at most MIME_MAX_HEADER_BYTES (weird exceeded_mime_max_header_bytes), a

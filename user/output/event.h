@@ -101,6 +101,7 @@ struct file_info {
 	uint64_t missing_bytes;		/* bytes lost to gaps */
 	bool content_seen; /* false: body not copied (--bodies skip): sizes and hashes unknown */
 	bool timedout;
+	bool whole_message; /* ours: the file of the whole message (--message-files) */
 	const uint8_t *md5, *sha1,
 	    *sha256; /* digests of the decoded content; NULL = not computed */
 };

@@ -117,6 +117,22 @@ static void list_add(struct txn_builder *b, struct txn_list *l, const uint8_t *p
 		l->n++;
 }
 
+/* In the order the files began: the whole message's file, logged after its
+ * parts, comes first (Zeek's fuids). */
+static void add_fuid(struct txn_builder *b, const struct file_info *f)
+{
+	struct txn_list *l = &b->t.fuids;
+	uint32_t n = l->n;
+
+	list_add(b, l, (const uint8_t *)f->fuid, strnlen(f->fuid, sizeof(f->fuid)), false);
+	if (f->whole_message && l->n > n && n > 0) {
+		struct bytes whole = l->item[n];
+
+		memmove(&l->item[1], &l->item[0], n * sizeof(*l->item));
+		l->item[0] = whole;
+	}
+}
+
 static void list_free(struct txn_list *l)
 {
 	for (uint32_t i = 0; i < l->n; i++)
@@ -530,8 +546,7 @@ void txn_observe(struct txn_builder *b, const struct event *ev)
 		break;
 	case EV_FILE:
 		if (b->open)
-			list_add(b, &b->t.fuids, (const uint8_t *)ev->file.fuid,
-				 strnlen(ev->file.fuid, sizeof(ev->file.fuid)), false);
+			add_fuid(b, &ev->file);
 		break;
 	default:
 		break;

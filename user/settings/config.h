@@ -29,6 +29,8 @@ struct config {
 	size_t max_total_buffer; /* out-of-order bytes buffered in all */
 	uint64_t idle_timeout_ns;
 	bool files;	      /* MIME parsing and file events (user/mime/) */
+	bool message_files;   /* and a file of each whole message (Zeek's
+			       * SMTP::enable_rfc822_msg_file_analysis) */
 	unsigned file_hashes; /* FILE_HASH_* bits computed for each file */
 };
 

@@ -44,6 +44,9 @@ static const char usage[] =
     "                        never written to the journal)\n"
     "  --keep-credentials    do not redact AUTH payloads\n"
     "  --files yes|no        MIME parsing and file events (default yes)\n"
+    "  --message-files yes|no\n"
+    "                        also a file event for each whole message, the\n"
+    "                        parent of its parts' (default no)\n"
     "  --file-hashes LIST    digests of each file: md5, sha1, sha256, comma-\n"
     "                        separated, or none (default md5,sha1)\n"
     "  --max-line BYTES      longest SMTP line kept (default 16384)\n"
@@ -326,6 +329,13 @@ static bool set_files(struct settings *s, const struct setting_key *k, const cha
 	return set_bool(&s->cfg.files, v, why, n);
 }
 
+static bool set_message_files(struct settings *s, const struct setting_key *k, const char *v,
+			      char *why, size_t n)
+{
+	(void)k;
+	return set_bool(&s->cfg.message_files, v, why, n);
+}
+
 static bool set_file_hashes(struct settings *s, const struct setting_key *k, const char *v,
 			    char *why, size_t n)
 {
@@ -432,6 +442,10 @@ static const struct setting_key setting_keys[] = {
     {.section = "privacy", .key = "data", .option = NULL, .set = set_data},
     {.section = "files", .key = "files", .option = "files", .set = set_files},
     {.section = "files", .key = "hashes", .option = "file-hashes", .set = set_file_hashes},
+    {.section = "files",
+     .key = "message_files",
+     .option = "message-files",
+     .set = set_message_files},
     {.section = "privacy", .key = "credentials", .option = NULL, .set = set_credentials},
     {.section = "control", .key = "socket", .option = "control", .set = set_control_socket},
     {.section = "control", .key = "group", .option = "control-group", .set = set_control_group},

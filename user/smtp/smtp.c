@@ -252,8 +252,11 @@ static void unexpected_reply(struct smtp *s, unsigned cmd, int reply)
 
 /* ---- content hook (smtp.h) ---------------------------------------------- */
 
-static void content(struct smtp *s, enum smtp_content_kind kind, struct bytes line, uint64_t len,
-		    bool complete)
+static const struct bytes TERM_CRLF = {(const uint8_t *)"\r\n", 2},
+			  TERM_LF = {(const uint8_t *)"\n", 1}, TERM_NONE = {NULL, 0};
+
+static void content(struct smtp *s, enum smtp_content_kind kind, struct bytes line,
+		    struct bytes term, uint64_t len, bool complete)
 {
 	struct smtp_content c = {
 	    .kind = kind,
@@ -264,22 +267,23 @@ static void content(struct smtp *s, enum smtp_content_kind kind, struct bytes li
 	    .complete = complete,
 	    .trans_depth = s->messages,
 	    .line = line,
+	    .term = term,
 	    .len = len,
 	};
 
 	s->content_fn(s->content_ctx, &c);
 }
 
-static void content_line(struct smtp *s, const uint8_t *line, size_t len)
+static void content_line(struct smtp *s, const uint8_t *line, size_t len, struct bytes term)
 {
-	content(s, SMTP_CONTENT_LINE, (struct bytes){line, len}, 0, false);
+	content(s, SMTP_CONTENT_LINE, (struct bytes){line, len}, term, 0, false);
 }
 
 /* The buffered BDAT line goes out as it is (cut, chunk skipped, mail end). */
 static void bdat_line_flush(struct smtp *s)
 {
 	if (s->bdat_len > 0)
-		content_line(s, s->bdat_line, s->bdat_len);
+		content_line(s, s->bdat_line, s->bdat_len, TERM_NONE);
 	s->bdat_len = 0;
 }
 
@@ -290,7 +294,7 @@ static void bdat_content(struct smtp *s, const uint8_t *p, size_t n)
 {
 	if (!s->bdat_line && !(s->bdat_line = malloc(SMTP_BDAT_LINE_MAX))) {
 		/* Without the buffer the bytes cannot be passed on: lost. */
-		content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, n, false);
+		content(s, SMTP_CONTENT_GAP, TERM_NONE, TERM_NONE, n, false);
 		return;
 	}
 	while (n > 0) {
@@ -298,7 +302,9 @@ static void bdat_content(struct smtp *s, const uint8_t *p, size_t n)
 		size_t take = lf ? (size_t)(lf - p) : n, room, c;
 
 		if (s->bdat_len == 0 && lf && take <= SMTP_BDAT_LINE_MAX) {
-			content_line(s, p, take > 0 && p[take - 1] == '\r' ? take - 1 : take);
+			bool cr = take > 0 && p[take - 1] == '\r';
+
+			content_line(s, p, cr ? take - 1 : take, cr ? TERM_CRLF : TERM_LF);
 			p += take + 1;
 			n -= take + 1;
 			continue;
@@ -317,9 +323,10 @@ static void bdat_content(struct smtp *s, const uint8_t *p, size_t n)
 			break;
 		p++;
 		n--;
-		if (s->bdat_len > 0 && s->bdat_line[s->bdat_len - 1] == '\r')
-			s->bdat_len--;
-		content_line(s, s->bdat_line, s->bdat_len);
+		bool cr = s->bdat_len > 0 && s->bdat_line[s->bdat_len - 1] == '\r';
+
+		content_line(s, s->bdat_line, cr ? s->bdat_len - 1 : s->bdat_len,
+			     cr ? TERM_CRLF : TERM_LF);
 		s->bdat_len = 0;
 	}
 }
@@ -330,7 +337,7 @@ static void content_end(struct smtp *s, bool complete)
 		return;
 	if (s->msg_bdat)
 		bdat_line_flush(s);
-	content(s, SMTP_CONTENT_END, (struct bytes){NULL, 0}, 0, complete);
+	content(s, SMTP_CONTENT_END, TERM_NONE, TERM_NONE, 0, complete);
 }
 
 void smtp_set_content_hook(struct smtp *s, const struct conn_id *id, smtp_content_fn fn, void *ctx)
@@ -356,7 +363,7 @@ static void begin_data(struct smtp *s, bool orig, enum smtp_state state)
 	s->msg_bdat = state == ST_IN_BDAT;
 	s->bdat_len = 0;
 	if (s->content_fn)
-		content(s, SMTP_CONTENT_BEGIN, (struct bytes){NULL, 0}, 0, false);
+		content(s, SMTP_CONTENT_BEGIN, TERM_NONE, TERM_NONE, 0, false);
 }
 
 /* complete: the end of the message was seen ("." or the LAST chunk). */
@@ -966,7 +973,7 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 	if (len == 0)
 		s->in_body = true;
 	if (s->content_fn)
-		content_line(s, line, len);
+		content_line(s, line, len, TERM_CRLF);
 	if (!s->cfg->emit_data)
 		return;
 	ev.data.data = (struct bytes){line, len};
@@ -1286,7 +1293,7 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)
 	raw[is_orig] = raw[is_orig] > len ? raw[is_orig] - len : 0;
 	if (s->state == ST_IN_DATA || s->state == ST_IN_BDAT) {
 		if (s->content_fn && s->mail_open && is_orig == s->msg_orig)
-			content(s, SMTP_CONTENT_GAP, (struct bytes){NULL, 0}, len, false);
+			content(s, SMTP_CONTENT_GAP, TERM_NONE, TERM_NONE, len, false);
 		end_data(s, is_orig, false);
 	}
 	s->dir[0].raw_remaining = raw[0];
@@ -1337,7 +1344,7 @@ void smtp_skipped(struct smtp *s, bool is_orig, uint64_t off, uint64_t len)
 	    (d->raw_remaining >= len || s->state == ST_IN_DATA)) {
 		if (s->msg_bdat)
 			bdat_line_flush(s);
-		content(s, SMTP_CONTENT_SKIPPED, (struct bytes){NULL, 0}, len, false);
+		content(s, SMTP_CONTENT_SKIPPED, TERM_NONE, TERM_NONE, len, false);
 	}
 	if (d->raw_remaining >= len) {
 		d->raw_remaining -= len;

@@ -130,7 +130,12 @@ struct smtp_content {
 	bool complete; /* END: the end of the message was seen */
 	uint32_t trans_depth;
 	struct bytes line; /* LINE */
-	uint64_t len;	   /* GAP, SKIPPED: bytes */
+	/* LINE: what follows it in the message as sent, as Zeek's whole-message
+	 * file has it: CR LF after a DATA line (whatever ended it on the wire);
+	 * after a BDAT line the bytes that ended it in the chunk (CR LF or LF),
+	 * none when it was cut or the chunk data ended. */
+	struct bytes term;
+	uint64_t len; /* GAP, SKIPPED: bytes */
 };
 
 typedef void (*smtp_content_fn)(void *ctx, const struct smtp_content *c);
