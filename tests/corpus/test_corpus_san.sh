@@ -5,7 +5,7 @@
 # ASan+UBSan build (build/san/smtpmon, `make san`) without a sanitizer report
 # and with exit status 0, and every JSON output line passes the strict
 # validator tests/corpus/check_jsonl.py. Each file runs with
-#   --events all --data --keep-credentials   (JSON, validated)
+#   --events all --data --keep-credentials --message-files yes   (JSON, validated)
 #   defaults                                 (JSON, validated)
 #   --format text --events all --data        (sanitizers and exit status only)
 # and every corpus pcap also runs through the sanitized re-cutting driver
@@ -52,7 +52,7 @@ check_one() {
 			lines=$((lines + $(wc -l <"$dir/out$runs")))
 		fi
 	}
-	run "$f (all)" json --events all --data --keep-credentials "$f"
+	run "$f (all)" json --events all --data --keep-credentials --message-files yes "$f"
 	run "$f (defaults)" json "$f"
 	run "$f (text)" text --format text --events all --data "$f"
 	case $f in build/lab-pcaps/*) ;; *)

@@ -182,15 +182,18 @@ static void file_fields(const struct file_info *f, bool is_orig, const struct fi
 		field_bytes(v, ctx, "filename", f->filename);
 	v->time(ctx, "duration", f->duration_ns);
 	v->boolean(ctx, "is_orig", is_orig);
+	if (f->content_seen) {
+		v->u64(ctx, "seen_bytes", f->seen_bytes);
+		v->u64(ctx, "missing_bytes", f->missing_bytes);
+		v->boolean(ctx, "timedout", f->timedout);
+	} else {
+		v->boolean(ctx, "content_seen", false);
+	}
+	/* the whole message's file, seen or not */
 	if (f->parent_fuid[0])
 		v->cstr(ctx, "parent_fuid", f->parent_fuid);
-	if (!f->content_seen) {
-		v->boolean(ctx, "content_seen", false);
+	if (!f->content_seen)
 		return;
-	}
-	v->u64(ctx, "seen_bytes", f->seen_bytes);
-	v->u64(ctx, "missing_bytes", f->missing_bytes);
-	v->boolean(ctx, "timedout", f->timedout);
 	hex_field(v, ctx, "md5", f->md5, 16);
 	hex_field(v, ctx, "sha1", f->sha1, 20);
 	hex_field(v, ctx, "sha256", f->sha256, 32);
