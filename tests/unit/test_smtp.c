@@ -1023,6 +1023,73 @@ static void test_content_bdat(void **state)
 	session_free(t);
 }
 
+/* Each content line followed by its terminator (smtp_content.term): what
+ * the whole-message file is made of. */
+struct raw_message {
+	uint8_t buf[2 * SMTP_BDAT_LINE_MAX];
+	size_t len;
+};
+
+static void on_raw(void *ctx, const struct smtp_content *c)
+{
+	struct raw_message *m = ctx;
+
+	if (c->kind != SMTP_CONTENT_LINE)
+		return;
+	assert_true(m->len + c->line.len + c->term.len <= sizeof(m->buf));
+	if (c->line.len)
+		memcpy(m->buf + m->len, c->line.ptr, c->line.len);
+	m->len += c->line.len;
+	if (c->term.len)
+		memcpy(m->buf + m->len, c->term.ptr, c->term.len);
+	m->len += c->term.len;
+}
+
+/* BDAT: the lines with their terminators give back the chunk bytes exactly
+ * as sent, whatever the chunk and delivery boundaries (a CR LF split across
+ * chunks, a bare LF, a lone CR, a line cut for its length, no line end at
+ * the end). DATA: each line after dot removal with a CR LF, as Zeek. */
+static void test_content_terminators(void **state)
+{
+	(void)state;
+	struct session *t = session_new();
+	struct raw_message m = {0};
+	static uint8_t body[SMTP_BDAT_LINE_MAX + 64];
+	const char *head = "Subject: s\r\n\r\na\rb\r\n\nlf\n";
+	size_t n = strlen(head), cuts[] = {11, 12, 30, SMTP_BDAT_LINE_MAX + 40}, at = 0;
+	char cmd[64];
+
+	memcpy(body, head, n);
+	memset(body + n, 'y', SMTP_BDAT_LINE_MAX + 20);
+	n += SMTP_BDAT_LINE_MAX + 20;
+	memcpy(body + n, "\r\nend\r", 7);
+	n += 7;
+	session_open(t, false);
+	smtp_set_content_hook(t->smtp, &t->id, on_raw, &m);
+	to_rcpt(t);
+	for (size_t i = 0; i <= sizeof(cuts) / sizeof(cuts[0]); i++) {
+		size_t end = i < sizeof(cuts) / sizeof(cuts[0]) ? cuts[i] : n;
+
+		snprintf(cmd, sizeof(cmd), "BDAT %zu%s\r\n", end - at, end == n ? " LAST" : "");
+		client(t, cmd);
+		/* the chunk in two deliveries */
+		smtp_deliver(t->smtp, true, body + at, (end - at) / 2);
+		smtp_deliver(t->smtp, true, body + at + (end - at) / 2, end - at - (end - at) / 2);
+		server(t, "250 ok\r\n");
+		at = end;
+	}
+	assert_int_equal(m.len, n);
+	assert_memory_equal(m.buf, body, n);
+
+	m.len = 0;
+	client(t, "MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
+	server(t, "250 ok\r\n250 ok\r\n354 go\r\n");
+	client(t, "Subject: s\r\n\r\n..dot\nbare lf\r\n.\r\n");
+	assert_int_equal(m.len, strlen("Subject: s\r\n\r\n.dot\r\nbare lf\r\n"));
+	assert_memory_equal(m.buf, "Subject: s\r\n\r\n.dot\r\nbare lf\r\n", m.len);
+	session_free(t);
+}
+
 /* A gap in the message: GAP then an incomplete END; skipped body bytes:
  * SKIPPED, and the message still completes at its "." line. */
 static void test_content_gap_and_skip(void **state)
@@ -1821,6 +1888,7 @@ int main(void)
 	    cmocka_unit_test(test_skip_bdat_chunk),
 	    cmocka_unit_test(test_content_data),
 	    cmocka_unit_test(test_content_bdat),
+	    cmocka_unit_test(test_content_terminators),
 	    cmocka_unit_test(test_content_gap_and_skip),
 	};
 
