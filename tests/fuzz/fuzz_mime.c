@@ -58,8 +58,7 @@ static void on_event(void *ctx, struct event *ev)
 
 		CHECK(h->cfg.files);
 		CHECK(f->fuid[0] == 'F' && strlen(f->fuid) == 18);
-		/* the whole message's file: opened before its first entity */
-		CHECK(f->depth >= 1 || f->whole_message);
+		CHECK(f->depth >= 1);
 		CHECK(!f->whole_message ||
 		      (h->cfg.message_files && !f->parent_fuid[0] && f->mime_type.len == 14));
 		CHECK(f->whole_message || !f->parent_fuid[0] == !h->cfg.message_files);

@@ -826,9 +826,13 @@ void mime_content(struct mime *m, const struct smtp_content *c, uint64_t now_ns)
 		m->is_orig = c->is_orig;
 		m->frozen = false;
 		m->depth_reported = false;
+		m->top = entity_new(m, NULL);
+		if (!m->top)
+			weird(m, "mime_out_of_memory", "entity");
 		if (m->cfg->files && m->cfg->message_files) {
-			/* Zeek opens it as the mail starts, before the top
-			 * entity: its depth is the entities begun before. */
+			/* Zeek's depth of a file is the entities begun when
+			 * its first byte comes: for the message's, its top
+			 * entity has begun (mime_begin_entity comes first). */
 			struct file_origin o = {.id = m->id,
 						.trans_depth = m->trans_depth,
 						.is_orig = m->is_orig,
@@ -837,9 +841,6 @@ void mime_content(struct mime *m, const struct smtp_content *c, uint64_t now_ns)
 
 			m->message = file_open(m->cfg, &o, now_ns);
 		}
-		m->top = entity_new(m, NULL);
-		if (!m->top)
-			weird(m, "mime_out_of_memory", "entity");
 		break;
 	case SMTP_CONTENT_LINE:
 		if (m->message) {
