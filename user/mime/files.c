@@ -128,7 +128,8 @@ void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t no
 {
 	if (!f->info.content_seen || len == 0)
 		return;
-	if (f->bof_len < FILE_BOF_BYTES) {
+	/* the beginning is kept for sniffing; a whole message's type is set */
+	if (!f->info.whole_message && f->bof_len < FILE_BOF_BYTES) {
 		size_t n = FILE_BOF_BYTES - f->bof_len < len ? FILE_BOF_BYTES - f->bof_len : len;
 
 		memcpy(f->bof + f->bof_len, data, n);
