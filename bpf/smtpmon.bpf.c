@@ -36,6 +36,7 @@
 #include "smtpmon.h"
 #include "parse.bpf.h"
 #include "bounds.bpf.h"
+#include "smtp_marks.bpf.h"
 
 #define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
 /* Payload capacity of the record size classes: most command and reply
@@ -430,8 +431,6 @@ enum body_scan {
 	BODY_UNSURE,  /* a short segment not contiguous with the carried tail */
 };
 
-#define END_OF_DATA 0x0d0a2e0d0aull /* "\r\n.\r\n" as a window */
-
 /* Shifts the segment's last bytes (at most 5) into a window that starts
  * with the flow's carried tail, and carries the new tail. Segments of 5 bytes
  * or more do not need the old tail. */
@@ -460,37 +459,15 @@ static __always_inline enum body_scan scan_body(struct emit_ctx *e, __u32 off, _
 /* A client payload segment of a flow with a skip flag: true if it went out
  * as a SKIPPED record, false if it is to be copied (the flag that no longer
  * applies is cleared). */
-/* How far back from a server segment's end a 354 line is looked for. */
-#define GO_AHEAD_SCAN 64
-
-/* Does the server segment's last line start with "354"? Pipelined replies
- * come in one segment ("250 ...\r\n250 ...\r\n354 ...\r\n") and the 354 is
- * always the last (the client waits for it before the body). */
+/* Does the server segment's last line start with "354"? */
 static __always_inline bool ends_with_go_ahead(void *ctx, __u32 off, __u32 len, const bool xdp)
 {
 	char buf[GO_AHEAD_SCAN];
-	__u32 n = min_len(len, GO_AHEAD_SCAN), start = 0;
-	bool found = n == len; /* a short segment: its first line counts */
+	__u32 n = min_len(len, GO_AHEAD_SCAN);
 
 	if (n < 6 || load_bytes(ctx, off + len - n, buf, n, xdp) < 0)
 		return false;
-	/* Back from the byte before the final CR LF to the previous LF. */
-	for (__u32 i = 3; i < GO_AHEAD_SCAN; i++) {
-		if (i > n)
-			break;
-		if (buf[(n - i) & (GO_AHEAD_SCAN - 1)] == '\n') {
-			start = n - i + 1;
-			found = true;
-			break;
-		}
-	}
-	if (!found || start + 4 > n)
-		return false;
-	return buf[start & (GO_AHEAD_SCAN - 1)] == '3' &&
-	       buf[(start + 1) & (GO_AHEAD_SCAN - 1)] == '5' &&
-	       buf[(start + 2) & (GO_AHEAD_SCAN - 1)] == '4' &&
-	       (buf[(start + 3) & (GO_AHEAD_SCAN - 1)] == ' ' ||
-		buf[(start + 3) & (GO_AHEAD_SCAN - 1)] == '-');
+	return is_go_ahead(buf, n, n == len);
 }
 
 /* A server segment: a 354 opens a DATA body the kernel may skip on its own

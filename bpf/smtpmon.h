@@ -269,11 +269,16 @@ enum smtpmon_tls_stat {
 
 /* --bodies=skip inside TLS (docs/body-skip.md, docs/tls-plaintext.md): the
  * map "tls_skip", keyed by TLS object and process (as the probes' sessions),
- * lists the TLS objects whose client-to-server bytes are a message body now.
- * User space adds an entry when a BDAT chunk or a DATA body past its header
- * block starts, and deletes it when the body is over; the kernel deletes it
- * when it copies the end (chunk_end reached, a DATA end marker at the end of
- * a call) or when the server sends (a server only speaks after a body). */
+ * lists the TLS objects whose client-to-server bytes are, or are about to
+ * be, a message body. Offsets are those of the session's two directions.
+ * Entries come from user space (a BDAT chunk, or a DATA body past its header
+ * block) and from the kernel itself, which does not wait for user space: a
+ * BDAT command at the start of a client call or right at the end of the
+ * chunk before, and a 354 reply (the body then skipped from
+ * SMTPMON_HEADER_ALLOWANCE bytes on). The kernel ends an entry when it
+ * copies the end (chunk_end reached, a DATA end marker at the end of a
+ * call), when the server sends, and when the server has sent since the
+ * entry was made (server_off: the entry came too late). */
 struct smtpmon_tls_key {
 	__u64 object;
 	__u32 tgid;
@@ -281,9 +286,11 @@ struct smtpmon_tls_key {
 };
 
 struct smtpmon_tls_skip {
-	__u64 chunk_end; /* user space: BDAT, offset one past the chunk; 0: DATA body */
-	__u64 tail_end;	 /* BPF: offset after tail (DATA) */
-	__u32 tail;	 /* BPF: the body's last 4 bytes so far, first byte highest */
+	__u64 chunk_end;  /* BDAT: offset one past the chunk; 0: DATA body */
+	__u64 skip_from;  /* DATA: the body is skipped from this offset on */
+	__u64 server_off; /* server-to-client offset when the entry was made */
+	__u64 tail_end;	  /* BPF: offset after tail (DATA) */
+	__u32 tail;	  /* BPF: the body's last 4 bytes so far, first byte highest */
 	__u32 pad;
 };
 

@@ -30,6 +30,7 @@
 
 #include "smtpmon.h"
 #include "bounds.bpf.h"
+#include "smtp_marks.bpf.h"
 
 #define AF_INET	    2
 #define AF_INET6    10
@@ -53,6 +54,10 @@ __u8 port_bits[65536 / 8];
  * (--tls-processes smtp), so processes are marked; otherwise nobody reads
  * the marks and the system calls skip that work. */
 const volatile bool per_process = false;
+
+/* --bodies=skip, set by user space before load: the kernel also starts
+ * skipping bodies on its own (skip_body). */
+const volatile bool bodies_skip = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -597,9 +602,6 @@ static long copy_piece(__u32 index, struct copy *c)
 	return 0;
 }
 
-/* The end of a DATA body, CRLF . CRLF, as the last 5 bytes of a window. */
-#define BODY_END 0x0d0a2e0d0aull
-
 /* --bodies=skip: one record for a call inside a body, with only its last
  * SMTPMON_SKIP_TAIL bytes. */
 static __always_inline void submit_skipped(const struct session *s, const struct call *c,
@@ -639,35 +641,96 @@ static __always_inline void submit_skipped(const struct session *s, const struct
 	count(c->lib, SMTPMON_TLS_STAT_SKIPPED_BYTES, len - n);
 }
 
-/* --bodies=skip: true when the call's bytes are a message body user space
- * asked not to copy (tls_skip), after submitting their SKIPPED record. The
- * call that holds the end is copied whole and ends the skip. */
+/* A server call whose last line is a 354: the body comes next. Its first
+ * SMTPMON_HEADER_ALLOWANCE bytes are copied (the header block of nearly
+ * every message; user space marks the end of a shorter one sooner). */
+static __always_inline void watch_go_ahead(const struct smtpmon_tls_key *key, const struct call *c,
+					   __u64 len, __u64 client_pos, __u64 server_pos)
+{
+	char buf[GO_AHEAD_SCAN];
+	__u32 n = min_len(len, GO_AHEAD_SCAN);
+	struct smtpmon_tls_skip k = {
+	    .skip_from = client_pos + SMTPMON_HEADER_ALLOWANCE,
+	    .server_off = server_pos,
+	};
+
+	if (n < 6 || bpf_probe_read_user(buf, n, (const void *)(c->buf + len - n)) ||
+	    !is_go_ahead(buf, n, n == len)) {
+		/* The server speaks: no body is being sent. */
+		bpf_map_delete_elem(&tls_skip, key);
+		return;
+	}
+	bpf_map_update_elem(&tls_skip, key, &k, BPF_ANY);
+}
+
+/* A client call with a BDAT command at offset pos (a call's start, or where
+ * the chunk before ended): the chunk that follows is skipped from the next
+ * call on. The call itself is copied, command and all. */
+static __always_inline void watch_bdat(const struct smtpmon_tls_key *key, const struct call *c,
+				       __u64 offset, __u64 len, __u64 pos, __u64 server_pos)
+{
+	char buf[BDAT_SCAN] = {};
+	__u64 size;
+	__u32 cmd_len, n;
+	struct smtpmon_tls_skip k = {.server_off = server_pos};
+
+	if (pos < offset || pos - offset >= len)
+		return;
+	n = min_len(len - (pos - offset), BDAT_SCAN);
+	if (n < 8 || bpf_probe_read_user(buf, n, (const void *)(c->buf + (pos - offset))) ||
+	    !parse_bdat(buf, n, &size, &cmd_len))
+		return;
+	k.chunk_end = pos + cmd_len + size;
+	bpf_map_update_elem(&tls_skip, key, &k, BPF_ANY);
+}
+
+/* --bodies=skip: true when the call's bytes are a message body (tls_skip),
+ * after submitting their SKIPPED record. The call that holds the end is
+ * copied whole and ends the skip. */
 static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const struct session *s,
 				      const struct call *c, __u64 offset, __u64 len)
 {
-	struct smtpmon_tls_skip *k = bpf_map_lookup_elem(&tls_skip, key);
-	__u8 from_client = s->role == SMTPMON_TLS_SERVER ? SMTPMON_TLS_READ : SMTPMON_TLS_WRITE;
+	bool server = s->role == SMTPMON_TLS_SERVER;
+	__u8 client_dir = server ? SMTPMON_TLS_READ : SMTPMON_TLS_WRITE;
+	/* Where each direction stands (this call counted). */
+	__u64 client_pos = server ? s->offset[SMTPMON_TLS_READ] : s->offset[SMTPMON_TLS_WRITE];
+	__u64 server_pos = server ? s->offset[SMTPMON_TLS_WRITE] : s->offset[SMTPMON_TLS_READ];
+	struct smtpmon_tls_skip *k;
 	__u8 last[5] = {};
 	__u32 n = len < sizeof(last) ? (__u32)len : sizeof(last);
 	__u64 window;
 
-	if (!k)
+	if (!bodies_skip)
 		return false;
-	if (c->op != from_client) {
-		/* The server speaks: the body is over. */
+	if (c->op != client_dir) {
+		watch_go_ahead(key, c, len, client_pos, server_pos);
+		return false;
+	}
+	k = bpf_map_lookup_elem(&tls_skip, key);
+	if (k && k->server_off != server_pos) {
+		/* The server spoke after the entry was made: that body is over. */
 		bpf_map_delete_elem(&tls_skip, key);
+		k = NULL;
+	}
+	if (!k) {
+		watch_bdat(key, c, offset, len, offset, server_pos);
 		return false;
 	}
 	if (k->chunk_end) {
+		__u64 next = k->chunk_end > offset ? k->chunk_end : offset;
+
 		if (offset + len <= k->chunk_end) {
 			submit_skipped(s, c, offset, len, key->tgid);
 			return true;
 		}
 		bpf_map_delete_elem(&tls_skip, key);
+		watch_bdat(key, c, offset, len, next, server_pos);
 		return false;
 	}
 	/* DATA: the window is the 4 bytes before the call (when known) and the
 	 * call's last 5. */
+	if (offset < k->skip_from)
+		return false; /* the header allowance */
 	if (n < sizeof(last) && k->tail_end != offset)
 		return false; /* too short to tell: copied */
 	if (bpf_probe_read_user(last, n & 7, (const void *)(c->buf + len - n)))
@@ -676,7 +739,7 @@ static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const s
 	for (int i = 0; i < (int)sizeof(last); i++)
 		if ((__u32)i < n)
 			window = window << 8 | last[i];
-	if ((window & 0xffffffffffull) == BODY_END) {
+	if ((window & 0xffffffffffull) == END_OF_DATA) {
 		bpf_map_delete_elem(&tls_skip, key);
 		return false;
 	}

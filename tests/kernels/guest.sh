@@ -149,10 +149,13 @@ done
 # smtpmon.service's capabilities, given to a user that is not root as the unit does: the
 # capture and the TLS library probes attach on this kernel (uprobes need CAP_SYS_ADMIN since
 # the stable kernels of July 2025: without it, "Permission denied (uprobes need
-# CAP_SYS_ADMIN)" on Debian's 6.1.0-57 and 6.12.118).
+# CAP_SYS_ADMIN)" on Debian's 6.1.0-57 and 6.12.118). With --bodies skip, so that this
+# kernel's verifier also checks the TLS probes' own body skipping (a constant it prunes
+# unless set).
 caps=+bpf,+net_admin,+perfmon,+sys_admin
 ip netns exec srv setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
-	--ambient-caps=$caps $SMTPMON run -i vs --control none >/dev/null 2>/tmp/unit-caps.err &
+	--ambient-caps=$caps $SMTPMON run -i vs --control none --bodies skip \
+	>/dev/null 2>/tmp/unit-caps.err &
 smtpmon=$!
 if wait_lines /tmp/unit-caps.err '^smtpmon: attached ' 2 $smtpmon; then
 	check "the unit's capabilities as user 65534: capture and TLS probes attach" \

@@ -9,8 +9,10 @@
 # times). The smtp_request and smtp_reply events inside TLS must be identical; with skip the
 # header lines of the big mail are still reported (smtp_data), no content_gap or fallback, the
 # probes' skipped_bytes counter (OpenSSL) holds most of the bodies and the probes copy less
-# than half of what they copy with --bodies=copy (the marks come one user-space round trip
-# late: what the client writes meanwhile is copied).
+# than 5 % of what they copy with --bodies=copy. User space's marks come late (here it ran a
+# whole BDAT chunk behind the client, and only this check caught that the chunks were copied
+# whole): the kernel starts the skips itself, at each BDAT command that starts a write and
+# 64 KB after each 354, so what is copied is the commands' writes and the header allowance.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/live/lib.sh
@@ -102,6 +104,6 @@ live_check "skip: no failed skip mark" \
 copied=$(tls_counter "$d/copy.err" openssl copied_bytes)
 kept=$(tls_counter "$d/skip.err" openssl copied_bytes)
 echo "probes' copied bytes: copy ${copied:-?}, skip ${kept:-?}"
-live_check "skip: the probes copy less than half ($kept of $copied)" \
-	test $((${kept:-1} * 2)) -lt "${copied:-0}"
+live_check "skip: the probes copy less than 5 % ($kept of $copied)" \
+	test $((${kept:-1} * 20)) -lt "${copied:-0}"
 live_done

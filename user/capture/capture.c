@@ -250,7 +250,7 @@ static void mark_skip(void *ctx, const struct conn_id *id, const struct pipeline
 	if (skip->tls) {
 		for (size_t i = 0; i < skip->nobjects && c->tls; i++) {
 			if (tls_probe_skip(c->tls, skip->objects[i].tgid, skip->objects[i].object,
-					   skip->stop, skip->chunk ? skip->end_off : 0))
+					   skip->chunk ? skip->end_off : 0, skip->server_off))
 				c->skip_marks++;
 			else
 				c->skip_mark_errors++;
@@ -469,6 +469,7 @@ static void open_tls(struct capture *c, const struct capture_opts *opts)
 	/* The plaintext of a session is no more than its wire bytes: the
 	 * same room. */
 	tls.ring_size = opts->ring_size;
+	tls.bodies_skip = opts->bodies_skip;
 	c->tls = tls_probe_open(&tls, c->cfg);
 	if (!c->tls)
 		return;

@@ -353,8 +353,10 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		goto fail;
 	}
 	t->skel = tls_bpf__open();
-	if (t->skel)
+	if (t->skel) {
 		t->skel->rodata->per_process = opts->processes == TLS_PROCESSES_SMTP;
+		t->skel->rodata->bodies_skip = opts->bodies_skip;
+	}
 	err = t->skel
 		  ? bpf_map__set_max_entries(t->skel->maps.tls_events, (uint32_t)opts->ring_size)
 		  : -errno;
@@ -430,16 +432,18 @@ int tls_probe_ring_fd(const struct tls_probe *t)
 	return bpf_map__fd(t->skel->maps.tls_events);
 }
 
-bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, bool stop,
-		    uint64_t chunk_end)
+bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, uint64_t chunk_end,
+		    uint64_t server_off)
 {
 	struct smtpmon_tls_key key = {.object = object, .tgid = tgid};
-	struct smtpmon_tls_skip skip = {.chunk_end = chunk_end};
+	struct smtpmon_tls_skip skip = {.chunk_end = chunk_end, .server_off = server_off};
 	int fd = bpf_map__fd(t->skel->maps.tls_skip);
 
-	if (stop)
-		/* The kernel may have ended it first (the end went by). */
-		return !bpf_map_delete_elem(fd, &key) || errno == ENOENT;
+	/* A chunk: the kernel, ahead of us, may have found this one or the
+	 * next itself. A DATA body: ours starts now, where the kernel's own
+	 * waits for the header allowance. */
+	if (chunk_end)
+		return !bpf_map_update_elem(fd, &key, &skip, BPF_NOEXIST) || errno == EEXIST;
 	return !bpf_map_update_elem(fd, &key, &skip, BPF_ANY);
 }
 

@@ -40,6 +40,7 @@ enum tls_processes {
 struct tls_probe_opts {
 	size_t ring_size; /* bytes, power of two */
 	enum tls_processes processes;
+	bool bodies_skip; /* the kernel also starts body skips on its own */
 	/* More library files to probe, besides those found. */
 	char extra[TLS_PROBE_MAX_FILES][TLS_PROBE_PATH_MAX];
 	size_t nextra;
@@ -71,11 +72,13 @@ int tls_probe_ring_fd(const struct tls_probe *t);
 void tls_probe_set_ports(struct tls_probe *t, const struct config *cfg);
 /* --bodies=skip: the client-to-server plaintext of the TLS object (tgid,
  * object) is a message body from now on, up to offset chunk_end of that
- * direction (BDAT) or, with chunk_end 0, up to its end marker (DATA); stop:
- * it is over. The kernel ends it on its own at the end it sees. False when
- * the map update failed. */
-bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, bool stop,
-		    uint64_t chunk_end);
+ * direction (BDAT) or, with chunk_end 0, up to its end marker (DATA), as
+ * decided when the server-to-client plaintext stood at server_off. The
+ * kernel ends it at the end it sees, or as stale once the server has spoken
+ * since; a chunk it found itself is not replaced. False when the map update
+ * failed. */
+bool tls_probe_skip(struct tls_probe *t, uint32_t tgid, uint64_t object, uint64_t chunk_end,
+		    uint64_t server_off);
 /* Counters summed over CPUs, per library. */
 bool tls_probe_counters(const struct tls_probe *t,
 			uint64_t out[SMTPMON_TLS_LIB_MAX][SMTPMON_TLS_STAT_MAX]);

@@ -371,6 +371,17 @@ static void on_header(void *ctx, const struct mime_header *h)
 /* BDAT chunks smaller than this are not worth a map update. */
 #define SKIP_CHUNK_MIN 1024
 
+/* True once per body or chunk that is worth a mark: kind, with len bytes
+ * left up to stream offset end, is news for d. */
+static bool skip_is_news(struct direction *d, enum smtp_skip kind, uint64_t len, uint64_t end)
+{
+	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
+		return false;
+	d->skip_asked = kind;
+	d->skip_asked_end = end;
+	return kind != SMTP_SKIP_NONE && (kind != SMTP_SKIP_CHUNK || len >= SKIP_CHUNK_MIN);
+}
+
 /* Tells the source, once per body or chunk, what it may stop copying. */
 static void offer_skip(struct conn *c, struct direction *d)
 {
@@ -380,11 +391,7 @@ static void offer_skip(struct conn *c, struct direction *d)
 	enum smtp_skip kind = smtp_skippable(c->smtp, d->is_orig, &len);
 	uint64_t end = d->pos + len;
 
-	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
-		return;
-	d->skip_asked = kind;
-	d->skip_asked_end = end;
-	if (kind == SMTP_SKIP_NONE || (kind == SMTP_SKIP_CHUNK && len < SKIP_CHUNK_MIN))
+	if (!skip_is_news(d, kind, len, end))
 		return;
 	skip.chunk = kind == SMTP_SKIP_CHUNK;
 	skip.end_seq = reasm_seq_at(d->reasm, end);
@@ -901,7 +908,9 @@ bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *n
 }
 
 /* --bodies=skip inside TLS: tells the source, once per body or chunk, what
- * the libraries' probes may stop copying, and when the body is over. */
+ * the libraries' probes may stop copying. No word when it is over: the
+ * kernel, ahead of us, sees the end first, and a late word could end the
+ * next body's skip, which the kernel may have begun itself. */
 static void offer_plain_skip(struct conn *c)
 {
 	struct direction *d = &c->dir[true];
@@ -910,17 +919,11 @@ static void offer_plain_skip(struct conn *c)
 	enum smtp_skip kind = smtp_skippable(c->smtp, true, &len);
 	uint64_t end = c->plain_pos[true] + len;
 
-	if (kind == d->skip_asked && (kind != SMTP_SKIP_CHUNK || end == d->skip_asked_end))
+	if (!skip_is_news(d, kind, len, end))
 		return;
-	skip.stop = kind == SMTP_SKIP_NONE || (kind == SMTP_SKIP_CHUNK && len < SKIP_CHUNK_MIN);
-	if (skip.stop && d->skip_asked == SMTP_SKIP_NONE) {
-		d->skip_asked_end = end;
-		return; /* nothing was asked */
-	}
-	d->skip_asked = skip.stop ? SMTP_SKIP_NONE : kind;
-	d->skip_asked_end = end;
 	skip.chunk = kind == SMTP_SKIP_CHUNK;
 	skip.end_off = end;
+	skip.server_off = c->plain_pos[false];
 	for (int v = 0; v < 2; v++)
 		if (c->plain_obj_known[v])
 			skip.objects[skip.nobjects++] = c->plain_obj[v];

@@ -48,14 +48,15 @@ struct plaintext_object {
  * sequence number server_next.
  * Inside TLS (tls, docs/tls-plaintext.md) the bytes are the plaintext the
  * libraries pass: objects[0..nobjects) are the TLS objects of the ends seen
- * so far, a chunk ends at offset end_off of the client's direction, and
- * stop says the body or chunk is over (the sequence numbers are unused). */
+ * so far, a chunk ends at offset end_off of the client's direction, and the
+ * mark holds while the server's direction stays at offset server_off (the
+ * sequence numbers are unused). The kernel ends every skip itself. */
 struct pipeline_skip {
 	bool chunk;
 	uint32_t end_seq;
 	uint32_t server_next;
-	bool tls, stop;
-	uint64_t end_off;
+	bool tls;
+	uint64_t end_off, server_off;
 	struct plaintext_object objects[2];
 	size_t nobjects;
 };
