@@ -117,7 +117,9 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   process (\`--tls-processes smtp\`: the processes on monitored ports and their children only)
   the non-SMTP workload is not probed and runs at its own speed; that mode is not the default
   because a process is probed only some ms (here up to 0.6 s) after its fork or connect, and
-  what it does over TLS before is not seen (docs/tls-plaintext.md).
+  what it does over TLS before is not seen (docs/tls-plaintext.md). Probes that a fork hands
+  down (tracefs uprobe events opened with \`inherit\`) would close that race: tried on this
+  kernel, not built yet (docs/tls-plaintext.md, "Not done yet").
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
