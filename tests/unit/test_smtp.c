@@ -1322,6 +1322,83 @@ static void test_gap_recovery_354(void **state)
 	session_free(t);
 }
 
+/* A gap took the end of a mail and the next pipelined MAIL (make bench's
+ * copy mode with ring drops): the replies meet the wrong commands, "250" to
+ * DATA. Zeek ends the mail there and parses the body as commands (a body line
+ * "mail ..." became a MAIL request, thousands of events per mail); here DATA
+ * waits for its 354 and the body stays data (difference 7b). */
+static void test_gap_took_pipelined_mail(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+	client(t, "line\r\n");
+	smtp_gap(t->smtp, true, 4000, 1448);
+	server(t, "250 queued\r\n");
+	client(t, "RCPT TO:<b@example.com>\r\nDATA\r\n");
+	server(t, "250 ok\r\n250 ok\r\n354 go\r\n");
+	client(t, "mail transfer queue\r\n.\r\n");
+	server(t, "250 queued 2\r\n");
+	client(t, "QUIT\r\n");
+	expect(t, "req T DATA []\n"
+		  "rep F 354 DATA F [go]\n"
+		  "data T [line]\n"
+		  "unx T content gap [seq = 4000, len = 1448]\n"
+		  "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [queued]\n"
+		  "req T RCPT [TO:<b@example.com>]\n"
+		  "unx T unexpected command [RCPT reply = 0 state = 12]\n"
+		  "req T DATA []\n"
+		  "rep F 250 RCPT F [ok]\n"
+		  "unx T unexpected reply [250 state = 6, last command = DATA]\n"
+		  "rep F 250 DATA F [ok]\n"
+		  "rep F 354 DATA F [go]\n"
+		  "data T [mail transfer queue]\n"
+		  "req T . [.]\n"
+		  "rep F 250 . F [queued 2]\n"
+		  "req T QUIT []\n");
+	assert_int_equal(smtp_stats(t->smtp)->transactions, 1);
+	session_free(t);
+}
+
+/* The DATA line itself was lost: its 354 meets the RCPT still queued. The
+ * body follows all the same. */
+static void test_gap_took_data_line(void **state)
+{
+	struct session *t = session_new();
+
+	(void)state;
+	t->cfg.emit_data = true;
+	session_open(t, false);
+	to_rcpt(t);
+	client(t, "QUIT\r\n"); /* seen, then the server's side has a hole */
+	smtp_gap(t->smtp, false, 900, 20);
+	server(t, "250 ok\r\n");
+	client(t, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n");
+	server(t, "250 ok\r\n354 go\r\n");
+	client(t, "mail transfer queue\r\n.\r\n");
+	server(t, "250 queued\r\n");
+	expect(t, "req T QUIT []\n"
+		  "unx F content gap [seq = 900, len = 20]\n"
+		  "req T (UNKNOWN) []\n"
+		  "rep F 250 (UNKNOWN) F [ok]\n"
+		  "req T MAIL [FROM:<a@example.com>]\n"
+		  "unx T unexpected command [MAIL reply = 0 state = 12]\n"
+		  "req T RCPT [TO:<b@example.com>]\n"
+		  "rep F 250 MAIL F [ok]\n"
+		  "unx T unexpected reply [354 state = 5, last command = RCPT]\n"
+		  "rep F 354 RCPT F [go]\n"
+		  "data T [mail transfer queue]\n"
+		  "req T . [.]\n"
+		  "rep F 250 . F [queued]\n");
+	session_free(t);
+}
+
 /* A gap inside a BDAT chunk: the mail is closed; the chunk bytes whose count
  * is known are still skipped, even after the server has answered. */
 static void test_gap_in_bdat(void **state)
@@ -1865,6 +1942,8 @@ int main(void)
 	    cmocka_unit_test(test_bdat_large_chunk),
 	    cmocka_unit_test(test_gap_in_data),
 	    cmocka_unit_test(test_gap_recovery_354),
+	    cmocka_unit_test(test_gap_took_pipelined_mail),
+	    cmocka_unit_test(test_gap_took_data_line),
 	    cmocka_unit_test(test_gap_in_bdat),
 	    cmocka_unit_test(test_zeek_bdat_gap_timing),
 	    cmocka_unit_test(test_gap_mid_reply),

@@ -155,7 +155,11 @@ struct smtp {
 	const struct conn_id *content_id;
 	uint32_t messages; /* begun on the connection: the trans_depth */
 	bool msg_bdat, msg_orig;
-	uint8_t *bdat_line; /* a BDAT line spanning deliveries, SMTP_BDAT_LINE_MAX */
+	/* A gap may have taken commands, so that replies meet the wrong ones in
+	 * the queue: set by a gap, cleared by the reply that ends a mail or
+	 * answers RSET (difference 7b). */
+	bool replies_uncertain; /* in a padding hole: an idle connection stays under 2 KB */
+	uint8_t *bdat_line;	/* a BDAT line spanning deliveries, SMTP_BDAT_LINE_MAX */
 	size_t bdat_len;
 };
 
@@ -408,6 +412,9 @@ static void command_moves(struct smtp *s, unsigned cmd, bool expected, int next)
 	s->state = next;
 }
 
+static void keep_pending(struct smtp *s, unsigned qcmd);
+static void queue_clear(struct smtp *s);
+
 static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 {
 	const int st = s->state;
@@ -415,6 +422,18 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 
 	if (st == ST_QUIT && reply == 0)
 		unexpected_command(s, cmd, reply);
+	/* Only DATA is answered by 354, so after a gap it says that a body
+	 * follows whatever command the queue offers (the DATA line was lost):
+	 * later lines are mail data, not commands. */
+	if (s->replies_uncertain && reply == 354 && cmd != CMD_DATA) {
+		if (cmd != CMD_NONE)
+			unexpected_reply(s, cmd, reply);
+		queue_clear(s);
+		s->first_cmd = CMD_NONE;
+		if (st != ST_IN_DATA)
+			begin_data(s, orig, ST_IN_DATA);
+		return;
+	}
 
 	switch (cmd) {
 	case CMD_CONN_ESTABLISHMENT:
@@ -530,6 +549,13 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			break;
 		default:
 			unexpected_reply(s, cmd, reply);
+			if (s->replies_uncertain && st == ST_IN_DATA && reply / 100 == 2) {
+				/* It answers a command the gap took (a pipelined
+				 * MAIL or RCPT): DATA still waits for its 354 and
+				 * the body goes on. */
+				keep_pending(s, qcmd);
+				break;
+			}
 			if (s->state == ST_IN_DATA)
 				end_data(s, orig, false);
 			s->state = ST_READY;
@@ -578,8 +604,10 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 		default:
 			unexpected_reply(s, cmd, reply);
 		}
-		if (reply > 0)
+		if (reply > 0) {
 			s->state = ST_READY;
+			s->replies_uncertain = false;
+		}
 		break;
 
 	case CMD_RSET:
@@ -588,6 +616,7 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 			s->state = ST_READY;
 			break;
 		case 250:
+			s->replies_uncertain = false;
 			break;
 		default:
 			unexpected_reply(s, cmd, reply);
@@ -672,6 +701,18 @@ static bool queue_grow(struct smtp *s)
 	s->queue_cap = cap;
 	s->queue_head = 0;
 	return true;
+}
+
+/* Puts the command a reply was matched with back at the head of the queue:
+ * the reply was not its own. There is room: the reply took one. */
+static void keep_pending(struct smtp *s, unsigned qcmd)
+{
+	if (s->first_cmd != CMD_NONE) {
+		s->queue_head = (uint16_t)((s->queue_head + s->queue_cap - 1) % s->queue_cap);
+		s->queue[s->queue_head] = s->first_cmd;
+		s->queue_len++;
+	}
+	s->first_cmd = (uint8_t)qcmd;
 }
 
 static void new_cmd(struct smtp *s, unsigned qcmd, bool orig)
@@ -1190,6 +1231,7 @@ struct smtp *smtp_new(const struct config *cfg, bool partial, smtp_emit_fn emit,
 		/* Difference 8: mid-session start, recovered like a gap. */
 		s->state = ST_AFTER_GAP;
 		s->first_cmd = CMD_NONE;
+		s->replies_uncertain = true;
 	} else {
 		/* The greeting answers a pseudo-command "connection established". */
 		s->state = ST_CONNECTED;
@@ -1303,6 +1345,7 @@ void smtp_gap(struct smtp *s, bool is_orig, uint64_t seq, uint64_t len)
 	queue_clear(s);
 	s->first_cmd = s->last_replied = CMD_NONE;
 	s->state = ST_AFTER_GAP;
+	s->replies_uncertain = true;
 }
 
 void smtp_end_of_direction(struct smtp *s, bool is_orig)
