@@ -499,6 +499,30 @@ static __always_inline void start_auto_skip(struct emit_ctx *e)
 	__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_BODY_AUTO);
 }
 
+/* --bodies=skip: a client segment with a BDAT command at its start, or where
+ * the chunk before ended: the segments after it that lie inside the chunk
+ * are skipped (SKIP_CHUNK) without waiting for user space, which follows
+ * one ring round trip behind. The segment itself is copied. */
+static __always_inline void watch_bdat(struct emit_ctx *e, __u32 off, __u32 len, const bool xdp)
+{
+	struct smtpmon_flow *f = e->flow;
+	char buf[BDAT_SCAN] = {};
+	__u32 at = 0, cmd_len, n;
+	__s32 end = (__s32)(f->skip_end - e->seq);
+	__u64 size;
+
+	if (f->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY))
+		return;
+	if (end > 0 && (__u32)end < len)
+		at = (__u32)end; /* the chunk before ended inside this segment */
+	n = min_len(len - at, BDAT_SCAN);
+	if (n < 8 || load_bytes(e->ctx, off + at, buf, n, xdp) < 0 ||
+	    !parse_bdat(buf, n, &size, &cmd_len) || size >= (1u << 30))
+		return;
+	f->skip_end = e->seq + at + cmd_len + (__u32)size;
+	__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_SKIP_CHUNK);
+}
+
 static __always_inline bool skip_client_segment(struct emit_ctx *e, __u32 off, __u32 len,
 						const bool xdp)
 {
@@ -705,6 +729,8 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 			if ((e.flow->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY)) &&
 			    skip_client_segment(&e, p.payload_off, payload_len, xdp))
 				return;
+			if (bodies_skip)
+				watch_bdat(&e, p.payload_off, payload_len, xdp);
 		}
 	}
 

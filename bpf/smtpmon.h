@@ -112,7 +112,9 @@ struct smtpmon_flow_key {
 /* flow flags */
 #define SMTPMON_FLOW_ENCRYPTED 0x01 /* set by user space (220 to STARTTLS) or by TLS sniffing */
 #define SMTPMON_FLOW_STARTTLS  0x02 /* BPF only: the client's last segment ended in STARTTLS */
-/* Body skipping (--bodies=skip, docs/body-skip.md), set by user space:
+/* Body skipping (--bodies=skip, docs/body-skip.md), set by user space (and
+ * by the kernel: SKIP_CHUNK at a BDAT command that starts a segment or
+ * follows the chunk before, SKIP_BODY after a 354, see BODY_AUTO):
  * SKIP_CHUNK: client segments ending at or before skip_end lie inside a BDAT
  * chunk; SKIP_BODY: the client is inside a DATA body after its header block,
  * valid while the server has not spoken since (server_next ==
@@ -140,7 +142,7 @@ struct smtpmon_flow {
 	__u32 lost_to_server; /* bytes dropped (ring full) not yet reported */
 	__u32 lost_to_client;
 	__u32 server_next;	/* BPF: sequence number after the server's latest payload */
-	__u32 skip_end;		/* user space: sequence number one past the BDAT chunk */
+	__u32 skip_end;		/* sequence number one past the BDAT chunk */
 	__u32 skip_server_next; /* user space: server_next when it set SKIP_BODY */
 	__u32 tail_seq;		/* BPF: client sequence number just past tail */
 	__u32 tail;		/* BPF: last 4 client bytes before tail_seq, first byte highest */

@@ -857,6 +857,55 @@ static void test_bdat_chunk_skip(void **state)
 	assert_int_equal(fx->recs[0].h.copied_len, 30);
 }
 
+/* --bodies=skip without user space's mark: a segment that starts with a BDAT
+ * command is copied and the chunk after it skipped; a segment that reaches
+ * past the chunk and holds the next command there starts the next chunk. Only
+ * the plain form is taken. */
+static void test_bdat_auto_skip(void **state)
+{
+	struct fixture *fx = *state;
+	static char first[100], cross[40];
+	static const char next[] = "BDAT 10 LAST\r\n";
+	struct spec s = client_segment(first, sizeof(first));
+
+	memset(first, 'c', sizeof(first));
+	memcpy(first, "BDAT 3000\r\n", 11);
+	set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+	/* Off unless --bodies=skip. */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, 0);
+
+	fx->skel->bss->bodies_skip = true;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, 0);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(first));
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, SMTPMON_FLOW_SKIP_CHUNK);
+	assert_int_equal(get_flow(fx).skip_end, 1000 + 11 + 3000);
+	s = client_segment(big, 1448);
+	s.seq = 1100;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_skipped(&fx->recs[0], 1100, 1448, "");
+	/* 4 bytes of the chunk, then the next command and its chunk's start */
+	memset(cross, 'd', sizeof(cross));
+	memcpy(cross + 4, next, sizeof(next) - 1);
+	s = client_segment(cross, sizeof(cross));
+	s.seq = 1011 + 3000 - 4;
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(cross));
+	assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, SMTPMON_FLOW_SKIP_CHUNK);
+	assert_int_equal(get_flow(fx).skip_end, 1011 + 3000 + sizeof(next) - 1 + 10);
+
+	/* Forms user space's parser must judge: not taken. */
+	static const char *const odd[] = {"BDAT  3000\r\n", "BDAT 3000x\r\n", "BDAT 3000\n...",
+					  "XBDAT 3000\r\n"};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+		s = client_segment(odd[i], strlen(odd[i]));
+		assert_int_equal(run_tc(fx, &s), 1);
+		assert_int_equal(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK, 0);
+	}
+}
+
 static void test_ring_full_lost_before(void **state)
 {
 	struct fixture *fx = *state;
@@ -913,6 +962,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_starttls_cutoff, setup),
 	    cmocka_unit_test_setup(test_body_skip, setup),
 	    cmocka_unit_test_setup(test_body_auto_skip, setup),
+	    cmocka_unit_test_setup(test_bdat_auto_skip, setup),
 	    cmocka_unit_test_setup(test_body_skip_marker_across_segments, setup),
 	    cmocka_unit_test_setup(test_body_skip_unsure_and_stale, setup),
 	    cmocka_unit_test_setup(test_bdat_chunk_skip, setup),

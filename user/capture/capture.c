@@ -263,6 +263,10 @@ static void mark_skip(void *ctx, const struct conn_id *id, const struct pipeline
 		flow.server_next = skip->server_next;
 	if (flow.flags & SMTPMON_FLOW_ENCRYPTED)
 		return;
+	/* The kernel, ahead of us, found this chunk or a later one itself. */
+	if (skip->chunk && (flow.flags & SMTPMON_FLOW_SKIP_CHUNK) &&
+	    (int32_t)(flow.skip_end - skip->end_seq) >= 0)
+		return;
 	if (skip->chunk) {
 		flow.flags |= SMTPMON_FLOW_SKIP_CHUNK;
 		flow.skip_end = skip->end_seq;
