@@ -1366,39 +1366,6 @@ static void test_gap_took_pipelined_mail(void **state)
 	session_free(t);
 }
 
-/* The DATA line itself was lost: its 354 meets the RCPT still queued. The
- * body follows all the same. */
-static void test_gap_took_data_line(void **state)
-{
-	struct session *t = session_new();
-
-	(void)state;
-	t->cfg.emit_data = true;
-	session_open(t, false);
-	to_rcpt(t);
-	client(t, "QUIT\r\n"); /* seen, then the server's side has a hole */
-	smtp_gap(t->smtp, false, 900, 20);
-	server(t, "250 ok\r\n");
-	client(t, "MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n");
-	server(t, "250 ok\r\n354 go\r\n");
-	client(t, "mail transfer queue\r\n.\r\n");
-	server(t, "250 queued\r\n");
-	expect(t, "req T QUIT []\n"
-		  "unx F content gap [seq = 900, len = 20]\n"
-		  "req T (UNKNOWN) []\n"
-		  "rep F 250 (UNKNOWN) F [ok]\n"
-		  "req T MAIL [FROM:<a@example.com>]\n"
-		  "unx T unexpected command [MAIL reply = 0 state = 12]\n"
-		  "req T RCPT [TO:<b@example.com>]\n"
-		  "rep F 250 MAIL F [ok]\n"
-		  "unx T unexpected reply [354 state = 5, last command = RCPT]\n"
-		  "rep F 354 RCPT F [go]\n"
-		  "data T [mail transfer queue]\n"
-		  "req T . [.]\n"
-		  "rep F 250 . F [queued]\n");
-	session_free(t);
-}
-
 /* A gap inside a BDAT chunk: the mail is closed; the chunk bytes whose count
  * is known are still skipped, even after the server has answered. */
 static void test_gap_in_bdat(void **state)
@@ -1943,7 +1910,6 @@ int main(void)
 	    cmocka_unit_test(test_gap_in_data),
 	    cmocka_unit_test(test_gap_recovery_354),
 	    cmocka_unit_test(test_gap_took_pipelined_mail),
-	    cmocka_unit_test(test_gap_took_data_line),
 	    cmocka_unit_test(test_gap_in_bdat),
 	    cmocka_unit_test(test_zeek_bdat_gap_timing),
 	    cmocka_unit_test(test_gap_mid_reply),

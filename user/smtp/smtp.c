@@ -413,7 +413,6 @@ static void command_moves(struct smtp *s, unsigned cmd, bool expected, int next)
 }
 
 static void keep_pending(struct smtp *s, unsigned qcmd);
-static void queue_clear(struct smtp *s);
 
 static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 {
@@ -422,18 +421,6 @@ static void update_state(struct smtp *s, unsigned qcmd, int reply, bool orig)
 
 	if (st == ST_QUIT && reply == 0)
 		unexpected_command(s, cmd, reply);
-	/* Only DATA is answered by 354, so after a gap it says that a body
-	 * follows whatever command the queue offers (the DATA line was lost):
-	 * later lines are mail data, not commands. */
-	if (s->replies_uncertain && reply == 354 && cmd != CMD_DATA) {
-		if (cmd != CMD_NONE)
-			unexpected_reply(s, cmd, reply);
-		queue_clear(s);
-		s->first_cmd = CMD_NONE;
-		if (st != ST_IN_DATA)
-			begin_data(s, orig, ST_IN_DATA);
-		return;
-	}
 
 	switch (cmd) {
 	case CMD_CONN_ESTABLISHMENT:
