@@ -6,8 +6,10 @@
 # small BDAT mail and a 2.5 MB mail in three BDAT chunks -- captured live on the server's veth
 # once with --bodies=copy and once with --bodies=skip. The smtp_request and smtp_reply events
 # must be identical (uids, addresses, ports and Postfix queue ids aside); skip mode must show no
-# content_gap, no fallback, skipped bytes in the kernel's counters, and copy fewer payload bytes
-# into the ring. The saving is printed (kernel payload_bytes, records).
+# content_gap, no fallback, skipped bytes in the kernel's counters, and copy less than a tenth
+# of the payload bytes into the ring. The saving is printed (kernel payload_bytes, records).
+# Before the kernel found BDAT commands itself, user space's late hints let 1.7 MB of the 5.7
+# MB through (30 %, against a limit of a third); since, 0.23 MB (4 %).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/live/lib.sh
@@ -101,6 +103,6 @@ copied=$(live_counter "$d/copy.err" payload_bytes)
 kept=$(live_counter "$d/skip.err" payload_bytes)
 echo "ring payload bytes: copy $copied, skip $kept ($(((copied - kept) * 100 / copied))% saved);" \
 	"records: copy $(live_counter "$d/copy.err" records), skip $(live_counter "$d/skip.err" records)"
-live_check "skip copies less than a third of the payload bytes ($kept of $copied)" \
-	test $((kept * 3)) -lt "$copied"
+live_check "skip copies less than a tenth of the payload bytes ($kept of $copied)" \
+	test $((kept * 10)) -lt "$copied"
 live_done
