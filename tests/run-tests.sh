@@ -83,6 +83,15 @@ if ((${#names[@]} == 0)); then
 	echo "no test matches '$pattern'"
 	exit 1
 fi
+# Again after the summary, since only the end of a long run's output may be kept (CI): each
+# failed test's FAIL lines and the last lines of its log.
+for i in "${!names[@]}"; do
+	[[ ${results[$i]} == FAIL ]] || continue
+	log=$logs/${names[$i]//\//_}.log
+	echo "== ${names[$i]} failed: its FAIL lines, then the end of $log"
+	grep -m 20 '^FAIL' "$log" | sed 's/^/    | /'
+	tail -n 15 "$log" | sed 's/^/    : /'
+done
 skipped=$(printf '%s\n' "${results[@]}" | grep -c '^SKIP$')
 echo "${#names[@]} tests, $((${#names[@]} - failed - skipped)) passed, $skipped skipped, $failed failed"
 ((failed == 0))
