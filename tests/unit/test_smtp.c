@@ -213,6 +213,13 @@ static void to_rcpt(struct session *t)
 		  "rep F 250 RCPT F [ok]\n");
 }
 
+/* The client's DATA and the server's 354: the body comes next. */
+static void open_body(struct session *t)
+{
+	client(t, "DATA\r\n");
+	server(t, "354 go\r\n");
+}
+
 /* ---- smtp.pcap session A, as in Zeek's dump-events baseline -------------- */
 
 static const char *const session_a[] = {
@@ -508,8 +515,7 @@ static void data_with_ending(const char *eol, const char *first, const char *dot
 	t->cfg.emit_data = true;
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	expect(t, "req T DATA []\nrep F 354 DATA F [go]\n");
 	snprintf(buf, sizeof(buf), "line1%s..x%s.y%s. %s.%sQUIT%s", eol, eol, eol, eol, eol, eol);
 	client(t, buf);
@@ -558,8 +564,7 @@ static void test_data_mixed_end_marker(void **state)
 	(void)state;
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "body\n.\r\nMAIL FROM:<smuggled@x>\r\n");
 	expect(t, "req T DATA []\nrep F 354 DATA F [go]\n"
 		  "weird smtp_ambiguous_end_of_data [<LF>.<CR><LF>]\n"
@@ -595,8 +600,7 @@ static void test_end_marker_split(void **state)
 		t->cfg.emit_data = true;
 		session_open(t, false);
 		to_rcpt(t);
-		client(t, "DATA\r\n");
-		server(t, "354 go\r\n");
+		open_body(t);
 		expect(t, "req T DATA []\nrep F 354 DATA F [go]\n");
 		for (int j = 0; j < 3 && splits[i][j]; j++)
 			client(t, splits[i][j]);
@@ -635,8 +639,7 @@ static void test_smuggling_shapes(void **state)
 				t->cfg.emit_data = data;
 				session_open(t, false);
 				to_rcpt(t);
-				client(t, "DATA\r\n");
-				server(t, "354 go\r\n");
+				open_body(t);
 				smtp_deliver(t->smtp, true, (const uint8_t *)msg, cut);
 				client(t, msg + cut);
 				const char *text = t->rec.text ? t->rec.text : "";
@@ -854,8 +857,7 @@ static void test_skip_data_body(void **state)
 	t->cfg.emit_data = true;
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "Subject: s\r\n");
 	assert_int_equal(smtp_skippable(t->smtp, true, &len), SMTP_SKIP_NONE);
 	client(t, "\r\nfirst");
@@ -883,8 +885,7 @@ static void test_skip_missed_end(void **state)
 
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "Subject: s\r\n\r\n");
 	smtp_skipped(t->smtp, true, 50, 700);
 	clear(t);
@@ -972,8 +973,7 @@ static void test_content_data(void **state)
 	(void)state;
 	struct session *t = content_session();
 
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "Subject: s\r\n\r\n..dot\nbare lf\r\n.\r\n");
 	server(t, "250 queued\r\n");
 	expect(t, "req T DATA []\ncontent BEGIN 1 T D\nrep F 354 DATA F [go]\n"
@@ -1097,8 +1097,7 @@ static void test_content_gap_and_skip(void **state)
 	(void)state;
 	struct session *t = content_session();
 
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "Subject: s\r\n\r\nbody");
 	clear(t);
 	smtp_gap(t->smtp, true, 100, 5);
@@ -1106,8 +1105,7 @@ static void test_content_gap_and_skip(void **state)
 	session_free(t);
 
 	t = content_session();
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "Subject: s\r\n\r\nfirst");
 	clear(t);
 	smtp_skipped(t->smtp, true, 100, 5000);
@@ -1285,8 +1283,7 @@ static void test_gap_in_data(void **state)
 	t->cfg.emit_data = true;
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "line\r\npart of a li");
 	smtp_gap(t->smtp, true, 4000, 1448);
 	client(t, "ne\r\nMAIL FROM:<evil@x>\r\nRCPT TO:<evil@y>\r\n.\r\n");
@@ -1312,8 +1309,7 @@ static void test_gap_recovery_354(void **state)
 	session_open(t, false);
 	to_rcpt(t);
 	smtp_gap(t->smtp, false, 900, 20);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "QUIT\r\n.\r\n");
 	expect(t, "unx F content gap [seq = 900, len = 20]\n"
 		  "req T (UNKNOWN) []\n"
@@ -1335,8 +1331,7 @@ static void test_gap_took_pipelined_mail(void **state)
 	t->cfg.emit_data = true;
 	session_open(t, false);
 	to_rcpt(t);
-	client(t, "DATA\r\n");
-	server(t, "354 go\r\n");
+	open_body(t);
 	client(t, "line\r\n");
 	smtp_gap(t->smtp, true, 4000, 1448);
 	server(t, "250 queued\r\n");
