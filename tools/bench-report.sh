@@ -83,14 +83,16 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   that starts like prose gets its type without libmagic's text tests (0.2-1.2 ms per text
   file; libmagic stays the oracle of tests/unit/test_sniff.c) and the digests are fed 4 KB
   blocks, not decoded lines: \`smtpmon read -q\` of the 341 MB workload went from 2.1-2.6 s
-  to about 1.1 s. What is left is the default md5 and sha1 of every file: the workload
-  carries 230 MB of attachment content, md5 runs at 750 MB/s on this CPU (\`openssl speed
-  -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together, when 20x tshark leaves 0.6 s for all
-  of it (the row "no digests" is the rest). A worker thread for the digests was tried: 12 %
-  less elapsed time for 30 % more CPU (the decoded bytes cross to the other core), not kept.
-  Live, copy mode hashes every body byte the same way (the bulk mails are one 8 MB text body
-  each): about 1.2 CPU-seconds per GB, too slow for a 9 Gbit/s load on these 2 vCPUs, hence
-  ring drops and the events they take with them. Whether the default should hash less is
+  to about 1.1 s. Most of what was left is the default md5 and sha1 of every file: the
+  workload carries 230 MB of attachment content, md5 runs at 750 MB/s on this CPU
+  (\`openssl speed -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together, when 20x tshark
+  leaves 0.6 s for all of it. Since the evening of 2026-12-04 the digests run in a thread
+  of their own beside the parsing (docs/mime.md): 0.76-0.81 s instead of 1.14-1.16 s, for
+  10 % more CPU. That is about 20x tshark, so the row moves across the goal with tshark's
+  own speed from run to run (9.6x and 14.5x within one hour before the thread). Live, copy
+  mode hashes every body byte the same way (the bulk mails are one 8 MB text body each):
+  about 1.2 CPU-seconds per GB before the thread, too slow for a 9 Gbit/s load on these
+  2 vCPUs, hence ring drops and the events they take with them. Whether the default should hash less is
   open: Suricata and Zeek's base scripts hash nothing, Zeek's hash-all-files policy md5,
   sha1 and sha256.
 - **Peak RSS, small capture against big.** libmagic compiles the regular expressions of its

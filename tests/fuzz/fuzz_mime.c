@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.json = sink_json_new(json_out);
 	h.text = sink_text_new(text_out);
 	CHECK(h.json && h.text);
-	m = mime_new(&h.cfg, on_event, &h);
+	m = mime_new(&h.cfg, NULL, on_event, &h);
 	CHECK(m);
 	mime_set_header_hook(m, on_header, &h);
 

@@ -236,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	h.json = sink_json_new(json_out);
 	h.text = sink_text_new(text_out);
 	h.txn = txn_builder_new(&id, on_event, &h);
-	h.mime = mime_new(&h.cfg, on_event, &h);
+	h.mime = mime_new(&h.cfg, NULL, on_event, &h);
 	s = smtp_new(&h.cfg, opts & OPT_PARTIAL, on_event, &h);
 	CHECK(h.json && h.text && h.txn && h.mime && s);
 	smtp_set_content_hook(s, &id, on_content, &h);

@@ -151,7 +151,7 @@ static struct t *t_new(bool files, unsigned hashes)
 	t->cfg.files = files;
 	t->cfg.file_hashes = hashes;
 	strcpy(t->id.uid, "CtestUid000000001");
-	t->mime = mime_new(&t->cfg, on_event, t);
+	t->mime = mime_new(&t->cfg, NULL, on_event, t);
 	assert_non_null(t->mime);
 	mime_set_header_hook(t->mime, on_header, t);
 	return t;

@@ -105,6 +105,7 @@ struct conn {
 struct pipeline {
 	const struct config *cfg;
 	struct sink *sink;
+	struct digest_worker *digester; /* the files' digests, beside the parsing */
 	pipeline_tls_fn tls_fn;
 	void *tls_ctx;
 	pipeline_skip_fn skip_fn;
@@ -341,7 +342,7 @@ static void on_content(void *ctx, const struct smtp_content *content)
 	struct conn *c = ctx;
 
 	if (!c->mime) {
-		c->mime = mime_new(c->p->cfg, on_smtp_event, c);
+		c->mime = mime_new(c->p->cfg, c->p->digester, on_smtp_event, c);
 		if (!c->mime) {
 			report_oom(c->p);
 			return;
@@ -1070,6 +1071,8 @@ struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink)
 		return NULL;
 	}
 	p->nbuckets = TABLE_MIN_BUCKETS;
+	/* Without it (no memory) the files are hashed in this thread. */
+	p->digester = digest_worker_new();
 	p->cfg = cfg;
 	p->sink = sink;
 	list_init(&p->active);
@@ -1137,6 +1140,7 @@ void pipeline_free(struct pipeline *p)
 		conn_delete(p, c);
 	while ((c = list_oldest(&p->closed)))
 		conn_delete(p, c);
+	digest_worker_free(p->digester);
 	free(p->buckets);
 	free(p);
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* files.c - one entity's content: counts, digests, sniffed type, the file
  * event (contract in files.h). */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +8,18 @@
 #include "mime/files.h"
 #include "mime/sniff.h"
 
-enum { HASH_MD5, HASH_SHA1, HASH_SHA256, HASH_COUNT };
+_Static_assert(FILE_HASH_MD5 == 1u << DIGEST_MD5 && FILE_HASH_SHA1 == 1u << DIGEST_SHA1 &&
+		   FILE_HASH_SHA256 == 1u << DIGEST_SHA256,
+	       "cfg->file_hashes is a set of digest kinds");
 
 struct mime_file {
 	struct file_info info;
 	uint64_t first_ns, last_ns;
 	bool is_orig;
-	EVP_MD_CTX *md[HASH_COUNT]; /* NULL: not computed (or dropped at a gap) */
-	/* Content waiting for the digests: they are fed in blocks, as one
-	 * EVP_DigestUpdate per decoded line cost twice the hashing itself
-	 * (make bench: md5 of 60-byte pieces runs at a third of its speed). */
-	size_t staged_len;
-	uint8_t staged[FILE_HASH_BLOCK];
+	struct digests digests;
 	size_t bof_len;
 	uint8_t bof[FILE_BOF_BYTES];
-	uint8_t digest[HASH_COUNT][EVP_MAX_MD_SIZE];
+	uint8_t digest[DIGEST_KINDS][EVP_MAX_MD_SIZE];
 	char type[SNIFF_TYPE_MAX];
 };
 
@@ -63,10 +59,9 @@ static void make_fuid(char out[FILE_ID_SIZE], const struct file_origin *o)
 
 /* ---- public interface ---------------------------------------------------- */
 
-struct mime_file *file_open(const struct config *cfg, const struct file_origin *o, uint64_t now_ns)
+struct mime_file *file_open(const struct config *cfg, struct digest_worker *digester,
+			    const struct file_origin *o, uint64_t now_ns)
 {
-	static const unsigned bits[HASH_COUNT] = {FILE_HASH_MD5, FILE_HASH_SHA1, FILE_HASH_SHA256};
-	const EVP_MD *mds[HASH_COUNT] = {EVP_md5(), EVP_sha1(), EVP_sha256()};
 	struct mime_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
@@ -79,49 +74,9 @@ struct mime_file *file_open(const struct config *cfg, const struct file_origin *
 	f->info.trans_depth = o->trans_depth;
 	f->info.content_seen = true;
 	f->first_ns = f->last_ns = now_ns;
-	for (int i = 0; i < HASH_COUNT; i++) {
-		if (!(cfg->file_hashes & bits[i]))
-			continue;
-		f->md[i] = EVP_MD_CTX_new();
-		if (!f->md[i] || !EVP_DigestInit_ex(f->md[i], mds[i], NULL)) {
-			fprintf(stderr, "smtpmon: file %s: %s digest unavailable\n", f->info.fuid,
-				EVP_MD_get0_name(mds[i]));
-			EVP_MD_CTX_free(f->md[i]);
-			f->md[i] = NULL;
-		}
-	}
+	digests_start(&f->digests, cfg->file_hashes, digester, f->info.fuid);
 	f->is_orig = o->is_orig;
 	return f;
-}
-
-static void drop_hashes(struct mime_file *f)
-{
-	f->staged_len = 0;
-	for (int i = 0; i < HASH_COUNT; i++) {
-		EVP_MD_CTX_free(f->md[i]);
-		f->md[i] = NULL;
-	}
-}
-
-static void hash_update(struct mime_file *f, const uint8_t *data, size_t len)
-{
-	for (int i = 0; i < HASH_COUNT; i++)
-		if (f->md[i] && !EVP_DigestUpdate(f->md[i], data, len)) {
-			EVP_MD_CTX_free(f->md[i]);
-			f->md[i] = NULL;
-		}
-}
-
-static void hash_flush(struct mime_file *f)
-{
-	if (f->staged_len > 0)
-		hash_update(f, f->staged, f->staged_len);
-	f->staged_len = 0;
-}
-
-static bool hashing(const struct mime_file *f)
-{
-	return f->md[HASH_MD5] || f->md[HASH_SHA1] || f->md[HASH_SHA256];
 }
 
 void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t now_ns)
@@ -135,16 +90,7 @@ void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t no
 		memcpy(f->bof + f->bof_len, data, n);
 		f->bof_len += n;
 	}
-	if (hashing(f)) {
-		if (f->staged_len + len > sizeof(f->staged))
-			hash_flush(f);
-		if (len >= sizeof(f->staged)) {
-			hash_update(f, data, len);
-		} else {
-			memcpy(f->staged + f->staged_len, data, len);
-			f->staged_len += len;
-		}
-	}
+	digests_update(&f->digests, data, len);
 	f->info.seen_bytes += len;
 	f->last_ns = now_ns;
 }
@@ -153,7 +99,7 @@ void file_gap(struct mime_file *f, uint64_t len, uint64_t now_ns)
 {
 	f->info.missing_bytes += len;
 	f->last_ns = now_ns;
-	drop_hashes(f);
+	digests_drop(&f->digests);
 }
 
 void file_unseen(struct mime_file *f)
@@ -161,23 +107,19 @@ void file_unseen(struct mime_file *f)
 	f->info.content_seen = false;
 	f->info.seen_bytes = f->info.missing_bytes = 0;
 	f->bof_len = 0;
-	drop_hashes(f);
+	digests_drop(&f->digests);
 }
 
 void file_close(struct mime_file *f, struct bytes declared_type, struct bytes filename,
 		smtp_emit_fn emit, void *ctx)
 {
 	struct event ev = {.type = EV_FILE, .is_orig = f->is_orig, .ts_ns = f->first_ns};
-	const uint8_t **out[HASH_COUNT] = {&f->info.md5, &f->info.sha1, &f->info.sha256};
+	const uint8_t *digest[DIGEST_KINDS];
 
-	hash_flush(f);
-	for (int i = 0; i < HASH_COUNT; i++) {
-		unsigned n = 0;
-
-		if (f->md[i] && EVP_DigestFinal_ex(f->md[i], f->digest[i], &n))
-			*out[i] = f->digest[i];
-	}
-	drop_hashes(f);
+	digests_finish(&f->digests, f->digest, digest);
+	f->info.md5 = digest[DIGEST_MD5];
+	f->info.sha1 = digest[DIGEST_SHA1];
+	f->info.sha256 = digest[DIGEST_SHA256];
 	f->type[0] = '\0';
 	if (f->info.whole_message)
 		snprintf(f->type, sizeof(f->type), "message/rfc822");

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * files.h - one MIME entity's content as Zeek's files.log sees it: counts,
- * hashes (OpenSSL EVP, updated as the bytes come, cfg->file_hashes), the
- * MIME type sniffed from the first FILE_BOF_BYTES (sniff.h), and the `file`
- * event (EV_FILE, struct file_info) when it closes. A file holds at most
- * FILE_BOF_BYTES + FILE_HASH_BLOCK bytes of content, whatever its size.
+ * digests (digests.h, cfg->file_hashes), the MIME type sniffed from the
+ * first FILE_BOF_BYTES (sniff.h), and the `file` event (EV_FILE, struct
+ * file_info) when it closes. A file holds at most FILE_BOF_BYTES +
+ * DIGEST_BLOCK bytes of content, whatever its size.
  */
 #ifndef SMTPMON_FILES_H
 #define SMTPMON_FILES_H
 
 #include "settings/config.h"
+#include "mime/digests.h"
 #include "output/event.h"
 #include "smtp/smtp.h"
 
-#define FILE_BOF_BYTES	4096 /* Zeek's default_file_bof_buffer_size */
-#define FILE_HASH_BLOCK 4096 /* content fed to the digests at once */
+#define FILE_BOF_BYTES 4096 /* Zeek's default_file_bof_buffer_size */
 
 struct mime_file;
 
@@ -30,8 +30,10 @@ struct file_origin {
 	const struct mime_file *parent; /* the whole message's file, or NULL */
 };
 
-/* NULL without memory (reported by the caller as lost content). */
-struct mime_file *file_open(const struct config *cfg, const struct file_origin *o, uint64_t now_ns);
+/* NULL without memory (reported by the caller as lost content). digester:
+ * where the digests are computed (NULL: in the calling thread). */
+struct mime_file *file_open(const struct config *cfg, struct digest_worker *digester,
+			    const struct file_origin *o, uint64_t now_ns);
 void file_data(struct mime_file *f, const uint8_t *data, size_t len, uint64_t now_ns);
 /* len bytes are missing: counted, and the hashes are dropped (Zeek stops
  * hashing at a gap). */

@@ -55,6 +55,7 @@ struct entity {
 
 struct mime {
 	const struct config *cfg;
+	struct digest_worker *digester;
 	smtp_emit_fn emit;
 	void *ctx;
 	mime_header_fn header_fn;
@@ -237,7 +238,7 @@ static struct mime_file *entity_file(struct mime *m, struct entity *e)
 		    .parent = m->message,
 		};
 
-		e->file = file_open(m->cfg, &o, m->now);
+		e->file = file_open(m->cfg, m->digester, &o, m->now);
 	}
 	return e->file;
 }
@@ -785,7 +786,8 @@ static void end_message(struct mime *m)
 
 /* ---- public interface ---------------------------------------------------- */
 
-struct mime *mime_new(const struct config *cfg, smtp_emit_fn emit, void *ctx)
+struct mime *mime_new(const struct config *cfg, struct digest_worker *digester, smtp_emit_fn emit,
+		      void *ctx)
 {
 	struct mime *m = calloc(1, sizeof(*m));
 
@@ -793,6 +795,7 @@ struct mime *mime_new(const struct config *cfg, smtp_emit_fn emit, void *ctx)
 		return NULL;
 	b64_table_init();
 	m->cfg = cfg;
+	m->digester = digester;
 	m->emit = emit;
 	m->ctx = ctx;
 	return m;
@@ -839,7 +842,7 @@ void mime_content(struct mime *m, const struct smtp_content *c, uint64_t now_ns)
 						.depth = m->entities,
 						.whole_message = true};
 
-			m->message = file_open(m->cfg, &o, now_ns);
+			m->message = file_open(m->cfg, m->digester, &o, now_ns);
 		}
 		break;
 	case SMTP_CONTENT_LINE:

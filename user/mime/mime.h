@@ -24,6 +24,7 @@
 #define SMTPMON_MIME_H
 
 #include "settings/config.h"
+#include "mime/digests.h"
 #include "output/event.h"
 #include "smtp/smtp.h"
 
@@ -53,8 +54,11 @@ struct mime_header {
 typedef void (*mime_header_fn)(void *ctx, const struct mime_header *h);
 
 /* emit gets EV_FILE and EV_WEIRD events with ts_ns and id left to fill (as
- * smtp_emit_fn). NULL without memory. */
-struct mime *mime_new(const struct config *cfg, smtp_emit_fn emit, void *ctx);
+ * smtp_emit_fn); digester: where the files' digests are computed (NULL: in
+ * the calling thread; one worker may serve every parser of one thread).
+ * NULL without memory. */
+struct mime *mime_new(const struct config *cfg, struct digest_worker *digester, smtp_emit_fn emit,
+		      void *ctx);
 void mime_free(struct mime *m);
 /* One hook per parser (a later call replaces it; fn NULL removes it). */
 void mime_set_header_hook(struct mime *m, mime_header_fn fn, void *ctx);
