@@ -85,16 +85,19 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   blocks, not decoded lines: \`smtpmon read -q\` of the 341 MB workload went from 2.1-2.6 s
   to about 1.1 s. Most of what was left is the default md5 and sha1 of every file: the
   workload carries 230 MB of attachment content, md5 runs at 750 MB/s on this CPU
-  (\`openssl speed -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together, when 20x tshark
-  leaves 0.6 s for all of it. Since the evening of 2026-12-04 the digests run in a thread
-  of their own beside the parsing (docs/mime.md): 0.76-0.81 s instead of 1.14-1.16 s, for
-  10 % more CPU. That is about 20x tshark, so the row moves across the goal with tshark's
-  own speed from run to run (9.6x and 14.5x within one hour before the thread). Live, copy
-  mode hashes every body byte the same way (the bulk mails are one 8 MB text body each):
-  about 1.2 CPU-seconds per GB before the thread, too slow for a 9 Gbit/s load on these
-  2 vCPUs, hence ring drops and the events they take with them. Whether the default should hash less is
-  open: Suricata and Zeek's base scripts hash nothing, Zeek's hash-all-files policy md5,
-  sha1 and sha256.
+  (\`openssl speed -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together. Since the evening of
+  2026-12-04 they run in a thread of their own beside the parsing (docs/mime.md): smtpmon
+  went from 290 MB/s (run of 17:34) to 415 MB/s (19:41), for 10 % more CPU. The ratio did
+  not move (14.5x, 13.4x) because tshark ran at 19.9 MB/s in the first run and 30.9 MB/s in
+  the second: on this shared machine tshark's speed moves more than ours. Against that
+  tshark, 20x is 620 MB/s, 1.6x tcpdump's pass over the file; even without digests
+  smtpmon made 16.4x. Where the time goes now (perf, share of all samples): base64
+  decoding 13 %, reading the file about 15 % (system calls and the copy out of the page
+  cache), the SMTP line handling 6 %. Live, copy mode hashes every body byte the same way (the bulk mails are one
+  8 MB text body each): about 1.3 CPU-seconds per GB, with or without the thread, too slow
+  for a 9 Gbit/s load on these 2 vCPUs, hence ring drops and the events they take with
+  them. Whether the default should hash less is open: Suricata and Zeek's base scripts
+  hash nothing, Zeek's hash-all-files policy md5, sha1 and sha256.
 - **Peak RSS, small capture against big.** libmagic compiles the regular expressions of its
   rules when a file first reaches them and keeps them: about 3 MB more over the first few
   hundred binary files, then flat (a loop over random 4 KB buffers: 9.8 MB after 94 calls,
