@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "mime/encoded_words.h"
 #include "mime/mime.h"
@@ -358,6 +359,51 @@ static void test_nested_message_and_bad_base64(void **state)
 	t_free(t);
 }
 
+/* Base64 the way mailers write it (76 digits a line, encoded here by
+ * OpenSSL's EVP_EncodeBlock) decodes to the bytes encoded, whatever line of
+ * it carries a character to ignore at any of its first 16 places, where the
+ * decoder's fast path takes eight digits at a time. */
+static void test_base64_lines(void **state)
+{
+	enum { BYTES = 3000, PER_LINE = 57 };
+	uint8_t raw[BYTES], md[EVP_MAX_MD_SIZE];
+	char want[2 * 16 + 8] = "md5=";
+	unsigned mdlen = 0;
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < BYTES; i++) {
+		seed = seed * 1103515245u + 12345u;
+		raw[i] = (uint8_t)(seed >> 16);
+	}
+	assert_true(EVP_Digest(raw, BYTES, md, &mdlen, EVP_md5(), NULL));
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(want + 4 + 2 * i, 3, "%02x", md[i]);
+	for (int bad_at = -1; bad_at < 16; bad_at++) {
+		struct t *t = t_new(true, FILE_HASH_MD5);
+
+		begin(t);
+		lines(t, "Content-Transfer-Encoding: base64\r\n\r\n");
+		for (size_t off = 0; off < BYTES; off += PER_LINE) {
+			char line[2 * PER_LINE + 2];
+			size_t n = BYTES - off < PER_LINE ? BYTES - off : PER_LINE;
+			int len = EVP_EncodeBlock((uint8_t *)line, raw + off, (int)n);
+
+			if (off == 10 * PER_LINE && bad_at >= 0) {
+				memmove(line + bad_at + 1, line + bad_at, (size_t)len - bad_at);
+				line[bad_at] = '!';
+				len++;
+			}
+			content(t, SMTP_CONTENT_LINE, (const uint8_t *)line, (size_t)len, 0, false);
+		}
+		end(t);
+		assert_non_null(strstr(t->rec.text, "seen=3000 "));
+		assert_non_null(strstr(t->rec.text, want));
+		assert_true((bad_at >= 0) == (strstr(t->rec.text, "character 33 ignored") != NULL));
+		t_free(t);
+	}
+}
+
 /* ---- limits, gaps, skipped bodies ----------------------------------------- */
 
 /* 10 000 nested multiparts: entities stop at Zeek's depth (one weird),
@@ -526,6 +572,7 @@ int main(void)
 	    cmocka_unit_test(test_headers_without_files),
 	    cmocka_unit_test(test_encodings),
 	    cmocka_unit_test(test_nested_message_and_bad_base64),
+	    cmocka_unit_test(test_base64_lines),
 	    cmocka_unit_test(test_depth_limit),
 	    cmocka_unit_test(test_header_limit),
 	    cmocka_unit_test(test_gap_and_skip),
