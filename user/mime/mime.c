@@ -528,8 +528,8 @@ static void base64_report(struct mime *m, struct entity *e, const char *why)
 /* Zeek's Base64Converter: '=' counts as a zero and as padding, groups after
  * a padded one are ignored, other bytes are ignored; only the first anomaly
  * of an entity is reported (base64_illegal_encoding), as Zeek does. Whole
- * groups of four digits take a fast path (make bench: decoding was most of
- * the cost of a base64 attachment). */
+ * groups of digits take a fast path, two at a time (make bench: decoding was
+ * most of the cost of a base64 attachment, then 13 % of a whole run's). */
 static void base64_line(struct mime *m, struct entity *e, const uint8_t *p, size_t n)
 {
 	uint8_t out[768];
