@@ -8,6 +8,8 @@
  */
 #include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,6 +58,32 @@ static void expect_digests(struct file *f, unsigned kinds)
 		assert_true(EVP_Digest(f->content, f->fed, want, &n, mds[k], NULL));
 		assert_memory_equal(out[k], want, n);
 	}
+}
+
+/* The blocked-signal set of the process's other thread, as
+ * /proc/self/task/TID/status shows it (hex), or "" without one. */
+static void other_thread_sigblk(char out[32])
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *de;
+
+	assert_non_null(dir);
+	out[0] = '\0';
+	while ((de = readdir(dir))) {
+		char path[300], line[128];
+		FILE *f;
+
+		if (de->d_name[0] == '.' || atoi(de->d_name) == gettid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigBlk: %31s", out) == 1)
+				break;
+		fclose(f);
+	}
+	closedir(dir);
 }
 
 static int threads(void)
@@ -157,7 +185,17 @@ static void test_thread_starts_with_first_block(void **state)
 	digests_start(&f.d, 1u << DIGEST_MD5, w, "test");
 	digests_update(&f.d, block, sizeof(block));
 	assert_int_equal(threads(), before + 1);
-	digests_drop(&f.d);
+	digests_drop(&f.d); /* waits for the block: the thread has run */
+	/* It takes no signal: they go to the daemon's loop. (A thread that
+	 * has not run yet has them all blocked, glibc's start.) */
+	char sigblk[32];
+
+	other_thread_sigblk(sigblk);
+	unsigned long long blocked = strtoull(sigblk, NULL, 16);
+
+	assert_true(blocked & (1ull << (SIGTERM - 1)));
+	assert_true(blocked & (1ull << (SIGHUP - 1)));
+	assert_true(blocked & (1ull << (SIGINT - 1)));
 	digest_worker_free(w);
 	/* joined; the kernel drops its /proc entry a moment after the join */
 	for (int i = 0; i < 1000 && threads() != before; i++)

@@ -2,6 +2,7 @@
 /* journal_writer.c - see journal_writer.h. */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,16 @@ struct journal_writer *journal_writer_new(size_t max_fields)
 	pthread_mutex_init(&jw->lock, NULL);
 	pthread_cond_init(&jw->queued, NULL);
 	pthread_cond_init(&jw->settled, NULL);
-	errno = pthread_create(&jw->thread, NULL, writer_thread, jw);
+	/* The thread takes no signal: SIGTERM and SIGHUP go to the daemon's
+	 * loop, whose poll they end at once. */
+	sigset_t all, before;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &before);
+	err = pthread_create(&jw->thread, NULL, writer_thread, jw);
+	pthread_sigmask(SIG_SETMASK, &before, NULL);
+	errno = err;
 	if (errno) {
 		free(jw->iov);
 		free(jw);
