@@ -6,6 +6,8 @@
  *                                       the loop around it is service/daemon.c)
  *     -> struct segment (source/segment.h)
  *     -> flow/  (flow table -> TCP reassembly)  -> smtp/ (SMTP state machine)
+ *        -> records/ (transactions), mime/ (messages, files; their digests in a
+ *           thread of their own)
  *     -> events (output/event.h) -> output/ (JSON lines | text | journal, each with
  *        its selection); service/ counts them and answers smtpmonctl and /metrics
  */
