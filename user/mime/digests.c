@@ -3,13 +3,13 @@
  * digests.h). */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mime/digests.h"
+#include "service/quiet_thread.h"
 
 /* ---- the worker ------------------------------------------------------------
  *
@@ -132,18 +132,12 @@ static void wait_done(struct digest_worker *w, uint64_t target)
 
 static bool worker_start(struct digest_worker *w)
 {
-	sigset_t all, before;
 	int err;
 
 	if (w->started || w->inline_only)
 		return w->started;
 	w->jobs = malloc(sizeof(*w->jobs) * DIGEST_WORKER_SLOTS);
-	/* The thread takes no signal: SIGTERM and SIGHUP go to the daemon's
-	 * loop, whose poll they end at once. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &before);
-	err = w->jobs ? pthread_create(&w->thread, NULL, worker_main, w) : ENOMEM;
-	pthread_sigmask(SIG_SETMASK, &before, NULL);
+	err = w->jobs ? quiet_thread_create(&w->thread, worker_main, w) : ENOMEM;
 	if (err) {
 		fprintf(stderr, "smtpmon: file digests: no worker thread (%s): hashed inline\n",
 			strerror(err));

@@ -2,7 +2,6 @@
 /* journal_writer.c - see journal_writer.h. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include <systemd/sd-journal.h>
 
 #include "output/journal_writer.h"
+#include "service/quiet_thread.h"
 
 /* One queued entry: n field lengths, then the fields' bytes back to back. */
 struct entry {
@@ -111,16 +111,7 @@ struct journal_writer *journal_writer_new(size_t max_fields)
 	pthread_mutex_init(&jw->lock, NULL);
 	pthread_cond_init(&jw->queued, NULL);
 	pthread_cond_init(&jw->settled, NULL);
-	/* The thread takes no signal: SIGTERM and SIGHUP go to the daemon's
-	 * loop, whose poll they end at once. */
-	sigset_t all, before;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &before);
-	err = pthread_create(&jw->thread, NULL, writer_thread, jw);
-	pthread_sigmask(SIG_SETMASK, &before, NULL);
-	errno = err;
+	errno = quiet_thread_create(&jw->thread, writer_thread, jw);
 	if (errno) {
 		free(jw->iov);
 		free(jw);
