@@ -44,7 +44,7 @@ run_one() {
 	esac
 }
 
-names=() results=() times=()
+names=() results=() times=() logfiles=()
 start_all=$SECONDS
 for t in "${tests[@]}"; do
 	[[ -z $pattern || $t == *"$pattern"* ]] || continue
@@ -56,7 +56,7 @@ for t in "${tests[@]}"; do
 	run_one "$t" >"$log" 2>&1
 	rc=$?
 	elapsed=$((SECONDS - start))
-	names+=("$name") times+=("$elapsed")
+	names+=("$name") times+=("$elapsed") logfiles+=("$log")
 	if ((rc == 0)); then
 		results+=(PASS)
 		printf 'PASS %4ds\n' "$elapsed"
@@ -87,10 +87,9 @@ fi
 # failed test's FAIL lines and the last lines of its log.
 for i in "${!names[@]}"; do
 	[[ ${results[$i]} == FAIL ]] || continue
-	log=$logs/${names[$i]//\//_}.log
-	echo "== ${names[$i]} failed: its FAIL lines, then the end of $log"
-	grep -m 20 '^FAIL' "$log" | sed 's/^/    | /'
-	tail -n 15 "$log" | sed 's/^/    : /'
+	echo "== ${names[$i]} failed: its FAIL lines, then the end of ${logfiles[$i]}"
+	grep -m 20 '^FAIL' "${logfiles[$i]}" | sed 's/^/    | /'
+	tail -n 15 "${logfiles[$i]}" | sed 's/^/    : /'
 done
 skipped=$(printf '%s\n' "${results[@]}" | grep -c '^SKIP$')
 echo "${#names[@]} tests, $((${#names[@]} - failed - skipped)) passed, $skipped skipped, $failed failed"
