@@ -97,15 +97,21 @@ static void *worker_main(void *arg)
 	}
 }
 
+/* With w->lock held. */
+static void wake_worker_locked(struct digest_worker *w)
+{
+	if (atomic_load(&w->worker_asleep)) {
+		atomic_store(&w->worker_asleep, false); /* one signal per sleep */
+		pthread_cond_signal(&w->work);
+	}
+}
+
 static void wake_worker(struct digest_worker *w)
 {
 	if (!atomic_load(&w->worker_asleep))
 		return;
 	pthread_mutex_lock(&w->lock);
-	if (atomic_load(&w->worker_asleep)) {
-		atomic_store(&w->worker_asleep, false); /* one signal per sleep */
-		pthread_cond_signal(&w->work);
-	}
+	wake_worker_locked(w);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -120,10 +126,7 @@ static void wait_done(struct digest_worker *w, uint64_t target)
 	pthread_mutex_lock(&w->lock);
 	atomic_store(&w->producer_waiting, true);
 	while (atomic_load(&w->done) < target) {
-		if (atomic_load(&w->worker_asleep)) {
-			atomic_store(&w->worker_asleep, false);
-			pthread_cond_signal(&w->work);
-		}
+		wake_worker_locked(w);
 		pthread_cond_wait(&w->progress, &w->lock);
 	}
 	atomic_store(&w->producer_waiting, false);
