@@ -20,6 +20,7 @@
 
 #include "capture/caps.h"
 #include "capture/tls_attach.h"
+#include "capture/trace_uprobes.h"
 
 const char *const tls_attach_stat_names[TLS_ATTACH_STAT_MAX] = {
     [TLS_ATTACH_PROCESSES] = "processes",
@@ -36,6 +37,8 @@ const char *const tls_attach_stat_names[TLS_ATTACH_STAT_MAX] = {
  * or at once when those of more than GONE_PROCESSES_MAX wait. */
 #define IDLE_MS		   2000
 #define GONE_PROCESSES_MAX 64
+/* How long the daemon waits for the child to close its probes and exit. */
+#define STOP_WAIT_MS 5000
 /* Failures worth a line on stderr before they are only counted. */
 #define FAILURES_SHOWN 5
 
@@ -60,7 +63,8 @@ struct tls_attach {
 
 struct process {
 	uint32_t tgid;
-	struct bpf_link **links; /* one per probe */
+	struct bpf_link **links; /* one per probe, attached through the uprobe PMU */
+	int *events;		 /* or one per probe, of c->trace */
 };
 
 struct child {
@@ -68,6 +72,9 @@ struct child {
 	size_t nprobes;
 	struct bpf_program *scan_sockets, *scan_children;
 	uint64_t *counters;
+	/* The probes in tracefs, inherited at fork; NULL: through the uprobe
+	 * PMU, not inherited. */
+	struct trace_uprobes *trace;
 	struct process procs[PROCESSES_MAX];
 	size_t nprocs;
 	/* The links of processes gone. Destroying one takes the kernel tens
@@ -94,6 +101,13 @@ static void detach(struct child *c, uint32_t tgid)
 
 		if (p->tgid != tgid)
 			continue;
+		if (p->events) {
+			/* Cheap: the definitions stay registered (the anchors). */
+			for (size_t k = 0; k < c->nprobes; k++)
+				close(p->events[k]);
+			free(p->events);
+			goto forget;
+		}
 		if (c->ngone + c->nprobes > c->gone_cap) {
 			size_t cap = (c->ngone + c->nprobes) * 2;
 			struct bpf_link **g = realloc(c->gone, cap * sizeof(*g));
@@ -109,25 +123,33 @@ static void detach(struct child *c, uint32_t tgid)
 			else
 				bpf_link__destroy(p->links[k]);
 		free(p->links);
+	forget:
 		*p = c->procs[--c->nprocs];
 		bump(c, TLS_ATTACH_PROCESSES, -1);
 		return;
 	}
 }
 
-static void attach(struct child *c, uint32_t tgid)
+static void attach_failed(struct child *c, uint32_t tgid, const struct tls_attach_probe *pr,
+			  int err)
 {
-	struct process *p;
+	/* ESRCH: it ended before we came, nothing to say. */
+	if (err != ESRCH && c->failures_shown++ < FAILURES_SHOWN)
+		fprintf(
+		    stderr, "smtpmon: TLS plaintext: %sprobe on %s in %s for process %u: %s%s\n",
+		    pr->retprobe ? "return " : "", pr->func, pr->file, tgid, strerror(err),
+		    c->failures_shown == FAILURES_SHOWN ? " (further failures counted only)" : "");
+}
+
+/* Through the uprobe PMU, one link per probe. */
+static bool attach_links(struct child *c, struct process *p, uint32_t tgid)
+{
 	char path[32];
 
-	detach(c, tgid); /* its id was reused: the old process is gone */
-	if (c->nprocs == PROCESSES_MAX) {
-		bump(c, TLS_ATTACH_FAILED, 1);
-		return;
-	}
-	p = &c->procs[c->nprocs];
 	p->links = calloc(c->nprobes, sizeof(*p->links));
-	for (size_t k = 0; p->links && k < c->nprobes; k++) {
+	if (!p->links)
+		return false;
+	for (size_t k = 0; k < c->nprobes; k++) {
 		const struct tls_attach_probe *pr = &c->probes[k];
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = pr->retprobe);
 
@@ -136,26 +158,45 @@ static void attach(struct child *c, uint32_t tgid)
 							      (size_t)pr->offset, &o);
 		if (p->links[k])
 			continue;
-		int err = errno;
-		/* ESRCH: it ended before we came, nothing to say. */
-		if (err != ESRCH && c->failures_shown++ < FAILURES_SHOWN)
-			fprintf(
-			    stderr,
-			    "smtpmon: TLS plaintext: %sprobe on %s in %s for process %u: %s%s\n",
-			    pr->retprobe ? "return " : "", pr->func, pr->file, tgid, strerror(err),
-			    c->failures_shown == FAILURES_SHOWN ? " (further failures counted only)"
-								: "");
+		attach_failed(c, tgid, pr, errno);
 		for (size_t j = 0; j < k; j++)
 			bpf_link__destroy(p->links[j]);
 		free(p->links);
+		p->links = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* Through tracefs: events the process's forks inherit. */
+static bool attach_events(struct child *c, struct process *p, uint32_t tgid)
+{
+	p->events = calloc(c->nprobes, sizeof(*p->events));
+	if (!p->events)
+		return false;
+	if (!trace_uprobes_open(c->trace, tgid, p->events))
+		return true;
+	attach_failed(c, tgid, &c->probes[0], errno);
+	free(p->events);
+	p->events = NULL;
+	return false;
+}
+
+static void attach(struct child *c, uint32_t tgid)
+{
+	struct process *p;
+
+	detach(c, tgid); /* its id was reused: the old process is gone */
+	if (c->nprocs == PROCESSES_MAX) {
 		bump(c, TLS_ATTACH_FAILED, 1);
 		return;
 	}
-	if (!p->links) {
+	p = &c->procs[c->nprocs];
+	*p = (struct process){.tgid = tgid};
+	if (!(c->trace ? attach_events(c, p, tgid) : attach_links(c, p, tgid))) {
 		bump(c, TLS_ATTACH_FAILED, 1);
 		return;
 	}
-	p->tgid = tgid;
 	c->nprocs++;
 	bump(c, TLS_ATTACH_PROCESSES, 1);
 	bump(c, TLS_ATTACH_ATTACHED, 1);
@@ -199,23 +240,38 @@ static void serve(struct child *c, int sock, const struct request *r)
 	}
 }
 
+/* Before the capabilities go: writing uprobe_events needs root or
+ * CAP_DAC_OVERRIDE, which the attacher does not keep. */
+static void define_trace_uprobes(struct child *c)
+{
+	char why[256];
+
+	c->trace = trace_uprobes_define(c->probes, c->nprobes, why, sizeof(why));
+	if (!c->trace)
+		fprintf(stderr,
+			"smtpmon: TLS plaintext: tracefs probes: %s; each process is probed "
+			"from when the kernel reports it, not from its fork, so its first calls "
+			"can be missed (docs/tls-plaintext.md)\n",
+			why);
+}
+
 /* Keeps what attaching needs, then serves requests until end of file. */
-static void __attribute__((noreturn)) child_main(struct child *c, int sock, pid_t daemon)
+static void __attribute__((noreturn)) child_main(struct child *c, int sock)
 {
 	static const cap_value_t keep[] = {CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF};
 	struct request buf[256];
 	size_t have = 0;
 	struct rlimit fds;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != daemon)
-		_exit(0);
+	/* No PR_SET_PDEATHSIG: when the daemon dies the socket's end of file
+	 * tells, and the child still removes its tracefs definitions. */
 	prctl(PR_SET_NAME, "smtpmon-attach");
 	/* The daemon stops it by closing the socket, after its own work. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	define_trace_uprobes(c);
 	if (caps_keep_only(keep, sizeof(keep) / sizeof(keep[0])))
 		fprintf(stderr, "smtpmon: TLS attacher: drop capabilities: %s\n", strerror(errno));
 	/* One perf event per probe and process. */
@@ -250,7 +306,13 @@ static void __attribute__((noreturn)) child_main(struct child *c, int sock, pid_
 		memmove(buf, (char *)buf + whole * sizeof(buf[0]), have);
 	}
 	/* The kernel closes the links as the process ends: the daemon need
-	 * not wait for that (seconds, see gone). */
+	 * not wait for that (seconds, see gone). The tracefs definitions must
+	 * go by hand, after every event on them. */
+	if (c->trace) {
+		while (c->nprocs)
+			detach(c, c->procs[0].tgid);
+		trace_uprobes_free(c->trace);
+	}
 	_exit(0);
 }
 
@@ -262,7 +324,6 @@ struct tls_attach *tls_attach_start(const struct tls_attach_probe *probes, size_
 {
 	struct tls_attach *a = calloc(1, sizeof(*a));
 	int sv[2] = {-1, -1};
-	pid_t daemon = getpid();
 
 	if (!a || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		goto fail;
@@ -286,7 +347,7 @@ struct tls_attach *tls_attach_start(const struct tls_attach_probe *probes, size_
 				    .scan_sockets = scan_sockets,
 				    .scan_children = scan_children,
 				    .counters = a->shared};
-		child_main(c, sv[1], daemon);
+		child_main(c, sv[1]);
 	}
 	close(sv[1]);
 	a->sock = sv[0];
@@ -387,10 +448,12 @@ void tls_attach_stop(struct tls_attach *a)
 {
 	if (!a)
 		return;
-	/* End of file: the child exits. The kernel then closes its links,
-	 * which can take seconds; the daemon does not wait for that. */
+	/* End of file: the child exits. Closing its probes takes the kernel
+	 * about 0.1 s each (a grace period per uprobe), which it does before it
+	 * exits, so that its tracefs definitions can go (a daemon with probes
+	 * on the library files waits as long at its own exit). */
 	close(a->sock);
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < STOP_WAIT_MS / 10; i++) {
 		if (waitpid(a->child, NULL, WNOHANG) != 0)
 			goto reaped;
 		usleep(10000);
