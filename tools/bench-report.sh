@@ -118,13 +118,12 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   its socket and sleeping between records, and on this nested VM a sleep and a wake-up cost
   more than the traps. The rows "TC only (--tls off) / alone" and "attached / TC only" now
   show the split in every run; the probes' own cost is the per-call row, and the bulk
-  ratios measure this machine's scheduling as much as smtpmon. With the probes per
-  process (\`--tls-processes smtp\`: the processes on monitored ports and their children only)
-  the non-SMTP workload is not probed and runs at its own speed; that mode is not the default
-  because a process is probed only some ms (here up to 0.6 s) after its fork or connect, and
-  what it does over TLS before is not seen (docs/tls-plaintext.md). Probes that a fork hands
-  down (tracefs uprobe events opened with \`inherit\`) would close that race: tried on this
-  kernel, not built yet (docs/tls-plaintext.md, "Not done yet").
+  ratios measure this machine's scheduling as much as smtpmon. By default
+  (\`--tls-processes auto\`, per process here, as root) the probes are defined in tracefs and
+  opened per process with \`inherit\`: the processes on monitored ports and their forks pay
+  the traps from their first instruction, the non-SMTP workload is not probed and runs at its
+  own speed. Where tracefs cannot be written (under the unit) auto puts the probes on the
+  library files, the row "with --tls-processes all" (docs/tls-plaintext.md).
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the

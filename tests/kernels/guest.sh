@@ -10,6 +10,8 @@
 #      over IPv4 and IPv6 from the other, `smtpmon run --data` on the server's interface and
 #      tcpdump on the same interface; then `smtpmon read --data` of the capture;
 #   3. after smtpmon exits: none of its programs loaded, no filter, no XDP left;
+#   3b. the TLS probes per process: with the unit's capabilities (uprobe PMU) and as root
+#      (tracefs definitions, inherited at fork: tests/kernels/tls_forks.py);
 #   4. the refusals: --xdp-mode=native on a device whose driver has no XDP (lo),
 #      --tc-attach=tcx on a kernel without TCX: one line and exit status 1.
 # It reports on the second serial port (ttyS1; the kernel's console is ttyS0), for the host to
@@ -180,9 +182,9 @@ attach_events() { # perf events held by smtpmon-attach
 	done
 	echo 0
 }
-wait_events() { # N: until smtpmon-attach holds N perf events (60 s at most)
-	for _ in $(seq 600); do
-		[[ $(attach_events) -eq $1 ]] && return 0
+wait_events() { # TEST N: until smtpmon-attach's count of perf events passes `test COUNT TEST N`
+	for _ in $(seq 600); do # 60 s at most
+		test "$(attach_events)" "$1" "$2" && return 0
 		sleep 0.1
 	done
 	return 1
@@ -198,20 +200,55 @@ if wait_lines /tmp/per-process.err 'processes probed now' 1 $smtpmon; then
 s = socket.create_connection(("10.77.0.1", 25))
 time.sleep(60)' &
 	client=$!
-	wait_events 48
+	wait_events -eq 48
+	rc=$? # before the message's $(attach_events) sets $? again
 	check "per process: a client connecting later is attached ($(attach_events) perf events)" \
-		test $? -eq 0
+		test $rc -eq 0
 	kill $client
 	wait $client
-	wait_events 32
+	wait_events -eq 32
+	rc=$?
 	check "per process: and detached once it ended ($(attach_events) perf events)" \
-		test $? -eq 0
+		test $rc -eq 0
 else
 	fail "per process: smtpmon run --tls-processes smtp sets up its probes"
 fi
 kill -TERM $smtpmon 2>/dev/null
 wait $smtpmon
 show_file per-process.err /tmp/per-process.err
+# As root the probes are defined in tracefs and inherited at fork
+# (user/capture/trace_uprobes.h): tls_forks.py, probed when it listens on 465, forks 10
+# children that each make two probed calls at once, long before an attach for them could
+# come (under TCG some ms); each call is counted only if the child was probed from its fork.
+rm -f /tmp/forks-go
+ip netns exec srv $SMTPMON run -i vs --control none --tls-processes smtp \
+	>/dev/null 2>/tmp/forks.err &
+smtpmon=$!
+if wait_lines /tmp/forks.err 'processes probed now' 1 $smtpmon; then
+	check "per process as root: probes defined in tracefs" \
+		bash -c '! grep -q "tracefs probes:" /tmp/forks.err'
+	ip netns exec srv python3 tests/kernels/tls_forks.py tests/kernels/forks.crt \
+		tests/kernels/forks.key 10.77.0.1 465 /tmp/forks-go 10 >/tmp/forks.out 2>&1 &
+	forks=$!
+	wait_events -ge 48 # the two sinks and tls_forks.py (and the shell that starts it)
+	rc=$?
+	check "per process as root: tls_forks.py attached ($(attach_events) perf events)" \
+		test $rc -eq 0
+	touch /tmp/forks-go
+	wait $forks
+	check "per process as root: tls_forks.py's 10 children ran ($(cat /tmp/forks.out))" \
+		grep -q 'forks done' /tmp/forks.out
+	kill -TERM $smtpmon
+	wait $smtpmon
+	calls=$(sed -n 's/^smtpmon: tls openssl: calls \([0-9]*\),.*/\1/p' /tmp/forks.err)
+	check "per process as root: every call of the 10 forks probed, by inheritance (calls ${calls:-none} of 20)" \
+		test "${calls:-0}" -eq 20
+else
+	fail "per process as root: smtpmon run --tls-processes smtp sets up its probes"
+	kill -TERM $smtpmon 2>/dev/null
+	wait $smtpmon
+fi
+show_file forks.err /tmp/forks.err
 kill $sink4 $sink6
 
 # 4. Refusals: what the kernel or the device cannot do is one line and exit status 1.

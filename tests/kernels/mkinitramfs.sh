@@ -25,7 +25,7 @@ modules=(drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf)
 programs=(/bin/bash /usr/sbin/ip /usr/sbin/tc /usr/bin/tcpdump /usr/sbin/bpftool /usr/bin/setpriv
 	/usr/bin/python3.11 build/smtpmon build/tests/test_bpf_prog build/tests/test_bpf_log)
 
-for p in busybox bash ip tc tcpdump bpftool setpriv python3.11; do
+for p in busybox bash ip tc tcpdump bpftool setpriv python3.11 openssl; do
 	command -v "$p" >/dev/null || {
 		echo "mkinitramfs: $p is missing (tools/install-deps.sh test installs it)" >&2
 		exit 1
@@ -105,6 +105,11 @@ chmod 755 "$root/init"
 mkdir -p "$root/smtpmon/tools" "$root/smtpmon/tests/kernels"
 cp tools/smtp-sink.py "$root/smtpmon/tools/"
 cp tests/kernels/smtp_session.py "$root/smtpmon/tests/kernels/"
+cp tests/kernels/tls_forks.py "$root/smtpmon/tests/kernels/"
+# A throwaway certificate for tls_forks.py's in-memory TLS sessions.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tls-forks \
+	-keyout "$root/smtpmon/tests/kernels/forks.key" -out "$root/smtpmon/tests/kernels/forks.crt" \
+	2>/dev/null || { echo "mkinitramfs: openssl req failed" >&2; exit 1; }
 
 (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet) >"$out.tmp"
 mv "$out.tmp" "$out"

@@ -85,6 +85,7 @@ struct child {
 	struct bpf_link **gone;
 	size_t ngone, gone_cap;
 	unsigned failures_shown;
+	bool inexact_told; /* trace_uprobes_inherit_exact() false, said once */
 };
 
 static void bump(struct child *c, enum tls_attach_stat s, int64_t n)
@@ -174,8 +175,17 @@ static bool attach_events(struct child *c, struct process *p, uint32_t tgid)
 	p->events = calloc(c->nprobes, sizeof(*p->events));
 	if (!p->events)
 		return false;
-	if (!trace_uprobes_open(c->trace, tgid, p->events))
+	if (!trace_uprobes_open(c->trace, tgid, p->events)) {
+		if (!c->inexact_told && !trace_uprobes_inherit_exact(c->trace)) {
+			c->inexact_told = true;
+			fprintf(stderr,
+				"smtpmon: TLS plaintext: this kernel takes no "
+				"PERF_SAMPLE_READ with inherit (6.1 and 6.12 do not): a fork's "
+				"inherited probes can end early, when a sibling exits; the "
+				"probes opened for it once reported cover it from then on\n");
+		}
 		return true;
+	}
 	attach_failed(c, tgid, &c->probes[0], errno);
 	free(p->events);
 	p->events = NULL;
@@ -240,6 +250,41 @@ static void serve(struct child *c, int sock, const struct request *r)
 	}
 }
 
+static int compare_fds(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The child outlives the daemon by the seconds its probes take to close:
+ * it must not hold what the daemon held (the interface names of
+ * iface_lock.h, the TC and XDP links, the control socket), or a restart
+ * would find them taken. It keeps stdin to stderr, its socket, the library
+ * files and the programs it attaches. */
+static void close_other_fds(const struct child *c, int sock)
+{
+	size_t n = 0, cap = 2 * c->nprobes + 6;
+	int *keep = calloc(cap, sizeof(*keep)), from = 3;
+
+	if (!keep)
+		return; /* then it holds them a little longer */
+	keep[n++] = sock;
+	keep[n++] = bpf_program__fd(c->scan_sockets);
+	keep[n++] = bpf_program__fd(c->scan_children);
+	for (size_t k = 0; k < c->nprobes; k++) {
+		keep[n++] = c->probes[k].fd;
+		keep[n++] = bpf_program__fd(c->probes[k].prog);
+	}
+	qsort(keep, n, sizeof(*keep), compare_fds);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] > from)
+			close_range((unsigned)from, (unsigned)keep[i] - 1, 0);
+		if (keep[i] >= from)
+			from = keep[i] + 1;
+	}
+	close_range((unsigned)from, ~0U, 0);
+	free(keep);
+}
+
 /* Before the capabilities go: writing uprobe_events needs root or
  * CAP_DAC_OVERRIDE, which the attacher does not keep. */
 static void define_trace_uprobes(struct child *c)
@@ -271,6 +316,7 @@ static void __attribute__((noreturn)) child_main(struct child *c, int sock)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	close_other_fds(c, sock);
 	define_trace_uprobes(c);
 	if (caps_keep_only(keep, sizeof(keep) / sizeof(keep[0])))
 		fprintf(stderr, "smtpmon: TLS attacher: drop capabilities: %s\n", strerror(errno));

@@ -20,6 +20,7 @@
 #include "capture/bpf_log.h"
 #include "capture/elf_func.h"
 #include "capture/tls_attach.h"
+#include "capture/trace_uprobes.h"
 #include "capture/tls_probe.h"
 #include "tls.skel.h"
 
@@ -102,7 +103,8 @@ struct tls_probe {
 	/* The raw tracepoints, and the uprobes when they sit on the files. */
 	struct bpf_link *links[3 + UPROBES_MAX];
 	size_t nlinks;
-	struct tls_attach *attacher; /* the uprobes per process */
+	struct tls_attach *attacher;  /* the uprobes per process */
+	enum tls_processes processes; /* ALL or SMTP, auto resolved */
 };
 
 static int lib_of(const char *path)
@@ -334,6 +336,24 @@ static bool attach_per_process(struct tls_probe *t)
 	return true;
 }
 
+/* auto: per process where forks inherit the probes, since there a process
+ * is probed from its first instruction; else on the files, since per
+ * process a fork's first calls could be missed. */
+static enum tls_processes choose_processes(enum tls_processes asked)
+{
+	char why[160];
+
+	if (asked != TLS_PROCESSES_AUTO)
+		return asked;
+	if (trace_uprobes_possible(why, sizeof(why)))
+		return TLS_PROCESSES_SMTP;
+	fprintf(stderr,
+		"smtpmon: TLS plaintext: the probes sit on the library files (every process "
+		"that maps them pays their traps), not per process: %s\n",
+		why);
+	return TLS_PROCESSES_ALL;
+}
+
 struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct config *cfg)
 {
 	struct tls_probe *t = calloc(1, sizeof(*t));
@@ -352,9 +372,10 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 			sonames[0], sonames[1]);
 		goto fail;
 	}
+	t->processes = choose_processes(opts->processes);
 	t->skel = tls_bpf__open();
 	if (t->skel) {
-		t->skel->rodata->per_process = opts->processes == TLS_PROCESSES_SMTP;
+		t->skel->rodata->per_process = t->processes == TLS_PROCESSES_SMTP;
 		t->skel->rodata->bodies_skip = opts->bodies_skip;
 	}
 	err = t->skel
@@ -377,7 +398,7 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 	}
 	if (!probed)
 		goto fail;
-	if (opts->processes == TLS_PROCESSES_SMTP ? attach_per_process(t) : attach_to_files(t))
+	if (t->processes == TLS_PROCESSES_SMTP ? attach_per_process(t) : attach_to_files(t))
 		return t;
 fail:
 	tls_probe_close(t);

@@ -33,8 +33,11 @@
 
 /* Which processes pay the uprobes' traps (docs/tls-plaintext.md). */
 enum tls_processes {
-	TLS_PROCESSES_ALL = 0, /* uprobes on the library files: every process that maps them */
-	TLS_PROCESSES_SMTP,    /* per process: those on monitored ports and their children */
+	/* SMTP where the probes can be defined in tracefs (so that forks
+	 * inherit them: trace_uprobes.h), ALL where not. */
+	TLS_PROCESSES_AUTO = 0,
+	TLS_PROCESSES_ALL,  /* uprobes on the library files: every process that maps them */
+	TLS_PROCESSES_SMTP, /* per process: those on monitored ports and their children */
 };
 
 struct tls_probe_opts {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -31,7 +32,13 @@ struct trace_uprobes {
 	bool exact;		   /* PERF_SAMPLE_READ taken with inherit */
 };
 
-static const char *const tracefs_dirs[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+/* Where tracefs is mounted, and its file of uprobe definitions there. */
+static const struct {
+	const char *dir, *control;
+} tracefs[] = {
+    {"/sys/kernel/tracing", "/sys/kernel/tracing/uprobe_events"},
+    {"/sys/kernel/debug/tracing", "/sys/kernel/debug/tracing/uprobe_events"},
+};
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid)
 {
@@ -39,17 +46,15 @@ static int perf_event_open(struct perf_event_attr *attr, pid_t pid)
 }
 
 /* uprobe_events, open for writing, from the first tracefs mounted; errno
- * ENOENT when none is. */
+ * ENOENT when none is. Only system calls: trace_uprobes_possible() runs it
+ * in a child forked from a process with threads. */
 static int open_control(const char **dir)
 {
-	char path[96];
-	int fd = -1;
+	for (size_t i = 0; i < sizeof(tracefs) / sizeof(tracefs[0]); i++) {
+		int fd = open(tracefs[i].control, O_WRONLY | O_APPEND | O_CLOEXEC);
 
-	for (size_t i = 0; i < sizeof(tracefs_dirs) / sizeof(tracefs_dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/uprobe_events", tracefs_dirs[i]);
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT) {
-			*dir = tracefs_dirs[i];
+			*dir = tracefs[i].dir;
 			return fd;
 		}
 	}
@@ -64,8 +69,7 @@ static int open_control(const char **dir)
 static int mount_private_tracefs(const char **dir)
 {
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    mount("tracefs", tracefs_dirs[0], "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
-		0)
+	    mount("tracefs", tracefs[0].dir, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -1;
 	return open_control(dir);
 }
@@ -168,6 +172,30 @@ static bool define_one(struct trace_uprobes *t, size_t k, const struct tls_attac
 	return true;
 }
 
+bool trace_uprobes_possible(char *why, size_t why_size)
+{
+	const char *dir = NULL;
+	int status = 0;
+	pid_t child = fork();
+
+	if (child == 0) {
+		int fd = open_control(&dir);
+
+		if (fd < 0 && errno == ENOENT)
+			fd = mount_private_tracefs(&dir);
+		_exit(fd >= 0 ? 0 : errno > 0 && errno < 256 ? errno : EIO);
+	}
+	if (child < 0 || waitpid(child, &status, 0) != child) {
+		snprintf(why, why_size, "try tracefs: %s", strerror(errno));
+		return false;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return true;
+	snprintf(why, why_size, "uprobe_events in tracefs: %s",
+		 WIFEXITED(status) ? strerror(WEXITSTATUS(status)) : "the trial ended by a signal");
+	return false;
+}
+
 struct trace_uprobes *trace_uprobes_define(const struct tls_attach_probe *probes, size_t n,
 					   char *why, size_t why_size)
 {
@@ -213,10 +241,11 @@ int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds)
 		struct perf_event_attr attr = event_attr(t->ids[k]);
 
 		attr.inherit = 1;
-		attr.sample_type = t->exact ? PERF_SAMPLE_READ : 0;
+		/* The kernels that take the pair want PERF_SAMPLE_TID with it. */
+		attr.sample_type = t->exact ? PERF_SAMPLE_READ | PERF_SAMPLE_TID : 0;
 		fds[k] = perf_event_open(&attr, (pid_t)tgid);
 		if (fds[k] < 0 && errno == EINVAL && t->exact) {
-			/* A kernel before 6.12: no PERF_SAMPLE_READ with inherit. */
+			/* No PERF_SAMPLE_READ with inherit (6.1, 6.12). */
 			t->exact = false;
 			attr.sample_type = 0;
 			fds[k] = perf_event_open(&attr, (pid_t)tgid);

@@ -23,7 +23,7 @@
  *   get the breakpoints: no other process traps.
  *
  * The events also ask for PERF_SAMPLE_READ where the kernel takes it with
- * `inherit` (6.12 and later): that keeps the kernel from swapping event
+ * `inherit` (6.18 does; Debian's 6.1 and 6.12 do not): that keeps the kernel from swapping event
  * contexts between a parent and its forks at a task switch, which otherwise
  * can end a running process's inherited events when a sibling exits. Older
  * kernels refuse the pair; there the events are opened without it, and the
@@ -44,6 +44,11 @@
 #include "capture/tls_attach.h"
 
 struct trace_uprobes;
+
+/* Whether uprobe_events can be written here (mounting tracefs privately
+ * where it is not mounted), tried in a child process so that the caller's
+ * mount namespace stays as it is. False with the reason in why. */
+bool trace_uprobes_possible(char *why, size_t why_size);
 
 /* Defines probes[0..n) and opens their anchors. NULL with a reason in
  * why[0..why_size) when tracefs cannot be used. */

@@ -71,10 +71,12 @@ static const char usage[] =
     "  --tls on|off          the plaintext of sessions inside TLS from the TLS\n"
     "                        libraries (OpenSSL, GnuTLS) with uprobes (default on)\n"
     "  --tls-libraries LIST  more library files to probe, comma-separated\n"
-    "  --tls-processes all|smtp\n"
-    "                        all: the probes sit on the library files, every process\n"
-    "                        that maps them pays their traps (default); smtp: only\n"
-    "                        processes on monitored ports and their children\n"
+    "  --tls-processes auto|all|smtp\n"
+    "                        smtp: only processes on monitored ports and their\n"
+    "                        children pay the probes' traps; all: the probes sit\n"
+    "                        on the library files, every process that maps them\n"
+    "                        pays; auto (default): smtp where tracefs lets forks\n"
+    "                        inherit the probes, else all\n"
     "  --control PATH|none   control socket for smtpmonctl\n"
     "                        (default " CONTROL_DEFAULT_PATH ")\n"
     "  --control-group GROUP group that may use the control socket (default smtpmon)\n"
@@ -245,12 +247,14 @@ static bool set_tls_processes(struct settings *s, const struct setting_key *k, c
 			      char *why, size_t n)
 {
 	(void)k;
-	if (!strcmp(v, "all"))
+	if (!strcmp(v, "auto"))
+		s->capture.tls.processes = TLS_PROCESSES_AUTO;
+	else if (!strcmp(v, "all"))
 		s->capture.tls.processes = TLS_PROCESSES_ALL;
 	else if (!strcmp(v, "smtp"))
 		s->capture.tls.processes = TLS_PROCESSES_SMTP;
 	else
-		return fail(why, n, "want all or smtp, got '%s'", v);
+		return fail(why, n, "want auto, all or smtp, got '%s'", v);
 	return true;
 }
 
