@@ -1290,6 +1290,7 @@ static size_t heap_in_use(void)
 struct plain_end {
 	enum plaintext_view view;
 	uint64_t off[2]; /* by from_client */
+	struct plaintext_object object;
 };
 
 static void plain(struct session *s, struct plain_end *e, bool from_cli, const char *text)
@@ -1301,6 +1302,7 @@ static void plain(struct session *s, struct plain_end *e, bool from_cli, const c
 	    .server_port = s->srv.port,
 	    .from_client = from_cli,
 	    .view = e->view,
+	    .object = e->object,
 	    .offset = e->off[from_cli],
 	    .data = (const uint8_t *)text,
 	    .len = (uint32_t)strlen(text),
@@ -1389,6 +1391,57 @@ static void test_plaintext_after_starttls(void **state)
 	assert_true(last_conn(&cap)->conn.tls);
 	assert_false(last_conn(&cap)->in_tls); /* the summary has its own "tls" */
 	pipeline_free(p);
+}
+
+/* --bodies=skip inside TLS: a mark goes to each end's TLS object in offsets
+ * of the end that feeds the session, so only to an end whose library counts
+ * from the same byte. The client's probes came after its first line (a
+ * process probed some ms after its connect): its offsets are 8 bytes short
+ * in its direction, and a mark in the server's offsets would cancel the skip
+ * its kernel side starts itself. */
+static void run_skip_marks(bool client_from_start, struct skip_log *log)
+{
+	struct config cfg = test_config();
+	struct plain_end client = {.view = PLAINTEXT_CLIENT_END,
+				   .object = {.tgid = 7, .object = 70}},
+			 server = {.view = PLAINTEXT_SERVER_END,
+				   .object = {.tgid = 9, .object = 90}};
+	static const char *const lines[][2] = {
+	    {"EHLO b\r\n", "250 mx\r\n"},
+	    {"MAIL FROM:<a@b>\r\n", "250 ok\r\n"},
+	    {"RCPT TO:<c@d>\r\n", "250 ok\r\n"},
+	};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_set_skip_hook(p, skip_hook, log);
+	session_init(&s, p, 0x0a000061, 40061);
+	starttls_on_the_wire(&s);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		plain(&s, &server, CLI, lines[i][0]);
+		if (i > 0 || client_from_start)
+			plain(&s, &client, CLI, lines[i][0]);
+		plain(&s, &server, SRV, lines[i][1]);
+		plain(&s, &client, SRV, lines[i][1]);
+	}
+	plain(&s, &server, CLI, "BDAT 2000 LAST\r\n");
+	pipeline_free(p);
+}
+
+static void test_plaintext_skip_marks_ends_that_agree(void **state)
+{
+	(void)state;
+	struct skip_log both = {0}, late = {0};
+
+	run_skip_marks(true, &both);
+	assert_int_equal(both.calls, 1);
+	assert_true(both.last[0].tls && both.last[0].chunk);
+	assert_int_equal(both.last[0].nobjects, 2);
+	run_skip_marks(false, &late);
+	assert_int_equal(late.calls, 1);
+	assert_int_equal(late.last[0].nobjects, 1);
+	assert_int_equal(late.last[0].objects[0].object, 90); /* the server's, which feeds */
 }
 
 static void test_plaintext_implicit_tls(void **state)
@@ -1530,6 +1583,7 @@ int main(void)
 	    cmocka_unit_test(test_event_mask),
 	    cmocka_unit_test(test_tls_hook),
 	    cmocka_unit_test(test_plaintext_after_starttls),
+	    cmocka_unit_test(test_plaintext_skip_marks_ends_that_agree),
 	    cmocka_unit_test(test_plaintext_implicit_tls),
 	    cmocka_unit_test(test_plaintext_clear_connection_not_joined),
 	    cmocka_unit_test(test_plaintext_of_an_unseen_session),

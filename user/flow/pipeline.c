@@ -35,6 +35,8 @@
 /* How long a connection with TLS plaintext outlives its FIN or RST, for the
  * plaintext of its last lines, which comes through another ring buffer. */
 #define PLAIN_END_WAIT_NS (500ull * 1000000ull)
+/* Bytes of each direction's start compared between the two ends. */
+#define PLAIN_HEAD 16
 
 struct list {
 	struct list *prev, *next;
@@ -93,6 +95,14 @@ struct conn {
 	 * record of it came: where --bodies=skip is asked for. */
 	struct plaintext_object plain_obj[2];
 	bool plain_obj_known[2];
+	/* Each end's first bytes of each direction ([view][from_client]), as
+	 * its library counted them from 0: the two ends count from the same
+	 * byte only when they agree. The other end's probes may have come
+	 * later than the session's first calls (a process probed some ms
+	 * after its connect), and a skip mark in offsets it does not share
+	 * would cancel the skip its kernel side started itself. */
+	uint8_t plain_head[2][2][PLAIN_HEAD];
+	uint8_t plain_head_len[2][2];
 	/* Ended by FIN/RST while plaintext flows: the last lines the library
 	 * passed before the close may still be on their way (another ring);
 	 * the end waits until end_at. */
@@ -908,6 +918,21 @@ bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *n
 	return true;
 }
 
+/* Whether both ends' libraries count both directions from the same byte
+ * (plain_head). */
+static bool plain_ends_agree(const struct conn *c)
+{
+	for (int d = 0; d < 2; d++) {
+		size_t n = c->plain_head_len[0][d] < c->plain_head_len[1][d]
+			       ? c->plain_head_len[0][d]
+			       : c->plain_head_len[1][d];
+
+		if (!n || memcmp(c->plain_head[0][d], c->plain_head[1][d], n))
+			return false;
+	}
+	return true;
+}
+
 /* --bodies=skip inside TLS: tells the source, once per body or chunk, what
  * the libraries' probes may stop copying. No word when it is over: the
  * kernel, ahead of us, sees the end first, and a late word could end the
@@ -926,7 +951,7 @@ static void offer_plain_skip(struct conn *c)
 	skip.end_off = end;
 	skip.server_off = c->plain_pos[false];
 	for (int v = 0; v < 2; v++)
-		if (c->plain_obj_known[v])
+		if (c->plain_obj_known[v] && (v == c->plain_view || plain_ends_agree(c)))
 			skip.objects[skip.nobjects++] = c->plain_obj[v];
 	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
 }
@@ -981,6 +1006,18 @@ static void plain_deliver(struct conn *c, bool is_orig, const struct plaintext *
 		offer_plain_skip(c);
 }
 
+/* The first bytes of a direction, from the record that starts it (offset
+ * 0); a direction whose first record was lost stays unknown. */
+static void plain_note_head(struct conn *c, const struct plaintext *pt)
+{
+	uint8_t *len = &c->plain_head_len[pt->view & 1][pt->from_client];
+
+	if (*len || pt->offset || pt->skipped || !pt->len)
+		return;
+	*len = pt->len < PLAIN_HEAD ? (uint8_t)pt->len : PLAIN_HEAD;
+	memcpy(c->plain_head[pt->view & 1][pt->from_client], pt->data, *len);
+}
+
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 {
 	struct segment key = {.ts_ns = pt->ts_ns,
@@ -1019,6 +1056,7 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 	}
 	c->plain_obj[pt->view] = pt->object;
 	c->plain_obj_known[pt->view] = true;
+	plain_note_head(c, pt);
 	if (!c->plain_started) {
 		c->plain_started = true;
 		c->plain_view = pt->view;
