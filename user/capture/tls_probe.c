@@ -119,34 +119,33 @@ static int lib_of(const char *path)
 	return -1;
 }
 
-/* Adds the file at path (once per inode). */
-static void add_file(struct tls_probe *t, const char *path, const char *shown, int lib)
+/* Adds the file at path (once per inode): its index, or -1. */
+static int add_file(struct tls_probe *t, const char *path, const char *shown, int lib)
 {
 	struct stat st;
 
 	if (lib < 0 || stat(path, &st) || !S_ISREG(st.st_mode))
-		return;
+		return -1;
 	for (size_t i = 0; i < t->nfiles; i++)
-		if (t->files[i].dev == st.st_dev && t->files[i].ino == st.st_ino) {
-			t->files[i].procs++;
-			return;
-		}
+		if (t->files[i].dev == st.st_dev && t->files[i].ino == st.st_ino)
+			return (int)i;
 	if (t->nfiles == TLS_PROBE_MAX_FILES)
-		return;
+		return -1;
 	struct lib_file *f = &t->files[t->nfiles++];
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	snprintf(f->shown, sizeof(f->shown), "%s", shown);
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->lib = lib;
-	f->procs = strncmp(path, "/proc/", 6) ? 0 : 1;
 	f->fd = -1;
+	return (int)(f - t->files);
 }
 
 /* The TLS libraries mapped by process pid. */
 static void scan_process(struct tls_probe *t, int pid)
 {
 	char maps[64], line[512], range[64], where[TLS_PROBE_PATH_MAX];
+	bool counted[TLS_PROBE_MAX_FILES] = {0}; /* a file maps in several pieces */
 	FILE *f;
 
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
@@ -161,7 +160,11 @@ static void scan_process(struct tls_probe *t, int pid)
 			continue;
 		path[strcspn(path, "\n")] = '\0';
 		snprintf(where, sizeof(where), "/proc/%d/map_files/%.63s", pid, range);
-		add_file(t, where, path, lib);
+		int i = add_file(t, where, path, lib);
+		if (i >= 0 && !counted[i]) {
+			counted[i] = true;
+			t->files[i].procs++;
+		}
 	}
 	fclose(f);
 }
