@@ -2,6 +2,7 @@
 /* tls_attach.c - the child that attaches the TLS probes per process (contract
  * in tls_attach.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -258,13 +259,20 @@ static int compare_fds(const void *a, const void *b)
 /* The child outlives the daemon by the seconds its probes take to close:
  * it must not hold what the daemon held (the interface names of
  * iface_lock.h, the TC and XDP links, the control socket), or a restart
- * would find them taken. It keeps stdin to stderr, its socket, the library
- * files and the programs it attaches. */
+ * would find them taken, nor the daemon's standard output (a reader of
+ * the events would wait for its end). It keeps stderr, its socket, the
+ * library files and the programs it attaches. */
 static void close_other_fds(const struct child *c, int sock)
 {
 	size_t n = 0, cap = 2 * c->nprobes + 6;
-	int *keep = calloc(cap, sizeof(*keep)), from = 3;
+	int *keep = calloc(cap, sizeof(*keep)), from = 3, null = open("/dev/null", O_RDWR);
 
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
 	if (!keep)
 		return; /* then it holds them a little longer */
 	keep[n++] = sock;
