@@ -1393,6 +1393,46 @@ static void test_plaintext_after_starttls(void **state)
 	pipeline_free(p);
 }
 
+/* The wire's FIN before the first plaintext of a session in TLS (the
+ * plaintext's ring behind the wire's): with a plaintext source the
+ * connection waits for it; without one it ends at once and the late
+ * plaintext joins nothing. */
+static void run_fin_before_plaintext(bool expect, size_t *requests_in_tls, uint64_t *unmatched)
+{
+	struct config cfg = test_config();
+	struct plain_end client = {.view = PLAINTEXT_CLIENT_END};
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_expect_plaintext(p, expect);
+	session_init(&s, p, 0x0a000061, 40061);
+	starttls_on_the_wire(&s);
+	close_both(&s);
+	plain(&s, &client, CLI, "EHLO b\r\n");
+	plain(&s, &client, SRV, "250 mx\r\n");
+	pipeline_tick(p, s.ts + SEC, 0);
+	*requests_in_tls = count_in_tls(&cap, EV_SMTP_REQUEST);
+	*unmatched = pipeline_stats(p)->plain_unmatched;
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	pipeline_free(p);
+}
+
+static void test_plaintext_after_the_wires_fin(void **state)
+{
+	(void)state;
+	size_t requests;
+	uint64_t unmatched;
+
+	run_fin_before_plaintext(true, &requests, &unmatched);
+	assert_int_equal(requests, 1);
+	assert_int_equal(unmatched, 0);
+	assert_true(last_conn(&cap)->conn.tls);
+	run_fin_before_plaintext(false, &requests, &unmatched);
+	assert_int_equal(requests, 0);
+	assert_int_equal(unmatched, 2);
+}
+
 /* --bodies=skip inside TLS: a mark goes to each end's TLS object in offsets
  * of the end that feeds the session, so only to an end whose library counts
  * from the same byte. The client's probes came after its first line (a
@@ -1584,6 +1624,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_hook),
 	    cmocka_unit_test(test_plaintext_after_starttls),
 	    cmocka_unit_test(test_plaintext_skip_marks_ends_that_agree),
+	    cmocka_unit_test(test_plaintext_after_the_wires_fin),
 	    cmocka_unit_test(test_plaintext_implicit_tls),
 	    cmocka_unit_test(test_plaintext_clear_connection_not_joined),
 	    cmocka_unit_test(test_plaintext_of_an_unseen_session),

@@ -525,6 +525,7 @@ struct capture *capture_open(const struct capture_opts *opts, const struct confi
 	/* Before the wire's hooks, whose "attached" lines say we are live. */
 	if (opts->tls_plaintext)
 		open_tls(c, opts);
+	pipeline_expect_plaintext(p, c->tls != NULL);
 	if (attach_all(c, opts))
 		goto fail;
 	c->capturing = true;
@@ -732,6 +733,7 @@ void capture_close(struct capture *c)
 	tls_probe_close(c->tls);
 	pipeline_set_tls_hook(c->p, NULL, NULL);
 	pipeline_set_skip_hook(c->p, NULL, NULL);
+	pipeline_expect_plaintext(c->p, false);
 	ring_buffer__free(c->rb);
 	ring_buffer__free(c->tc_rb);
 	if (c->ring_consumer)

@@ -131,8 +131,9 @@ struct pipeline {
 	uint64_t now_ns;
 	uint64_t event_ns; /* timestamp of the events being produced */
 	uint64_t conn_counter;
-	size_t pending_ends; /* connections with end_pending */
-	uint32_t uid_key;    /* from the first timestamp: uids depend on the input only */
+	size_t pending_ends;   /* connections with end_pending */
+	bool expect_plaintext; /* pipeline_expect_plaintext() */
+	uint32_t uid_key;      /* from the first timestamp: uids depend on the input only */
 	size_t total_buffered;
 	bool oom_reported;
 	bool community_id_reported;
@@ -631,11 +632,14 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 	list_push_front(&p->closed, &c->lru);
 }
 
-/* conn_finish(), but a FIN or RST of a connection with TLS plaintext waits
- * PLAIN_END_WAIT_NS for its last plaintext (expire() ends it then). */
+/* conn_finish(), but a FIN or RST of a connection with TLS plaintext, or
+ * in TLS on the wire while plaintext is expected, waits PLAIN_END_WAIT_NS
+ * for its last plaintext (expire() ends it then). */
 static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
 {
-	if (c->plain_started && (end == CONN_END_FIN || end == CONN_END_RST)) {
+	bool plaintext = c->plain_started || (c->wire_tls && p->expect_plaintext);
+
+	if (plaintext && (end == CONN_END_FIN || end == CONN_END_RST)) {
 		if (!c->end_pending) {
 			c->end_pending = true;
 			c->pending_end = end;
@@ -1127,6 +1131,11 @@ void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx)
 {
 	p->tls_fn = fn;
 	p->tls_ctx = ctx;
+}
+
+void pipeline_expect_plaintext(struct pipeline *p, bool on)
+{
+	p->expect_plaintext = on;
 }
 
 void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx)

@@ -119,6 +119,11 @@ struct pipeline_stats {
 struct pipeline *pipeline_new(const struct config *cfg, struct sink *sink);
 void pipeline_set_tls_hook(struct pipeline *p, pipeline_tls_fn fn, void *ctx);
 void pipeline_set_skip_hook(struct pipeline *p, pipeline_skip_fn fn, void *ctx);
+/* A source of TLS plaintext feeds p (pipeline_plaintext): a connection that
+ * turned to TLS on the wire then waits for its plaintext after its FIN or
+ * RST even when none has come yet, since the plaintext travels through
+ * another ring and may be behind the wire's end. */
+void pipeline_expect_plaintext(struct pipeline *p, bool on);
 void pipeline_segment(struct pipeline *p, const struct segment *seg);
 /* A weird about a packet the source could not hand over as a segment (an IP
  * datagram it discarded): raised on the open connection of seg's addresses
