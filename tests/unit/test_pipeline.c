@@ -1433,6 +1433,28 @@ static void test_plaintext_after_the_wires_fin(void **state)
 	assert_int_equal(unmatched, 2);
 }
 
+/* The input ends while a connection waits for its plaintext: it ends as its
+ * FIN said, counted unseen (no plaintext came). */
+static void test_finish_while_waiting_for_plaintext(void **state)
+{
+	(void)state;
+	struct config cfg = test_config();
+	struct session s;
+
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
+	pipeline_expect_plaintext(p, true);
+	session_init(&s, p, 0x0a000061, 40061);
+	starttls_on_the_wire(&s);
+	close_both(&s);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
+	pipeline_finish(p);
+	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
+	assert_int_equal(last_conn(&cap)->conn.end, CONN_END_FIN);
+	assert_int_equal(pipeline_stats(p)->tls_unseen, 1);
+	pipeline_free(p);
+}
+
 /* --bodies=skip inside TLS: a mark goes to each end's TLS object in offsets
  * of the end that feeds the session, so only to an end whose library counts
  * from the same byte. The client's probes came after its first line (a
@@ -1625,6 +1647,7 @@ int main(void)
 	    cmocka_unit_test(test_plaintext_after_starttls),
 	    cmocka_unit_test(test_plaintext_skip_marks_ends_that_agree),
 	    cmocka_unit_test(test_plaintext_after_the_wires_fin),
+	    cmocka_unit_test(test_finish_while_waiting_for_plaintext),
 	    cmocka_unit_test(test_plaintext_implicit_tls),
 	    cmocka_unit_test(test_plaintext_clear_connection_not_joined),
 	    cmocka_unit_test(test_plaintext_of_an_unseen_session),

@@ -728,6 +728,9 @@ void capture_close(struct capture *c)
 	/* After a failed open the one-line error stands alone. */
 	if (c->capturing) {
 		ring_buffer__consume(c->rb);
+		/* The connections waiting for their last plaintext have it
+		 * now: ended before the counters (sessions_unseen) are told. */
+		pipeline_finish(c->p);
 		print_counters(c);
 	}
 	tls_probe_close(c->tls);

@@ -100,8 +100,9 @@ void capture_tick(struct capture *c);
 void capture_set_ports(struct capture *c, const struct config *cfg);
 bool capture_counters(const struct capture *c, struct capture_counters *out);
 bool capture_needs_net_admin(const struct capture *c);
-/* Detaches, drains what is left in the ring, prints the counters on stderr,
- * frees. NULL is fine. */
+/* Detaches, drains what is left in the ring, ends the pipeline's
+ * connections (pipeline_finish), prints the counters on stderr, frees. NULL
+ * is fine. */
 void capture_close(struct capture *c);
 
 #endif

@@ -1093,9 +1093,11 @@ void pipeline_finish(struct pipeline *p)
 {
 	struct conn *c;
 
-	p->event_ns = p->now_ns;
-	while ((c = list_oldest(&p->active)))
-		conn_end(p, c, CONN_END_INPUT);
+	while ((c = list_oldest(&p->active))) {
+		p->event_ns = c->end_pending ? c->end_ts : p->now_ns;
+		/* One that waited for its plaintext ended as the wire said. */
+		conn_finish(p, c, c->end_pending ? c->pending_end : CONN_END_INPUT);
+	}
 	while ((c = list_oldest(&p->closed)))
 		conn_delete(p, c);
 	p->stats.buffered_bytes = p->total_buffered;

@@ -145,7 +145,9 @@ void pipeline_tick(struct pipeline *p, uint64_t now_ns, uint64_t mono_ns);
 /* Push the events written so far out of the sink's buffers (a live source
  * calls it after each batch, so readers of a pipe see events promptly). */
 void pipeline_flush(struct pipeline *p);
-/* End of input: every connection is ended with CONN_END_INPUT. */
+/* End of input: every connection is ended with CONN_END_INPUT, but one
+ * whose FIN or RST came while it waited for its TLS plaintext ends with
+ * that. */
 void pipeline_finish(struct pipeline *p);
 const struct pipeline_stats *pipeline_stats(const struct pipeline *p);
 
