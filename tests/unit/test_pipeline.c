@@ -1397,18 +1397,28 @@ static void test_plaintext_after_starttls(void **state)
  * plaintext's ring behind the wire's): with a plaintext source the
  * connection waits for it; without one it ends at once and the late
  * plaintext joins nothing. */
+static struct config closed_cfg;
+
+/* A session that turned to TLS on the wire and closed, into a new pipeline
+ * that expects plaintext or not. */
+static struct pipeline *closed_tls_session(struct session *s, bool expect)
+{
+	closed_cfg = test_config();
+	capture_init(&cap);
+	struct pipeline *p = pipeline_new(&closed_cfg, &cap.sink);
+	pipeline_expect_plaintext(p, expect);
+	session_init(s, p, 0x0a000061, 40061);
+	starttls_on_the_wire(s);
+	close_both(s);
+	return p;
+}
+
 static void run_fin_before_plaintext(bool expect, size_t *requests_in_tls, uint64_t *unmatched)
 {
-	struct config cfg = test_config();
 	struct plain_end client = {.view = PLAINTEXT_CLIENT_END};
 	struct session s;
+	struct pipeline *p = closed_tls_session(&s, expect);
 
-	capture_init(&cap);
-	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
-	pipeline_expect_plaintext(p, expect);
-	session_init(&s, p, 0x0a000061, 40061);
-	starttls_on_the_wire(&s);
-	close_both(&s);
 	plain(&s, &client, CLI, "EHLO b\r\n");
 	plain(&s, &client, SRV, "250 mx\r\n");
 	pipeline_tick(p, s.ts + SEC, 0);
@@ -1438,15 +1448,9 @@ static void test_plaintext_after_the_wires_fin(void **state)
 static void test_finish_while_waiting_for_plaintext(void **state)
 {
 	(void)state;
-	struct config cfg = test_config();
 	struct session s;
+	struct pipeline *p = closed_tls_session(&s, true);
 
-	capture_init(&cap);
-	struct pipeline *p = pipeline_new(&cfg, &cap.sink);
-	pipeline_expect_plaintext(p, true);
-	session_init(&s, p, 0x0a000061, 40061);
-	starttls_on_the_wire(&s);
-	close_both(&s);
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 0);
 	pipeline_finish(p);
 	assert_int_equal(cap.by_type[EV_SMTP_CONNECTION], 1);
