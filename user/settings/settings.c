@@ -175,7 +175,8 @@ static bool set_ports(struct settings *s, const struct setting_key *k, const cha
 
 /* A word from k->choices, stored as its index in the enum at k->offset. */
 _Static_assert(sizeof(enum ingress_hook) == sizeof(int) && sizeof(enum tc_attach) == sizeof(int) &&
-		   sizeof(enum xdp_mode) == sizeof(int),
+		   sizeof(enum xdp_mode) == sizeof(int) &&
+		   sizeof(enum tls_processes) == sizeof(int),
 	       "set_choice stores an int");
 static bool set_choice(struct settings *s, const struct setting_key *k, const char *v, char *why,
 		       size_t n)
@@ -198,6 +199,10 @@ static const char *const tc_attach_names[] = {
     [TC_ATTACH_AUTO] = "auto", [TC_ATTACH_TCX] = "tcx", [TC_ATTACH_CLSACT] = "clsact", NULL};
 static const char *const xdp_mode_names[] = {
     [XDP_MODE_AUTO] = "auto", [XDP_MODE_NATIVE] = "native", [XDP_MODE_GENERIC] = "generic", NULL};
+static const char *const tls_processes_names[] = {[TLS_PROCESSES_AUTO] = "auto",
+						  [TLS_PROCESSES_ALL] = "all",
+						  [TLS_PROCESSES_SMTP] = "smtp",
+						  NULL};
 
 static bool set_ring_size(struct settings *s, const struct setting_key *k, const char *v, char *why,
 			  size_t n)
@@ -241,21 +246,6 @@ static bool set_tls_plaintext(struct settings *s, const struct setting_key *k, c
 		return true;
 	}
 	return set_bool(&s->capture.tls_plaintext, v, why, n);
-}
-
-static bool set_tls_processes(struct settings *s, const struct setting_key *k, const char *v,
-			      char *why, size_t n)
-{
-	(void)k;
-	if (!strcmp(v, "auto"))
-		s->capture.tls.processes = TLS_PROCESSES_AUTO;
-	else if (!strcmp(v, "all"))
-		s->capture.tls.processes = TLS_PROCESSES_ALL;
-	else if (!strcmp(v, "smtp"))
-		s->capture.tls.processes = TLS_PROCESSES_SMTP;
-	else
-		return fail(why, n, "want auto, all or smtp, got '%s'", v);
-	return true;
 }
 
 static bool set_tls_libraries(struct settings *s, const struct setting_key *k, const char *v,
@@ -417,7 +407,10 @@ static const struct setting_key setting_keys[] = {
     {.section = "capture", .key = "ring_size", .option = "ring-size", .set = set_ring_size},
     {.section = "tls", .key = "plaintext", .option = "tls", .set = set_tls_plaintext},
     {.section = "tls", .key = "libraries", .option = "tls-libraries", .set = set_tls_libraries},
-    {.section = "tls", .key = "processes", .option = "tls-processes", .set = set_tls_processes},
+    {.section = "tls",
+     .key = "processes",
+     .option = "tls-processes",
+     CHOICE(capture.tls.processes, tls_processes_names)},
     {.section = "capture", .key = "bodies", .option = "bodies", .set = set_bodies},
 #define NUMBER(field, lo, hi, mult, u64)                                                           \
 	.set = set_number, .offset = offsetof(struct settings, field), .min = (lo), .max = (hi),   \
