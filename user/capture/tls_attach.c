@@ -173,10 +173,12 @@ static bool attach_links(struct child *c, struct process *p, uint32_t tgid)
 /* Through tracefs: events the process's forks inherit. */
 static bool attach_events(struct child *c, struct process *p, uint32_t tgid)
 {
+	size_t failed = 0;
+
 	p->events = calloc(c->nprobes, sizeof(*p->events));
 	if (!p->events)
 		return false;
-	if (!trace_uprobes_open(c->trace, tgid, p->events)) {
+	if (!trace_uprobes_open(c->trace, tgid, p->events, &failed)) {
 		if (!c->inexact_told && !trace_uprobes_inherit_exact(c->trace)) {
 			c->inexact_told = true;
 			fprintf(stderr,
@@ -187,7 +189,7 @@ static bool attach_events(struct child *c, struct process *p, uint32_t tgid)
 		}
 		return true;
 	}
-	attach_failed(c, tgid, &c->probes[0], errno);
+	attach_failed(c, tgid, &c->probes[failed], errno);
 	free(p->events);
 	p->events = NULL;
 	return false;

@@ -235,7 +235,7 @@ struct trace_uprobes *trace_uprobes_define(const struct tls_attach_probe *probes
 	return t;
 }
 
-int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds)
+int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds, size_t *failed)
 {
 	for (size_t k = 0; k < t->n; k++) {
 		struct perf_event_attr attr = event_attr(t->ids[k]);
@@ -253,6 +253,7 @@ int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds)
 		if (fds[k] < 0) {
 			int err = errno;
 
+			*failed = k;
 			while (k--)
 				close(fds[k]);
 			errno = err;

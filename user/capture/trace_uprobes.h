@@ -55,8 +55,9 @@ bool trace_uprobes_possible(char *why, size_t why_size);
 struct trace_uprobes *trace_uprobes_define(const struct tls_attach_probe *probes, size_t n,
 					   char *why, size_t why_size);
 /* Opens the n events of process tgid into fds[0..n). 0, or -1 with errno
- * (ESRCH: the process is gone); on failure nothing stays open. */
-int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds);
+ * (ESRCH: the process is gone) and the probe that failed in *failed; on
+ * failure nothing stays open. */
+int trace_uprobes_open(struct trace_uprobes *t, uint32_t tgid, int *fds, size_t *failed);
 /* Whether inherited events keep to their process (PERF_SAMPLE_READ taken). */
 bool trace_uprobes_inherit_exact(const struct trace_uprobes *t);
 /* Closes the anchors and removes the definitions; the caller has closed
