@@ -763,8 +763,9 @@ static __always_inline int leave(long ret)
 	c = *cp;
 	bpf_map_delete_elem(&calls, &id);
 	if (c.len_out) {
-		/* _ex: 1 and the length in *len_out, or 0 */
-		if ((int)ret != 1 || bpf_probe_read_user(&len, sizeof(len), (void *)c.len_out))
+		/* _ex: 1 and the length in *len_out, or 0; OpenSSL's internal
+		 * function under both forms (probe_site.h): > 0 or <= 0. */
+		if ((int)ret <= 0 || bpf_probe_read_user(&len, sizeof(len), (void *)c.len_out))
 			return 0;
 	} else if (ret > 0) {
 		len = (__u64)ret;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_elf_func.c - the file offsets elf_func_offsets() finds for uprobes,
+ * test_elf_func.c - the file offsets elf_func_find() finds for uprobes,
  * against the dynamic loader: for functions of libcrypto (which this test
  * links), the bytes of the library file at the offset found are the bytes
  * of the code the loader mapped at the function's address (dlsym). A name
@@ -27,7 +27,7 @@ static void offsets_point_at_the_code(void **state)
 {
 	static const char *const names[] = {"EVP_DigestInit_ex", "EVP_MD_CTX_new",
 					    "OPENSSL_init_crypto", "no_such_function_here"};
-	uint64_t offsets[4];
+	struct elf_func funcs[4];
 	const void *first = dlsym(RTLD_DEFAULT, names[0]);
 	Dl_info info;
 	int fd;
@@ -39,33 +39,36 @@ static void offsets_point_at_the_code(void **state)
 	assert_true(dladdr(first, &info));
 	fd = open(info.dli_fname, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_true(elf_func_offsets(fd, names, offsets, 4));
+	assert_true(elf_func_find(fd, names, funcs, 4));
 	for (size_t i = 0; i < 3; i++) {
 		const uint8_t *code = dlsym(RTLD_DEFAULT, names[i]);
 		uint8_t in_file[CODE_BYTES];
 
 		assert_non_null(code);
-		print_message("%s: offset 0x%llx in %s\n", names[i], (unsigned long long)offsets[i],
+		print_message("%s: offset 0x%llx in %s\n", names[i], (unsigned long long)funcs[i].offset,
 			      info.dli_fname);
-		assert_true(offsets[i] != 0);
-		assert_int_equal(pread(fd, in_file, sizeof(in_file), (off_t)offsets[i]),
+		assert_true(funcs[i].offset != 0);
+		assert_true(funcs[i].size > 0);
+		assert_true(funcs[i].code_start <= funcs[i].offset &&
+			    funcs[i].offset + funcs[i].size <= funcs[i].code_end);
+		assert_int_equal(pread(fd, in_file, sizeof(in_file), (off_t)funcs[i].offset),
 				 sizeof(in_file));
 		assert_memory_equal(in_file, code, sizeof(in_file));
 	}
-	assert_true(offsets[3] == 0);
+	assert_true(funcs[3].offset == 0 && funcs[3].size == 0);
 	close(fd);
 }
 
 static void not_elf(void **state)
 {
 	static const char *const names[] = {"main"};
-	uint64_t offset = 1;
+	struct elf_func func = {.offset = 1};
 	int fd = open("tests/unit/test_elf_func.c", O_RDONLY | O_CLOEXEC);
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_false(elf_func_offsets(fd, names, &offset, 1));
-	assert_true(offset == 0);
+	assert_false(elf_func_find(fd, names, &func, 1));
+	assert_true(func.offset == 0);
 	close(fd);
 }
 

@@ -19,6 +19,7 @@
 
 #include "capture/bpf_log.h"
 #include "capture/elf_func.h"
+#include "capture/probe_site.h"
 #include "capture/tls_attach.h"
 #include "capture/trace_uprobes.h"
 #include "capture/tls_probe.h"
@@ -195,47 +196,99 @@ static void find_files(struct tls_probe *t, const struct tls_probe_opts *opts)
 	}
 }
 
+/* OpenSSL 3.0: each wrapper and the function beside it call one internal
+ * function with the wrapper's arguments; probed there when probe_site.h
+ * finds that shape, with the wrapper's programs. */
+static const struct shared_callee {
+	const char *wrapper, *also;
+} shared_callees[] = {
+    {"SSL_read_ex", "SSL_read"},
+    {"SSL_write_ex", "SSL_write"},
+};
+
+static size_t name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return n;
+}
+
+/* Where each of the n functions found in f is probed: sites[i], its own
+ * entry, or its pair's shared callee; 0 when the callee probed for its
+ * wrapper covers it. Says so on stderr when a callee is used. */
+static void choose_sites(struct lib_file *f, const char *const *names,
+			 const struct elf_func *funcs, size_t n, uint64_t *sites)
+{
+	char moved[256] = "";
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sites[i] = funcs[i].offset;
+	for (size_t k = 0; k < sizeof(shared_callees) / sizeof(shared_callees[0]); k++) {
+		const struct shared_callee *sc = &shared_callees[k];
+		size_t w = name_index(names, n, sc->wrapper), a = name_index(names, n, sc->also);
+		uint64_t callee;
+
+		if (w == n || a == n || !(callee = probe_site_callee(f->fd, &funcs[w])) ||
+		    !probe_site_reaches(f->fd, &funcs[a], callee))
+			continue;
+		sites[w] = callee;
+		sites[a] = 0;
+		used += (size_t)snprintf(moved + used, sizeof(moved) - used, "%s%s and %s at 0x%llx",
+					 used ? ", " : "", sc->also, sc->wrapper,
+					 (unsigned long long)callee);
+		if (used >= sizeof(moved))
+			used = sizeof(moved) - 1;
+	}
+	if (used)
+		fprintf(stderr,
+			"smtpmon: TLS plaintext: %s: %s (their shared callee: no single-step)\n",
+			f->shown, moved);
+}
+
 /* The uprobes of file f, to be attached to each process probed; false
  * (after a line on stderr) when the file cannot be read or lacks one of the
  * functions. */
 static bool add_uprobes(struct tls_probe *t, struct lib_file *f)
 {
 	const char *names[PROBES_PER_FILE];
-	uint64_t offsets[PROBES_PER_FILE];
-	size_t n = 0, first = t->nuprobes;
+	struct elf_func funcs[PROBES_PER_FILE];
+	uint64_t sites[PROBES_PER_FILE];
+	size_t n = 0;
 
 	for (size_t i = 0; i < PROBES_PER_FILE; i++)
 		if (probes[i].lib == f->lib)
 			names[n++] = probes[i].func;
 	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0 || !elf_func_offsets(f->fd, names, offsets, n)) {
+	if (f->fd < 0 || !elf_func_find(f->fd, names, funcs, n)) {
 		fprintf(stderr, "smtpmon: TLS plaintext: %s: %s; not probed\n", f->shown,
 			f->fd < 0 ? strerror(errno) : "not an ELF file");
 		return false;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!funcs[i].offset) {
+			fprintf(stderr, "smtpmon: TLS plaintext: %s: no function %s; not probed\n",
+				f->shown, names[i]);
+			return false;
+		}
+	choose_sites(f, names, funcs, n, sites);
 	n = 0;
 	for (size_t i = 0; i < PROBES_PER_FILE; i++) {
 		const struct probe_spec *p = &probes[i];
 		const char *progs[2] = {p->entry, p->ret};
 
-		if (p->lib != f->lib)
+		if (p->lib != f->lib || !sites[n++])
 			continue;
-		if (!offsets[n]) {
-			fprintf(stderr, "smtpmon: TLS plaintext: %s: no function %s; not probed\n",
-				f->shown, p->func);
-			t->nuprobes = first;
-			return false;
-		}
 		for (int ret = 0; ret < 2 && progs[ret]; ret++)
 			t->uprobes[t->nuprobes++] = (struct tls_attach_probe){
 			    .fd = f->fd,
-			    .offset = offsets[n],
+			    .offset = sites[n - 1],
 			    .prog = bpf_object__find_program_by_name(t->skel->obj, progs[ret]),
 			    .retprobe = ret,
 			    .func = p->func,
 			    .file = f->shown,
 			};
-		n++;
 	}
 	return true;
 }
