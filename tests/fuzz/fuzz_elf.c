@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t callee = probe_site_callee(fd, &first[i]);
 
 		CHECK(!callee || (callee >= first[i].code_start && callee < first[i].code_end));
-		CHECK(probe_site_reaches(fd, &first[i], callee) == probe_site_reaches(fd, &first[i], callee));
+		CHECK(probe_site_reaches(fd, &first[i], callee) ==
+		      probe_site_reaches(fd, &first[i], callee));
 	}
 	close(fd);
 	return 0;

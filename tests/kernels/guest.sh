@@ -155,6 +155,7 @@ done
 # kernel's verifier also checks the TLS probes' own body skipping (a constant it prunes
 # unless set).
 caps=+bpf,+net_admin,+perfmon,+sys_admin
+per=0 # uprobes per process, read off below
 ip netns exec srv setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
 	--ambient-caps=$caps $SMTPMON run -i vs --control none --bodies skip \
 	>/dev/null 2>/tmp/unit-caps.err &
@@ -196,17 +197,22 @@ smtpmon=$!
 if wait_lines /tmp/per-process.err 'processes probed now' 1 $smtpmon; then
 	check "per process: the sinks on port 25 probed at start: $(grep -o '[0-9]* processes probed now' /tmp/per-process.err)" \
 		grep -Eq 'TLS plaintext: 2 processes probed now' /tmp/per-process.err
+	# Uprobes per process: how many depends on the probe sites the libraries allow
+	# (user/capture/probe_site.h), so it is read off the two sinks here.
+	per=$(($(attach_events) / 2))
+	check "per process: the two sinks hold the same number of uprobes ($per each)" \
+		test "$per" -gt 0 -a $((per * 2)) -eq "$(attach_events)"
 	ip netns exec cli python3 -c 'import socket, time
 s = socket.create_connection(("10.77.0.1", 25))
 time.sleep(60)' &
 	client=$!
-	wait_events -eq 48
+	wait_events -eq $((per * 3))
 	rc=$? # before the message's $(attach_events) sets $? again
 	check "per process: a client connecting later is attached ($(attach_events) perf events)" \
 		test $rc -eq 0
 	kill $client
 	wait $client
-	wait_events -eq 32
+	wait_events -eq $((per * 2))
 	rc=$?
 	check "per process: and detached once it ended ($(attach_events) perf events)" \
 		test $rc -eq 0
@@ -230,7 +236,7 @@ if wait_lines /tmp/forks.err 'processes probed now' 1 $smtpmon; then
 	ip netns exec srv python3 tests/kernels/tls_forks.py tests/kernels/forks.crt \
 		tests/kernels/forks.key 10.77.0.1 465 /tmp/forks-go 10 >/tmp/forks.out 2>&1 &
 	forks=$!
-	wait_events -ge 48 # the two sinks and tls_forks.py (and the shell that starts it)
+	wait_events -ge $((per * 3)) # the two sinks and tls_forks.py (and the shell that starts it)
 	rc=$?
 	check "per process as root: tls_forks.py attached ($(attach_events) perf events)" \
 		test $rc -eq 0

@@ -45,8 +45,8 @@ static void offsets_point_at_the_code(void **state)
 		uint8_t in_file[CODE_BYTES];
 
 		assert_non_null(code);
-		print_message("%s: offset 0x%llx in %s\n", names[i], (unsigned long long)funcs[i].offset,
-			      info.dli_fname);
+		print_message("%s: offset 0x%llx in %s\n", names[i],
+			      (unsigned long long)funcs[i].offset, info.dli_fname);
 		assert_true(funcs[i].offset != 0);
 		assert_true(funcs[i].size > 0);
 		assert_true(funcs[i].code_start <= funcs[i].offset &&

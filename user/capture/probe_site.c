@@ -47,11 +47,9 @@ uint64_t probe_site_callee(int fd, const struct elf_func *wrapper)
 	if (!wrapper->offset || !is_x86_64(fd) ||
 	    pread(fd, code, sizeof(code), (off_t)wrapper->offset) != (ssize_t)sizeof(code))
 		return 0;
-	if (code[0] != 0x48 || code[1] != 0x83 || code[2] != 0xec ||
-	    code[SUB_RSP_IMM8_LEN] != 0xe8)
+	if (code[0] != 0x48 || code[1] != 0x83 || code[2] != 0xec || code[SUB_RSP_IMM8_LEN] != 0xe8)
 		return 0;
-	callee = (int64_t)(wrapper->offset + sizeof(code)) +
-		 rel32_at(code + SUB_RSP_IMM8_LEN + 1);
+	callee = (int64_t)(wrapper->offset + sizeof(code)) + rel32_at(code + SUB_RSP_IMM8_LEN + 1);
 	if (callee < (int64_t)wrapper->code_start || callee >= (int64_t)wrapper->code_end ||
 	    !begins_with_push(fd, (uint64_t)callee))
 		return 0;

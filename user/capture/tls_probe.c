@@ -90,8 +90,9 @@ struct lib_file {
 	dev_t dev;
 	ino_t ino;
 	enum smtpmon_tls_lib lib;
-	unsigned procs; /* processes seen mapping it */
-	int fd;		/* open while smtpmon runs: the attacher's path to it */
+	unsigned procs;	  /* processes seen mapping it */
+	char shared[128]; /* the pairs probed at their shared callee, for people */
+	int fd;		  /* open while smtpmon runs: the attacher's path to it */
 	bool probed;
 };
 
@@ -216,11 +217,10 @@ static size_t name_index(const char *const *names, size_t n, const char *name)
 
 /* Where each of the n functions found in f is probed: sites[i], its own
  * entry, or its pair's shared callee; 0 when the callee probed for its
- * wrapper covers it. Says so on stderr when a callee is used. */
-static void choose_sites(struct lib_file *f, const char *const *names,
-			 const struct elf_func *funcs, size_t n, uint64_t *sites)
+ * wrapper covers it. f->shared names the pairs moved. */
+static void choose_sites(struct lib_file *f, const char *const *names, const struct elf_func *funcs,
+			 size_t n, uint64_t *sites)
 {
-	char moved[256] = "";
 	size_t used = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -235,16 +235,12 @@ static void choose_sites(struct lib_file *f, const char *const *names,
 			continue;
 		sites[w] = callee;
 		sites[a] = 0;
-		used += (size_t)snprintf(moved + used, sizeof(moved) - used, "%s%s and %s at 0x%llx",
-					 used ? ", " : "", sc->also, sc->wrapper,
-					 (unsigned long long)callee);
-		if (used >= sizeof(moved))
-			used = sizeof(moved) - 1;
+		used += (size_t)snprintf(f->shared + used, sizeof(f->shared) - used,
+					 "%s%s and %s at 0x%llx", used ? ", " : "", sc->also,
+					 sc->wrapper, (unsigned long long)callee);
+		if (used >= sizeof(f->shared))
+			used = sizeof(f->shared) - 1;
 	}
-	if (used)
-		fprintf(stderr,
-			"smtpmon: TLS plaintext: %s: %s (their shared callee: no single-step)\n",
-			f->shown, moved);
 }
 
 /* The uprobes of file f, to be attached to each process probed; false
@@ -468,10 +464,15 @@ void tls_probe_report(const struct tls_probe *t)
 	for (size_t i = 0; i < t->nfiles; i++) {
 		const struct lib_file *f = &t->files[i];
 
-		if (f->probed)
+		if (!f->probed)
+			continue;
+		fprintf(stderr, "smtpmon: TLS plaintext from %s (%s, %u processes map it)\n",
+			f->shown, tls_probe_lib_names[f->lib], f->procs);
+		if (f->shared[0])
 			fprintf(stderr,
-				"smtpmon: TLS plaintext from %s (%s, %u processes map it)\n",
-				f->shown, tls_probe_lib_names[f->lib], f->procs);
+				"smtpmon: TLS plaintext: %s: %s (their shared callee: no "
+				"single-step)\n",
+				f->shown, f->shared);
 	}
 	if (!t->attacher)
 		return;
