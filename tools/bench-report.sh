@@ -103,27 +103,30 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   hundred binary files, then flat (a loop over random 4 KB buffers: 9.8 MB after 94 calls,
   10.5 MB after 500, 10.7 MB after 10 000). The small capture has a tenth of the big one's
   binary files. Before the prose shortcut every text file warmed it up in both.
-- **TLS plaintext.** A probed call pays a uprobe's two traps. Here one costs about 22 us
-  against 185 ns for the call itself, measured with build/tools/tls-call-bench while nothing
-  else ran. Entering the kernel costs about 1 us here (getppid), around ten times bare
-  metal's, in this nested virtual machine. Bulk non-SMTP TLS with 16 KB records then runs
-  at about half speed attached. The STARTTLS bulk rows read above 100 % in every full run:
-  the transfer attached was faster than alone. Split up (a copy of tools/bench-tls.sh's
-  rounds, 400 MB per run, 5 rounds alternated, 2026-12-04 12:50), median seconds per run:
-  alone 2.79, smtpmon with the TLS probes off (TC only) 2.76, smtpmon watching another port
-  2.81, smtpmon with the probes on 2.44, faster than alone in each of the 5 rounds. So the
-  TC side changes nothing measurable there, and the probes, which add two traps of about
-  20 us to every SSL call of the client and of the sink, make that transfer faster. Our
-  reading, not proven: the slower calls keep the single-threaded Python sink from emptying
-  its socket and sleeping between records, and on this nested VM a sleep and a wake-up cost
-  more than the traps. The rows "TC only (--tls off) / alone" and "attached / TC only" now
-  show the split in every run; the probes' own cost is the per-call row, and the bulk
-  ratios measure this machine's scheduling as much as smtpmon. By default
-  (\`--tls-processes auto\`, per process here, as root) the probes are defined in tracefs and
-  opened per process with \`inherit\`: the processes on monitored ports and their forks pay
-  the traps from their first instruction, the non-SMTP workload is not probed and runs at its
-  own speed. Where tracefs cannot be written (under the unit) auto puts the probes on the
-  library files, the row "with --tls-processes all" (docs/tls-plaintext.md).
+- **TLS plaintext.** Two findings of 2026-12-05 change what these rows mean.
+  (1) Nearly all of a uprobe's cost here was the single step: the kernel runs the probed
+  instruction out of line under a debug trap unless it can emulate it, and in this virtual
+  machine that trap costs about 10 us. One tracefs uprobe in SSL_write at its first
+  instruction (sub, single-stepped) cost 10.1 us a call, at a call instruction in it
+  (emulated) 0.76 us. OpenSSL's read and write are now probed at the internal function both
+  public forms call, which begins with a push (user/capture/probe_site.h): a probed call went
+  from 11.0-11.4 us to 1.3-1.5 us (the per-call row). GnuTLS is probed as before.
+  (2) The bulk transfers waited on Nagle's algorithm: tools/tls-load.py's client did not set
+  TCP_NODELAY, 400 MB of mail took 2.5-2.9 s alone with both CPUs about 70 % idle, and
+  anything that moved the ACKs' timing moved the figure; smtpmon attached in copy mode made
+  it twice as fast (214 % in one run). That was the "attached faster than alone" of every
+  earlier run. With TCP_NODELAY the same transfer takes 0.49-0.54 s, CPU-bound on the 2 vCPUs
+  (the Python client and sink each keep one busy), and the rows now measure what smtpmon
+  takes from it: in copy mode smtpmon's user space parses (and hashes) every body byte on
+  the same two CPUs; with --bodies skip each of the about 32 000 probed calls per 400 MB (the
+  sink's SSL_read_ex returns one 16 KB record) still pays its traps, about 1.4 us, and
+  the kernel's record of the skipped call; TC alone changes nothing measurable. The
+  non-SMTP rows: by default (\`--tls-processes auto\`, per process here, as root) the
+  workload's processes are not probed; what is left is the program on every system call's
+  entry and TC on the same veth, a few per cent of a 1.6 GB/s transfer, within this
+  row's noise (3 runs of each state: 0.232-0.241 s alone, 0.241-0.268 s attached). Where
+  tracefs cannot be written (under the unit) auto puts the probes on the library files,
+  the row "with --tls-processes all" (docs/tls-plaintext.md).
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
