@@ -60,6 +60,28 @@ struct direction {
 	uint64_t skip_asked_end;
 };
 
+/* A connection's TLS plaintext (pipeline_plaintext), apart from struct
+ * conn so that the connections without (the idle ones of a flood among
+ * them) do not carry it. */
+struct conn_plain {
+	/* Which end's library feeds the session (the other end's view of the
+	 * same bytes is left out), and how far each direction went. */
+	uint8_t view;
+	uint64_t pos[2];
+	/* The TLS object of each end's library (enum plaintext_view) once a
+	 * record of it came: where --bodies=skip is asked for. */
+	struct plaintext_object obj[2];
+	bool obj_known[2];
+	/* Each end's first bytes of each direction ([view][from_client]), as
+	 * its library counted them from 0: the two ends count from the same
+	 * byte only when they agree. The other end's probes may have come
+	 * later than the session's first calls (a process probed some ms
+	 * after its connect), and a skip mark in offsets it does not share
+	 * would cancel the skip its kernel side started itself. */
+	uint8_t head[2][2][PLAIN_HEAD];
+	uint8_t head_len[2][2];
+};
+
 struct conn {
 	struct conn *hnext;
 	struct list lru;
@@ -85,24 +107,8 @@ struct conn {
 	 * implicit-TLS port): its bytes are only counted. */
 	bool wire_tls;
 	bool implicit_tls;
-	/* TLS plaintext (pipeline_plaintext): which end's library feeds the
-	 * session (the other end's view of the same bytes is left out), and
-	 * how far each direction went. */
-	bool plain_started;
-	uint8_t plain_view;
-	uint64_t plain_pos[2];
-	/* The TLS object of each end's library (enum plaintext_view) once a
-	 * record of it came: where --bodies=skip is asked for. */
-	struct plaintext_object plain_obj[2];
-	bool plain_obj_known[2];
-	/* Each end's first bytes of each direction ([view][from_client]), as
-	 * its library counted them from 0: the two ends count from the same
-	 * byte only when they agree. The other end's probes may have come
-	 * later than the session's first calls (a process probed some ms
-	 * after its connect), and a skip mark in offsets it does not share
-	 * would cancel the skip its kernel side started itself. */
-	uint8_t plain_head[2][2][PLAIN_HEAD];
-	uint8_t plain_head_len[2][2];
+	/* TLS plaintext (pipeline_plaintext); NULL until its first record. */
+	struct conn_plain *plain;
 	/* Ended by FIN/RST while plaintext flows: the last lines the library
 	 * passed before the close may still be on their way (another ring);
 	 * the end waits until end_at. */
@@ -578,6 +584,8 @@ static void conn_release(struct conn *c)
 	c->txn = NULL;
 	mime_free(c->mime);
 	c->mime = NULL;
+	free(c->plain);
+	c->plain = NULL;
 	c->p->stats.buffered_bytes = c->p->total_buffered;
 }
 
@@ -617,7 +625,7 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
 	smtp_finish(c->smtp);
 	if (c->txn)
 		txn_finish(c->txn);
-	if (c->wire_tls && !c->plain_started)
+	if (c->wire_tls && !c->plain)
 		p->stats.tls_unseen++;
 	fill_summary(c, end, &ev.conn);
 	emit_at(c, &ev, c->start_ns); /* Zeek's conn.log: ts is the start */
@@ -637,7 +645,7 @@ static void conn_finish(struct pipeline *p, struct conn *c, enum conn_end end)
  * for its last plaintext (expire() ends it then). */
 static void conn_end(struct pipeline *p, struct conn *c, enum conn_end end)
 {
-	bool plaintext = c->plain_started || (c->wire_tls && p->expect_plaintext);
+	bool plaintext = c->plain || (c->wire_tls && p->expect_plaintext);
 
 	if (plaintext && (end == CONN_END_FIN || end == CONN_END_RST)) {
 		if (!c->end_pending) {
@@ -923,15 +931,14 @@ bool pipeline_weird(struct pipeline *p, const struct segment *seg, const char *n
 }
 
 /* Whether both ends' libraries count both directions from the same byte
- * (plain_head). */
-static bool plain_ends_agree(const struct conn *c)
+ * (struct conn_plain's head). */
+static bool plain_ends_agree(const struct conn_plain *cp)
 {
 	for (int d = 0; d < 2; d++) {
-		size_t n = c->plain_head_len[0][d] < c->plain_head_len[1][d]
-			       ? c->plain_head_len[0][d]
-			       : c->plain_head_len[1][d];
+		size_t n = cp->head_len[0][d] < cp->head_len[1][d] ? cp->head_len[0][d]
+								   : cp->head_len[1][d];
 
-		if (!n || memcmp(c->plain_head[0][d], c->plain_head[1][d], n))
+		if (!n || memcmp(cp->head[0][d], cp->head[1][d], n))
 			return false;
 	}
 	return true;
@@ -944,19 +951,20 @@ static bool plain_ends_agree(const struct conn *c)
 static void offer_plain_skip(struct conn *c)
 {
 	struct direction *d = &c->dir[true];
+	struct conn_plain *cp = c->plain;
 	struct pipeline_skip skip = {.tls = true};
 	uint64_t len;
 	enum smtp_skip kind = smtp_skippable(c->smtp, true, &len);
-	uint64_t end = c->plain_pos[true] + len;
+	uint64_t end = cp->pos[true] + len;
 
 	if (!skip_is_news(d, kind, len, end))
 		return;
 	skip.chunk = kind == SMTP_SKIP_CHUNK;
 	skip.end_off = end;
-	skip.server_off = c->plain_pos[false];
+	skip.server_off = cp->pos[false];
 	for (int v = 0; v < 2; v++)
-		if (c->plain_obj_known[v] && (v == c->plain_view || plain_ends_agree(c)))
-			skip.objects[skip.nobjects++] = c->plain_obj[v];
+		if (cp->obj_known[v] && (v == cp->view || plain_ends_agree(cp)))
+			skip.objects[skip.nobjects++] = cp->obj[v];
 	c->p->skip_fn(c->p->skip_ctx, &c->id, &skip);
 }
 
@@ -965,7 +973,7 @@ static void offer_plain_skip(struct conn *c)
  * nothing is new. */
 static bool plain_advance(struct conn *c, bool is_orig, uint64_t *off, uint64_t *len)
 {
-	uint64_t pos = c->plain_pos[is_orig];
+	uint64_t pos = c->plain->pos[is_orig];
 
 	if (*off + *len <= pos) {
 		c->p->stats.plain_overlap_bytes += *len;
@@ -986,7 +994,7 @@ static bool plain_advance(struct conn *c, bool is_orig, uint64_t *off, uint64_t 
 		emit(c, &ev);
 		smtp_gap(c->smtp, is_orig, pos, *off - pos);
 	}
-	c->plain_pos[is_orig] = *off + *len;
+	c->plain->pos[is_orig] = *off + *len;
 	return true;
 }
 
@@ -1012,14 +1020,14 @@ static void plain_deliver(struct conn *c, bool is_orig, const struct plaintext *
 
 /* The first bytes of a direction, from the record that starts it (offset
  * 0); a direction whose first record was lost stays unknown. */
-static void plain_note_head(struct conn *c, const struct plaintext *pt)
+static void plain_note_head(struct conn_plain *cp, const struct plaintext *pt)
 {
-	uint8_t *len = &c->plain_head_len[pt->view & 1][pt->from_client];
+	uint8_t *len = &cp->head_len[pt->view & 1][pt->from_client];
 
 	if (*len || pt->offset || pt->skipped || !pt->len)
 		return;
 	*len = pt->len < PLAIN_HEAD ? (uint8_t)pt->len : PLAIN_HEAD;
-	memcpy(c->plain_head[pt->view & 1][pt->from_client], pt->data, *len);
+	memcpy(cp->head[pt->view & 1][pt->from_client], pt->data, *len);
 }
 
 void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
@@ -1058,14 +1066,19 @@ void pipeline_plaintext(struct pipeline *p, const struct plaintext *pt)
 		p->stats.plain_unmatched++;
 		return;
 	}
-	c->plain_obj[pt->view] = pt->object;
-	c->plain_obj_known[pt->view] = true;
-	plain_note_head(c, pt);
-	if (!c->plain_started) {
-		c->plain_started = true;
-		c->plain_view = pt->view;
+	if (!c->plain) {
+		c->plain = calloc(1, sizeof(*c->plain));
+		if (!c->plain) {
+			report_oom(p);
+			return;
+		}
+		c->plain->view = pt->view;
 		smtp_resume_in_tls(c->smtp);
-	} else if (pt->view != c->plain_view) {
+	}
+	c->plain->obj[pt->view] = pt->object;
+	c->plain->obj_known[pt->view] = true;
+	plain_note_head(c->plain, pt);
+	if (pt->view != c->plain->view) {
 		/* Both ends on this host: the other end's library passes the
 		 * same bytes. */
 		p->stats.plain_other_view++;
