@@ -17,11 +17,14 @@
 #     attached / alone, with the default `--tls-processes auto` (per process here, as root:
 #     its processes are not probed at all) and with `--tls-processes all` (as under the
 #     unit: its calls are probed and only counted, not_monitored)
+#   - the same STARTTLS upload through the lab's Postfix (smtpd reads with SSL_read, cleanup
+#     writes each mail to its queue, the discard transport drops it), PF_MB megabytes per
+#     run: what an operator's MTA keeps of its throughput, in copy mode and with skip
 #   - the cost of one probed call that is not SMTP: build/tools/tls-call-bench (SSL_write
 #     on an SSL object with no connection) alone and attached with `--tls-processes all`
 #     (per process it is not probed), RUNS times alternated
 #
-#   tools/bench-tls.sh     env: RUNS, TLS_MB (default 400), BENCH_RESULTS
+#   tools/bench-tls.sh     env: RUNS, TLS_MB (default 400), PF_MB (default 160), BENCH_RESULTS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/bench-lib.sh
@@ -31,6 +34,7 @@ if [[ $EUID -ne 0 ]]; then
 fi
 RUNS=${RUNS:-5}
 TLS_MB=${TLS_MB:-400}
+PF_MB=${PF_MB:-160}
 SMTPMON=${SMTPMON:-build/smtpmon}
 
 . tests/lab/lab.sh
@@ -49,6 +53,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=sink.bench.example -days 1 \
 	-keyout "$d/key.pem" -out "$d/cert.pem" >/dev/null 2>&1
 ip netns exec "$LAB_SRV_NS" python3 tools/smtp-sink.py "$LAB_SRV4" 25 "$d/cert.pem" \
 	"$d/key.pem" 2>"$d/sink.err" &
+SINK_PID=$!
 ip netns exec "$LAB_SRV_NS" python3 tools/tls-load.py discard "$LAB_SRV4" 8443 "$d/cert.pem" \
 	"$d/key.pem" 2>"$d/discard.err" &
 for _ in $(seq 100); do
@@ -159,6 +164,38 @@ bench_goal tls "non-SMTP TLS: attached (default: auto, here per process) / alone
 # As under the unit, where tracefs cannot be written and auto puts the probes on the files.
 bench_row tls "non-SMTP TLS: attached with --tls-processes all / alone" \
 	"$(f1 "$raw_on_files * 100") %"
+# Through the lab's Postfix on port 25 instead of the sink: rounds of alone, copy, skip and
+# back (ABCCBA), the first transfer not counted.
+kill "$SINK_PID"
+wait "$SINK_PID" 2>/dev/null || true
+lab_postfix_start || exit 1
+run_pf() { lab_cli python3 tools/tls-load.py smtp "$LAB_SRV4" 25 "$PF_MB" "$LAB_RCPT"; }
+run_pf >/dev/null
+: >"$d/pf_rounds"
+for r in $(seq "$RUNS"); do
+	declare -A t=()
+	for step in a m s s m a; do
+		case $step in
+		a) v=$(run_pf) ;;
+		m) mon_start; v=$(run_pf); mon_stop ;;
+		s) mon_start --bodies skip; v=$(run_pf); mon_stop ;;
+		esac
+		t[$step]=$(echo "${t[$step]:-0} + $v" | bc -l)
+	done
+	echo "${t[a]} ${t[m]} ${t[s]}" | tee -a "$d/pf_rounds"
+done
+pf_ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/pf_rounds" | median; }
+pf_copy=$(pf_ratio 1 2)
+pf_skip=$(pf_ratio 1 3)
+pf_drops=$(awk '{ s += $1 } END { print s + 0 }' "$d/counters")
+pf_per_run() { f2 "$(awk -v c="$1" '{ print $c / 2 }' "$d/pf_rounds" | median)"; }
+bench_row tls "through Postfix: seconds per run (median): alone, attached, skip" \
+	"$(pf_per_run 1), $(pf_per_run 2), $(pf_per_run 3) ($PF_MB MB each)"
+bench_goal tls "STARTTLS bulk through Postfix: attached / alone (copy)" \
+	"$(f1 "$pf_copy * 100") %" ">= 90 %" "$pf_copy >= 0.90"
+bench_goal tls "STARTTLS bulk through Postfix: attached / alone (--bodies skip)" \
+	"$(f1 "$pf_skip * 100") %" ">= 97 %" "$pf_skip >= 0.97"
+bench_goal tls "TLS ring drops (all runs, Postfix's included)" "$pf_drops" "0" "$pf_drops == 0"
 # One probed call that is not SMTP, timed directly: build/tools/tls-call-bench (SSL_write on
 # an SSL object with no connection) alone and attached, alternated, medians of RUNS.
 : >"$d/calls"

@@ -5,7 +5,7 @@ or bulk bytes over TLS to a discard server on another port (a non-SMTP TLS workl
 Prints the seconds the transfer took. Standard library only (CPython's ssl: OpenSSL's
 SSL_write_ex / SSL_read_ex).
 
-usage: tls-load.py smtp SERVER PORT MB       mails of 8 MB over STARTTLS, one session each
+usage: tls-load.py smtp SERVER PORT MB [RCPT]   mails of 8 MB over STARTTLS, one session each
        tls-load.py raw SERVER PORT MB        MB megabytes over one TLS connection
        tls-load.py discard ADDR PORT CERT KEY   the discard server for raw
 """
@@ -46,7 +46,7 @@ def connect(server, port):
     return sock
 
 
-def smtp_session(server, port, body, ctx):
+def smtp_session(server, port, body, ctx, rcpt):
     sock = connect(server, port)
     f = sock.makefile("rb")
     expect(f, b"220")
@@ -58,7 +58,7 @@ def smtp_session(server, port, body, ctx):
     f = tls.makefile("rb")
     tls.sendall(b"EHLO load.example\r\n")
     expect(f, b"250")
-    tls.sendall(b"MAIL FROM:<load@client.example>\r\nRCPT TO:<sink@bench.example>\r\nDATA\r\n")
+    tls.sendall(b"MAIL FROM:<load@client.example>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt.encode())
     expect(f, b"250")
     expect(f, b"250")
     expect(f, b"354")
@@ -92,7 +92,8 @@ def main():
         line = b"x" * 76 + b"\r\n"
         body = line * (MAIL_MB * 1024 * 1024 // len(line))
         for _ in range(max(1, mb // MAIL_MB)):
-            smtp_session(server, port, body, ctx)
+            smtp_session(server, port, body, ctx,
+                         sys.argv[5] if len(sys.argv) > 5 else "sink@bench.example")
     else:
         block = b"y" * BLOCK
         with ctx.wrap_socket(connect(server, port)) as tls:
