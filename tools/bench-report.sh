@@ -126,7 +126,9 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   entry and TC on the same veth, a few per cent of a 1.6 GB/s transfer, within this
   row's noise (3 runs of each state: 0.232-0.241 s alone, 0.241-0.268 s attached). Where
   tracefs cannot be written (under the unit) auto puts the probes on the library files,
-  the row "with --tls-processes all" (docs/tls-plaintext.md).
+  the row "with --tls-processes all" (docs/tls-plaintext.md). The rows "through Postfix"
+  run the same client against the lab's Postfix (smtpd, cleanup writing each 8 MB mail to
+  its queue, the discard transport), the issue's own setting.
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
