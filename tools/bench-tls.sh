@@ -100,61 +100,75 @@ mon_stop() {
 # alone made "attached / alone" read above 100 %.
 run smtp >/dev/null
 run raw >/dev/null
+run_pf() { lab_cli python3 tools/tls-load.py smtp "$LAB_SRV4" 25 "$PF_MB" "$LAB_RCPT"; }
+
+# step NAME: one timed run, its seconds in V. a, m, s, o: the sink alone, attached, with
+# --bodies skip, with --tls off (TC only); ra, rm, rp: the raw transfer alone, attached with
+# the probes on the library files, attached by default (per process); pa, pm, ps: through
+# Postfix alone, attached, with --bodies skip.
+step() {
+	case $1 in
+	a) V=$(run smtp) ;;
+	ra) V=$(run raw) ;;
+	pa) V=$(run_pf) ;;
+	m | rp | pm | rm | s | ps | o)
+		case $1 in
+		rm) mon_start --tls-processes all ;;
+		s | ps) mon_start --bodies skip ;;
+		o) mon_start --tls off ;;
+		*) mon_start ;;
+		esac
+		case $1 in
+		m | s | o) V=$(run smtp) ;;
+		rp | rm) V=$(run raw) ;;
+		*) V=$(run_pf) ;;
+		esac
+		mon_stop
+		;;
+	esac
+}
+
+# rounds FILE "COLUMNS" STEPS...: RUNS rounds of STEPS; each appends to FILE one line, the
+# seconds of its runs summed per step, in the order of COLUMNS.
+rounds() {
+	local file=$1 columns=$2 r name line
+	shift 2
+	: >"$file"
+	for r in $(seq "$RUNS"); do
+		local -A t=()
+		for name in "$@"; do
+			step "$name"
+			t[$name]=$(echo "${t[$name]:-0} + $V" | bc -l)
+		done
+		line=
+		for name in $columns; do line+="${t[$name]} "; done
+		echo "${line% }" | tee -a "$file"
+	done
+}
+# throughput ratio = alone seconds / attached seconds: ratio FILE ALONE ATTACHED (columns)
+ratio() { awk -v a="$2" -v b="$3" '{ print $a / $b }' "$1" | median; }
+# per_run FILE COLUMN: seconds of one run (each round sums two)
+per_run() { f2 "$(awk -v c="$2" '{ print $c / 2 }' "$1" | median)"; }
+
 # One round: alone, attached, skip, TC only, raw alone, raw attached with the probes on the
 # library files, raw attached by default (per process), and back (ABCDEFG GFEDCBA).
-: >"$d/rounds"
 : >"$d/counters"
-for r in $(seq "$RUNS"); do
-	declare -A t=()
-	for step in a m s o ra rm rp rp rm ra o s m a; do
-		case $step in
-		a) v=$(run smtp) ;;
-		ra) v=$(run raw) ;;
-		m | rp)
-			mon_start
-			v=$(run "$([[ $step == rp ]] && echo raw || echo smtp)")
-			mon_stop
-			;;
-		rm)
-			mon_start --tls-processes all
-			v=$(run raw)
-			mon_stop
-			;;
-		s)
-			mon_start --bodies skip
-			v=$(run smtp)
-			mon_stop
-			;;
-		o)
-			mon_start --tls off
-			v=$(run smtp)
-			mon_stop
-			;;
-		esac
-		t[$step]=$(echo "${t[$step]:-0} + $v" | bc -l)
-	done
-	# seconds: alone, attached, skip, raw alone, raw attached on the files, raw attached by
-	# default (per process), TC only (sums of the two runs)
-	echo "${t[a]} ${t[m]} ${t[s]} ${t[ra]} ${t[rm]} ${t[rp]} ${t[o]}" | tee -a "$d/rounds"
-done
-# throughput ratio = alone seconds / attached seconds
-ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/rounds" | median; }
-copy=$(ratio 1 2)
-skip=$(ratio 1 3)
-raw_on_files=$(ratio 4 5)
-raw_default=$(ratio 4 6)
-tc_only=$(ratio 1 7)
-probes=$(ratio 7 2)
+rounds "$d/rounds" "a m s ra rm rp o" a m s o ra rm rp rp rm ra o s m a
+copy=$(ratio "$d/rounds" 1 2)
+skip=$(ratio "$d/rounds" 1 3)
+raw_on_files=$(ratio "$d/rounds" 4 5)
+raw_default=$(ratio "$d/rounds" 4 6)
+tc_only=$(ratio "$d/rounds" 1 7)
+probes=$(ratio "$d/rounds" 7 2)
 drops=$(awk '{ s += $1 } END { print s + 0 }' "$d/counters")
-per_run() { awk -v c="$1" '{ print $c / 2 }' "$d/rounds" | median; }
+r=$d/rounds
 bench_row tls "seconds per run (median): alone, attached, skip, TC only; raw alone, raw attached with --tls-processes all, raw attached (default)" \
-	"$(f2 "$(per_run 1)"), $(f2 "$(per_run 2)"), $(f2 "$(per_run 3)"), $(f2 "$(per_run 7)"); $(f2 "$(per_run 4)"), $(f2 "$(per_run 5)"), $(f2 "$(per_run 6)") ($TLS_MB MB each)"
+	"$(per_run "$r" 1), $(per_run "$r" 2), $(per_run "$r" 3), $(per_run "$r" 7); $(per_run "$r" 4), $(per_run "$r" 5), $(per_run "$r" 6) ($TLS_MB MB each)"
 bench_goal tls "STARTTLS bulk: attached / alone (copy)" "$(f1 "$copy * 100") %" ">= 90 %" \
 	"$copy >= 0.90"
 bench_goal tls "STARTTLS bulk: attached / alone (--bodies skip)" "$(f1 "$skip * 100") %" \
 	">= 97 %" "$skip >= 0.97"
-# Attached read above 100 % in every make bench run so far. These two rows split it: the TC
-# side alone, and the probes against the TC side alone (docs/performance.md).
+# What the TC side alone costs, and what the probes add to it (docs/performance.md).
 bench_row tls "STARTTLS bulk: TC only (--tls off) / alone" "$(f1 "$tc_only * 100") %"
 bench_row tls "STARTTLS bulk: attached / TC only (what the probes change)" \
 	"$(f1 "$probes * 100") %"
@@ -169,28 +183,14 @@ bench_row tls "non-SMTP TLS: attached with --tls-processes all / alone" \
 kill "$SINK_PID"
 wait "$SINK_PID" 2>/dev/null || true
 lab_postfix_start || exit 1
-run_pf() { lab_cli python3 tools/tls-load.py smtp "$LAB_SRV4" 25 "$PF_MB" "$LAB_RCPT"; }
 run_pf >/dev/null
-: >"$d/pf_rounds"
-for r in $(seq "$RUNS"); do
-	declare -A t=()
-	for step in a m s s m a; do
-		case $step in
-		a) v=$(run_pf) ;;
-		m) mon_start; v=$(run_pf); mon_stop ;;
-		s) mon_start --bodies skip; v=$(run_pf); mon_stop ;;
-		esac
-		t[$step]=$(echo "${t[$step]:-0} + $v" | bc -l)
-	done
-	echo "${t[a]} ${t[m]} ${t[s]}" | tee -a "$d/pf_rounds"
-done
-pf_ratio() { awk -v a="$1" -v b="$2" '{ print $a / $b }' "$d/pf_rounds" | median; }
-pf_copy=$(pf_ratio 1 2)
-pf_skip=$(pf_ratio 1 3)
+rounds "$d/pf_rounds" "pa pm ps" pa pm ps ps pm pa
+pf_copy=$(ratio "$d/pf_rounds" 1 2)
+pf_skip=$(ratio "$d/pf_rounds" 1 3)
 pf_drops=$(awk '{ s += $1 } END { print s + 0 }' "$d/counters")
-pf_per_run() { f2 "$(awk -v c="$1" '{ print $c / 2 }' "$d/pf_rounds" | median)"; }
+r=$d/pf_rounds
 bench_row tls "through Postfix: seconds per run (median): alone, attached, skip" \
-	"$(pf_per_run 1), $(pf_per_run 2), $(pf_per_run 3) ($PF_MB MB each)"
+	"$(per_run "$r" 1), $(per_run "$r" 2), $(per_run "$r" 3) ($PF_MB MB each)"
 bench_goal tls "STARTTLS bulk through Postfix: attached / alone (copy)" \
 	"$(f1 "$pf_copy * 100") %" ">= 90 %" "$pf_copy >= 0.90"
 bench_goal tls "STARTTLS bulk through Postfix: attached / alone (--bodies skip)" \
