@@ -199,6 +199,15 @@ int gnutls_recv(struct pt_regs *ctx)
 		     SMTPMON_TLS_GNUTLS);
 }
 
+/* gnutls_record_recv probed at its tail call (probe_site.h): the buffer has
+ * moved to the third argument register. */
+SEC("uprobe")
+int gnutls_recv_tail(struct pt_regs *ctx)
+{
+	return enter((void *)PT_REGS_PARM1(ctx), (void *)PT_REGS_PARM3(ctx), NULL, SMTPMON_TLS_READ,
+		     SMTPMON_TLS_GNUTLS);
+}
+
 /* Threads inside gnutls_record_uncork: a corked gnutls_record_send passed its
  * bytes already (they were copied then); uncork sends them again through
  * gnutls_record_send, which must not copy them twice. */

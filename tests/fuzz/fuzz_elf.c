@@ -9,7 +9,7 @@
  * no crash, leak or undefined behaviour (ASan, UBSan); a false answer
  * leaves every offset 0; the answer is the same when asked again (nothing
  * depends on state left behind); a shared callee lies in the function's
- * executable segment.
+ * executable segment; a tail call site lies inside its function.
  */
 #include <stdint.h>
 #include <string.h>
@@ -40,8 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t callee = probe_site_callee(fd, &first[i]);
 
 		CHECK(!callee || (callee >= first[i].code_start && callee < first[i].code_end));
+		uint64_t tail = probe_site_recv_tail(fd, &first[i]);
+
 		CHECK(probe_site_reaches(fd, &first[i], callee) ==
 		      probe_site_reaches(fd, &first[i], callee));
+		CHECK(!tail || (tail >= first[i].offset && tail < first[i].offset + first[i].size));
+		CHECK(probe_site_send_forwards(fd, &first[i], &first[(i + 1) % NAMES]) ==
+		      probe_site_send_forwards(fd, &first[i], &first[(i + 1) % NAMES]));
 	}
 	close(fd);
 	return 0;

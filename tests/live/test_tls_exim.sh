@@ -54,6 +54,11 @@ live_start "$LAB_SRV_NS" "$d/out.json" "$d/err" 2 -i "$LAB_SRV_IF" --data \
 	--tls-processes "$TLS_PROCESSES" ||
 	{ live_fail "smtpmon starts"; live_done; }
 live_check "the GnuTLS library is probed" grep -q '^smtpmon: TLS plaintext from .*libgnutls' "$d/err"
+# Debian 12's GnuTLS 3.7: gnutls_record_recv probed at its tail call, gnutls_record_send at
+# gnutls_record_send2, where the kernel emulates the instruction (user/capture/probe_site.h).
+# Exim and msmtp call both: the oracle below checks what is seen there.
+live_check "GnuTLS probed where the kernel emulates the instruction" \
+	grep -q '^smtpmon: TLS plaintext: .*libgnutls.so.30[.0-9]*: gnutls_record_recv at its tail call 0x[0-9a-f]*, gnutls_record_send at gnutls_record_send2 0x[0-9a-f]* (no single-step)$' "$d/err"
 
 cat >"$d/msmtprc" <<EOF
 account lab

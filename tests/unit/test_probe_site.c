@@ -3,7 +3,9 @@
  * test_probe_site.c - probe_site.h on code written here, byte by byte, into
  * a memfd behind an x86-64 ELF header: the thin wrapper's callee is taken
  * only in the exact shape (sub $imm8,%rsp; call to a push), and a direct
- * call or jump is found where it is and nowhere else.
+ * call or jump is found where it is and nowhere else; GnuTLS's recv tail
+ * call and send forward (the bytes of Debian 12's libgnutls.so.30, only
+ * the displacements changed) are taken, and nothing near them.
  */
 #include <elf.h>
 #include <setjmp.h>
@@ -118,12 +120,100 @@ static void calls_found_where_they_are(void **state)
 	close(fd);
 }
 
+#define RECV	  0x1300
+#define RECV_TAIL 0x1340 /* the jump */
+#define SEND	  0x1400
+#define SEND2	  0x1500
+#define PLT	  0x1600
+
+/* gnutls_record_recv's shape at RECV, its tail call to CALLEE; SEND jumps
+ * to jump_to, SEND2 begins with a push, PLT holds a PLT stub. */
+static int write_gnutls(uint64_t jump_to)
+{
+	static uint8_t file[CODE_END];
+	Elf64_Ehdr *h = (Elf64_Ehdr *)file;
+	int fd = memfd_create("probe_site_gnutls", MFD_CLOEXEC);
+	const uint8_t head[] = {0x48, 0x83, 0xec, 0x08, 0x80, 0xbf, 0xb8, 0x06,
+				0x00, 0x00, 0x00, 0x48, 0x89, 0xd1, 0x74, 0x40};
+	const uint8_t tail[] = {0x44, 0x8b, 0x8f, 0x70, 0x07, 0x00, 0x00, 0x48,
+				0x89, 0xf2, 0x45, 0x31, 0xc0, 0xbe, 0x17, 0x00,
+				0x00, 0x00, 0x48, 0x83, 0xc4, 0x08, 0xe9};
+	const uint8_t send[] = {0x45, 0x31, 0xc0, 0x31, 0xc9, 0xe9};
+
+	assert_true(fd >= 0);
+	memset(file, 0xcc, sizeof(file));
+	memset(h, 0, sizeof(*h));
+	memcpy(h->e_ident, ELFMAG, SELFMAG);
+	h->e_ident[EI_CLASS] = ELFCLASS64;
+	h->e_ident[EI_DATA] = ELFDATA2LSB;
+	h->e_machine = EM_X86_64;
+	file[CALLEE] = 0x41;
+	file[CALLEE + 1] = 0x57;
+	memcpy(file + RECV, head, sizeof(head));
+	memcpy(file + RECV_TAIL - (sizeof(tail) - 1), tail, sizeof(tail));
+	put_rel32(file + RECV_TAIL + 1, CALLEE - (RECV_TAIL + 5));
+	memcpy(file + SEND, send, sizeof(send));
+	put_rel32(file + SEND + 6, (int64_t)jump_to - (SEND + 10));
+	file[SEND2] = 0x41;
+	file[SEND2 + 1] = 0x57;
+	file[PLT] = 0xff;
+	file[PLT + 1] = 0x25;
+	assert_int_equal(write(fd, file, sizeof(file)), sizeof(file));
+	return fd;
+}
+
+static void gnutls_recv_tail_call(void **state)
+{
+	const struct elf_func recv = func_at(RECV, 0x60);
+	/* Ends before the jump's displacement. */
+	const struct elf_func recv_cut = func_at(RECV, RECV_TAIL + 3 - RECV);
+	/* The head's mov %rdx,%rcx missing: another shape. */
+	const struct elf_func other = func_at(RECV + 4, 0x5c);
+	/* The callee outside recv's executable segment. */
+	const struct elf_func outside = {
+	    .offset = RECV, .size = 0x60, .code_start = RECV, .code_end = CODE_END};
+	uint8_t rel[4];
+	int fd = write_gnutls(SEND2);
+
+	(void)state;
+	assert_int_equal(probe_site_recv_tail(fd, &recv), RECV_TAIL);
+	assert_int_equal(probe_site_recv_tail(fd, &recv_cut), 0);
+	assert_int_equal(probe_site_recv_tail(fd, &other), 0);
+	assert_int_equal(probe_site_recv_tail(fd, &outside), 0);
+	/* A jump back into recv itself: a branch, not a tail call. */
+	put_rel32(rel, RECV + 0x10 - (RECV_TAIL + 5));
+	assert_int_equal(pwrite(fd, rel, sizeof(rel), RECV_TAIL + 1), sizeof(rel));
+	assert_int_equal(probe_site_recv_tail(fd, &recv), 0);
+	close(fd);
+}
+
+static void gnutls_send_forward(void **state)
+{
+	const struct elf_func send = func_at(SEND, 16), send2 = func_at(SEND2, 64);
+	const struct elf_func not_push = func_at(SEND2 + 1, 63), none = func_at(0, 0);
+	int fd = write_gnutls(SEND2);
+
+	(void)state;
+	assert_true(probe_site_send_forwards(fd, &send, &send2));
+	assert_false(probe_site_send_forwards(fd, &send, &not_push));
+	assert_false(probe_site_send_forwards(fd, &send, &none));
+	close(fd);
+	fd = write_gnutls(PLT); /* through a PLT stub */
+	assert_true(probe_site_send_forwards(fd, &send, &send2));
+	close(fd);
+	fd = write_gnutls(CALLEE); /* to a function that is neither */
+	assert_false(probe_site_send_forwards(fd, &send, &send2));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(wrapper_to_a_push),
 	    cmocka_unit_test(other_shapes_are_left_alone),
 	    cmocka_unit_test(calls_found_where_they_are),
+	    cmocka_unit_test(gnutls_recv_tail_call),
+	    cmocka_unit_test(gnutls_send_forward),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -90,9 +90,9 @@ struct lib_file {
 	dev_t dev;
 	ino_t ino;
 	enum smtpmon_tls_lib lib;
-	unsigned procs;	  /* processes seen mapping it */
-	char shared[128]; /* the pairs probed at their shared callee, for people */
-	int fd;		  /* open while smtpmon runs: the attacher's path to it */
+	unsigned procs;	 /* processes seen mapping it */
+	char moved[192]; /* the probes moved off their entries, for people */
+	int fd;		 /* open while smtpmon runs: the attacher's path to it */
 	bool probed;
 };
 
@@ -215,16 +215,28 @@ static size_t name_index(const char *const *names, size_t n, const char *name)
 	return n;
 }
 
-/* Where each of the n functions found in f is probed: sites[i], its own
- * entry, or its pair's shared callee; 0 when the callee probed for its
- * wrapper covers it. f->shared names the pairs moved. */
-static void choose_sites(struct lib_file *f, const char *const *names, const struct elf_func *funcs,
-			 size_t n, uint64_t *sites)
-{
-	size_t used = 0;
+/* Where a probe sits: its function's entry unless probe_site.h found a
+ * cheaper place (offset 0: another site covers its calls), and the entry
+ * program there when it differs from the probe's own. */
+struct site {
+	uint64_t offset;
+	const char *entry;
+};
 
-	for (size_t i = 0; i < n; i++)
-		sites[i] = funcs[i].offset;
+/* Appends "what at 0xOFFSET" to f->moved, for people. */
+static void note_moved(struct lib_file *f, const char *what, uint64_t offset)
+{
+	size_t used = strlen(f->moved);
+
+	snprintf(f->moved + used, sizeof(f->moved) - used, "%s%s 0x%llx", used ? ", " : "", what,
+		 (unsigned long long)offset);
+}
+
+static void choose_openssl_sites(struct lib_file *f, const char *const *names,
+				 const struct elf_func *funcs, size_t n, struct site *sites)
+{
+	char what[96];
+
 	for (size_t k = 0; k < sizeof(shared_callees) / sizeof(shared_callees[0]); k++) {
 		const struct shared_callee *sc = &shared_callees[k];
 		size_t w = name_index(names, n, sc->wrapper), a = name_index(names, n, sc->also);
@@ -233,14 +245,45 @@ static void choose_sites(struct lib_file *f, const char *const *names, const str
 		if (w == n || a == n || !(callee = probe_site_callee(f->fd, &funcs[w])) ||
 		    !probe_site_reaches(f->fd, &funcs[a], callee))
 			continue;
-		sites[w] = callee;
-		sites[a] = 0;
-		used += (size_t)snprintf(f->shared + used, sizeof(f->shared) - used,
-					 "%s%s and %s at 0x%llx", used ? ", " : "", sc->also,
-					 sc->wrapper, (unsigned long long)callee);
-		if (used >= sizeof(f->shared))
-			used = sizeof(f->shared) - 1;
+		sites[w].offset = callee;
+		sites[a].offset = 0;
+		snprintf(what, sizeof(what), "%s and %s at their shared callee", sc->also,
+			 sc->wrapper);
+		note_moved(f, what, callee);
 	}
+}
+
+static void choose_gnutls_sites(struct lib_file *f, const char *const *names,
+				const struct elf_func *funcs, size_t n, struct site *sites)
+{
+	static const char *const send2_name[] = {"gnutls_record_send2"};
+	size_t recv = name_index(names, n, "gnutls_record_recv");
+	size_t send = name_index(names, n, "gnutls_record_send");
+	struct elf_func send2;
+	uint64_t tail;
+
+	if (recv < n && (tail = probe_site_recv_tail(f->fd, &funcs[recv]))) {
+		sites[recv] = (struct site){.offset = tail, .entry = "gnutls_recv_tail"};
+		note_moved(f, "gnutls_record_recv at its tail call", tail);
+	}
+	if (send < n && elf_func_find(f->fd, send2_name, &send2, 1) &&
+	    probe_site_send_forwards(f->fd, &funcs[send], &send2)) {
+		sites[send].offset = send2.offset;
+		note_moved(f, "gnutls_record_send at gnutls_record_send2", send2.offset);
+	}
+}
+
+/* Where each of the n functions found in f is probed (struct site); f->moved
+ * names the probes moved off their entries. */
+static void choose_sites(struct lib_file *f, const char *const *names, const struct elf_func *funcs,
+			 size_t n, struct site *sites)
+{
+	for (size_t i = 0; i < n; i++)
+		sites[i] = (struct site){.offset = funcs[i].offset};
+	if (f->lib == SMTPMON_TLS_OPENSSL)
+		choose_openssl_sites(f, names, funcs, n, sites);
+	else
+		choose_gnutls_sites(f, names, funcs, n, sites);
 }
 
 /* The uprobes of file f, to be attached to each process probed; false
@@ -250,7 +293,7 @@ static bool add_uprobes(struct tls_probe *t, struct lib_file *f)
 {
 	const char *names[PROBES_PER_FILE];
 	struct elf_func funcs[PROBES_PER_FILE];
-	uint64_t sites[PROBES_PER_FILE];
+	struct site sites[PROBES_PER_FILE];
 	size_t n = 0;
 
 	for (size_t i = 0; i < PROBES_PER_FILE; i++)
@@ -272,14 +315,20 @@ static bool add_uprobes(struct tls_probe *t, struct lib_file *f)
 	n = 0;
 	for (size_t i = 0; i < PROBES_PER_FILE; i++) {
 		const struct probe_spec *p = &probes[i];
-		const char *progs[2] = {p->entry, p->ret};
+		const struct site *site;
+		const char *progs[2];
 
-		if (p->lib != f->lib || !sites[n++])
+		if (p->lib != f->lib)
 			continue;
+		site = &sites[n++];
+		if (!site->offset)
+			continue;
+		progs[0] = site->entry ? site->entry : p->entry;
+		progs[1] = p->ret;
 		for (int ret = 0; ret < 2 && progs[ret]; ret++)
 			t->uprobes[t->nuprobes++] = (struct tls_attach_probe){
 			    .fd = f->fd,
-			    .offset = sites[n - 1],
+			    .offset = site->offset,
 			    .prog = bpf_object__find_program_by_name(t->skel->obj, progs[ret]),
 			    .retprobe = ret,
 			    .func = p->func,
@@ -468,11 +517,9 @@ void tls_probe_report(const struct tls_probe *t)
 			continue;
 		fprintf(stderr, "smtpmon: TLS plaintext from %s (%s, %u processes map it)\n",
 			f->shown, tls_probe_lib_names[f->lib], f->procs);
-		if (f->shared[0])
-			fprintf(stderr,
-				"smtpmon: TLS plaintext: %s: %s (their shared callee: no "
-				"single-step)\n",
-				f->shown, f->shared);
+		if (f->moved[0])
+			fprintf(stderr, "smtpmon: TLS plaintext: %s: %s (no single-step)\n",
+				f->shown, f->moved);
 	}
 	if (!t->attacher)
 		return;
