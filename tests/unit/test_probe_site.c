@@ -32,24 +32,31 @@ static void put_rel32(uint8_t *p, int64_t rel)
 		p[i] = (uint8_t)((uint64_t)rel >> (8 * i));
 }
 
+/* file: int3 everywhere behind an ELF header for machine. */
+static void start_file(uint8_t *file, uint16_t machine)
+{
+	Elf64_Ehdr *h = (Elf64_Ehdr *)file;
+
+	memset(file, 0xcc, CODE_END);
+	memset(h, 0, sizeof(*h));
+	memcpy(h->e_ident, ELFMAG, SELFMAG);
+	h->e_ident[EI_CLASS] = ELFCLASS64;
+	h->e_ident[EI_DATA] = ELFDATA2LSB;
+	h->e_machine = machine;
+}
+
 /* A memfd: an ELF header for machine, then at WRAPPER "sub $8,%rsp; call
  * CALLEE", at CALLEE first_byte (and 0x56), at OTHER a function whose call
  * at OTHER + 7 goes to CALLEE. */
 static int write_code(uint16_t machine, uint8_t first_byte)
 {
 	static uint8_t file[CODE_END];
-	Elf64_Ehdr *h = (Elf64_Ehdr *)file;
 	int fd = memfd_create("probe_site", MFD_CLOEXEC);
 	const uint8_t wrapper[] = {0x48, 0x83, 0xec, 0x08, 0xe8};
 	const uint8_t other[] = {0x48, 0x83, 0xec, 0x18, 0x48, 0x63, 0xd2, 0xe8};
 
 	assert_true(fd >= 0);
-	memset(file, 0xcc, sizeof(file));
-	memset(h, 0, sizeof(*h));
-	memcpy(h->e_ident, ELFMAG, SELFMAG);
-	h->e_ident[EI_CLASS] = ELFCLASS64;
-	h->e_ident[EI_DATA] = ELFDATA2LSB;
-	h->e_machine = machine;
+	start_file(file, machine);
 	memcpy(file + WRAPPER, wrapper, sizeof(wrapper));
 	put_rel32(file + WRAPPER + 5, CALLEE - (WRAPPER + 9));
 	file[CALLEE] = first_byte;
@@ -131,7 +138,6 @@ static void calls_found_where_they_are(void **state)
 static int write_gnutls(uint64_t jump_to)
 {
 	static uint8_t file[CODE_END];
-	Elf64_Ehdr *h = (Elf64_Ehdr *)file;
 	int fd = memfd_create("probe_site_gnutls", MFD_CLOEXEC);
 	const uint8_t head[] = {0x48, 0x83, 0xec, 0x08, 0x80, 0xbf, 0xb8, 0x06,
 				0x00, 0x00, 0x00, 0x48, 0x89, 0xd1, 0x74, 0x40};
@@ -141,12 +147,7 @@ static int write_gnutls(uint64_t jump_to)
 	const uint8_t send[] = {0x45, 0x31, 0xc0, 0x31, 0xc9, 0xe9};
 
 	assert_true(fd >= 0);
-	memset(file, 0xcc, sizeof(file));
-	memset(h, 0, sizeof(*h));
-	memcpy(h->e_ident, ELFMAG, SELFMAG);
-	h->e_ident[EI_CLASS] = ELFCLASS64;
-	h->e_ident[EI_DATA] = ELFDATA2LSB;
-	h->e_machine = EM_X86_64;
+	start_file(file, EM_X86_64);
 	file[CALLEE] = 0x41;
 	file[CALLEE + 1] = 0x57;
 	memcpy(file + RECV, head, sizeof(head));
