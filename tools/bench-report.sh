@@ -110,7 +110,9 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   instruction (sub, single-stepped) cost 10.1 us a call, at a call instruction in it
   (emulated) 0.76 us. OpenSSL's read and write are now probed at the internal function both
   public forms call, which begins with a push (user/capture/probe_site.h): a probed call went
-  from 11.0-11.4 us to 1.3-1.5 us (the per-call row). GnuTLS is probed as before.
+  from 11.0-11.4 us to 1.3-1.5 us (the per-call row). GnuTLS, later that day, at
+  gnutls_record_recv's tail call and at gnutls_record_send2: 1.2 us a call instead of about
+  10 us (measured by hand: docs/tls-plaintext.md, Cost).
   (2) The bulk transfers waited on Nagle's algorithm: tools/tls-load.py's client did not set
   TCP_NODELAY, 400 MB of mail took 2.5-2.9 s alone with both CPUs about 70 % idle, and
   anything that moved the ACKs' timing moved the figure; smtpmon attached in copy mode made
@@ -128,7 +130,11 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   tracefs cannot be written (under the unit) auto puts the probes on the library files,
   the row "with --tls-processes all" (docs/tls-plaintext.md). The rows "through Postfix"
   run the same client against the lab's Postfix (smtpd, cleanup writing each 8 MB mail to
-  its queue, the discard transport), the issue's own setting.
+  its queue, the discard transport), the issue's own setting. Split by hand with scratch
+  builds in the same rounds (2026-12-05, docs/tls-plaintext.md, Cost): the system-call hook
+  with no uprobe kept 98.5 %, the uprobes with programs that return at once 82-90 %, and
+  smtpmon itself with --bodies skip stayed within 3 points of that: the traps are the gap,
+  3-5 us per call there, not the programs or the skipped-call records.
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
