@@ -507,9 +507,12 @@ restarts=$(show NRestarts)
 if in_ct systemctl start smtpmon 2>/dev/null; then
 	fail "the service started beside the ad-hoc smtpmon (pid $adhoc) on smu0"
 else
-	in_ct journalctl -u smtpmon --no-pager -o cat | grep -qx "smtpmon: smu0 is already monitored by smtpmon pid $adhoc (stop it first)" &&
+	# grep -c reads the whole journal: grep -q would leave at the match and, with
+	# pipefail, journalctl's SIGPIPE then failed the check (CI, 2026-12-05: 1 run of 4).
+	refusal="smtpmon: smu0 is already monitored by smtpmon pid $adhoc (stop it first)"
+	in_ct journalctl -u smtpmon --no-pager -o cat | grep -cxF "$refusal" >/dev/null &&
 		ok "start refused: smu0 is already monitored by smtpmon pid $adhoc" ||
-		fail "start refused without naming pid $adhoc: $(in_ct journalctl -u smtpmon --no-pager -o cat | tail -2)"
+		fail "start refused without naming pid $adhoc: $(in_ct journalctl -u smtpmon --no-pager -o cat | grep '^smtpmon:' | tail -3)"
 fi
 in_ct systemctl stop smu-adhoc
 for _ in $(seq 150); do

@@ -14,7 +14,7 @@ SMTPMON=${1:-build/smtpmon}
 [[ -x $SMTPMON ]] || { echo "test_community_id: $SMTPMON missing (run make)" >&2; exit 2; }
 SMTPMON=$(realpath "$SMTPMON")
 command -v tshark >/dev/null || { echo "test_community_id: tshark missing" >&2; exit 77; }
-tshark -G protocols 2>/dev/null | grep -q $'\tcommunityid$' ||
+tshark -G protocols 2>/dev/null | grep -c $'\tcommunityid$' >/dev/null ||
 	{ echo "test_community_id: this tshark has no communityid dissector" >&2; exit 77; }
 
 tmp=$(mktemp -d /tmp/smtpmon-cid.XXXXXX)
