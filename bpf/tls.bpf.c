@@ -370,10 +370,14 @@ struct sockaddr_head {
 enum {
 	NR_READ = 0,
 	NR_WRITE = 1,
+	NR_READV = 19,
+	NR_WRITEV = 20,
 	NR_CONNECT = 42,
 	NR_ACCEPT = 43,
 	NR_SENDTO = 44,
 	NR_RECVFROM = 45,
+	NR_SENDMSG = 46,
+	NR_RECVMSG = 47,
 	NR_LISTEN = 50,
 	NR_ACCEPT4 = 288
 };
@@ -381,11 +385,15 @@ enum {
 enum {
 	NR_READ = 63,
 	NR_WRITE = 64,
+	NR_READV = 65,
+	NR_WRITEV = 66,
 	NR_LISTEN = 201,
 	NR_ACCEPT = 202,
 	NR_CONNECT = 203,
 	NR_SENDTO = 206,
 	NR_RECVFROM = 207,
+	NR_SENDMSG = 211,
+	NR_RECVMSG = 212,
 	NR_ACCEPT4 = 242
 };
 #else
@@ -400,10 +408,16 @@ int tls_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	struct sockaddr_head to;
 
 	switch (nr) {
+	/* GnuTLS writes with sendmsg (its default push is a writev): without it
+	 * a client's first call, a write, was tied to no socket. */
 	case NR_READ:
 	case NR_WRITE:
+	case NR_READV:
+	case NR_WRITEV:
 	case NR_SENDTO:
 	case NR_RECVFROM:
+	case NR_SENDMSG:
+	case NR_RECVMSG:
 		return nested((long)PT_REGS_PARM1_CORE_SYSCALL(regs));
 	case NR_LISTEN:
 	case NR_ACCEPT:

@@ -99,6 +99,10 @@ live_check "smtpmon exits 0" test "$LIVE_RC" -eq 0
 grep '^smtpmon: \(tls\|user tls\)' "$d/err"
 live_own_events "$d/out.json" "$d/own.json" "$d"/exim-*.pcap
 live_check "GnuTLS calls were counted" grep -Eq '^smtpmon: tls gnutls: calls [1-9]' "$d/err"
+# GnuTLS writes with sendmsg: a session whose first call is a write (msmtp's EHLO) is tied
+# to its socket by that system call too.
+live_check "every GnuTLS call tied to its socket (no_socket 0)" \
+	grep -Eq '^smtpmon: tls gnutls: .* no_socket 0,' "$d/err"
 live_check "the Python clients' library was not probed (OpenSSL calls 0)" \
 	grep -Eq '^smtpmon: tls openssl: calls 0,' "$d/err"
 live_check "one connection per scenario" test "$(jq -c 'select(.event == "smtp_connection")' \
