@@ -12,6 +12,8 @@
 #   3. after smtpmon exits: none of its programs loaded, no filter, no XDP left;
 #   3b. the TLS probes per process: with the unit's capabilities (uprobe PMU) and as root
 #      (tracefs definitions, inherited at fork: tests/kernels/tls_forks.py);
+#   3c. GnuTLS at its probe sites (a return probe on a jump): msmtp over STARTTLS to an
+#      OpenSSL sink, both libraries' probes copying the same bytes;
 #   4. the refusals: --xdp-mode=native on a device whose driver has no XDP (lo),
 #      --tc-attach=tcx on a kernel without TCX: one line and exit status 1.
 # It reports on the second serial port (ttyS1; the kernel's console is ttyS0), for the host to
@@ -255,7 +257,42 @@ else
 	wait $smtpmon
 fi
 show_file forks.err /tmp/forks.err
-kill $sink4 $sink6
+# GnuTLS on this kernel (msmtp, Debian 12's GnuTLS 3.7) over STARTTLS to a sink on OpenSSL,
+# with the probes on the library files: gnutls_record_recv is probed at its tail call, with a
+# return probe on a jump rather than at an entry, gnutls_record_send at gnutls_record_send2
+# (user/capture/probe_site.h). Both ends pass the same plaintext, so each library's probes
+# must copy the same bytes, every call tied to its socket.
+ip netns exec srv python3 tools/smtp-sink.py 10.77.0.1 587 tests/kernels/forks.crt \
+	tests/kernels/forks.key 2>/tmp/tls-sink.err &
+tls_sink=$!
+ip netns exec srv $SMTPMON run -i vs --control none --tls-processes all >/dev/null \
+	2>/tmp/gnutls.err &
+smtpmon=$!
+if wait_lines /tmp/gnutls.err '^smtpmon: attached ' 2 $smtpmon; then
+	check "GnuTLS probed at its tail call and at gnutls_record_send2" \
+		grep -q 'gnutls_record_recv at its tail call 0x[0-9a-f]*, gnutls_record_send at gnutls_record_send2' /tmp/gnutls.err
+	printf 'account lab\nhost 10.77.0.1\nport 587\nfrom a@lab.example\ntls on\ntls_starttls on\ntls_certcheck off\n' >/tmp/msmtprc
+	chmod 600 /tmp/msmtprc
+	printf 'Subject: gnutls\r\n\r\nbody line\r\n' |
+		ip netns exec cli timeout 60 msmtp -C /tmp/msmtprc -a lab b@lab.example >/tmp/msmtp.out 2>&1
+	check "msmtp sent its mail over STARTTLS (exit $?)" test $? -eq 0
+	sleep 1
+	kill -TERM $smtpmon
+	wait $smtpmon
+	tls_stat() { sed -n "s/^smtpmon: tls $1:.* $2 \([0-9]*\).*/\1/p" /tmp/gnutls.err; }
+	g=$(tls_stat gnutls copied_bytes) o=$(tls_stat openssl copied_bytes)
+	check "GnuTLS's probes copied what OpenSSL's did (${g:-none} and ${o:-none} bytes)" \
+		test "${g:-0}" -gt 0 -a "${g:-0}" = "${o:-1}"
+	check "every GnuTLS call tied to its socket (no_socket $(tls_stat gnutls no_socket))" \
+		test "$(tls_stat gnutls no_socket)" = 0
+else
+	fail "GnuTLS: smtpmon run --tls-processes all attaches"
+	kill -TERM $smtpmon 2>/dev/null
+	wait $smtpmon
+fi
+show_file gnutls.err /tmp/gnutls.err
+show_file msmtp.out /tmp/msmtp.out
+kill $sink4 $sink6 $tls_sink
 
 # 4. Refusals: what the kernel or the device cannot do is one line and exit status 1.
 refused() { # WHAT EXPECTED-WORDS smtpmon run options...

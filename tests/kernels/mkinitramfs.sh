@@ -23,9 +23,10 @@ trap 'rm -rf "$root"' EXIT
 
 modules=(drivers/net/veth net/sched/sch_ingress net/sched/cls_bpf)
 programs=(/bin/bash /usr/sbin/ip /usr/sbin/tc /usr/bin/tcpdump /usr/sbin/bpftool /usr/bin/setpriv
-	/usr/bin/python3.11 build/smtpmon build/tests/test_bpf_prog build/tests/test_bpf_log)
+	/usr/bin/python3.11 /usr/bin/msmtp build/smtpmon build/tests/test_bpf_prog
+	build/tests/test_bpf_log)
 
-for p in busybox bash ip tc tcpdump bpftool setpriv python3.11 openssl; do
+for p in busybox bash ip tc tcpdump bpftool setpriv python3.11 openssl msmtp; do
 	command -v "$p" >/dev/null || {
 		echo "mkinitramfs: $p is missing (tools/install-deps.sh test installs it)" >&2
 		exit 1

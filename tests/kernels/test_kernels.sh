@@ -12,7 +12,8 @@
 # qemu-system-x86_64 (TCG: no KVM needed) with an initramfs holding the binaries built here
 # (tests/kernels/mkinitramfs.sh), and tests/kernels/guest.sh runs in the guest: every program
 # through BPF_PROG_TEST_RUN, a live capture of real SMTP sessions over a veth pair with TC and
-# with XDP ingress, clean detach, and the refusals of what the kernel or device cannot do.
+# with XDP ingress, clean detach, the TLS probes (OpenSSL per process, GnuTLS's probe sites
+# with msmtp), and the refusals of what the kernel or device cannot do.
 # Back here the guest's live events are compared with what `smtpmon read` reported for
 # tcpdump's capture of the same sessions (tests/live/lib.sh live_normalise). The guest
 # reports on its second serial port, away from the kernel's console on the first.
