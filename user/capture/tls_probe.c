@@ -67,6 +67,15 @@ static const struct probe_spec probes[] = {
     {SMTPMON_TLS_GNUTLS, "gnutls_deinit", "tls_free", NULL},
 };
 
+/* Functions looked up with the probed ones, in the same pass over the file's
+ * symbols: where probe_site.h may move a probe. A file may lack them. */
+static const struct {
+	enum smtpmon_tls_lib lib;
+	const char *func;
+} site_funcs[] = {
+    {SMTPMON_TLS_GNUTLS, "gnutls_record_send2"},
+};
+
 /* Where distributions keep their libraries (Debian's multiarch first). */
 static const char *const lib_dirs[] = {
     "/usr/lib/x86_64-linux-gnu",
@@ -81,6 +90,7 @@ static const char *const lib_dirs[] = {
 };
 
 #define PROBES_PER_FILE (sizeof(probes) / sizeof(probes[0]))
+#define SITE_FUNCS	(sizeof(site_funcs) / sizeof(site_funcs[0]))
 /* Uprobes per process: entry and return programs of every probe. */
 #define UPROBES_MAX (TLS_PROBE_MAX_FILES * PROBES_PER_FILE * 2)
 
@@ -256,25 +266,24 @@ static void choose_openssl_sites(struct lib_file *f, const char *const *names,
 static void choose_gnutls_sites(struct lib_file *f, const char *const *names,
 				const struct elf_func *funcs, size_t n, struct site *sites)
 {
-	static const char *const send2_name[] = {"gnutls_record_send2"};
 	size_t recv = name_index(names, n, "gnutls_record_recv");
 	size_t send = name_index(names, n, "gnutls_record_send");
-	struct elf_func send2;
+	size_t send2 = name_index(names, n, "gnutls_record_send2");
 	uint64_t tail;
 
 	if (recv < n && (tail = probe_site_recv_tail(f->fd, &funcs[recv]))) {
 		sites[recv] = (struct site){.offset = tail, .entry = "gnutls_recv_tail"};
 		note_moved(f, "gnutls_record_recv at its tail call", tail);
 	}
-	if (send < n && elf_func_find(f->fd, send2_name, &send2, 1) &&
-	    probe_site_send_forwards(f->fd, &funcs[send], &send2)) {
-		sites[send].offset = send2.offset;
-		note_moved(f, "gnutls_record_send at gnutls_record_send2", send2.offset);
+	if (send < n && send2 < n && probe_site_send_forwards(f->fd, &funcs[send], &funcs[send2])) {
+		sites[send].offset = funcs[send2].offset;
+		note_moved(f, "gnutls_record_send at gnutls_record_send2", funcs[send2].offset);
 	}
 }
 
-/* Where each of the n functions found in f is probed (struct site); f->moved
- * names the probes moved off their entries. */
+/* Where each of the n functions looked up in f is probed (struct site; the
+ * site_funcs among them are not probed themselves); f->moved names the
+ * probes moved off their entries. */
 static void choose_sites(struct lib_file *f, const char *const *names, const struct elf_func *funcs,
 			 size_t n, struct site *sites)
 {
@@ -291,21 +300,25 @@ static void choose_sites(struct lib_file *f, const char *const *names, const str
  * functions. */
 static bool add_uprobes(struct tls_probe *t, struct lib_file *f)
 {
-	const char *names[PROBES_PER_FILE];
-	struct elf_func funcs[PROBES_PER_FILE];
-	struct site sites[PROBES_PER_FILE];
-	size_t n = 0;
+	const char *names[PROBES_PER_FILE + SITE_FUNCS];
+	struct elf_func funcs[PROBES_PER_FILE + SITE_FUNCS];
+	struct site sites[PROBES_PER_FILE + SITE_FUNCS];
+	size_t n = 0, nprobed;
 
 	for (size_t i = 0; i < PROBES_PER_FILE; i++)
 		if (probes[i].lib == f->lib)
 			names[n++] = probes[i].func;
+	nprobed = n;
+	for (size_t i = 0; i < SITE_FUNCS; i++)
+		if (site_funcs[i].lib == f->lib)
+			names[n++] = site_funcs[i].func;
 	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (f->fd < 0 || !elf_func_find(f->fd, names, funcs, n)) {
 		fprintf(stderr, "smtpmon: TLS plaintext: %s: %s; not probed\n", f->shown,
 			f->fd < 0 ? strerror(errno) : "not an ELF file");
 		return false;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < nprobed; i++)
 		if (!funcs[i].offset) {
 			fprintf(stderr, "smtpmon: TLS plaintext: %s: no function %s; not probed\n",
 				f->shown, names[i]);
