@@ -91,6 +91,9 @@ wait_lines() {
 	return 1
 }
 
+# tls_stat FILE LIB NAME: a counter of smtpmon's final "tls LIB:" line in FILE.
+tls_stat() { sed -n "s/^smtpmon: tls $2:.* $3 \([0-9]*\).*/\1/p" "$1"; }
+
 # The kernel frees programs after an RCU grace period: poll a little.
 no_program_left() {
 	local i
@@ -248,7 +251,7 @@ if wait_lines /tmp/forks.err 'processes probed now' 1 $smtpmon; then
 		grep -q 'forks done' /tmp/forks.out
 	kill -TERM $smtpmon
 	wait $smtpmon
-	calls=$(sed -n 's/^smtpmon: tls openssl: calls \([0-9]*\),.*/\1/p' /tmp/forks.err)
+	calls=$(tls_stat /tmp/forks.err openssl calls)
 	check "per process as root: every call of the 10 forks probed, by inheritance (calls ${calls:-none} of 20)" \
 		test "${calls:-0}" -eq 20
 else
@@ -279,12 +282,12 @@ if wait_lines /tmp/gnutls.err '^smtpmon: attached ' 2 $smtpmon; then
 	sleep 1
 	kill -TERM $smtpmon
 	wait $smtpmon
-	tls_stat() { sed -n "s/^smtpmon: tls $1:.* $2 \([0-9]*\).*/\1/p" /tmp/gnutls.err; }
-	g=$(tls_stat gnutls copied_bytes) o=$(tls_stat openssl copied_bytes)
+	g=$(tls_stat /tmp/gnutls.err gnutls copied_bytes)
+	o=$(tls_stat /tmp/gnutls.err openssl copied_bytes)
 	check "GnuTLS's probes copied what OpenSSL's did (${g:-none} and ${o:-none} bytes)" \
 		test "${g:-0}" -gt 0 -a "${g:-0}" = "${o:-1}"
-	check "every GnuTLS call tied to its socket (no_socket $(tls_stat gnutls no_socket))" \
-		test "$(tls_stat gnutls no_socket)" = 0
+	check "every GnuTLS call tied to its socket (no_socket $(tls_stat /tmp/gnutls.err gnutls no_socket))" \
+		test "$(tls_stat /tmp/gnutls.err gnutls no_socket)" = 0
 else
 	fail "GnuTLS: smtpmon run --tls-processes all attaches"
 	kill -TERM $smtpmon 2>/dev/null
