@@ -91,9 +91,9 @@ def main():
     if mode == "smtp":
         line = b"x" * 76 + b"\r\n"
         body = line * (MAIL_MB * 1024 * 1024 // len(line))
+        rcpt = sys.argv[5] if len(sys.argv) > 5 else "sink@bench.example"
         for _ in range(max(1, mb // MAIL_MB)):
-            smtp_session(server, port, body, ctx,
-                         sys.argv[5] if len(sys.argv) > 5 else "sink@bench.example")
+            smtp_session(server, port, body, ctx, rcpt)
     else:
         block = b"y" * BLOCK
         with ctx.wrap_socket(connect(server, port)) as tls:
