@@ -990,8 +990,6 @@ static bool bdat_command(struct smtp *s, const struct bdat_arg *b, bool orig)
 
 static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len)
 {
-	struct event ev = {.type = EV_SMTP_DATA, .is_orig = orig};
-
 	if (len > 0 && line[0] == '.') {
 		line++;
 		len--;
@@ -1004,8 +1002,9 @@ static void data_line(struct smtp *s, bool orig, const uint8_t *line, size_t len
 		content_line(s, line, len, TERM_CRLF);
 	if (!s->cfg->emit_data)
 		return;
-	ev.data.data = (struct bytes){line, len};
-	emit(s, &ev);
+	/* Built only here: zeroing the event for every body line cost more than
+	 * the line's handling. */
+	emit(s, &(struct event){.type = EV_SMTP_DATA, .is_orig = orig, .data.data = {line, len}});
 }
 
 /* ---- end-of-data shapes (SMTP smuggling, docs/smuggling.md) ------------- */
