@@ -65,6 +65,13 @@ __u64 wakeup_bytes;
  * reader). */
 bool bodies_skip;
 
+/* --bodies=copy: user space sets it before load (three quarters of the ring;
+ * 0: never). A message body that reaches the kernel while this many bytes
+ * wait in the ring is skipped from there on as with --bodies=skip, so that
+ * an overloaded reader loses body bytes, not the commands and replies that
+ * follow them (docs/body-skip.md, "Shedding bodies"). */
+__u64 shed_at;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20); /* user space sets --ring-size */
@@ -418,7 +425,11 @@ static __always_inline void emit_skipped(struct emit_ctx *e, __u32 len, __u64 wi
 	for (__u32 i = 0; i < CLASS_T; i++)
 		if (i < ntail)
 			r->payload[i] = (__u8)(window >> (8 * (ntail - 1 - i)));
-	submit(r, REC_HDR_LEN + CLASS_T, true);
+	/* Bulk only with --bodies=skip: in copy mode these are a shed body's,
+	 * and a reader that fell behind must not also sleep on a crowded ring
+	 * (in a 4 KB ring, the records after a shed body waited for the poll
+	 * timeout and overflowed it: tests/live/test_loss.sh). */
+	submit(r, REC_HDR_LEN + CLASS_T, bodies_skip);
 	stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
 	stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
 	stat_add(e->cpu, SMTPMON_STAT_SKIPPED_RECORDS, 1);
@@ -499,6 +510,25 @@ static __always_inline void start_auto_skip(struct emit_ctx *e)
 	__sync_fetch_and_and(&f->flags, ~SMTPMON_FLOW_BODY_AUTO);
 }
 
+/* Copy mode, a client segment: is the ring crowded enough to shed bodies? */
+static __always_inline bool ring_crowded(void)
+{
+	return shed_at && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= shed_at;
+}
+
+/* Copy mode: a client segment past the allowance after a 354, with the ring
+ * crowded, starts skipping the rest of the body (counted once per body). */
+static __always_inline bool shed_body(struct emit_ctx *e)
+{
+	struct smtpmon_flow *f = e->flow;
+
+	if (!(f->flags & SMTPMON_FLOW_BODY_AUTO) || (__s32)(e->seq - f->body_auto_seq) < 0 ||
+	    !ring_crowded())
+		return false;
+	stat_add(e->cpu, SMTPMON_STAT_SHED_BODIES, 1);
+	return true;
+}
+
 /* --bodies=skip: a client segment with a BDAT command at its start, or where
  * the chunk before ended: the segments after it that lie inside the chunk
  * are skipped (SKIP_CHUNK) without waiting for user space, which follows
@@ -521,6 +551,8 @@ static __always_inline void watch_bdat(struct emit_ctx *e, __u32 off, __u32 len,
 		return;
 	f->skip_end = e->seq + at + cmd_len + (__u32)size;
 	__sync_fetch_and_or(&f->flags, SMTPMON_FLOW_SKIP_CHUNK);
+	if (!bodies_skip)
+		stat_add(e->cpu, SMTPMON_STAT_SHED_BODIES, 1);
 }
 
 static __always_inline bool skip_client_segment(struct emit_ctx *e, __u32 off, __u32 len,
@@ -724,12 +756,12 @@ static __always_inline void handle_packet(void *ctx, void *data, void *data_end,
 			e.flow->server_next = p.seq + payload_len;
 			watch_go_ahead(&e, p.payload_off, payload_len, xdp);
 		} else {
-			if (bodies_skip)
+			if (bodies_skip || shed_body(&e))
 				start_auto_skip(&e);
 			if ((e.flow->flags & (SMTPMON_FLOW_SKIP_CHUNK | SMTPMON_FLOW_SKIP_BODY)) &&
 			    skip_client_segment(&e, p.payload_off, payload_len, xdp))
 				return;
-			if (bodies_skip)
+			if (bodies_skip || ring_crowded())
 				watch_bdat(&e, p.payload_off, payload_len, xdp);
 		}
 	}

@@ -163,8 +163,9 @@ enum smtpmon_stat {
 	SMTPMON_STAT_TRUNCATED_BYTES,	 /* bytes beyond SMTPMON_SKB_MAX */
 	SMTPMON_STAT_BIG_SEGMENTS,	 /* segments with more than 64 KB of payload (BIG TCP) */
 	SMTPMON_STAT_SUPPRESSED_PACKETS, /* segments of encrypted flows that made no record */
-	SMTPMON_STAT_SKIPPED_BYTES,	 /* message body bytes not copied (--bodies=skip) */
-	SMTPMON_STAT_SKIPPED_RECORDS,	 /* records flagged SMTPMON_REC_SKIPPED */
+	SMTPMON_STAT_SKIPPED_BYTES,   /* message body bytes not copied (--bodies=skip, or shed) */
+	SMTPMON_STAT_SKIPPED_RECORDS, /* records flagged SMTPMON_REC_SKIPPED */
+	SMTPMON_STAT_SHED_BODIES,     /* bodies and chunks skipped in copy mode: ring crowded */
 	SMTPMON_STAT_MAX,
 };
 

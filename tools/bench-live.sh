@@ -10,7 +10,8 @@
 # then the same three in reverse order (drift within a round cancels out); every figure is the
 # median over rounds of a same-round ratio of the two runs' means.
 #   - throughput ratio (attached / alone), smtpmon CPU seconds per GB (utime + stime from
-#     /proc/PID/stat, counted from just after attach: loading is not per GB), ring drops (kernel counter ring_drops, summed over all rounds)
+#     /proc/PID/stat, counted from just after attach: loading is not per GB), ring drops (kernel counter ring_drops, summed over all rounds), bodies shed
+#     in copy mode (kernel counter shed_bodies, summed over all rounds)
 #   - events lost: one more run, attached and with tcpdump on the same interface; the live
 #     events (smtp_request, smtp_reply: event, command, argument, code, message) against
 #     `smtpmon read` of the capture
@@ -154,7 +155,9 @@ for round in $(seq "$RUNS"); do
 		"$(mean "$(cat "$d/skip$round.cpu")" "$(cat "$d/skip${round}b.cpu")")" "$bytes" \
 		"$(($(kernel "copy$round" ring_drops) + $(kernel "copy${round}b" ring_drops)))" \
 		"$(($(kernel "skip$round" ring_drops) + $(kernel "skip${round}b" ring_drops)))" \
-		"$(kernel "copy$round" payload_bytes) $(kernel "skip$round" payload_bytes)" >>"$d/rounds"
+		"$(kernel "copy$round" payload_bytes) $(kernel "skip$round" payload_bytes)" \
+		"$(($(kernel "copy$round" shed_bodies) + $(kernel "copy${round}b" shed_bodies)))" \
+		"$(($(jq '[.mails[]] | add' "$d/copy$round.load.json") * 2))" >>"$d/rounds"
 	echo "  round $round: Gbit/s alone $(f2 "$a1") $(f2 "$a2"), copy $(f2 "$c1") $(f2 "$c2")," \
 		"skip $(f2 "$s1") $(f2 "$s2")"
 done
@@ -169,6 +172,10 @@ bench_goal live "throughput attached / alone (copy, default)" "$(f1 "$copy_ratio
 bench_row live "smtpmon CPU per GB (copy)" "$(f2 "$(cpu_per_gb 5)") s/GB"
 drops=$(awk '{ s += $8 } END { print s + 0 }' "$d/rounds")
 bench_goal live "ring drops, 32 MB ring (all rounds)" "$drops" "0" "$drops == 0"
+# Bodies the kernel skipped in copy mode because the ring was three quarters full
+# (docs/body-skip.md, "Shedding bodies"): what copy mode did not copy to stay lossless.
+bench_row live "bodies shed in copy mode, ring crowded (all rounds)" \
+	"$(awk '{ s += $12; m += $13 } END { print s + 0 " of " m + 0 " mails" }' "$d/rounds")"
 
 # Events lost: the same load once more, attached and captured.
 # A smaller run (CHECK_MB) and a 1 GB capture buffer, so tcpdump loses nothing even when it

@@ -191,6 +191,7 @@ static void reset(struct fixture *fx)
 	fx->skel->bss->port_bits[587 >> 3] |= 1 << (587 & 7);
 	fx->skel->bss->bodies_skip = false;
 	fx->skel->bss->wakeup_bytes = 0;
+	fx->skel->bss->shed_at = 0;
 }
 
 static int setup_ring(void **state, int which, size_t ring_size)
@@ -245,6 +246,21 @@ static size_t run_prog(struct fixture *fx, struct bpf_program *prog, const struc
 static size_t run_tc(struct fixture *fx, const struct spec *s)
 {
 	return run_prog(fx, fx->skel->progs.smtpmon_tc_ingress, s, -1 /* TCX_NEXT */);
+}
+
+/* Runs the frame through the TC program `times` times, leaving its records
+ * in the ring. */
+static void run_tc_unread(struct fixture *fx, const struct spec *s, int times)
+{
+	static uint8_t frame[FRAME_MAX];
+	size_t len = build(frame, s);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (uint32_t)len,
+		    .repeat = 1);
+
+	for (int i = 0; i < times; i++)
+		assert_int_equal(bpf_prog_test_run_opts(
+				     bpf_program__fd(fx->skel->progs.smtpmon_tc_ingress), &opts),
+				 0);
 }
 
 static uint64_t stat(struct fixture *fx, enum smtpmon_stat k)
@@ -906,23 +922,69 @@ static void test_bdat_auto_skip(void **state)
 	}
 }
 
+/* --bodies=copy: once the ring holds shed_at bytes, a body past the header
+ * allowance after a 354 is skipped from there on, as are BDAT chunks that
+ * start then; counted once per body or chunk. An uncrowded ring, or a segment
+ * inside the allowance, is copied. */
+static void test_body_shed(void **state)
+{
+	struct fixture *fx = *state;
+	static const char go[] = "354 go ahead\r\n";
+	struct spec srv = server_segment(go, sizeof(go) - 1, 5000, 1000);
+	static char body[1448];
+	struct spec s = client_segment(body, sizeof(body));
+	struct smtpmon_flow f;
+
+	memset(body, 'b', sizeof(body));
+	memcpy(body + sizeof(body) - 4, "xyz\r", 4);
+	fx->skel->bss->shed_at = 4096;
+	set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+	assert_int_equal(run_tc(fx, &srv), 1);
+	s.seq = 1000 + SMTPMON_HEADER_ALLOWANCE;
+	assert_int_equal(run_tc(fx, &s), 1); /* the ring is empty: copied */
+	assert_int_equal(fx->recs[0].h.copied_len, sizeof(body));
+
+	s.seq = 1000; /* inside the allowance: copied however crowded */
+	run_tc_unread(fx, &s, 4);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SHED_BODIES), 0);
+	s.seq = 1000 + SMTPMON_HEADER_ALLOWANCE;
+	assert_int_equal(run_tc(fx, &s), 5);
+	assert_int_equal(fx->recs[3].h.copied_len, sizeof(body));
+	assert_skipped(&fx->recs[4], s.seq, sizeof(body), "xyz\r");
+	f = get_flow(fx);
+	assert_true(f.flags & SMTPMON_FLOW_SKIP_BODY);
+	assert_false(f.flags & SMTPMON_FLOW_BODY_AUTO);
+	s.seq += 1448; /* the ring is empty again, the body still skipped */
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_int_equal(fx->recs[0].h.rec_flags, SMTPMON_REC_SKIPPED);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SHED_BODIES), 1);
+
+	/* A BDAT chunk that starts while the ring is crowded. */
+	static char bdat[100];
+
+	memset(bdat, 'c', sizeof(bdat));
+	memcpy(bdat, "BDAT 3000\r\n", 11);
+	set_flow(fx, &(struct smtpmon_flow){.flags = 0});
+	s = client_segment(bdat, sizeof(bdat));
+	assert_int_equal(run_tc(fx, &s), 1);
+	assert_false(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK);
+	struct spec filler = client_segment(big, 1448);
+
+	run_tc_unread(fx, &filler, 3);
+	assert_int_equal(run_tc(fx, &s), 4);
+	assert_int_equal(fx->recs[3].h.copied_len, sizeof(bdat));
+	assert_true(get_flow(fx).flags & SMTPMON_FLOW_SKIP_CHUNK);
+	assert_int_equal(stat(fx, SMTPMON_STAT_SHED_BODIES), 2);
+}
+
 static void test_ring_full_lost_before(void **state)
 {
 	struct fixture *fx = *state;
 	struct spec s = client_segment(big, 1500);
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .repeat = 1);
 	uint64_t dropped_bytes;
 	size_t n;
 
-	/* Fill the 4 KB ring without draining it. */
-	static uint8_t frame[FRAME_MAX];
-	size_t len = build(frame, &s);
-	opts.data_in = frame;
-	opts.data_size_in = (uint32_t)len;
-	for (int i = 0; i < 8; i++)
-		assert_int_equal(bpf_prog_test_run_opts(
-				     bpf_program__fd(fx->skel->progs.smtpmon_tc_ingress), &opts),
-				 0);
+	run_tc_unread(fx, &s, 8); /* fills the 4 KB ring */
 	assert_true(stat(fx, SMTPMON_STAT_RING_DROPS) > 0);
 	dropped_bytes = stat(fx, SMTPMON_STAT_RING_DROP_BYTES);
 	assert_int_equal(dropped_bytes, 1500 * stat(fx, SMTPMON_STAT_RING_DROPS));
@@ -966,6 +1028,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_body_skip_marker_across_segments, setup),
 	    cmocka_unit_test_setup(test_body_skip_unsure_and_stale, setup),
 	    cmocka_unit_test_setup(test_bdat_chunk_skip, setup),
+	    cmocka_unit_test_setup(test_body_shed, setup),
 	    cmocka_unit_test_setup(test_ring_full_lost_before, setup_tiny_ring),
 	};
 

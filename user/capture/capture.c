@@ -77,6 +77,7 @@ const char *const capture_stat_names[SMTPMON_STAT_MAX] = {
     [SMTPMON_STAT_SUPPRESSED_PACKETS] = "suppressed_packets",
     [SMTPMON_STAT_SKIPPED_BYTES] = "skipped_bytes",
     [SMTPMON_STAT_SKIPPED_RECORDS] = "skipped_records",
+    [SMTPMON_STAT_SHED_BODIES] = "shed_bodies",
 };
 
 const char *const capture_prog_names[SMTPMON_PROG_MAX] = {
@@ -302,6 +303,8 @@ static int load(struct capture *c, const struct capture_opts *opts)
 	c->skel = skel;
 	write_port_bits(skel, c->cfg);
 	skel->bss->bodies_skip = opts->bodies_skip;
+	/* Copy mode: bodies are shed once the ring is three quarters full. */
+	skel->bss->shed_at = opts->bodies_skip ? 0 : opts->ring_size / 4 * 3;
 	/* A quarter full: the reader is woken even by bulk records. */
 	skel->bss->wakeup_bytes = opts->ring_size / 4;
 	err = bpf_map__set_max_entries(skel->maps.events, (uint32_t)opts->ring_size);
