@@ -260,7 +260,8 @@ enum smtpmon_tls_stat {
 	SMTPMON_TLS_STAT_RING_DROPS,	  /* records lost: ring full */
 	SMTPMON_TLS_STAT_RING_DROP_BYTES, /* plaintext bytes lost: ring full */
 	SMTPMON_TLS_STAT_TRUNCATED_BYTES, /* bytes of a call beyond SMTPMON_TLS_PIECES records */
-	SMTPMON_TLS_STAT_SKIPPED_BYTES,	  /* message body bytes not copied (--bodies=skip) */
+	SMTPMON_TLS_STAT_SKIPPED_BYTES, /* message body bytes not copied (--bodies=skip, or shed) */
+	SMTPMON_TLS_STAT_SHED_BODIES,	/* bodies and chunks skipped in copy mode: ring crowded */
 	SMTPMON_TLS_STAT_MAX,
 };
 
@@ -281,7 +282,9 @@ enum smtpmon_tls_stat {
  * SMTPMON_HEADER_ALLOWANCE bytes on). The kernel ends an entry when it
  * copies the end (chunk_end reached, a DATA end marker at the end of a
  * call), when the server sends, and when the server has sent since the
- * entry was made (server_off: the entry came too late). */
+ * entry was made (server_off: the entry came too late). With --bodies=copy
+ * only the kernel makes entries, and skips only while its ring is crowded
+ * (docs/body-skip.md, "Shedding bodies"). */
 struct smtpmon_tls_key {
 	__u64 object;
 	__u32 tgid;
@@ -294,7 +297,7 @@ struct smtpmon_tls_skip {
 	__u64 server_off; /* server-to-client offset when the entry was made */
 	__u64 tail_end;	  /* BPF: offset after tail (DATA) */
 	__u32 tail;	  /* BPF: the body's last 4 bytes so far, first byte highest */
-	__u32 pad;
+	__u32 shed;	  /* BPF, --bodies=copy: the ring was crowded, the body is skipped */
 };
 
 /* Which processes are probed (tls.bpf.c, "tls_procs"): those that listen on,

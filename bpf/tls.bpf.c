@@ -41,6 +41,8 @@
 #define REC_HDR_LEN sizeof(struct smtpmon_tls_rec)
 /* Payload capacity of the record size classes: a command or reply line, a
  * few, a body write, a full TLS record. */
+#define CLASS_T 8 /* a skipped call's tail: SMTPMON_SKIP_TAIL, rounded up */
+_Static_assert(SMTPMON_SKIP_TAIL <= CLASS_T, "a skipped call's tail fits");
 #define CLASS_S 128
 #define CLASS_M 1024
 #define CLASS_L 4096
@@ -58,6 +60,12 @@ const volatile bool per_process = false;
 /* --bodies=skip, set by user space before load: the kernel also starts
  * skipping bodies on its own (skip_body). */
 const volatile bool bodies_skip = false;
+
+/* --bodies=copy, set by user space before load (three quarters of the ring;
+ * 0 with --bodies=skip): a body that reaches the probes while this many
+ * bytes wait in the ring is skipped from there on, as on the wire
+ * (smtpmon.bpf.c, shed_at). */
+const volatile __u64 shed_at = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -625,12 +633,18 @@ static long copy_piece(__u32 index, struct copy *c)
 	return 0;
 }
 
-/* --bodies=skip: one record for a call inside a body, with only its last
- * SMTPMON_SKIP_TAIL bytes. */
+/* Copy mode: is the ring crowded enough to shed bodies? */
+static __always_inline bool ring_crowded(void)
+{
+	return shed_at && bpf_ringbuf_query(&tls_events, BPF_RB_AVAIL_DATA) >= shed_at;
+}
+
+/* --bodies=skip, or a shed body: one record for a call inside a body, with
+ * only its last SMTPMON_SKIP_TAIL bytes. */
 static __always_inline void submit_skipped(const struct session *s, const struct call *c,
 					   __u64 offset, __u64 len, __u32 tgid)
 {
-	struct smtpmon_tls_rec *r = bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_S, 0);
+	struct smtpmon_tls_rec *r = bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_T, 0);
 	__u32 n = len < SMTPMON_SKIP_TAIL ? (__u32)len : SMTPMON_SKIP_TAIL;
 
 	if (!r) {
@@ -658,7 +672,9 @@ static __always_inline void submit_skipped(const struct session *s, const struct
 	    (n && bpf_probe_read_user(r->payload, n, (const void *)(c->buf + len - n))))
 		n = 0;
 	r->copied_len = n;
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	/* A shed body's records wake a reader that caught up (smtpmon.bpf.c,
+	 * emit_skipped). */
+	bpf_ringbuf_submit(r, bodies_skip ? BPF_RB_NO_WAKEUP : 0);
 	count(c->lib, SMTPMON_TLS_STAT_RECORDS, 1);
 	count(c->lib, SMTPMON_TLS_STAT_COPIED_BYTES, n);
 	count(c->lib, SMTPMON_TLS_STAT_SKIPPED_BYTES, len - n);
@@ -688,28 +704,31 @@ static __always_inline void watch_go_ahead(const struct smtpmon_tls_key *key, co
 
 /* A client call with a BDAT command at offset pos (a call's start, or where
  * the chunk before ended): the chunk that follows is skipped from the next
- * call on. The call itself is copied, command and all. */
+ * call on (in copy mode only when the ring is crowded: shed). The call
+ * itself is copied, command and all. */
 static __always_inline void watch_bdat(const struct smtpmon_tls_key *key, const struct call *c,
 				       __u64 offset, __u64 len, __u64 pos, __u64 server_pos)
 {
 	char buf[BDAT_SCAN] = {};
 	__u64 size;
 	__u32 cmd_len, n;
-	struct smtpmon_tls_skip k = {.server_off = server_pos};
+	struct smtpmon_tls_skip k = {.server_off = server_pos, .shed = !bodies_skip};
 
-	if (pos < offset || pos - offset >= len)
+	if (pos < offset || pos - offset >= len || (!bodies_skip && !ring_crowded()))
 		return;
 	n = min_len(len - (pos - offset), BDAT_SCAN);
 	if (n < 8 || bpf_probe_read_user(buf, n, (const void *)(c->buf + (pos - offset))) ||
 	    !parse_bdat(buf, n, &size, &cmd_len))
 		return;
 	k.chunk_end = pos + cmd_len + size;
-	bpf_map_update_elem(&tls_skip, key, &k, BPF_ANY);
+	if (!bpf_map_update_elem(&tls_skip, key, &k, BPF_ANY) && k.shed)
+		count(c->lib, SMTPMON_TLS_STAT_SHED_BODIES, 1);
 }
 
-/* --bodies=skip: true when the call's bytes are a message body (tls_skip),
- * after submitting their SKIPPED record. The call that holds the end is
- * copied whole and ends the skip. */
+/* --bodies=skip, or copy mode with a crowded ring: true when the call's
+ * bytes are a message body (tls_skip) to skip, after submitting their
+ * SKIPPED record. The call that holds the end is copied whole and ends the
+ * skip. */
 static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const struct session *s,
 				      const struct call *c, __u64 offset, __u64 len)
 {
@@ -723,7 +742,7 @@ static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const s
 	__u32 n = len < sizeof(last) ? (__u32)len : sizeof(last);
 	__u64 window;
 
-	if (!bodies_skip)
+	if (!bodies_skip && !shed_at)
 		return false;
 	if (c->op != client_dir) {
 		watch_go_ahead(key, c, len, client_pos, server_pos);
@@ -754,6 +773,12 @@ static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const s
 	 * call's last 5. */
 	if (offset < k->skip_from)
 		return false; /* the header allowance */
+	if (!bodies_skip && !k->shed) {
+		if (!ring_crowded())
+			return false;
+		k->shed = 1;
+		count(c->lib, SMTPMON_TLS_STAT_SHED_BODIES, 1);
+	}
 	if (n < sizeof(last) && k->tail_end != offset)
 		return false; /* too short to tell: copied */
 	if (bpf_probe_read_user(last, n & 7, (const void *)(c->buf + len - n)))

@@ -40,6 +40,7 @@ const char *const tls_probe_stat_names[SMTPMON_TLS_STAT_MAX] = {
     [SMTPMON_TLS_STAT_RING_DROP_BYTES] = "ring_drop_bytes",
     [SMTPMON_TLS_STAT_TRUNCATED_BYTES] = "truncated_bytes",
     [SMTPMON_TLS_STAT_SKIPPED_BYTES] = "skipped_bytes",
+    [SMTPMON_TLS_STAT_SHED_BODIES] = "shed_bodies",
 };
 
 /* The library files by their soname, and the functions probed in each:
@@ -491,6 +492,8 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 	if (t->skel) {
 		t->skel->rodata->per_process = t->processes == TLS_PROCESSES_SMTP;
 		t->skel->rodata->bodies_skip = opts->bodies_skip;
+		/* As on the wire (capture.c): shed from three quarters full. */
+		t->skel->rodata->shed_at = opts->bodies_skip ? 0 : opts->ring_size / 4 * 3;
 	}
 	err = t->skel
 		  ? bpf_map__set_max_entries(t->skel->maps.tls_events, (uint32_t)opts->ring_size)
