@@ -317,14 +317,16 @@ static __always_inline bool in_body(const struct emit_ctx *e)
 }
 
 /* Bulk records (message body chunks, skipped body segments) do not wake the
- * reader: the next small one (a command, a reply, a FIN, anything outside a
- * body) does,
- * or the fill level crossing a multiple of wakeup_bytes, or the reader's
- * poll timeout (capture_poll then drains the ring anyway).
- * Waking it per 64 KB packet cost more of its CPU than the records
+ * reader; the fill level crossing a multiple of wakeup_bytes does, or the
+ * reader's poll timeout (capture_poll then drains the ring anyway). Small
+ * records (a command, a reply, a FIN, anything outside a body) keep the
+ * kernel's default, a wake-up only when the reader has consumed everything
+ * before them: behind unread bulk records they wait for one of the two too
+ * (at most the 100 ms timeout with the default ring; a shed body's records
+ * are therefore not bulk, see emit_skipped).
+ * Waking the reader per 64 KB packet cost more of its CPU than the records
  * themselves, and a forced wake-up per record costs microseconds here, so
- * only the crossing forces one. Small records keep the default: a wake-up
- * when the reader has caught up. */
+ * only the crossing forces one. */
 static __always_inline void submit(struct smtpmon_rec *r, __u32 size, bool bulk)
 {
 	__u64 flags = 0;
