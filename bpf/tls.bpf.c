@@ -39,9 +39,9 @@
 #define PROTO_TCP   6
 #define NO_FD	    (-1)
 #define REC_HDR_LEN sizeof(struct smtpmon_tls_rec)
-/* Payload capacity of the record size classes: a command or reply line, a
- * few, a body write, a full TLS record. */
-#define CLASS_T 8 /* a skipped call's tail: SMTPMON_SKIP_TAIL, rounded up */
+/* Payload capacity of the record size classes: a skipped call's tail, a
+ * command or reply line, a few, a body write, a full TLS record. */
+#define CLASS_T 8
 _Static_assert(SMTPMON_SKIP_TAIL <= CLASS_T, "a skipped call's tail fits");
 #define CLASS_S 128
 #define CLASS_M 1024

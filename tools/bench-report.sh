@@ -81,23 +81,27 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
 
 - **Offline speed and live copy mode with the files on (issue 12).** Since 2026-12-04 text
   that starts like prose gets its type without libmagic's text tests (0.2-1.2 ms per text
-  file; libmagic stays the oracle of tests/unit/test_sniff.c) and the digests are fed 4 KB
-  blocks, not decoded lines: \`smtpmon read -q\` of the 341 MB workload went from 2.1-2.6 s
-  to about 1.1 s. Most of what was left is the default md5 and sha1 of every file: the
-  workload carries 230 MB of attachment content, md5 runs at 750 MB/s on this CPU
-  (\`openssl speed -evp md5\`) and sha1 at 1.9 GB/s, 0.45 s together. Since the evening of
-  2026-12-04 they run in a thread of their own beside the parsing (docs/mime.md): smtpmon
-  went from 290 MB/s (run of 17:34) to 415 MB/s (19:41), for 10 % more CPU. The ratio did
-  not move (14.5x, 13.4x) because tshark ran at 19.9 MB/s in the first run and 30.9 MB/s in
-  the second: on this shared machine tshark's speed moves more than ours. Against that
-  tshark, 20x is 620 MB/s, 1.6x tcpdump's pass over the file; even without digests
-  smtpmon made 16.4x. Where the time goes now (perf, share of all samples): base64
-  decoding 13 %, reading the file about 15 % (system calls and the copy out of the page
-  cache), the SMTP line handling 6 %. Live, copy mode hashes every body byte the same way (the bulk mails are one
-  8 MB text body each): about 1.3 CPU-seconds per GB, with or without the thread, too slow
-  for a 9 Gbit/s load on these 2 vCPUs, hence ring drops and the events they take with
-  them. Whether the default should hash less is open: Suricata and Zeek's base scripts
-  hash nothing, Zeek's hash-all-files policy md5, sha1 and sha256.
+  file; libmagic stays the oracle of tests/unit/test_sniff.c), the digests are fed 4 KB
+  blocks, not decoded lines, and run in a thread of their own beside the parsing
+  (docs/mime.md). Since 2026-12-05 the smtp_data event is built only when it is written:
+  zeroing it for every body line had been 14 % of a run (perf), and \`smtpmon read -q
+  --file-hashes none\` of the 340 MB workload went from 0.37 s to 0.27 s (24.8x tshark in
+  the run of 09:53, 19.9x in the one before). With the default md5 and sha1 the run is as
+  long as the digest thread: the workload carries 230 MB of attachment content, md5 takes
+  0.28 s of it (about 900 MB/s here, \`openssl speed -evp md5\`), sha1 0.10 s, the parsing
+  0.27 s. Tried on 2026-12-05 and dropped: one thread per digest (md5 and sha1 side by side):
+  0.41-0.46 s against 0.41-0.43 s. Each file's event waits for its digests (188 waits, 0.05
+  to 0.08 s in all, measured with a clock around the wait), and while an attachment is
+  decoded md5 keeps one CPU and the parsing and sha1 share the other; the rest of the
+  capture (commands, small mails) then runs on one CPU. Overlapping those would need the
+  file events emitted later than their entity's end, in an order that depends on thread
+  timing: not done. Live, copy mode hashes every body byte the same way (the bulk mails are
+  one 8 MB text body each): about 1 CPU-second per GB, too slow for a 9 Gbit/s load on
+  these 2 vCPUs. Since 2026-12-05 that no longer costs records: from three quarters full the
+  kernel sheds bodies (docs/body-skip.md), so the ring drops and the events lost went to 0,
+  and the row "bodies shed" says how many bodies copy mode did not copy. Whether the default
+  should hash less is open: Suricata and Zeek's base scripts hash nothing, Zeek's
+  hash-all-files policy md5, sha1 and sha256.
 - **Peak RSS, small capture against big.** libmagic compiles the regular expressions of its
   rules when a file first reaches them and keeps them: about 3 MB more over the first few
   hundred binary files, then flat (a loop over random 4 KB buffers: 9.8 MB after 94 calls,
@@ -149,7 +153,10 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   but 26 000-47 000 ring drops per run: dropped); SCHED_IDLE with a thread that raises the
   priority once the ring is a quarter full (77 raises per GB, slower than plain: dropped).
   Kept: records of up to 32 KB (8 instead of 32 per 64 KB super-packet; smtpmon CPU
-  0.28-0.32 -> 0.24-0.28 s/GB, throughput 78-83 % -> 83-87 %). \`--bodies skip\` meets the goal.
+  0.28-0.32 -> 0.24-0.28 s/GB, throughput 78-83 % -> 83-87 %). \`--bodies skip\` met the
+  goal then. With MIME files and digests on (issue 12), copy mode's reader falls behind this
+  load: since 2026-12-05 the kernel sheds the bodies that arrive while the ring is three
+  quarters full (nearly all of them under this load), which keeps every command and reply.
 - **TLS-suppressed segment against a pure ACK.** Both leave before any map lookup and cost
   8-11 ns net; the suppressed segment must first be recognised as the cached encrypted
   flow's (ports, family, addresses read from the packet), which the ACK does not need: the
