@@ -37,6 +37,7 @@
 #include "parse.bpf.h"
 #include "bounds.bpf.h"
 #include "smtp_marks.bpf.h"
+#include "ring_wake.bpf.h"
 
 #define REC_HDR_LEN __builtin_offsetof(struct smtpmon_rec, payload)
 /* Payload capacity of the record size classes: most command and reply
@@ -316,28 +317,14 @@ static __always_inline bool in_body(const struct emit_ctx *e)
 		(SMTPMON_FLOW_BODY_AUTO | SMTPMON_FLOW_SKIP_BODY | SMTPMON_FLOW_SKIP_CHUNK));
 }
 
-/* Bulk records (message body chunks, skipped body segments) do not wake the
- * reader; the fill level crossing a multiple of wakeup_bytes does, or the
- * reader's poll timeout (capture_poll then drains the ring anyway). Small
- * records (a command, a reply, a FIN, anything outside a body) keep the
- * kernel's default, a wake-up only when the reader has consumed everything
- * before them: behind unread bulk records they wait for one of the two too
- * (at most the 100 ms timeout with the default ring; a shed body's records
- * are therefore not bulk, see emit_skipped).
- * Waking the reader per 64 KB packet cost more of its CPU than the records
- * themselves, and a forced wake-up per record costs microseconds here, so
- * only the crossing forces one. */
+/* Submits a record of `size` bytes; bulk: message body chunks and skipped
+ * body segments (ring_wake.bpf.h). The reader's poll timeout drains the ring
+ * anyway (capture_poll). */
 static __always_inline void submit(struct smtpmon_rec *r, __u32 size, bool bulk)
 {
-	__u64 flags = 0;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 
-	if (bulk && wakeup_bytes) {
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-		flags = avail / wakeup_bytes != (avail - size) / wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									      : BPF_RB_NO_WAKEUP;
-	}
-	bpf_ringbuf_submit(r, flags);
+	bpf_ringbuf_submit(r, ring_wake_flags(avail, size, bulk, wakeup_bytes));
 }
 
 /* One record: the next piece_len(left) payload bytes (all of them,
@@ -427,11 +414,7 @@ static __always_inline void emit_skipped(struct emit_ctx *e, __u32 len, __u64 wi
 	for (__u32 i = 0; i < CLASS_T; i++)
 		if (i < ntail)
 			r->payload[i] = (__u8)(window >> (8 * (ntail - 1 - i)));
-	/* Bulk only with --bodies=skip: in copy mode these are a shed body's,
-	 * and a reader that fell behind must not also sleep on a crowded ring
-	 * (in a 4 KB ring, the records after a shed body waited for the poll
-	 * timeout and overflowed it: tests/live/test_loss.sh). */
-	submit(r, REC_HDR_LEN + CLASS_T, bodies_skip);
+	submit(r, REC_HDR_LEN + CLASS_T, true);
 	stat_add(e->cpu, SMTPMON_STAT_RECORDS, 1);
 	stat_add(e->cpu, SMTPMON_STAT_PAYLOAD_BYTES, ntail);
 	stat_add(e->cpu, SMTPMON_STAT_SKIPPED_RECORDS, 1);

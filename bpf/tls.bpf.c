@@ -31,6 +31,7 @@
 #include "smtpmon.h"
 #include "bounds.bpf.h"
 #include "smtp_marks.bpf.h"
+#include "ring_wake.bpf.h"
 
 #define AF_INET	    2
 #define AF_INET6    10
@@ -58,7 +59,7 @@ __u8 port_bits[65536 / 8];
 const volatile bool per_process = false;
 
 /* --bodies=skip, set by user space before load: the kernel also starts
- * skipping bodies on its own (skip_body). */
+ * skipping bodies on its own (body_call). */
 const volatile bool bodies_skip = false;
 
 /* --bodies=copy, set by user space before load (three quarters of the ring;
@@ -66,6 +67,10 @@ const volatile bool bodies_skip = false;
  * bytes wait in the ring is skipped from there on, as on the wire
  * (smtpmon.bpf.c, shed_at). */
 const volatile __u64 shed_at = 0;
+
+/* Set by user space before load (a quarter of the ring): the fill level
+ * crossing a multiple of it wakes the reader even for body records. */
+const volatile __u64 wakeup_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -561,6 +566,7 @@ struct copy {
 	__u32 tgid;
 	__u8 op, lib;
 	bool lost; /* a reservation failed: the rest is dropped too */
+	bool bulk; /* a message body's: see submit */
 };
 
 static __always_inline struct smtpmon_tls_rec *reserve(__u32 n, __u32 *cap)
@@ -579,6 +585,14 @@ static __always_inline struct smtpmon_tls_rec *reserve(__u32 n, __u32 *cap)
 	}
 	*cap = CLASS_X;
 	return bpf_ringbuf_reserve(&tls_events, REC_HDR_LEN + CLASS_X, 0);
+}
+
+/* Submits a record of `size` bytes; bulk: a message body's (ring_wake.bpf.h). */
+static __always_inline void submit(void *r, __u32 size, bool bulk)
+{
+	__u64 avail = bpf_ringbuf_query(&tls_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(r, ring_wake_flags(avail, size, bulk, wakeup_bytes));
 }
 
 static long copy_piece(__u32 index, struct copy *c)
@@ -626,7 +640,7 @@ static long copy_piece(__u32 index, struct copy *c)
 		return 0;
 	}
 	r->copied_len = n;
-	bpf_ringbuf_submit(r, 0);
+	submit(r, REC_HDR_LEN + cap, c->bulk);
 	count(c->lib, SMTPMON_TLS_STAT_RECORDS, 1);
 	count(c->lib, SMTPMON_TLS_STAT_COPIED_BYTES, n);
 	c->done += n;
@@ -672,9 +686,7 @@ static __always_inline void submit_skipped(const struct session *s, const struct
 	    (n && bpf_probe_read_user(r->payload, n, (const void *)(c->buf + len - n))))
 		n = 0;
 	r->copied_len = n;
-	/* A shed body's records wake a reader that caught up (smtpmon.bpf.c,
-	 * emit_skipped). */
-	bpf_ringbuf_submit(r, bodies_skip ? BPF_RB_NO_WAKEUP : 0);
+	submit(r, REC_HDR_LEN + CLASS_T, true);
 	count(c->lib, SMTPMON_TLS_STAT_RECORDS, 1);
 	count(c->lib, SMTPMON_TLS_STAT_COPIED_BYTES, n);
 	count(c->lib, SMTPMON_TLS_STAT_SKIPPED_BYTES, len - n);
@@ -725,12 +737,19 @@ static __always_inline void watch_bdat(const struct smtpmon_tls_key *key, const 
 		count(c->lib, SMTPMON_TLS_STAT_SHED_BODIES, 1);
 }
 
-/* --bodies=skip, or copy mode with a crowded ring: true when the call's
- * bytes are a message body (tls_skip) to skip, after submitting their
+enum body_call {
+	CALL_OTHER,   /* commands, replies, the end of a body: copied */
+	CALL_BODY,    /* inside a message body (tls_skip): copied as bulk records */
+	CALL_SKIPPED, /* inside a body, skipped: its SKIPPED record went out */
+};
+
+/* --bodies=skip, or copy mode with a crowded ring: CALL_SKIPPED when the
+ * call's bytes are a message body (tls_skip) to skip, after submitting their
  * SKIPPED record. The call that holds the end is copied whole and ends the
  * skip. */
-static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const struct session *s,
-				      const struct call *c, __u64 offset, __u64 len)
+static __always_inline enum body_call body_call(const struct smtpmon_tls_key *key,
+						const struct session *s, const struct call *c,
+						__u64 offset, __u64 len)
 {
 	bool server = s->role == SMTPMON_TLS_SERVER;
 	__u8 client_dir = server ? SMTPMON_TLS_READ : SMTPMON_TLS_WRITE;
@@ -743,10 +762,10 @@ static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const s
 	__u64 window;
 
 	if (!bodies_skip && !shed_at)
-		return false;
+		return CALL_OTHER;
 	if (c->op != client_dir) {
 		watch_go_ahead(key, c, len, client_pos, server_pos);
-		return false;
+		return CALL_OTHER;
 	}
 	k = bpf_map_lookup_elem(&tls_skip, key);
 	if (k && k->server_off != server_pos) {
@@ -756,45 +775,45 @@ static __always_inline bool skip_body(const struct smtpmon_tls_key *key, const s
 	}
 	if (!k) {
 		watch_bdat(key, c, offset, len, offset, server_pos);
-		return false;
+		return CALL_OTHER;
 	}
 	if (k->chunk_end) {
 		__u64 next = k->chunk_end > offset ? k->chunk_end : offset;
 
 		if (offset + len <= k->chunk_end) {
 			submit_skipped(s, c, offset, len, key->tgid);
-			return true;
+			return CALL_SKIPPED;
 		}
 		bpf_map_delete_elem(&tls_skip, key);
 		watch_bdat(key, c, offset, len, next, server_pos);
-		return false;
+		return CALL_OTHER;
 	}
 	/* DATA: the window is the 4 bytes before the call (when known) and the
 	 * call's last 5. */
 	if (offset < k->skip_from)
-		return false; /* the header allowance */
+		return CALL_BODY; /* the header allowance */
 	if (!bodies_skip && !k->shed) {
 		if (!ring_crowded())
-			return false;
+			return CALL_BODY;
 		k->shed = 1;
 		count(c->lib, SMTPMON_TLS_STAT_SHED_BODIES, 1);
 	}
 	if (n < sizeof(last) && k->tail_end != offset)
-		return false; /* too short to tell: copied */
+		return CALL_BODY; /* too short to tell: copied */
 	if (bpf_probe_read_user(last, n & 7, (const void *)(c->buf + len - n)))
-		return false;
+		return CALL_BODY;
 	window = k->tail_end == offset ? k->tail : 0;
 	for (int i = 0; i < (int)sizeof(last); i++)
 		if ((__u32)i < n)
 			window = window << 8 | last[i];
 	if ((window & 0xffffffffffull) == END_OF_DATA) {
 		bpf_map_delete_elem(&tls_skip, key);
-		return false;
+		return CALL_OTHER;
 	}
 	k->tail = (__u32)window;
 	k->tail_end = offset + len;
 	submit_skipped(s, c, offset, len, key->tgid);
-	return true;
+	return CALL_SKIPPED;
 }
 
 static __always_inline int leave(long ret)
@@ -850,7 +869,9 @@ static __always_inline int leave(long ret)
 		count(c.lib, SMTPMON_TLS_STAT_NOT_MONITORED, 1);
 		return 0;
 	}
-	if (skip_body(&key, s, &c, offset, len))
+	enum body_call kind = body_call(&key, s, &c, offset, len);
+
+	if (kind == CALL_SKIPPED)
 		return 0;
 	struct copy cc = {
 	    .s = s,
@@ -863,6 +884,7 @@ static __always_inline int leave(long ret)
 	    .tgid = id >> 32,
 	    .op = c.op,
 	    .lib = c.lib,
+	    .bulk = kind == CALL_BODY,
 	};
 	if (len > cc.len)
 		count(c.lib, SMTPMON_TLS_STAT_TRUNCATED_BYTES, len - cc.len);

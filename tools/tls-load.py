@@ -5,7 +5,7 @@ or bulk bytes over TLS to a discard server on another port (a non-SMTP TLS workl
 Prints the seconds the transfer took. Standard library only (CPython's ssl: OpenSSL's
 SSL_write_ex / SSL_read_ex).
 
-usage: tls-load.py smtp SERVER PORT MB [RCPT]   mails of 8 MB over STARTTLS, one session each
+usage: tls-load.py smtp SERVER PORT MB [RCPT]   mails of 8 MB (headers, a text body) over STARTTLS, one session each
        tls-load.py raw SERVER PORT MB        MB megabytes over one TLS connection
        tls-load.py discard ADDR PORT CERT KEY   the discard server for raw
 """
@@ -89,9 +89,14 @@ def main():
     ctx = client_context()
     start = time.monotonic()
     if mode == "smtp":
-        line = b"x" * 76 + b"\r\n"
-        body = line * (MAIL_MB * 1024 * 1024 // len(line))
         rcpt = sys.argv[5] if len(sys.argv) > 5 else "sink@bench.example"
+        # A mail as clients send them: a header block, a blank line, a text body (one
+        # text/plain file with its digests). Without the blank line every line was a
+        # header line to the MIME parser.
+        head = (b"From: <load@client.example>\r\nTo: <%s>\r\nSubject: tls bulk\r\n"
+                b"Message-ID: <bulk@client.example>\r\n\r\n" % rcpt.encode())
+        line = b"x" * 76 + b"\r\n"
+        body = head + line * (MAIL_MB * 1024 * 1024 // len(line))
         for _ in range(max(1, mb // MAIL_MB)):
             smtp_session(server, port, body, ctx, rcpt)
     else:

@@ -494,6 +494,8 @@ struct tls_probe *tls_probe_open(const struct tls_probe_opts *opts, const struct
 		t->skel->rodata->bodies_skip = opts->bodies_skip;
 		/* As on the wire (capture.c): shed from three quarters full. */
 		t->skel->rodata->shed_at = opts->bodies_skip ? 0 : opts->ring_size / 4 * 3;
+		/* As on the wire: a quarter full wakes the reader. */
+		t->skel->rodata->wakeup_bytes = opts->ring_size / 4;
 	}
 	err = t->skel
 		  ? bpf_map__set_max_entries(t->skel->maps.tls_events, (uint32_t)opts->ring_size)
