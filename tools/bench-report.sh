@@ -138,7 +138,14 @@ Shared settings: RUNS (default 5), SMTPMON_BENCH_DIR (default /var/tmp/smtpmon-b
   builds in the same rounds (2026-12-05, docs/tls-plaintext.md, Cost): the system-call hook
   with no uprobe kept 98.5 %, the uprobes with programs that return at once 82-90 %, and
   smtpmon itself with --bodies skip stayed within 3 points of that: the traps are the gap,
-  3-5 us per call there, not the programs or the skipped-call records.
+  3-5 us per call there, not the programs or the skipped-call records. Two more changes
+  of 2026-12-05 (10:40 on): tools/tls-load.py's mails had no header block, so the MIME
+  parser took all 8 MB of each as header lines (17-41 % of smtpmon's samples) and no file
+  was hashed; they now have headers and a blank line, and copy mode hashes each 8 MB text
+  body (md5 and sha1: the digest thread was 68 % of smtpmon's CPU in a profile through
+  Postfix), which lowers the copy rows. And the probes' body records no longer wake smtpmon
+  per call (ring_wake.bpf.h): a wake-up per 4 KB read of smtpd had been 48 % of smtpmon's
+  samples.
 - **Live throughput in copy mode (the default), before the files.** The load's client, its sink and smtpmon
   share the 2 vCPUs, and the transfer is CPU-bound. Copy mode means two passes over every
   body byte: the TC program copies it into the ring in the sender's softirq (on the
